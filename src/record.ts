@@ -1,0 +1,11 @@
+// the one record type that flows from a source (http ingest, teleport poller) to the router.
+// conversion to a Datadog log happens in the router; the spool holds the routed log as JSON text.
+
+export interface SourceRecord {
+  /** fluentd-style tag: `test.log`, `events.log`, `session.<sid>.log` */
+  tag: string;
+  /** event time in epoch milliseconds (from the `time` parameter, the record's `time` key, or now) */
+  time: number;
+  /** the event itself, as received; never mutated after it leaves the source */
+  record: Record<string, unknown>;
+}
