@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import https from 'node:https';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createCA, createCert, encryptKey } from '../../src/tls/certs.js';
+
+test('leaf certificates chain to their CA and carry SANs and usages', () => {
+  const ca = createCA({ commonName: 'CA' });
+  const server = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+  const x = new X509Certificate(server.cert);
+  const caX = new X509Certificate(ca.cert);
+  assert.ok(x.verify(caX.publicKey));
+  assert.ok(x.checkIssued(caX));
+  assert.match(x.subjectAltName ?? '', /DNS:localhost/);
+  assert.match(x.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+  assert.deepEqual(x.keyUsage, ['1.3.6.1.5.5.7.3.1']);
+  assert.ok(caX.ca);
+  assert.ok(x.checkPrivateKey(createPrivateKey(server.key)));
+});
+
+test('an encrypted key needs its passphrase', () => {
+  const ca = createCA();
+  const enc = encryptKey(ca.key, 'secret-pass');
+  assert.match(enc, /Proc-Type: 4,ENCRYPTED/);
+  assert.throws(() => createPrivateKey(enc));
+  assert.ok(createPrivateKey({ key: enc, passphrase: 'secret-pass' }));
+});
+
+test('generated material works for a real mutual TLS handshake, and a foreign client is refused', async () => {
+  const ca = createCA();
+  const server = createCert(ca, { usage: 'server', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+  const client = createCert(ca, { usage: 'client', commonName: 'Client' });
+  const other = createCA();
+  const stranger = createCert(other, { usage: 'client' });
+  const srv = https.createServer({ ...server, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (_q, r) => r.end('hi'));
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as AddressInfo).port;
+  const get = (c: { cert: string; key: string }) =>
+    new Promise<string>((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port, ca: ca.cert, cert: c.cert, key: c.key, agent: false }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      });
+      req.on('error', reject);
+    });
+  try {
+    assert.equal(await get(client), 'hi');
+    await assert.rejects(get(stranger));
+  } finally {
+    srv.close();
+  }
+});
