@@ -1,0 +1,43 @@
+// yargs options derived from the config schema, so every setting has its flag (and teleport-event-handler's
+// spelling as an alias). flags carry no yargs defaults: the loader applies defaults, so it can tell which
+// flags the user gave.
+import type { Options } from 'yargs';
+import { SETTINGS, envName, flagName } from '../config/schema.js';
+
+export function settingOptions(): Record<string, Options> {
+  const out: Record<string, Options> = {};
+  for (const s of SETTINGS) {
+    const env = [envName(s.key), ...(s.env ?? [])].join(', ');
+    out[flagName(s.key)] = {
+      type: s.type === 'bool' ? 'boolean' : 'string',
+      describe: `${s.doc} [env: ${env}]${s.default !== undefined && !s.secret ? ` [default: ${JSON.stringify(s.default)}]` : ''}`,
+      alias: [...(s.aliases ?? []), ...(s.short ? [s.short] : [])],
+      group: groupOf(s.key),
+      hidden: s.key.startsWith('forward.'),
+    };
+  }
+  return out;
+}
+
+function groupOf(key: string): string {
+  const head = key.split('.')[0]!;
+  switch (head) {
+    case 'ingest': return 'Ingest (Fluentd in_http over mTLS):';
+    case 'datadog': return 'Datadog:';
+    case 'spool': return 'Spool:';
+    case 'routing': return 'Routing:';
+    case 'teleport': case 'lock': return 'Teleport poller:';
+    default: return ['batch', 'window-size', 'types', 'skip-event-types', 'skip-session-types', 'concurrency', 'timeout', 'start-time', 'poll-interval', 'events-tag', 'session-tag-prefix'].includes(key)
+      ? 'Teleport poller:' : 'General:';
+  }
+}
+
+/** the flags the user actually gave, by flag name */
+export function givenFlags(argv: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const name = flagName(s.key);
+    if (argv[name] !== undefined) out[name] = argv[name];
+  }
+  return out;
+}

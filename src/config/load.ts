@@ -1,0 +1,447 @@
+// loads the configuration once at start: defaults < TOML file < env vars < flags. every value is validated
+// against the schema; an error names where the bad value came from (file and key, env var, or flag) and what
+// was expected. the result is frozen.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { hostname as osHostname } from 'node:os';
+import { parse as parseToml } from 'smol-toml';
+import { ConfigError } from '../errors.js';
+import { SETTINGS, MATCH_SETTINGS, DEFAULT_MATCH, envName, flagName, type Setting } from './schema.js';
+import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest } from './values.js';
+import type { MatchRule } from '../router/router.js';
+
+export interface Config {
+  /** absolute path of the config file, if any */
+  file: string | null;
+  storage: string;
+  hostname: string;
+  logLevel: string;
+  dryRun: boolean;
+  exitOnLastEvent: boolean;
+  ingest: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    keyPassphrase?: string;
+    bodyLimit: number;
+    maxDecompressed: number;
+    retryAfterMs: number;
+  };
+  datadog: {
+    site: string;
+    url?: string;
+    apiKey?: string;
+    /** where the key came from, for messages (never the key itself) */
+    apiKeyOrigin?: string;
+    concurrency: number;
+    batchMaxEntries: number;
+    batchMaxBytes: number;
+    timeoutMs: number;
+    compression: 'gzip' | 'deflate' | 'none';
+    compressionLevel: number;
+    caFile?: string;
+  };
+  spool: { maxBytes: number };
+  routing: {
+    unmatched: 'drop' | 'reject';
+    oldTimestamps: 'restamp' | 'keep' | 'drop';
+    maxAgeMs: number;
+    rules: MatchRule[];
+  };
+  teleport: {
+    enabled: boolean;
+    addr: string;
+    identity?: string;
+    refreshEnabled: boolean;
+    refreshIntervalMs: number;
+    ca?: string;
+    cert?: string;
+    key?: string;
+    serverName: string;
+    startTime?: Date;
+    batch: number;
+    windowSizeMs: number;
+    types: string[];
+    skipEventTypes: string[];
+    skipSessionTypes: string[];
+    concurrency: number;
+    timeoutMs: number;
+    pollIntervalMs: number;
+    eventsTag: string;
+    sessionTagPrefix: string;
+    lock: { enabled: boolean; failedAttemptsCount: number; periodMs: number; forMs: number };
+  };
+}
+
+export interface LoadInput {
+  /** config file path (TOML); also taken from TDF_CONFIG / FDFWD_CONFIG when absent */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** flags given on the command line, by flag name (only those the user gave) */
+  flags?: Record<string, unknown>;
+  /** skip checks that need a full runtime config (api key, sources), for commands like `check` and `docs` */
+  partial?: boolean;
+  cwd?: string;
+}
+
+type Origin = { where: string; base: string };
+
+const BY_KEY = new Map<string, Setting>();
+const BY_ALIAS = new Map<string, Setting>();
+for (const s of SETTINGS) {
+  BY_KEY.set(s.key, s);
+  for (const a of s.aliases ?? []) BY_ALIAS.set(a, s);
+  for (const a of s.tomlAliases ?? []) BY_ALIAS.set(a, s);
+}
+
+export function loadConfig(input: LoadInput = {}): Readonly<Config> {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const raw = new Map<string, { value: unknown; origin: Origin }>();
+  let matchTables: unknown[] | undefined;
+
+  const file = input.file ?? env.TDF_CONFIG ?? env.FDFWD_CONFIG;
+  const filePath = file ? resolve(cwd, file) : null;
+  if (filePath) {
+    const doc = readToml(filePath);
+    const base = dirname(filePath);
+    for (const [key, value] of flatten(doc)) {
+      if (key === 'match') {
+        if (!Array.isArray(value)) throw new ConfigError(`${filePath}: key "match": expected [[match]] tables`);
+        matchTables = value;
+        continue;
+      }
+      const setting = BY_KEY.get(key) ?? BY_ALIAS.get(key);
+      if (!setting) {
+        const hint = closest(key, [...BY_KEY.keys(), 'match']);
+        throw new ConfigError(`${filePath}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      }
+      raw.set(setting.key, { value, origin: { where: `${filePath}: key "${setting.key}"`, base } });
+    }
+  }
+
+  for (const s of SETTINGS) {
+    for (const name of [envName(s.key), ...(s.env ?? [])]) {
+      const v = env[name];
+      if (v !== undefined && v !== '') {
+        raw.set(s.key, { value: v, origin: { where: `environment variable ${name}`, base: cwd } });
+        break;
+      }
+    }
+  }
+
+  for (const [name, value] of Object.entries(input.flags ?? {})) {
+    if (value === undefined) continue;
+    const setting = BY_KEY.get(name.replace(/-/g, '.')) ?? settingByFlag(name) ?? BY_ALIAS.get(name);
+    if (!setting) continue; // not a setting (e.g. --config): the cli handles it
+    raw.set(setting.key, { value, origin: { where: `flag --${name}`, base: cwd } });
+  }
+
+  const get = (key: string): unknown => {
+    const s = BY_KEY.get(key);
+    if (!s) throw new Error(`bug: no setting ${key}`);
+    const r = raw.get(key);
+    if (!r) return s.default;
+    return parseSetting(s, r.value, r.origin);
+  };
+  const origin = (key: string) => raw.get(key)?.origin;
+  const path = (key: string): string | undefined => {
+    const v = get(key) as string | undefined;
+    if (v === undefined || v === '') return undefined;
+    return resolve(origin(key)?.base ?? cwd, v);
+  };
+
+  const logLevel = get('debug') ? 'debug' : (get('log-level') as string);
+  const rules = matchTables ? parseMatchTables(matchTables, filePath!) : DEFAULT_MATCH.map((m) => ({ ...m })) as MatchRule[];
+
+  // teleport-event-handler's fluentd urls carry the tags its requests would have had
+  let eventsTag = get('events-tag') as string;
+  let sessionTagPrefix = get('session-tag-prefix') as string;
+  const fluentdUrl = get('forward.fluentd.url') as string | undefined;
+  if (fluentdUrl && !raw.has('events-tag')) eventsTag = tagFromUrl(fluentdUrl, origin('forward.fluentd.url')!);
+  const sessionUrl = get('forward.fluentd.session-url') as string | undefined;
+  if (sessionUrl && !raw.has('session-tag-prefix')) sessionTagPrefix = tagFromUrl(sessionUrl, origin('forward.fluentd.session-url')!);
+
+  const ingestFiles = { ca: path('ingest.ca'), cert: path('ingest.cert'), key: path('ingest.key') };
+  const ingestEnabled = raw.has('ingest.enabled')
+    ? (get('ingest.enabled') as boolean)
+    : Boolean(ingestFiles.ca || ingestFiles.cert || ingestFiles.key);
+  if (ingestEnabled && !input.partial) {
+    for (const k of ['ca', 'cert', 'key'] as const) {
+      if (!ingestFiles[k]) {
+        throw new ConfigError(`${where(filePath)}key "ingest.${k}" is required when the ingest is enabled: set it (flag --ingest-${k}, env ${envName('ingest.' + k)}) or set ingest.enabled = false`);
+      }
+    }
+  }
+
+  const tp = { identity: path('teleport.identity'), ca: path('teleport.ca'), cert: path('teleport.cert'), key: path('teleport.key') };
+  const someTls = [tp.ca, tp.cert, tp.key].filter(Boolean).length;
+  if (someTls > 0 && someTls < 3) {
+    throw new ConfigError(`${where(filePath)}keys "teleport.ca", "teleport.cert" and "teleport.key" go together: set all three or none`);
+  }
+  if (tp.identity && someTls === 3) {
+    throw new ConfigError(`${where(filePath)}key "teleport.identity" and "teleport.ca/cert/key" exclude each other: use one of them`);
+  }
+  const teleportEnabled = raw.has('teleport.enabled') ? (get('teleport.enabled') as boolean) : Boolean(tp.identity || someTls === 3);
+  if (teleportEnabled && !tp.identity && someTls === 0 && !input.partial) {
+    throw new ConfigError(`${where(filePath)}the Teleport poller is enabled but has no credentials: set "teleport.identity" (flag --teleport-identity) or teleport.ca, teleport.cert and teleport.key`);
+  }
+  if (!ingestEnabled && !teleportEnabled && !input.partial) {
+    throw new ConfigError(`${where(filePath)}nothing to forward: configure the ingest (ingest.ca, ingest.cert, ingest.key) or the Teleport poller (teleport.identity), or both`);
+  }
+
+  const dryRun = get('dry-run') as boolean;
+  const { apiKey, apiKeyOrigin } = readApiKey(get('datadog.api-key') as string | undefined, origin('datadog.api-key'), path('datadog.api-key-file'));
+  if (!apiKey && !dryRun && !input.partial) {
+    throw new ConfigError('no Datadog API key: set the DD_API_KEY environment variable or datadog.api-key-file (or run with --dry-run)');
+  }
+
+  const passphraseFile = path('ingest.key-passphrase-file');
+  let keyPassphrase = get('ingest.key-passphrase') as string | undefined;
+  if (!keyPassphrase && passphraseFile) keyPassphrase = readSecretFile(passphraseFile, 'ingest.key-passphrase-file');
+
+  const config: Config = {
+    file: filePath,
+    storage: path('storage')!,
+    hostname: (get('hostname') as string | undefined) ?? osHostname(),
+    logLevel,
+    dryRun,
+    exitOnLastEvent: get('exit-on-last-event') as boolean,
+    ingest: {
+      enabled: ingestEnabled,
+      host: get('ingest.host') as string,
+      port: get('ingest.port') as number,
+      ...ingestFiles,
+      keyPassphrase,
+      bodyLimit: get('ingest.body-limit') as number,
+      maxDecompressed: get('ingest.max-decompressed') as number,
+      retryAfterMs: get('ingest.retry-after') as number,
+    },
+    datadog: {
+      site: get('datadog.site') as string,
+      url: get('datadog.url') as string | undefined,
+      apiKey,
+      apiKeyOrigin,
+      concurrency: get('datadog.concurrency') as number,
+      batchMaxEntries: get('datadog.batch-max-entries') as number,
+      batchMaxBytes: get('datadog.batch-max-bytes') as number,
+      timeoutMs: get('datadog.timeout') as number,
+      compression: get('datadog.compression') as Config['datadog']['compression'],
+      compressionLevel: get('datadog.compression-level') as number,
+      caFile: path('datadog.ca-file'),
+    },
+    spool: { maxBytes: get('spool.max-bytes') as number },
+    routing: {
+      unmatched: get('routing.unmatched') as Config['routing']['unmatched'],
+      oldTimestamps: get('routing.old-timestamps') as Config['routing']['oldTimestamps'],
+      maxAgeMs: get('routing.max-age') as number,
+      rules,
+    },
+    teleport: {
+      enabled: teleportEnabled,
+      addr: get('teleport.addr') as string,
+      identity: tp.identity,
+      refreshEnabled: get('teleport.refresh.enabled') as boolean,
+      refreshIntervalMs: get('teleport.refresh.interval') as number,
+      ca: tp.ca,
+      cert: tp.cert,
+      key: tp.key,
+      serverName: get('teleport.server-name') as string,
+      startTime: get('start-time') as Date | undefined,
+      batch: get('batch') as number,
+      windowSizeMs: get('window-size') as number,
+      types: get('types') as string[],
+      skipEventTypes: get('skip-event-types') as string[],
+      skipSessionTypes: get('skip-session-types') as string[],
+      concurrency: get('concurrency') as number,
+      timeoutMs: get('timeout') as number,
+      pollIntervalMs: get('poll-interval') as number,
+      eventsTag,
+      sessionTagPrefix,
+      lock: {
+        enabled: get('lock.enabled') as boolean,
+        failedAttemptsCount: get('lock.failed-attempts-count') as number,
+        periodMs: get('lock.period') as number,
+        forMs: get('lock.for') as number,
+      },
+    },
+  };
+  return deepFreeze(config);
+}
+
+function where(filePath: string | null): string {
+  return filePath ? `${filePath}: ` : '';
+}
+
+function settingByFlag(name: string): Setting | undefined {
+  for (const s of SETTINGS) if (flagName(s.key) === name) return s;
+  return undefined;
+}
+
+function readToml(filePath: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(filePath, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(`config file ${filePath} cannot be read: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+  }
+  try {
+    return parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`${filePath}: invalid TOML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  }
+}
+
+/** dotted leaf keys of a parsed TOML document; arrays of tables (match) are kept whole */
+function flatten(doc: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+  const out: Array<[string, unknown]> = [];
+  for (const [k, v] of Object.entries(doc)) {
+    const key = prefix + k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) out.push(...flatten(v as Record<string, unknown>, key + '.'));
+    else out.push([key, v]);
+  }
+  return out;
+}
+
+function parseSetting(s: Setting, value: unknown, origin: Origin): unknown {
+  try {
+    switch (s.type) {
+      case 'string':
+      case 'path':
+        if (typeof value !== 'string') throw new Error(`expected a string, got ${describe(value)}`);
+        return value;
+      case 'int': {
+        const n = parseInt10(value);
+        if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new Error(`expected a whole number from ${s.min ?? '-∞'} to ${s.max ?? '∞'}, got ${n}`);
+        return n;
+      }
+      case 'bytes': {
+        const n = parseBytes(value);
+        if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new Error(`expected a size from ${s.min ?? 0} to ${s.max ?? '∞'} bytes, got ${n}`);
+        return n;
+      }
+      case 'bool':
+        return parseBool(value);
+      case 'duration':
+        return parseDuration(value);
+      case 'list':
+        return parseList(value);
+      case 'time':
+        return parseTime(value);
+      case 'enum':
+        if (typeof value !== 'string' || !s.values!.includes(value)) throw new Error(`expected one of ${s.values!.map((v) => `"${v}"`).join(', ')}, got ${s.secret ? 'a hidden value' : describe(value)}`);
+        return value;
+    }
+  } catch (err) {
+    const msg = s.secret ? 'expected a string' : (err as Error).message;
+    throw new ConfigError(`${origin.where}: ${msg}`);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v instanceof Date) return 'a date';
+  return JSON.stringify(v) ?? String(v);
+}
+
+function parseMatchTables(tables: unknown[], filePath: string): MatchRule[] {
+  const known = MATCH_SETTINGS.map((m) => m.key);
+  return tables.map((t, i) => {
+    const at = `${filePath}: [[match]] #${i + 1}`;
+    if (t === null || typeof t !== 'object' || Array.isArray(t)) throw new ConfigError(`${at}: expected a table`);
+    const table = t as Record<string, unknown>;
+    for (const k of Object.keys(table)) {
+      if (!known.includes(k)) {
+        const hint = closest(k, known);
+        throw new ConfigError(`${at}: unknown key "${k}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
+      }
+    }
+    const str = (k: string): string | undefined => {
+      const v = table[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string') throw new ConfigError(`${at}: key "${k}": expected a string, got ${describe(v)}`);
+      return v;
+    };
+    const pattern = str('pattern');
+    if (!pattern || pattern.trim() === '') throw new ConfigError(`${at}: key "pattern" is required (a Fluentd tag pattern like "test.log" or "session.*.log")`);
+    const type = str('type') ?? 'datadog';
+    if (type !== 'datadog' && type !== 'null') throw new ConfigError(`${at}: key "type": expected "datadog" or "null", got "${type}"`);
+    let tags: string[] | undefined;
+    if (table.tags !== undefined) {
+      try {
+        tags = parseList(table.tags);
+      } catch (err) {
+        throw new ConfigError(`${at}: key "tags": ${(err as Error).message}`);
+      }
+    }
+    let includeTagKey: boolean | undefined;
+    if (table['include-tag-key'] !== undefined) {
+      if (typeof table['include-tag-key'] !== 'boolean') throw new ConfigError(`${at}: key "include-tag-key": expected true or false`);
+      includeTagKey = table['include-tag-key'];
+    }
+    const rule: MatchRule = { pattern, type };
+    const set = <K extends keyof MatchRule>(k: K, v: MatchRule[K] | undefined) => {
+      if (v !== undefined) rule[k] = v;
+    };
+    set('source', str('source'));
+    set('sourceCategory', str('source-category'));
+    set('service', str('service'));
+    set('tags', tags);
+    set('hostname', str('hostname'));
+    set('includeTagKey', includeTagKey);
+    set('tagKey', str('tag-key'));
+    set('timestampKey', str('timestamp-key'));
+    return rule;
+  });
+}
+
+function tagFromUrl(url: string, origin: Origin): string {
+  let path: string;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    throw new ConfigError(`${origin.where}: expected a URL like "https://forwarder:8888/events.log", got ${JSON.stringify(url)}`);
+  }
+  const tag = path.replace(/^\/+/, '').split('/').filter(Boolean).join('.');
+  if (!tag) throw new ConfigError(`${origin.where}: the URL has no path, so it gives no tag; expected something like "https://forwarder:8888/events.log"`);
+  return tag;
+}
+
+function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined): { apiKey?: string; apiKeyOrigin?: string } {
+  if (inline) return { apiKey: inline.trim(), apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config' };
+  if (file) return { apiKey: readSecretFile(file, 'datadog.api-key-file'), apiKeyOrigin: file };
+  return {};
+}
+
+/** reads a one-line secret file; the content never appears in errors */
+export function readSecretFile(file: string, key: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`key "${key}": cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const value = text.trim();
+  if (!value) throw new ConfigError(`key "${key}": ${file} is empty`);
+  return value;
+}
+
+/** true when a secret file can be read by group or others */
+export function isLooseSecretFile(file: string): boolean {
+  try {
+    return (statSync(file).mode & 0o077) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !(o instanceof Date)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

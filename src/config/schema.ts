@@ -1,0 +1,173 @@
+// the one schema of every setting: its key in the TOML file, its flag, its env vars, its type, its default and its
+// doc. the loader, the CLI flags and docs/configuration.md are all derived from this table, so they cannot drift.
+//
+// keys are dotted paths into the TOML file ("ingest.port" is `port` under `[ingest]`). the flag is the key with
+// dots turned into dashes (`--ingest-port`), the env var is TDF_ + the flag in upper snake case
+// (`TDF_INGEST_PORT`). keys that teleport-event-handler also has keep its names, flags and env vars, so its
+// teleport-event-handler.toml and its FDFWD_* (and misspelled FDWRD_*) variables work unchanged.
+
+export type ValueType = 'string' | 'path' | 'int' | 'bool' | 'duration' | 'bytes' | 'list' | 'enum' | 'time';
+
+export interface Setting {
+  key: string;
+  type: ValueType;
+  default?: unknown;
+  doc: string;
+  /** allowed values for enum */
+  values?: readonly string[];
+  min?: number;
+  max?: number;
+  /** extra env vars, in order of precedence (first set wins), after TDF_* */
+  env?: readonly string[];
+  /** extra flag names (teleport-event-handler's spelling) */
+  aliases?: readonly string[];
+  /** extra TOML keys that mean the same (teleport-event-handler's spelling) */
+  tomlAliases?: readonly string[];
+  /** a secret: never echoed in errors or logs */
+  secret?: boolean;
+  /** one-letter flag */
+  short?: string;
+}
+
+const MiB = 1024 * 1024;
+
+export const SETTINGS: readonly Setting[] = [
+  // general
+  { key: 'storage', type: 'path', default: './storage', env: ['FDFWD_STORAGE'],
+    doc: 'Directory of the LevelDB spool and the poller cursors. Keep it on a persistent volume: it holds every record until Datadog accepted it.' },
+  { key: 'hostname', type: 'string', doc: 'Datadog `hostname` for logs whose match rule sets none. Default: this machine\'s host name.' },
+  { key: 'log-level', type: 'enum', default: 'info', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal'],
+    doc: 'Level of the forwarder\'s own logs (JSON lines on stdout).' },
+  { key: 'debug', type: 'bool', default: false, short: 'd', env: ['FDFWD_DEBUG'],
+    doc: 'Same as log-level = "debug" (teleport-event-handler\'s flag).' },
+  { key: 'dry-run', type: 'bool', default: false, env: ['FDFWD_DRY_RUN'],
+    doc: 'Read and route events but ship nothing: log what would be shipped. No cursor moves, no lock is created.' },
+  { key: 'exit-on-last-event', type: 'bool', default: false, env: ['FDFWD_EXIT_ON_LAST_EVENT'],
+    doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered.' },
+
+  // http ingest (the fluentd endpoint)
+  { key: 'ingest.enabled', type: 'bool', default: true,
+    doc: 'Serve the Fluentd-compatible HTTPS endpoint for an existing teleport-event-handler. Needs ingest.ca, ingest.cert and ingest.key.' },
+  { key: 'ingest.host', type: 'string', default: '0.0.0.0', doc: 'Address the ingest listens on.' },
+  { key: 'ingest.port', type: 'int', default: 8888, min: 0, max: 65535, doc: 'Port the ingest listens on (Fluentd\'s in_http default is 8888).' },
+  { key: 'ingest.ca', type: 'path', doc: 'CA certificate (PEM) that client certificates must be signed by (`ca.crt` of `configure`).' },
+  { key: 'ingest.cert', type: 'path', doc: 'Server certificate (PEM) (`server.crt`).' },
+  { key: 'ingest.key', type: 'path', doc: 'Server private key (PEM), possibly encrypted (`server.key`).' },
+  { key: 'ingest.key-passphrase', type: 'string', secret: true,
+    doc: 'Passphrase of an encrypted ingest.key. Prefer ingest.key-passphrase-file or the env var TDF_INGEST_KEY_PASSPHRASE.' },
+  { key: 'ingest.key-passphrase-file', type: 'path', doc: 'File holding the passphrase of ingest.key (mode 0600).' },
+  { key: 'ingest.body-limit', type: 'bytes', default: 32 * MiB, min: 1024, doc: 'Largest request body accepted; larger ones get 413 (Fluentd\'s body_size_limit).' },
+  { key: 'ingest.max-decompressed', type: 'bytes', default: 64 * MiB, min: 1024, doc: 'Largest size a gzip/deflate body may inflate to; larger ones get 413.' },
+  { key: 'ingest.retry-after', type: 'duration', default: 5000, doc: 'Retry-After sent with 503 when the spool is full.' },
+
+  // datadog sink
+  { key: 'datadog.site', type: 'string', default: 'datadoghq.com', env: ['DD_SITE'],
+    doc: 'Datadog site: datadoghq.com, us3.datadoghq.com, us5.datadoghq.com, datadoghq.eu, ap1.datadoghq.com, ap2.datadoghq.com, uk1.datadoghq.com, ddog-gov.com, us2.ddog-gov.com.' },
+  { key: 'datadog.url', type: 'string', env: ['DD_LOGS_INTAKE_URL'],
+    doc: 'Explicit logs intake base URL (a proxy, or a local intake for tests); overrides datadog.site.' },
+  { key: 'datadog.api-key', type: 'string', secret: true, env: ['DD_API_KEY'],
+    doc: 'Datadog API key. Prefer the DD_API_KEY env var or datadog.api-key-file to writing it in a config file.' },
+  { key: 'datadog.api-key-file', type: 'path', doc: 'File holding the Datadog API key (mode 0600).' },
+  { key: 'datadog.concurrency', type: 'int', default: 4, min: 1, max: 64, doc: 'Requests to Datadog in flight at once.' },
+  { key: 'datadog.batch-max-entries', type: 'int', default: 1000, min: 1, max: 1000, doc: 'Logs per request (Datadog allows 1000).' },
+  { key: 'datadog.batch-max-bytes', type: 'bytes', default: 4_900_000, min: 1_100_000, max: 4_999_000,
+    doc: 'Uncompressed bytes per request (Datadog allows 5 MB).' },
+  { key: 'datadog.timeout', type: 'duration', default: 30_000, doc: 'Time allowed for one request to Datadog.' },
+  { key: 'datadog.compression', type: 'enum', default: 'gzip', values: ['gzip', 'deflate', 'none'], doc: 'Content-Encoding of requests to Datadog.' },
+  { key: 'datadog.compression-level', type: 'int', default: 6, min: 1, max: 9, doc: 'zlib compression level.' },
+  { key: 'datadog.ca-file', type: 'path', doc: 'Extra CA certificate to trust for the intake (a TLS-intercepting proxy). Verification stays on.' },
+
+  // spool
+  { key: 'spool.max-bytes', type: 'bytes', default: 1024 * MiB, min: 1 * MiB,
+    doc: 'Bound on queued bytes. When reached, ingest answers 503 + Retry-After and the poller waits: nothing is dropped.' },
+
+  // routing
+  { key: 'routing.unmatched', type: 'enum', default: 'drop', values: ['drop', 'reject'],
+    doc: 'Records no match rule matches: `drop` counts them and warns (rate limited), like Fluentd; `reject` answers the HTTP client 400.' },
+  { key: 'routing.old-timestamps', type: 'enum', default: 'restamp', values: ['restamp', 'keep', 'drop'],
+    doc: 'Events older than routing.max-age (Datadog does not index logs over 18 h old as current): `restamp` sends them stamped now with the original time kept in `original_timestamp`; `keep` sends them as they are; `drop` drops them. Counts are logged.' },
+  { key: 'routing.max-age', type: 'duration', default: 17 * 3600_000,
+    doc: 'Age past which routing.old-timestamps applies (a margin under Datadog\'s 18 h).' },
+
+  // teleport poller (teleport-event-handler's flags and TOML keys)
+  { key: 'teleport.enabled', type: 'bool', default: false,
+    doc: 'Poll the Teleport Auth Service for audit events and session recordings (on by default when teleport.addr and credentials are set).' },
+  { key: 'teleport.addr', type: 'string', default: 'localhost:3025', env: ['FDFWD_TELEPORT_ADDR'], doc: 'Teleport Auth Service (host:port) or Proxy with TLS routing.' },
+  { key: 'teleport.identity', type: 'path', env: ['FDFWD_TELEPORT_IDENTITY'], doc: 'Identity file (`tctl auth sign --format=file` or tbot output).' },
+  { key: 'teleport.refresh.enabled', type: 'bool', default: false, env: ['FDFWD_TELEPORT_REFRESH_ENABLED'],
+    doc: 'Re-read the identity file on an interval (tbot renews it) without a restart.' },
+  { key: 'teleport.refresh.interval', type: 'duration', default: 60_000, env: ['FDFWD_TELEPORT_REFRESH_INTERVAL'], doc: 'How often to re-read the identity file.' },
+  { key: 'teleport.ca', type: 'path', env: ['FDFWD_TELEPORT_CA'], doc: 'Teleport TLS CA (with teleport.cert and teleport.key, instead of an identity file).' },
+  { key: 'teleport.cert', type: 'path', env: ['FDFWD_TELEPORT_CERT'], doc: 'Teleport client certificate.' },
+  { key: 'teleport.key', type: 'path', env: ['FDFWD_TELEPORT_KEY'], doc: 'Teleport client private key.' },
+  { key: 'teleport.server-name', type: 'string', default: 'teleport.cluster.local', doc: 'TLS server name of the Auth Service.' },
+  { key: 'start-time', type: 'time', env: ['FDFWD_START_TIME'],
+    doc: 'Export events from this time (RFC 3339). Stored on first run; a different value later is an error.' },
+  { key: 'batch', type: 'int', default: 20, min: 1, max: 10000, env: ['FDFWD_BATCH'], doc: 'Events per page of the legacy search API.' },
+  { key: 'window-size', type: 'duration', default: 24 * 3600_000, env: ['FDFWD_WINDOW_SIZE'], doc: 'Time window of one legacy search.' },
+  { key: 'types', type: 'list', default: [], env: ['FDFWD_TYPES'], doc: 'Event types to export (empty: all).' },
+  { key: 'skip-event-types', type: 'list', default: [], env: ['FDFWD_SKIP_EVENT_TYPES'], doc: 'Event types not to ship.' },
+  { key: 'skip-session-types', type: 'list', default: ['print'], env: ['FDFWD_SKIP_SESSION_TYPES'], doc: 'Session recording event types not to ship.' },
+  { key: 'concurrency', type: 'int', default: 5, min: 1, max: 256, env: ['FDFWD_CONCURRENCY'], doc: 'Session recordings (and export chunks) read at once.' },
+  { key: 'timeout', type: 'duration', default: 5000, env: ['FDFWD_TIMEOUT'], doc: 'Deadline of one unary call to Teleport.' },
+  { key: 'poll-interval', type: 'duration', default: 16_000, doc: 'Pause between polls once caught up.' },
+  { key: 'events-tag', type: 'string', default: 'events.log',
+    doc: 'Tag of polled audit events (the Go handler\'s url path; taken from forward.fluentd.url when that is set).' },
+  { key: 'session-tag-prefix', type: 'string', default: 'session',
+    doc: 'Polled session events are tagged `<prefix>.<sid>.log` (from forward.fluentd.session-url when that is set).' },
+  { key: 'lock.enabled', type: 'bool', default: false, aliases: ['lock-enabled'], env: ['FDFWD_LOCKING_ENABLED'],
+    doc: 'Lock users after repeated failed logins.' },
+  { key: 'lock.failed-attempts-count', type: 'int', default: 3, min: 1, aliases: ['lock-failed-attempts-count'],
+    env: ['FDFWD_LOCKING_FAILED_ATTEMPTS'], doc: 'Failed logins within lock.period that lock a user.' },
+  { key: 'lock.period', type: 'duration', default: 60_000, aliases: ['lock-period'], env: ['FDFWD_LOCKING_PERIOD'],
+    doc: 'Window in which failed logins are counted.' },
+  { key: 'lock.for', type: 'duration', default: 0, aliases: ['lock-for'], env: ['FDFWD_LOCKING_FOR'],
+    doc: 'How long a lock lasts; 0 = until removed.' },
+
+  // teleport-event-handler's fluentd client settings: read so its toml loads; url paths give our tags
+  { key: 'forward.fluentd.url', type: 'string', aliases: ['fluentd-url'], env: ['FDFWD_FLUENTD_URL'],
+    doc: 'teleport-event-handler\'s Fluentd URL; its path sets events-tag (`/test.log` -> `test.log`).' },
+  { key: 'forward.fluentd.session-url', type: 'string', aliases: ['fluentd-session-url'], env: ['FDFWD_FLUENTD_SESSION_URL'],
+    doc: 'teleport-event-handler\'s session URL; its path sets session-tag-prefix.' },
+  { key: 'forward.fluentd.ca', type: 'path', aliases: ['fluentd-ca'], env: ['FDWRD_FLUENTD_CA', 'FDFWD_FLUENTD_CA'],
+    doc: 'Accepted for compatibility; not used (the built-in poller posts nowhere).' },
+  { key: 'forward.fluentd.cert', type: 'path', aliases: ['fluentd-cert'], env: ['FDWRD_FLUENTD_CERT', 'FDFWD_FLUENTD_CERT'],
+    doc: 'Accepted for compatibility; not used.' },
+  { key: 'forward.fluentd.key', type: 'path', aliases: ['fluentd-key'], env: ['FDWRD_FLUENTD_KEY', 'FDFWD_FLUENTD_KEY'],
+    doc: 'Accepted for compatibility; not used.' },
+  { key: 'forward.fluentd.max-connections', type: 'int', aliases: ['fluentd-max-connections'], min: 1,
+    doc: 'Accepted for compatibility; not used.' },
+];
+
+/** keys of one `[[match]]` table */
+export interface MatchSetting {
+  key: string;
+  type: 'string' | 'bool' | 'list' | 'enum';
+  values?: readonly string[];
+  default?: unknown;
+  doc: string;
+}
+
+export const MATCH_SETTINGS: readonly MatchSetting[] = [
+  { key: 'pattern', type: 'string', doc: 'Fluentd tag patterns, space separated: `*`, `**`, `{a,b}`, `/regex/`. Required.' },
+  { key: 'type', type: 'enum', values: ['datadog', 'null'], default: 'datadog', doc: '`datadog` ships the record; `null` drops it on purpose.' },
+  { key: 'source', type: 'string', doc: '`ddsource` of the log (e.g. "teleport").' },
+  { key: 'source-category', type: 'string', doc: '`ddsourcecategory`.' },
+  { key: 'service', type: 'string', doc: '`service`.' },
+  { key: 'tags', type: 'list', doc: '`ddtags`, e.g. ["env:prod", "team:security"].' },
+  { key: 'hostname', type: 'string', doc: '`hostname` (default: the top-level hostname).' },
+  { key: 'include-tag-key', type: 'bool', default: false, doc: 'Add the record\'s tag as an attribute.' },
+  { key: 'tag-key', type: 'string', default: 'tag', doc: 'Attribute name for include-tag-key.' },
+  { key: 'timestamp-key', type: 'string', default: '@timestamp', doc: 'Attribute that gets the event time (ISO 8601); "" for none.' },
+];
+
+/** the rules used when a config has no [[match]] table: every tag to Datadog as source teleport */
+export const DEFAULT_MATCH = [{ pattern: '**', type: 'datadog', source: 'teleport', service: 'teleport' }] as const;
+
+export function envName(key: string): string {
+  return 'TDF_' + key.replace(/[.-]/g, '_').toUpperCase();
+}
+
+export function flagName(key: string): string {
+  return key.replace(/\./g, '-');
+}

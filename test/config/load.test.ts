@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseDuration, parseBytes, parseList, parseTime } from '../../src/config/values.js';
+
+import { fixture as fixturePath } from '../helpers/paths.js';
+
+const fixture = (name: string) => fixturePath('config', name);
+const env = { DD_API_KEY: 'k' } as NodeJS.ProcessEnv;
+
+test('go durations, sizes, lists and times', () => {
+  assert.equal(parseDuration('10s'), 10_000);
+  assert.equal(parseDuration('1h30m'), 5_400_000);
+  assert.equal(parseDuration('250ms'), 250);
+  assert.equal(parseDuration('0'), 0);
+  assert.throws(() => parseDuration('10'), /duration like/);
+  assert.throws(() => parseDuration(10), /duration string/);
+  assert.equal(parseBytes('32MiB'), 32 * 1024 * 1024);
+  assert.equal(parseBytes('5MB'), 5_000_000);
+  assert.equal(parseBytes(1024), 1024);
+  assert.throws(() => parseBytes('5 parsecs'), /size like/);
+  assert.deepEqual(parseList('a, b,,c'), ['a', 'b', 'c']);
+  assert.deepEqual(parseList(''), []);
+  assert.deepEqual(parseList(['x']), ['x']);
+  assert.equal(parseTime('2024-05-01T00:00:00Z').toISOString(), '2024-05-01T00:00:00.000Z');
+  assert.throws(() => parseTime('yesterday'), /RFC 3339/);
+});
+
+test('our own config file: paths relative to the file, match rules, typed values', () => {
+  const c = loadConfig({ file: fixture('forwarder.toml'), env: {} });
+  const dir = resolve(fixture('forwarder.toml'), '..');
+  assert.equal(c.storage, '/var/lib/tdf');
+  assert.equal(c.ingest.enabled, true);
+  assert.equal(c.ingest.port, 9888);
+  assert.equal(c.ingest.ca, resolve(dir, 'certs/ca.crt'));
+  assert.equal(c.ingest.bodyLimit, 16 * 1024 * 1024);
+  assert.equal(c.datadog.site, 'datadoghq.eu');
+  assert.equal(c.datadog.apiKey, 'not-a-real-key-0123456789abcdef');
+  assert.equal(c.spool.maxBytes, 2 * 1024 ** 3);
+  assert.equal(c.routing.unmatched, 'reject');
+  assert.equal(c.routing.rules.length, 2);
+  assert.deepEqual(c.routing.rules[0], { pattern: 'session.*.log', type: 'null' });
+  assert.deepEqual(c.routing.rules[1]!.tags, ['env:prod', 'team:security']);
+  assert.equal(c.routing.rules[1]!.includeTagKey, true);
+  assert.equal(c.teleport.enabled, false);
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.ingest));
+});
+
+test('teleport-event-handler.toml loads unchanged; its url paths give the tags', () => {
+  const c = loadConfig({ file: fixture('teleport-event-handler.toml'), env });
+  assert.equal(c.teleport.enabled, true);
+  assert.equal(c.teleport.addr, 'teleport.example.com:443');
+  assert.equal(c.teleport.identity, resolve(fixture('teleport-event-handler.toml'), '..', 'identity'));
+  assert.equal(c.teleport.refreshEnabled, true);
+  assert.equal(c.teleport.refreshIntervalMs, 120_000);
+  assert.equal(c.teleport.timeoutMs, 10_000);
+  assert.equal(c.teleport.windowSizeMs, 86_400_000);
+  assert.deepEqual(c.teleport.types, []);
+  assert.equal(c.teleport.eventsTag, 'test.log');
+  assert.equal(c.teleport.sessionTagPrefix, 'session');
+  assert.equal(c.ingest.enabled, false);
+});
+
+test('precedence: defaults < file < env < flags; teleport-event-handler env names work', () => {
+  const file = fixture('forwarder.toml');
+  assert.equal(loadConfig({ file, env: {} }).ingest.port, 9888);
+  assert.equal(loadConfig({ file, env: { TDF_INGEST_PORT: '7000' } }).ingest.port, 7000);
+  assert.equal(loadConfig({ file, env: { TDF_INGEST_PORT: '7000' }, flags: { 'ingest-port': '7001' } }).ingest.port, 7001);
+  const c = loadConfig({
+    env: { FDFWD_TELEPORT_IDENTITY: '/id', FDFWD_BATCH: '50', FDWRD_FLUENTD_CA: '/ca', FDFWD_FLUENTD_URL: 'https://x:8888/audit/events.log', DD_API_KEY: 'k' },
+    flags: { 'lock-enabled': true },
+  });
+  assert.equal(c.teleport.identity, '/id');
+  assert.equal(c.teleport.batch, 50);
+  assert.equal(c.teleport.eventsTag, 'audit.events.log');
+  assert.equal(c.teleport.lock.enabled, true);
+  assert.equal(c.routing.rules[0]!.pattern, '**');
+});
+
+test('errors name the file, the key and what was expected', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['unknown-key.toml', /unknown-key\.toml: unknown key "ingest\.prot" \(did you mean "ingest\.port"\?\)/],
+    ['bad-port.toml', /bad-port\.toml: key "ingest\.port": expected a whole number, got "eighty"/],
+    ['bad-syntax.toml', /bad-syntax\.toml: invalid TOML/],
+    ['match-no-pattern.toml', /match-no-pattern\.toml: \[\[match\]\] #1: key "pattern" is required/],
+    ['missing.toml', /missing\.toml cannot be read: no such file/],
+  ];
+  for (const [name, re] of cases) {
+    assert.throws(() => loadConfig({ file: fixture(name), env, partial: true }), (err: unknown) => err instanceof ConfigError && re.test(err.message), name);
+  }
+  assert.throws(() => loadConfig({ env: { TDF_INGEST_PORT: '70000' }, partial: true }), /environment variable TDF_INGEST_PORT: expected a whole number from 0 to 65535, got 70000/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'datadog-compression': 'zstd' }, partial: true }), /flag --datadog-compression: expected one of "gzip", "deflate", "none"/);
+});
+
+test('cross-key checks: sources, credentials and the api key', () => {
+  assert.throws(() => loadConfig({ env }), /nothing to forward/);
+  assert.throws(() => loadConfig({ env, flags: { 'ingest-ca': 'a', 'ingest-cert': 'b' } }), /key "ingest\.key" is required/);
+  assert.throws(() => loadConfig({ env, flags: { 'teleport-ca': 'a' } }), /go together/);
+  assert.throws(() => loadConfig({ env: {}, flags: { 'teleport-identity': 'id' } }), /no Datadog API key: set the DD_API_KEY/);
+  assert.equal(loadConfig({ env: {}, flags: { 'teleport-identity': 'id', 'dry-run': true } }).dryRun, true);
+});
+
+test('a secret never appears in an error', () => {
+  assert.throws(
+    () => loadConfig({ env: { DD_API_KEY: 'k' }, flags: { 'ingest-key-passphrase': 'hunter2', 'ingest-ca': 'a' } }),
+    (err: Error) => !err.message.includes('hunter2'),
+  );
+});
