@@ -1,0 +1,647 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../src/errors.js';
+import type { SourceRecord } from '../../src/record.js';
+import {
+  createRouter,
+  DROPPED_KEY,
+  isoTime,
+  TRUNCATED_KEY,
+  type MatchRule,
+  type RouteResult,
+  type RouterOptions,
+} from '../../src/router/router.js';
+
+const T0 = Date.parse('2024-05-01T10:00:01.123Z');
+const SID = '8d57a9d5-3848-5ce2-a326-85eb4a6d2eed';
+
+// frozen inputs: any write to the record (or anything nested in it) throws in strict mode
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const k of Reflect.ownKeys(v)) deepFreeze((v as Record<string | symbol, unknown>)[k]);
+  }
+  return v;
+}
+
+function rec(record: Record<string, unknown>, tag = 'test.log', time = T0): SourceRecord {
+  return deepFreeze({ tag, time, record });
+}
+
+function router(rules: MatchRule[], extra: Partial<RouterOptions> = {}) {
+  return createRouter({ rules, unmatched: 'drop', hostname: 'fwd-1', ...extra });
+}
+
+function sent(r: RouteResult): { text: string; obj: Record<string, unknown>; rule: number } {
+  assert.equal(r.kind, 'send', `expected send, got ${JSON.stringify(r)}`);
+  const s = r as Extract<RouteResult, { kind: 'send' }>;
+  return { text: s.value, obj: JSON.parse(s.value) as Record<string, unknown>, rule: s.rule };
+}
+
+const DD: MatchRule = { pattern: '**', type: 'datadog' };
+
+interface MappingCase {
+  name: string;
+  rule: Partial<MatchRule>;
+  options?: Partial<RouterOptions>;
+  record: Record<string, unknown>;
+  tag?: string;
+  time?: number;
+  /** the exact item, keys in this order */
+  want: Record<string, unknown>;
+}
+
+const ts = '2024-05-01T10:00:01.123Z';
+const mapping: MappingCase[] = [
+  {
+    name: 'adds every attribute where absent, after the record keys, in a fixed order',
+    rule: { source: 'teleport', sourceCategory: 'security', service: 'teleport-auth', tags: ['env:prod', 'team:sec'] },
+    record: { event: 'user.login', user: 'alice', code: 'T1000I' },
+    want: {
+      event: 'user.login', user: 'alice', code: 'T1000I',
+      ddsource: 'teleport', ddsourcecategory: 'security', ddtags: 'env:prod,team:sec', service: 'teleport-auth',
+      hostname: 'fwd-1', '@timestamp': ts, status: 'info',
+    },
+  },
+  {
+    name: 'only hostname and timestamp without rule options; no message is synthesized',
+    rule: {},
+    record: { event: 'print', data: 'bHMgLWxhDQo=' },
+    want: { event: 'print', data: 'bHMgLWxhDQo=', hostname: 'fwd-1', '@timestamp': ts },
+  },
+  {
+    name: 'the record keeps its own values',
+    rule: { source: 'teleport', sourceCategory: 'sc', service: 'svc', tags: ['a:b'] },
+    record: {
+      ddsource: 'mine', ddsourcecategory: 'mine-sc', ddtags: 'x:y', service: 'my-svc', hostname: 'node-9',
+      '@timestamp': '2020-01-01T00:00:00.000Z', status: 'critical', code: 'T1000W',
+    },
+    want: {
+      ddsource: 'mine', ddsourcecategory: 'mine-sc', ddtags: 'x:y', service: 'my-svc', hostname: 'node-9',
+      '@timestamp': '2020-01-01T00:00:00.000Z', status: 'critical', code: 'T1000W',
+    },
+  },
+  {
+    name: 'null values count as absent and are replaced at the end',
+    rule: { source: 'teleport', service: 'svc' },
+    record: { ddsource: null, a: 1, hostname: null, status: null, code: 'T2000I', '@timestamp': null },
+    want: { a: 1, code: 'T2000I', ddsource: 'teleport', service: 'svc', hostname: 'fwd-1', '@timestamp': ts, status: 'info' },
+  },
+  {
+    name: 'a single null attribute is replaced, not written twice',
+    rule: { source: 'teleport' },
+    record: { ddsource: null, a: 1 },
+    want: { a: 1, ddsource: 'teleport', hostname: 'fwd-1', '@timestamp': ts },
+  },
+  {
+    name: 'an undefined value is absent',
+    rule: { source: 'teleport' },
+    record: { ddsource: undefined, a: 1 },
+    want: { a: 1, ddsource: 'teleport', hostname: 'fwd-1', '@timestamp': ts },
+  },
+  {
+    name: 'false and empty strings are values, not absences',
+    rule: { source: 'teleport' },
+    record: { ddsource: '', hostname: false },
+    want: { ddsource: '', hostname: false, '@timestamp': ts },
+  },
+  {
+    name: 'rule hostname overrides the default',
+    rule: { hostname: 'teleport.example.com' },
+    record: { a: 1 },
+    want: { a: 1, hostname: 'teleport.example.com', '@timestamp': ts },
+  },
+  {
+    name: 'an empty default hostname adds none',
+    rule: {},
+    options: { hostname: '' },
+    record: { a: 1 },
+    want: { a: 1, '@timestamp': ts },
+  },
+  {
+    name: 'empty tag list adds no ddtags',
+    rule: { tags: [] },
+    record: {},
+    want: { hostname: 'fwd-1', '@timestamp': ts },
+  },
+  {
+    name: 'custom timestamp key',
+    rule: { timestampKey: 'timestamp' },
+    record: { '@timestamp': 'kept as a plain field' },
+    want: { '@timestamp': 'kept as a plain field', hostname: 'fwd-1', timestamp: ts },
+  },
+  {
+    name: 'timestampKey "" adds no timestamp',
+    rule: { timestampKey: '' },
+    record: { a: 'b' },
+    want: { a: 'b', hostname: 'fwd-1' },
+  },
+  {
+    name: 'a time Date cannot represent adds no timestamp',
+    rule: {},
+    time: Number.NaN,
+    record: { a: 'b' },
+    want: { a: 'b', hostname: 'fwd-1' },
+  },
+  {
+    name: 'millisecond precision in UTC',
+    rule: {},
+    time: Date.UTC(2024, 0, 2, 3, 4, 5, 6) + 0.9,
+    record: {},
+    want: { hostname: 'fwd-1', '@timestamp': '2024-01-02T03:04:05.006Z' },
+  },
+  {
+    name: 'include_tag_key adds the tag under "tag"',
+    rule: { includeTagKey: true },
+    tag: `session.${SID}.log`,
+    record: { event: 'print' },
+    want: { event: 'print', hostname: 'fwd-1', '@timestamp': ts, tag: `session.${SID}.log` },
+  },
+  {
+    name: 'include_tag_key overwrites the record tag field (as fluent-plugin-datadog does)',
+    rule: { includeTagKey: true },
+    record: { tag: 'old', z: 1 },
+    want: { z: 1, hostname: 'fwd-1', '@timestamp': ts, tag: 'test.log' },
+  },
+  {
+    name: 'include_tag_key with a custom key',
+    rule: { includeTagKey: true, tagKey: 'fluentd_tag' },
+    record: { tag: 'kept' },
+    want: { tag: 'kept', hostname: 'fwd-1', '@timestamp': ts, fluentd_tag: 'test.log' },
+  },
+  {
+    name: 'tagKey without includeTagKey does nothing',
+    rule: { tagKey: 'fluentd_tag' },
+    record: {},
+    want: { hostname: 'fwd-1', '@timestamp': ts },
+  },
+  {
+    name: 'keys that collide (tag key = service) take the object path and the tag wins',
+    rule: { service: 'svc', includeTagKey: true, tagKey: 'service' },
+    record: { a: 1 },
+    want: { a: 1, hostname: 'fwd-1', '@timestamp': ts, service: 'test.log' },
+  },
+  {
+    name: 'timestamp key = status: the timestamp fills it first',
+    rule: { timestampKey: 'status' },
+    record: { code: 'T1000W' },
+    want: { code: 'T1000W', hostname: 'fwd-1', status: ts },
+  },
+  {
+    name: 'nested values are passed through untouched',
+    rule: {},
+    record: { identity: { roles: ['access', 'editor'], traits: { logins: ['root'] } }, n: [1, null, true] },
+    want: { identity: { roles: ['access', 'editor'], traits: { logins: ['root'] } }, n: [1, null, true], hostname: 'fwd-1', '@timestamp': ts },
+  },
+  {
+    name: 'multi-byte and escaped text survives',
+    rule: { service: 'ünïcødé "svc"' },
+    record: { msg: '日本語 🚀 "quoted" \\ \n\t\u0001' },
+    want: { msg: '日本語 🚀 "quoted" \\ \n\t\u0001', service: 'ünïcødé "svc"', hostname: 'fwd-1', '@timestamp': ts },
+  },
+];
+
+for (const c of mapping) {
+  test(`mapping: ${c.name}`, () => {
+    const r = router([{ ...DD, ...c.rule }], c.options);
+    const { text, obj } = sent(r.route(rec(c.record, c.tag, c.time)));
+    assert.deepEqual(obj, c.want);
+    assert.deepEqual(Object.keys(obj), Object.keys(c.want), 'key order');
+    assert.equal(text, JSON.stringify(c.want));
+  });
+}
+
+test('status from the last letter of a teleport event code', () => {
+  const cases: Array<[unknown, string | undefined]> = [
+    ['T1000I', 'info'], ['T1000W', 'warn'], ['T3002E', 'error'], ['TLK00I', 'info'], ['TDB02I', 'info'],
+    ['TC000I', 'info'], ['T5000I', 'info'], ['T2005I', 'info'],
+    ['T1000X', undefined], ['T1000w', undefined], ['t1000W', undefined], ['X1000W', undefined],
+    ['E', undefined], ['TE', undefined], ['', undefined], [200, undefined], [null, undefined],
+    [undefined, undefined], [['T1000W'], undefined], ['T1000W ', undefined],
+  ];
+  const r = router([DD]);
+  for (const [code, want] of cases) {
+    const record: Record<string, unknown> = code === undefined ? {} : { code };
+    const { obj } = sent(r.route(rec(record)));
+    assert.equal(obj.status, want, `code ${JSON.stringify(code)}`);
+    if (want === undefined) assert.equal('status' in obj, false);
+  }
+});
+
+test('the input record is not mutated (frozen input, same text twice)', () => {
+  const r = router([{ ...DD, source: 'teleport', includeTagKey: true }]);
+  const input = rec({ tag: 'x', ddsource: null, nested: { a: [1, 2] } });
+  const a = sent(r.route(input)).text;
+  const b = sent(r.route(input)).text;
+  assert.equal(a, b);
+  assert.deepEqual(input.record, { tag: 'x', ddsource: null, nested: { a: [1, 2] } });
+});
+
+test('an own "__proto__" key is kept as data', () => {
+  const record = JSON.parse('{"__proto__":{"x":1},"a":"b"}') as Record<string, unknown>;
+  const r = router([{ ...DD, source: 'teleport' }]);
+  const { text } = sent(r.route(rec(record)));
+  assert.ok(text.startsWith('{"__proto__":{"x":1},"a":"b","ddsource":"teleport"'), text);
+});
+
+test('bigint values are written as strings instead of failing the record', () => {
+  const r = router([DD]);
+  const { obj } = sent(r.route(rec({ n: 2n ** 64n })));
+  assert.equal(obj.n, '18446744073709551616');
+});
+
+test('bigint values survive truncation too', () => {
+  const r = router([DD], { maxLogBytes: 2048 });
+  const { text, obj } = sent(r.route(rec({ n: 12345678901234567890n, data: 'd'.repeat(5000) })));
+  checkFits(text, 2048);
+  assert.equal(obj.n, '12345678901234567890');
+});
+
+test('a record that is not an object, or cannot be serialized, is rejected and counted', () => {
+  const r = router([DD]);
+  const arr = r.route({ tag: 'test.log', time: T0, record: [1, 2] as unknown as Record<string, unknown> });
+  assert.equal(arr.kind, 'reject');
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const cyc = r.route({ tag: 'test.log', time: T0, record: cyclic });
+  assert.equal(cyc.kind, 'reject');
+  assert.match((cyc as { reason: string }).reason, /test\.log/);
+  assert.deepEqual(r.stats(), { routed: 0, droppedNullRule: 0, unmatched: 0, rejected: 2, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+});
+
+test('first matching rule wins; null rules drop explicitly', () => {
+  const r = router([
+    { pattern: 'session.*.log', type: 'null' },
+    { pattern: 'test.log events.log', type: 'datadog', source: 'first' },
+    { pattern: '**', type: 'datadog', source: 'catch-all' },
+    { pattern: 'test.log', type: 'datadog', source: 'never' },
+  ]);
+  const table: Array<[string, RouteResult['kind'], number, string | undefined]> = [
+    [`session.${SID}.log`, 'drop', 0, undefined],
+    ['test.log', 'send', 1, 'first'],
+    ['events.log', 'send', 1, 'first'],
+    ['other', 'send', 2, 'catch-all'],
+    ['session.log', 'send', 2, 'catch-all'],
+  ];
+  for (const [tag, kind, rule, source] of table) {
+    const res = r.route(rec({ a: 1 }, tag));
+    assert.equal(res.kind, kind, tag);
+    if (res.kind === 'send') {
+      assert.equal(res.rule, rule, tag);
+      assert.equal(JSON.parse(res.value).ddsource, source, tag);
+    } else {
+      assert.deepEqual(res, { kind: 'drop', reason: 'null-rule', rule });
+    }
+  }
+  assert.deepEqual(r.stats(), { routed: 4, droppedNullRule: 1, unmatched: 0, rejected: 0, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+});
+
+test('unmatched records are dropped, counted and warned about at most once per 10 s', () => {
+  const warnings: Array<{ obj: Record<string, unknown>; msg: string }> = [];
+  let now = 1_000_000;
+  const r = router([{ pattern: 'test.log', type: 'datadog' }], {
+    logger: { warn: (obj, msg) => warnings.push({ obj: obj as Record<string, unknown>, msg }) },
+    now: () => now,
+  });
+  const route = (tag: string, at: number) => {
+    now = at;
+    return r.route(rec({ a: 1 }, tag));
+  };
+  assert.deepEqual(route('a.log', 1_000_000), { kind: 'drop', reason: 'unmatched', rule: null });
+  assert.equal(warnings.length, 1);
+  assert.equal(warnings[0].obj.unmatched, 1);
+  assert.equal(warnings[0].obj.sampleTag, 'a.log');
+  assert.match(warnings[0].msg, /no <match> rule/);
+
+  route('b.log', 1_001_000);
+  route('b.log', 1_005_000);
+  route('c.log', 1_009_999);
+  assert.equal(route('test.log', 1_009_999).kind, 'send');
+  assert.equal(warnings.length, 1, 'rate limited');
+
+  route('b.log', 1_010_000);
+  assert.equal(warnings.length, 2);
+  assert.equal(warnings[1].obj.unmatched, 4);
+  assert.equal(warnings[1].obj.sampleTag, 'b.log');
+  assert.deepEqual(warnings[1].obj.tags, [{ tag: 'b.log', count: 3 }, { tag: 'c.log', count: 1 }]);
+  assert.equal(warnings[1].obj.totalUnmatched, 5);
+
+  route('d.log', 1_015_000);
+  assert.equal(warnings.length, 2);
+  assert.deepEqual(r.stats(), { routed: 1, droppedNullRule: 0, unmatched: 6, rejected: 0, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+});
+
+test('the per-tag counts between warnings stay bounded', () => {
+  const warnings: Array<Record<string, unknown>> = [];
+  let now = 0;
+  const r = router([], { logger: { warn: (obj) => warnings.push(obj as Record<string, unknown>) }, now: () => now });
+  r.route(rec({}, 'first'));
+  for (let i = 0; i < 5000; i++) r.route(rec({}, `t${i}`));
+  now = 10_000;
+  r.route(rec({}, 'last'));
+  assert.equal(warnings.length, 2);
+  assert.equal(warnings[1].unmatched, 5001);
+  assert.equal((warnings[1].tags as unknown[]).length, 5);
+  assert.equal(r.stats().unmatched, 5002);
+});
+
+test('a long unmatched tag is shortened in warnings and reject reasons', () => {
+  const warnings: Array<Record<string, unknown>> = [];
+  const long = 'x.'.repeat(50_000) + 'log';
+  const drop = router([], { logger: { warn: (obj) => warnings.push(obj as Record<string, unknown>) } });
+  drop.route(rec({}, long));
+  assert.equal(warnings[0].sampleTag, `${long.slice(0, 200)}…`);
+  const reject = router([], { unmatched: 'reject' });
+  const res = reject.route(rec({}, long)) as { reason: string };
+  assert.ok(res.reason.length < 300);
+});
+
+test('unmatched without a logger is still counted', () => {
+  const r = router([{ pattern: 'x', type: 'null' }]);
+  assert.equal(r.route(rec({}, 'y')).kind, 'drop');
+  assert.equal(r.stats().unmatched, 1);
+});
+
+test('unmatched = reject returns a reject result and does not warn', () => {
+  const warnings: unknown[] = [];
+  const r = router([{ pattern: 'test.log', type: 'datadog' }], {
+    unmatched: 'reject',
+    logger: { warn: (obj) => warnings.push(obj) },
+  });
+  const res = r.route(rec({ a: 1 }, 'nope.log'));
+  assert.equal(res.kind, 'reject');
+  assert.match((res as { reason: string }).reason, /nope\.log/);
+  assert.equal(warnings.length, 0);
+  assert.deepEqual(r.stats(), { routed: 0, droppedNullRule: 0, unmatched: 0, rejected: 1, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+});
+
+// ---- truncation ----
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const MARKER = /…\[truncated by teleport-datadog-forwarder: (\d+) bytes removed\]$/;
+
+function bytes(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
+// checks a cut string against its original: a prefix on a character boundary plus a marker with the right count
+function checkCut(cut: string, original: string): string {
+  const m = MARKER.exec(cut);
+  assert.ok(m, `no marker at the end of ${JSON.stringify(cut.slice(-80))}`);
+  const kept = cut.slice(0, m.index);
+  assert.ok(original.startsWith(kept), 'kept text is a prefix of the original');
+  assert.ok(!LONE_SURROGATE.test(kept), 'no half of a surrogate pair');
+  assert.equal(Number(m[1]), bytes(original) - bytes(kept), 'marker counts the removed bytes');
+  return kept;
+}
+
+function checkFits(text: string, max: number): Record<string, unknown> {
+  assert.ok(bytes(text) <= max, `${bytes(text)} bytes > ${max}`);
+  const obj = JSON.parse(text) as Record<string, unknown>;
+  assert.equal(obj[TRUNCATED_KEY], true);
+  return obj;
+}
+
+test('a print event with a 2 MB base64 payload is cut to fit 1 MB', () => {
+  const data = Buffer.alloc(1_500_000, 7).toString('base64');
+  const record = { ei: 12, event: 'print', time: '2024-05-01T10:00:07Z', ci: 3, bytes: 1_500_000, ms: 1523, offset: 410, data };
+  const r = router([{ ...DD, source: 'teleport', includeTagKey: true }]);
+  const { text, obj } = sent(r.route(rec(record, `session.${SID}.log`)));
+  const item = checkFits(text, 1_000_000);
+  assert.ok(bytes(text) > 1_000_000 - 64, `cut too much: ${bytes(text)}`);
+  checkCut(obj.data as string, data);
+  const { data: _d, [TRUNCATED_KEY]: _t, ...rest } = item;
+  assert.deepEqual(rest, {
+    ei: 12, event: 'print', time: '2024-05-01T10:00:07Z', ci: 3, bytes: 1_500_000, ms: 1523, offset: 410,
+    ddsource: 'teleport', hostname: 'fwd-1', '@timestamp': ts, tag: `session.${SID}.log`,
+  });
+  assert.deepEqual(r.stats(), { routed: 1, droppedNullRule: 0, unmatched: 0, rejected: 0, truncated: 1, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+});
+
+test('cuts land on character boundaries for every limit, with multi-byte and escaped text', () => {
+  const units = ['日', '🚀', 'é', '"', '\\', '\n', '\u0001', 'a', '\u2028'];
+  const text = Array.from({ length: 400 }, (_, i) => units[(i * 7) % units.length]).join('');
+  const record = { msg: text, other: 'short' };
+  for (let max = 1024; max < 1024 + 160; max++) {
+    const r = router([DD], { maxLogBytes: max });
+    const padded = { ...record, pad: 'p'.repeat(max - 900) };
+    const { text: out, obj } = sent(r.route(rec(padded)));
+    if (obj[TRUNCATED_KEY] === undefined) {
+      assert.ok(bytes(out) <= max);
+      continue;
+    }
+    checkFits(out, max);
+    assert.ok(bytes(out) > max - 16, `limit ${max}: cut too much (${bytes(out)})`);
+    assert.equal(obj.other, 'short');
+    // the largest strings are cut; each one that is cut keeps a clean prefix
+    for (const k of ['msg', 'pad'] as const) {
+      const original = (padded as Record<string, string>)[k];
+      if (obj[k] !== original) checkCut(obj[k] as string, original);
+    }
+  }
+});
+
+test('strings inside nested objects and arrays are cut without touching the input', () => {
+  const big = 'x'.repeat(700_000);
+  const record = { a: { b: [big, { c: '日'.repeat(250_000) }], keep: 'me' }, n: 1 };
+  const r = router([DD]);
+  const input = rec(record);
+  const { text, obj } = sent(r.route(input));
+  checkFits(text, 1_000_000);
+  const a = obj.a as { b: [string, { c: string }]; keep: string };
+  const k1 = checkCut(a.b[0], big);
+  const k2 = checkCut(a.b[1].c, '日'.repeat(250_000));
+  assert.equal(a.keep, 'me');
+  assert.equal(obj.n, 1);
+  // the largest strings are levelled to about the same size (within one character and the marker)
+  assert.ok(Math.abs(bytes(k1) - bytes(k2)) < 8, `${bytes(k1)} vs ${bytes(k2)}`);
+  assert.equal(input.record.a, record.a);
+  assert.equal((record.a.b[0] as string).length, 700_000);
+});
+
+test('small strings are kept while the largest are cut', () => {
+  const record = { small: 's'.repeat(1000), mid: 'm'.repeat(300_000), big: 'b'.repeat(900_000) };
+  const { text, obj } = sent(router([DD]).route(rec(record)));
+  checkFits(text, 1_000_000);
+  assert.equal(obj.small, record.small);
+  checkCut(obj.big as string, record.big);
+  // levelling down to under 300 kB would touch `mid` too
+  if (obj.mid !== record.mid) checkCut(obj.mid as string, record.mid);
+});
+
+test('a JSON text exactly at the limit is left alone; one byte more is cut', () => {
+  const max = 2048;
+  const r = router([{ ...DD, timestampKey: '' }], { hostname: '', maxLogBytes: max });
+  const overhead = bytes(JSON.stringify({ s: '' }));
+  const exact = sent(r.route(rec({ s: 'é'.repeat((max - overhead) / 2) })));
+  assert.equal(bytes(exact.text), max);
+  assert.equal(exact.obj[TRUNCATED_KEY], undefined);
+  const over = sent(r.route(rec({ s: 'é'.repeat((max - overhead) / 2 - 1) + 'abc' })));
+  checkFits(over.text, max);
+  assert.equal(r.stats().truncated, 1);
+});
+
+test('when cutting strings cannot fit, the largest top-level values are dropped and named', () => {
+  const record: Record<string, unknown> = { event: 'weird' };
+  for (let i = 0; i < 150_000; i++) record[`k${i}`] = i;
+  const r = router([{ ...DD, source: 'teleport', service: 'svc' }]);
+  const { text, obj } = sent(r.route(rec(record)));
+  checkFits(text, 1_000_000);
+  const note = obj[DROPPED_KEY] as string;
+  assert.match(note, /^…\[truncated by teleport-datadog-forwarder: dropped \d+ value\(s\) \([^()]*, and \d+ more\) to fit the 1000000-byte limit, \d+ bytes removed\]$/);
+  const dropped = Number(/dropped (\d+)/.exec(note)?.[1]);
+  assert.equal(Object.keys(obj).length, 150_001 + 4 - dropped + 2);
+  // the attributes Datadog relies on are kept
+  assert.equal(obj.ddsource, 'teleport');
+  assert.equal(obj.service, 'svc');
+  assert.equal(obj.hostname, 'fwd-1');
+  assert.equal(obj['@timestamp'], ts);
+  assert.equal(obj.event, 'weird');
+});
+
+test('a huge key name is dropped with its value', () => {
+  const key = 'K'.repeat(1_200_000);
+  const r = router([DD]);
+  const { text, obj } = sent(r.route(rec({ [key]: 1, event: 'x' })));
+  checkFits(text, 1_000_000);
+  assert.equal(obj.event, 'x');
+  assert.equal(key in obj, false);
+  assert.match(obj[DROPPED_KEY] as string, /dropped 1 value\(s\) \(K{40}\)/);
+});
+
+test('an existing truncation flag is overwritten, not duplicated', () => {
+  const r = router([DD], { maxLogBytes: 4096 });
+  const { text } = sent(r.route(rec({ [TRUNCATED_KEY]: 'no', data: 'z'.repeat(10_000) })));
+  checkFits(text, 4096);
+  assert.equal(text.split(`"${TRUNCATED_KEY}"`).length, 2);
+});
+
+test('an own "__proto__" key survives truncation as data', () => {
+  const record = JSON.parse(`{"__proto__":{"big":"${'q'.repeat(5000)}"},"a":"b"}`) as Record<string, unknown>;
+  const r = router([DD], { maxLogBytes: 2048 });
+  const { text } = sent(r.route(rec(record)));
+  assert.ok(bytes(text) <= 2048);
+  const obj = JSON.parse(text) as Record<string, unknown>;
+  assert.ok(Object.hasOwn(obj, '__proto__'));
+  checkCut((Object.getOwnPropertyDescriptor(obj, '__proto__')?.value as { big: string }).big, 'q'.repeat(5000));
+});
+
+// ---- fixtures ----
+
+test('every sample teleport event routes to a valid Datadog item', () => {
+  const lines = readFileSync(new URL('../../fixtures/events/sample.jsonl', import.meta.url), 'utf8').trim().split('\n');
+  assert.ok(lines.length >= 10);
+  const r = router([
+    { pattern: 'session.*.log', type: 'datadog', source: 'teleport', service: 'teleport-sessions', includeTagKey: true },
+    { pattern: 'test.log events.log', type: 'datadog', source: 'teleport', tags: ['env:test'] },
+  ]);
+  const letters: Record<string, string> = { I: 'info', W: 'warn', E: 'error' };
+  const statuses = new Set<unknown>();
+  for (const line of lines) {
+    const event = JSON.parse(line) as Record<string, unknown>;
+    const tag = event.event === 'print' ? `session.${SID}.log` : 'test.log';
+    const { obj } = sent(r.route(rec(event, tag, Date.parse(event.time as string))));
+    for (const [k, v] of Object.entries(event)) assert.deepEqual(obj[k], v, `${event.event}: ${k}`);
+    assert.equal(obj.ddsource, 'teleport');
+    assert.equal(obj['@timestamp'], new Date(event.time as string).toISOString());
+    const code = event.code as string | undefined;
+    assert.equal(obj.status, code === undefined ? undefined : letters[code[code.length - 1]]);
+    statuses.add(obj.status);
+  }
+  assert.deepEqual([...statuses].sort(), ['error', 'info', 'warn', undefined].sort());
+});
+
+test('isoTime matches Date#toISOString', () => {
+  const values = [0, -0, 1, -1, 1.9, -1.9, 86_399_999, 86_400_000, -86_400_001, 8.64e15, -8.64e15, T0, 253402300800000];
+  for (let i = 0; i < 2000; i++) values.push(Math.floor((i * 7919.123 - 5000) * 1e8), T0 + i * 3_599_999.7);
+  for (const v of values) assert.equal(isoTime(v), new Date(v).toISOString(), String(v));
+  for (const v of [Number.NaN, Infinity, -Infinity, 8.64e15 + 1]) assert.equal(isoTime(v), undefined);
+});
+
+// ---- validation ----
+
+test('invalid options are rejected once, at creation, with a ConfigError', () => {
+  const base: RouterOptions = { rules: [DD], unmatched: 'drop', hostname: 'h' };
+  const bad: Array<[string, unknown, RegExp]> = [
+    ['bad pattern', { ...base, rules: [{ pattern: 'a.{b', type: 'datadog' }] }, /rule 1 \(pattern "a\.\{b"\).*never closed/],
+    ['empty pattern', { ...base, rules: [DD, { pattern: ' ', type: 'datadog' }] }, /rule 2.*empty/],
+    ['bad regex', { ...base, rules: [{ pattern: '/(/', type: 'null' }] }, /bad regular expression/],
+    ['pattern not a string', { ...base, rules: [{ pattern: 3, type: 'null' }] }, /rule 1: pattern must be a string/],
+    ['unknown type', { ...base, rules: [{ pattern: '**', type: 'stdout' }] }, /type must be "datadog" or "null", got "stdout"/],
+    ['rule not an object', { ...base, rules: [null] }, /rule 1 must be an object/],
+    ['rules not an array', { ...base, rules: {} }, /rules must be an array/],
+    ['unmatched', { ...base, unmatched: 'warn' }, /unmatched must be "drop" or "reject"/],
+    ['hostname', { ...base, hostname: undefined }, /hostname must be a string/],
+    ['maxLogBytes small', { ...base, maxLogBytes: 100 }, /maxLogBytes must be an integer of at least 1024/],
+    ['maxLogBytes fraction', { ...base, maxLogBytes: 5000.5 }, /maxLogBytes/],
+    ['tags not array', { ...base, rules: [{ ...DD, tags: 'a:b' }] }, /tags must be an array/],
+    ['tag with comma', { ...base, rules: [{ ...DD, tags: ['a:b,c:d'] }] }, /without ","/],
+    ['empty tag', { ...base, rules: [{ ...DD, tags: [''] }] }, /non-empty/],
+    ['source type', { ...base, rules: [{ ...DD, source: 1 }] }, /source must be a string/],
+    ['includeTagKey type', { ...base, rules: [{ ...DD, includeTagKey: 'yes' }] }, /includeTagKey must be true or false/],
+    ['empty tagKey', { ...base, rules: [{ ...DD, tagKey: '' }] }, /tagKey must not be empty/],
+    ['prototype tagKey', { ...base, rules: [{ ...DD, tagKey: '__proto__' }] }, /tagKey must not be "__proto__"/],
+    ['prototype timestampKey', { ...base, rules: [{ ...DD, timestampKey: 'constructor' }] }, /timestampKey must not be "constructor"/],
+    ['reserved tagKey', { ...base, rules: [{ ...DD, tagKey: TRUNCATED_KEY }] }, /the forwarder uses it/],
+    ['logger', { ...base, logger: {} }, /logger must have a warn method/],
+    ['now', { ...base, now: 5 }, /now must be a function/],
+  ];
+  for (const [name, options, why] of bad) {
+    assert.throws(
+      () => createRouter(options as RouterOptions),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `${name}: ${String(err)}`);
+        assert.match(err.message, why, name);
+        return true;
+      },
+      name,
+    );
+  }
+});
+
+test('an empty rule list is valid: everything is unmatched', () => {
+  const r = createRouter({ rules: [], unmatched: 'reject', hostname: 'h' });
+  assert.equal(r.route(rec({})).kind, 'reject');
+});
+
+test('stats() returns a snapshot', () => {
+  const r = router([DD]);
+  const s = r.stats();
+  r.route(rec({}));
+  assert.equal(s.routed, 0);
+  assert.equal(r.stats().routed, 1);
+});
+
+test('events past the indexing window: restamp, keep or drop, counted and logged', () => {
+  const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const old = { tag: 'events.log', time: NOW - 3 * 86_400_000, record: { event: 'user.login', code: 'T1000I', time: '2026-11-19T12:00:00.000Z' } };
+  const fresh = { tag: 'events.log', time: NOW - 60_000, record: { event: 'user.login', code: 'T1000I' } };
+  const lines: Array<{ obj: any; msg: string }> = [];
+  const logger = { warn: (obj: object, msg: string) => lines.push({ obj, msg }), info: (obj: object, msg: string) => lines.push({ obj, msg }) };
+  const make = (policy: 'restamp' | 'keep' | 'drop') =>
+    createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: policy, maxAgeMs: 17 * 3_600_000, now: () => NOW, logger });
+
+  const restamp = make('restamp');
+  const r1 = restamp.route(old);
+  assert.equal(r1.kind, 'send');
+  const item1 = JSON.parse((r1 as { value: string }).value);
+  assert.equal(item1['@timestamp'], new Date(NOW).toISOString());
+  assert.equal(item1.original_timestamp, new Date(old.time).toISOString());
+  assert.equal(item1.time, '2026-11-19T12:00:00.000Z', 'the event keeps its own time key');
+  const f1 = JSON.parse((restamp.route(fresh) as { value: string }).value);
+  assert.equal(f1['@timestamp'], new Date(fresh.time).toISOString());
+  assert.equal(f1.original_timestamp, undefined);
+  assert.equal(restamp.stats().oldRestamped, 1);
+  assert.ok(lines.some((l) => l.obj.policy === 'restamp' && l.obj.events === 1), 'the policy is logged with a count');
+
+  const keep = make('keep');
+  const k = JSON.parse((keep.route(old) as { value: string }).value);
+  assert.equal(k['@timestamp'], new Date(old.time).toISOString());
+  assert.equal(keep.stats().oldKept, 1);
+
+  const drop = make('drop');
+  assert.deepEqual(drop.route(old), { kind: 'drop', reason: 'too-old', rule: 0 });
+  assert.equal(drop.stats().oldDropped, 1);
+  assert.equal(drop.route(fresh).kind, 'send');
+});
