@@ -42,6 +42,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     rules: config.routing.rules,
     unmatched: config.routing.unmatched,
     hostname: config.hostname,
+    oldTimestamps: config.routing.oldTimestamps,
+    maxAgeMs: config.routing.maxAgeMs,
     logger,
   });
 
@@ -108,7 +110,6 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       await spool.close();
       throw err;
     }
-    logger.info({ host: ingestAddress.host, port: ingestAddress.port }, 'ingest listening (fluentd in_http over mutual TLS)');
   }
 
   let resolveStopped!: () => void;
@@ -138,7 +139,6 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       if (ingest) {
         try {
           ingest.reloadTls(readIngestTls());
-          logger.info('ingest TLS files reloaded');
         } catch (err) {
           logger.error({ err: (err as Error).message }, 'ingest TLS reload failed; the previous certificates stay in use');
         }

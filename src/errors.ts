@@ -59,3 +59,13 @@ export class TlsFileError extends ForwarderError {
     this.name = 'TlsFileError';
   }
 }
+
+/** a request to the datadog intake got no http answer (connect refused, tls failure, reset, timeout); retried */
+export class IntakeNetworkError extends ForwarderError {
+  readonly timeout: boolean;
+  constructor(message: string, options?: { cause?: unknown; timeout?: boolean }) {
+    super(options?.timeout === true ? 'TDF_INTAKE_TIMEOUT' : 'TDF_INTAKE_NETWORK', message, options);
+    this.timeout = options?.timeout === true;
+    this.name = 'IntakeNetworkError';
+  }
+}

@@ -45,6 +45,7 @@ export interface Config {
     caFile?: string;
   };
   spool: { maxBytes: number };
+  admin: { enabled: boolean; host: string; port: number };
   routing: {
     unmatched: 'drop' | 'reject';
     oldTimestamps: 'restamp' | 'keep' | 'drop';
@@ -234,6 +235,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       caFile: path('datadog.ca-file'),
     },
     spool: { maxBytes: get('spool.max-bytes') as number },
+    admin: { enabled: get('admin.enabled') as boolean, host: get('admin.host') as string, port: get('admin.port') as number },
     routing: {
       unmatched: get('routing.unmatched') as Config['routing']['unmatched'],
       oldTimestamps: get('routing.old-timestamps') as Config['routing']['oldTimestamps'],

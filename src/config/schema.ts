@@ -77,6 +77,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'datadog.compression-level', type: 'int', default: 6, min: 1, max: 9, doc: 'zlib compression level.' },
   { key: 'datadog.ca-file', type: 'path', doc: 'Extra CA certificate to trust for the intake (a TLS-intercepting proxy). Verification stays on.' },
 
+  // admin http server: metrics, health, status
+  { key: 'admin.enabled', type: 'bool', default: true, doc: 'Serve /metrics (Prometheus), /healthz, /readyz and /status over plain HTTP.' },
+  { key: 'admin.host', type: 'string', default: '127.0.0.1', doc: 'Address of the admin server (loopback by default: it has no authentication).' },
+  { key: 'admin.port', type: 'int', default: 8889, min: 0, max: 65535, doc: 'Port of the admin server.' },
+
   // spool
   { key: 'spool.max-bytes', type: 'bytes', default: 1024 * MiB, min: 1 * MiB,
     doc: 'Bound on queued bytes. When reached, ingest answers 503 + Retry-After and the poller waits: nothing is dropped.' },

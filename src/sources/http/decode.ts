@@ -1,0 +1,237 @@
+// fluentd in_http request decoding: content encoding, body format, event time. pure apart from node:zlib.
+// differences from fluentd, on purpose: invalid json is a 400 with the parser's reason (fluentd answers 200
+// and drops it), a body that is not an object or array is a 400, and the record keeps its `time` key.
+import { promisify } from 'node:util';
+import { gunzip, inflate, inflateRaw } from 'node:zlib';
+import { decodeMulti } from '@msgpack/msgpack';
+import { DecodeError } from '../../errors.js';
+import { parseForm } from './form.js';
+import { eventTime, secondsToMs } from './time.js';
+
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+const inflateRawAsync = promisify(inflateRaw);
+
+export const PARAMETER_REQUIRED = "'json', 'ndjson' or 'msgpack' parameter is required";
+
+export interface DecodeInput {
+  /** already derived from the path (see tagFromPath) */
+  tag: string;
+  contentType?: string;
+  contentEncoding?: string;
+  body: Buffer;
+  query: Record<string, string | string[] | undefined>;
+}
+
+export interface DecodeLimits {
+  /** bound on the body after content decoding, in bytes */
+  maxDecompressedBytes: number;
+}
+
+export interface DecodedEvent {
+  /** epoch ms */
+  time: number;
+  record: Record<string, unknown>;
+}
+
+type Payload = { format: 'json' | 'ndjson' | 'msgpack'; data: Buffer | string };
+
+/**
+ * the fluentd tag for a request path: `/a/b?x=1` -> `a.b`, `/session.<sid>.log` -> `session.<sid>.log`.
+ * null when the tag would be empty or have an empty part (`/`, `/a//b`, `/a/../b`, `/a.`) or odd characters.
+ */
+export function tagFromPath(url: string): string | null {
+  let end = url.length;
+  const q = url.indexOf('?');
+  if (q >= 0) end = q;
+  const h = url.indexOf('#');
+  if (h >= 0 && h < end) end = h;
+  const path = url.slice(url.startsWith('/') ? 1 : 0, end);
+  let tag: string;
+  try {
+    tag = path.includes('%') ? path.split('/').map(decodeURIComponent).join('.') : path.replaceAll('/', '.');
+  } catch {
+    return null;
+  }
+  if (tag === '' || tag.startsWith('.') || tag.endsWith('.') || tag.includes('..')) return null;
+  // no whitespace, control characters or a slash smuggled in as %2F
+  if (/[\s\x00-\x1f\x7f/]/.test(tag)) return null;
+  return tag;
+}
+
+/** decodes one in_http request into events, in order; throws DecodeError (400, or 413 over the size bound) */
+export async function decodeRequest(input: DecodeInput, limits: DecodeLimits, now: number): Promise<DecodedEvent[]> {
+  const body = await decodeContent(input.body, input.contentEncoding, limits.maxDecompressedBytes);
+  const mediaType = mediaTypeOf(input.contentType);
+  let timeParam = firstValue(input.query.time);
+  let payload: Payload | null;
+  if (mediaType === 'application/x-www-form-urlencoded') {
+    const form = parseForm(body);
+    const t = form.get('time');
+    if (t !== undefined) timeParam = t.toString('utf8');
+    payload = fieldPayload((name) => form.get(name)) ?? queryPayload(input.query);
+  } else if (mediaType === 'application/json' || mediaType === 'application/csp-report') {
+    payload = { format: 'json', data: body };
+  } else if (mediaType === 'application/msgpack') {
+    payload = { format: 'msgpack', data: body };
+  } else if (mediaType === 'application/x-ndjson') {
+    payload = { format: 'ndjson', data: body };
+  } else {
+    // fluentd also reads json= or ndjson= from the query string whatever the body
+    payload = queryPayload(input.query);
+  }
+  if (payload === null) throw new DecodeError(PARAMETER_REQUIRED);
+  const records = parsePayload(payload);
+  const paramMs = timeParam === undefined ? null : secondsToMs(timeParam);
+  const events: DecodedEvent[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    events[i] = { time: eventTime(paramMs, record, now), record };
+  }
+  return events;
+}
+
+function mediaTypeOf(contentType: string | undefined): string {
+  if (contentType === undefined) return '';
+  const semi = contentType.indexOf(';');
+  return (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function fieldPayload(get: (name: string) => Buffer | string | undefined): Payload | null {
+  for (const format of ['json', 'ndjson', 'msgpack'] as const) {
+    const data = get(format);
+    if (data !== undefined) return { format, data };
+  }
+  return null;
+}
+
+function queryPayload(query: DecodeInput['query']): Payload | null {
+  // query values arrive already decoded as utf-8 text, which corrupts binary msgpack: only json and ndjson here
+  return fieldPayload((name) => (name === 'msgpack' ? undefined : firstValue(query[name])));
+}
+
+async function decodeContent(body: Buffer, encoding: string | undefined, max: number): Promise<Buffer> {
+  if (encoding === undefined || encoding === '') return body;
+  // a list is applied in order, so it is undone from the last coding back to the first
+  const codings = encoding.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  let out = body;
+  for (let i = codings.length - 1; i >= 0; i--) {
+    const coding = codings[i]!;
+    const opts = { maxOutputLength: max };
+    try {
+      if (coding === 'gzip' || coding === 'x-gzip') out = await gunzipAsync(out, opts);
+      // http "deflate" is zlib-wrapped, yet some clients send raw deflate: the zlib header tells them apart
+      else if (coding === 'deflate') out = await (isZlibHeader(out) ? inflateAsync : inflateRawAsync)(out, opts);
+      else throw new DecodeError(`unsupported Content-Encoding: ${coding} (gzip and deflate are supported)`);
+    } catch (err) {
+      if (err instanceof DecodeError) throw err;
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new DecodeError(`decompressed body is larger than ${max} bytes`, 413);
+      }
+      throw new DecodeError(`invalid ${coding} body: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function isZlibHeader(b: Buffer): boolean {
+  return b.length >= 2 && (b[0]! & 0x0f) === 8 && ((b[0]! << 8) | b[1]!) % 31 === 0;
+}
+
+function parsePayload(p: Payload): Array<Record<string, unknown>> {
+  if (p.format === 'msgpack') return fromMsgpack(typeof p.data === 'string' ? Buffer.from(p.data, 'utf8') : p.data);
+  const text = typeof p.data === 'string' ? p.data : p.data.toString('utf8');
+  return p.format === 'json' ? fromJson(text) : fromNdjson(text);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** an object is one record; an array gives its object elements (others skipped, like fluentd) */
+function collect(value: unknown, out: Array<Record<string, unknown>>, what: string): void {
+  if (isRecord(value)) {
+    out.push(value);
+  } else if (Array.isArray(value)) {
+    for (const v of value) if (isRecord(v)) out.push(v);
+  } else {
+    throw new DecodeError(`${what} must be an object or an array of objects, got ${kindOf(value)}`);
+  }
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (v instanceof Uint8Array) return 'binary';
+  if (v instanceof Date) return 'a timestamp';
+  return typeof v;
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new DecodeError(`invalid JSON${where}: ${(err as Error).message}`);
+  }
+}
+
+function fromJson(text: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  collect(parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, ''), out, 'the JSON body');
+  return out;
+}
+
+function fromNdjson(text: string): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i]!;
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.trim() === '') continue;
+    const value = parseJson(line, ` on line ${i + 1}`);
+    // one object per line; a line holding anything else is skipped like a non-object array element
+    if (isRecord(value)) out.push(value);
+  }
+  return out;
+}
+
+function fromMsgpack(bytes: Buffer): Array<Record<string, unknown>> {
+  if (bytes.length === 0) throw new DecodeError('invalid msgpack: the body is empty');
+  const out: Array<Record<string, unknown>> = [];
+  let n = 0;
+  try {
+    // several concatenated objects (a msgpack stream) are read one after the other
+    for (const value of decodeMulti(bytes)) {
+      n++;
+      collect(value, out, `msgpack value ${n}`);
+    }
+  } catch (err) {
+    if (err instanceof DecodeError) throw err;
+    const reason = err instanceof RangeError ? 'truncated data' : (err as Error).message;
+    throw new DecodeError(`invalid msgpack: ${reason}`);
+  }
+  for (const r of out) binToText(r);
+  return out;
+}
+
+// msgpack bin values become text, as fluentd's ruby strings do; a Uint8Array would serialize as {"0":..}
+function binToText(root: Record<string, unknown>): void {
+  const stack: Array<Record<string, unknown> | unknown[]> = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const keys = Array.isArray(node) ? node.keys() : Object.keys(node);
+    for (const k of keys) {
+      const v = (node as Record<string | number, unknown>)[k];
+      if (v instanceof Uint8Array) {
+        (node as Record<string | number, unknown>)[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+      } else if (typeof v === 'object' && v !== null && !(v instanceof Date)) {
+        stack.push(v as Record<string, unknown>);
+      }
+    }
+  }
+}

@@ -1,0 +1,98 @@
+// runs the forwarder the way a user does: the cli, a real TOML file, env vars; collects its JSON log lines
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliCommand } from './paths.js';
+
+export interface RunningForwarder {
+  proc: ChildProcess;
+  /** parsed JSON log lines so far */
+  logs: Array<Record<string, any>>;
+  /** stderr text so far */
+  stderr: () => string;
+  /** ingest port, once listening */
+  port?: number;
+  /** resolves with the first log line that matches */
+  waitForLog(pred: (l: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+  /** resolves with the exit code (or signal name) */
+  exited: Promise<number | string>;
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export function writeConfig(dir: string, toml: string, name = 'forwarder.toml'): string {
+  const file = join(dir, name);
+  writeFileSync(file, toml);
+  return file;
+}
+
+export async function runForwarder(args: string[], env: Record<string, string> = {}, opts: { waitForIngest?: boolean } = {}): Promise<RunningForwarder> {
+  const proc = spawn(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, any>> = [];
+  const waiters: Array<{ pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }> = [];
+  let stderr = '';
+  let buf = '';
+  proc.stdout!.setEncoding('utf8');
+  proc.stdout!.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      let obj: Record<string, any>;
+      try {
+        obj = JSON.parse(line);
+      } catch {
+        obj = { msg: line, unparsed: true };
+      }
+      logs.push(obj);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i]!.pred(obj)) {
+          waiters[i]!.resolve(obj);
+          waiters.splice(i, 1);
+        }
+      }
+    }
+  });
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (c: string) => (stderr += c));
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const fw: RunningForwarder = {
+    proc,
+    logs,
+    stderr: () => stderr,
+    exited,
+    waitForLog(pred, timeoutMs = 30_000) {
+      const found = logs.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}\nlogs: ${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
+        waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
+        void exited.then((code) => {
+          clearTimeout(t);
+          reject(new Error(`forwarder exited (${code}) before the expected log line; stderr: ${stderr}\nlogs: ${logs.map((l) => JSON.stringify(l)).join('\n')}`));
+        });
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+  if (opts.waitForIngest !== false) {
+    const line = await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'));
+    fw.port = line.port;
+  }
+  return fw;
+}
+
+/** polls until cond() is true; a hang guard, not a timing assertion */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
