@@ -69,3 +69,23 @@ export class IntakeNetworkError extends ForwarderError {
     this.name = 'IntakeNetworkError';
   }
 }
+
+/** a fluent.conf that fluentd itself would refuse (migrate, or start --config fluent.conf); names the file and line */
+export class FluentConfigError extends ConfigError {
+  readonly file: string;
+  readonly line: number;
+  constructor(file: string, line: number, message: string, options?: { cause?: unknown }) {
+    super(`${file}:${line}: ${message}`, options);
+    this.name = 'FluentConfigError';
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/** `configure` cannot write its files: they exist already (without --force), or an option is invalid */
+export class SetupError extends ForwarderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TDF_SETUP', message, options);
+    this.name = 'SetupError';
+  }
+}

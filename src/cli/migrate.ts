@@ -1,0 +1,199 @@
+// `migrate`: reads fluent.conf (and teleport-event-handler.toml), writes our TOML and the secrets beside it (mode
+// 0600), and prints what was not carried over. never overwrites a file without --force. also the in-memory read
+// that lets `start --config fluent.conf` use a fluent.conf directly.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ConfigError } from '../errors.js';
+import type { IncludeReader } from '../config/fluentd.js';
+import { migrateFluentd, type MigrateResult, type MigrationNote } from '../config/migrate.js';
+
+export interface MigrateOptions {
+  fluentConf: string;
+  handlerConfig?: string;
+  out: string;
+  force?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** where the report goes (default: stdout) */
+  print?: (text: string) => void;
+  cwd?: string;
+}
+
+export async function runMigrate(opts: MigrateOptions): Promise<number> {
+  const cwd = opts.cwd ?? process.cwd();
+  const print = opts.print ?? ((text: string) => void process.stdout.write(text));
+  const confPath = resolve(cwd, opts.fluentConf);
+  const handlerPath = opts.handlerConfig ? resolve(cwd, opts.handlerConfig) : undefined;
+  const outPath = resolve(cwd, opts.out);
+  const outDir = dirname(outPath);
+
+  const result = migrateFluentd({
+    fluentConf: readText(confPath, 'fluent.conf'),
+    fluentConfPath: confPath,
+    handlerToml: handlerPath ? readText(handlerPath, 'teleport-event-handler config') : undefined,
+    handlerTomlPath: handlerPath,
+    env: opts.env ?? process.env,
+    readInclude: fileIncludeReader(),
+  });
+
+  const lines: string[] = [`migrating ${confPath}${handlerPath ? ` and ${handlerPath}` : ''}`];
+  lines.push(...reportNotes(result.notes));
+  if (!result.usable) {
+    lines.push('nothing usable was found (see the warnings above): no file was written');
+    print(lines.join('\n') + '\n');
+    return 1;
+  }
+
+  const secrets = result.secretFiles.map((f) => ({ ...f, path: join(outDir, f.name) }));
+  const targets = [...secrets.map((s) => s.path), outPath];
+  for (const t of targets) {
+    if (t === confPath || t === handlerPath) throw new ConfigError(`${t} is an input of the migration: choose another --out`);
+  }
+  if (!opts.force) {
+    const existing = targets.filter((t) => existsSync(t));
+    if (existing.length > 0) {
+      throw new ConfigError(`${existing.join(' and ')} already ${existing.length > 1 ? 'exist' : 'exists'}: not overwritten; pass --force to replace ${existing.length > 1 ? 'them' : 'it'}, or choose another --out`);
+    }
+  }
+
+  mkdirSync(outDir, { recursive: true });
+  const created: string[] = [];
+  try {
+    // secrets first: the toml never names a file that is not there
+    for (const s of secrets) {
+      writeOut(s.path, s.value + '\n', 0o600, opts.force === true);
+      created.push(s.path);
+      lines.push(`wrote ${s.path} (mode 0600): ${s.what}`);
+    }
+    writeOut(outPath, result.toml, 0o644, opts.force === true);
+    created.push(outPath);
+    lines.push(`wrote ${outPath}`);
+  } catch (err) {
+    for (const f of created) rmQuiet(f);
+    throw err instanceof ConfigError ? err : new ConfigError(`cannot write the migrated config: ${(err as Error).message}`, { cause: err });
+  }
+  lines.push(`check it with: teleport-datadog-forwarder start --config ${outPath} --dry-run`);
+  print(lines.join('\n') + '\n');
+  return 0;
+}
+
+/** fluent.conf as our TOML plus its notes and secrets, without writing anything (`start --config fluent.conf`) */
+export function readFluentConf(path: string, env: Record<string, string | undefined> = process.env): MigrateResult {
+  const abs = resolve(path);
+  return migrateFluentd({ fluentConf: readText(abs, 'fluent.conf'), fluentConfPath: abs, env, readInclude: fileIncludeReader(), secretFiles: false });
+}
+
+/** fluent.conf as our TOML text (no secrets in it: see readFluentConf for the api key and passphrase) */
+export function configFromFluentConf(path: string, env: Record<string, string | undefined> = process.env): string {
+  return readFluentConf(path, env).toml;
+}
+
+function reportNotes(notes: MigrationNote[]): string[] {
+  if (notes.length === 0) return ['everything was carried over'];
+  const warns = notes.filter((n) => n.level === 'warn').length;
+  const out = [`not carried over, or changed (${warns} warn, ${notes.length - warns} info):`];
+  const width = Math.max(...notes.map((n) => n.where.length));
+  for (const n of notes) out.push(`  ${n.level.padEnd(4)}  ${n.where.padEnd(width)}  ${n.message}`);
+  return out;
+}
+
+function readText(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError(`cannot read the ${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+  }
+}
+
+/** without force: create only (fails if it appeared meanwhile). with force: a temp file renamed over the old one */
+function writeOut(path: string, data: string, mode: number, force: boolean): void {
+  if (!force) {
+    try {
+      writeFileSync(path, data, { flag: 'wx', mode });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError(`${path} already exists: not overwritten; pass --force to replace it`);
+      throw err;
+    }
+    return;
+  }
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    writeFileSync(tmp, data, { flag: 'wx', mode });
+    renameSync(tmp, path);
+  } catch (err) {
+    rmQuiet(tmp);
+    throw err;
+  }
+}
+
+function rmQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * `@include` from the local disk: a path or glob (`conf.d/*.conf`) relative to the including file; matches are
+ * read in sorted order, as fluentd does. urls are not fetched (null: the parser notes it).
+ */
+export function fileIncludeReader(): IncludeReader {
+  return (spec, fromFile) => {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return null;
+    const target = resolve(dirname(resolve(fromFile)), spec);
+    const paths = /[*?[]/.test(target) ? glob(target) : [target];
+    return paths.map((file) => {
+      try {
+        return { file, text: readFileSync(file, 'utf8') };
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        throw new Error(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+      }
+    });
+  };
+}
+
+/** `*`, `?` and `[…]` in any part of an absolute path; hidden files only when the part starts with '.' */
+function glob(pattern: string): string[] {
+  const parts = pattern.split(sep).filter((p, i) => p !== '' || i === 0);
+  let found = [parts[0] === '' ? sep : parts[0]!];
+  for (const part of parts.slice(1)) {
+    if (!/[*?[]/.test(part)) {
+      found = found.map((d) => join(d, part)).filter((p) => existsSync(p));
+      continue;
+    }
+    const re = globPart(part);
+    const next: string[] = [];
+    for (const dir of found) {
+      let names: string[];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of names) if (re.test(n) && (part.startsWith('.') || !n.startsWith('.'))) next.push(join(dir, n));
+    }
+    found = next;
+  }
+  return found.filter((p) => statSync(p).isFile()).sort();
+}
+
+function globPart(part: string): RegExp {
+  let re = '';
+  for (let i = 0; i < part.length; i++) {
+    const c = part[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = part.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        re += '[' + part.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}

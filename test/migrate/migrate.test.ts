@@ -1,0 +1,470 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { loadConfig, type Config } from '../../src/config/load.js';
+import { migrateFluentd, API_KEY_FILE, PASSPHRASE_FILE, type MigrateInput, type MigrateResult, type MigrationNote } from '../../src/config/migrate.js';
+import { FluentConfigError } from '../../src/errors.js';
+import { fileIncludeReader } from '../../src/cli/migrate.js';
+import { fixture } from '../helpers/paths.js';
+
+const API_KEY = '0123456789abcdef0123456789abcdef';
+const tmpRoot = mkdtempSync(join(tmpdir(), 'tdf-migrate-'));
+after(() => rmSync(tmpRoot, { recursive: true, force: true }));
+let n = 0;
+
+/** migrates, writes the toml and its secret files into a fresh directory, and loads it as `start` would */
+function migrateAndLoad(input: Omit<MigrateInput, 'fluentConfPath'> & { fluentConfPath?: string }, env: NodeJS.ProcessEnv = {}): { r: MigrateResult; c: Readonly<Config>; dir: string; file: string } {
+  const r = migrateFluentd({ fluentConfPath: '/etc/fluent/fluent.conf', ...input });
+  const dir = mkdtempSync(join(tmpRoot, `case${n++}-`));
+  for (const s of r.secretFiles) writeFileSync(join(dir, s.name), s.value + '\n', { mode: 0o600 });
+  const file = join(dir, 'forwarder.toml');
+  writeFileSync(file, r.toml);
+  return { r, c: loadConfig({ file, env }), dir, file };
+}
+
+const conf = (...lines: string[]) => lines.join('\n') + '\n';
+
+const TLS_SOURCE = conf(
+  '<source>',
+  '  @type http',
+  '  port 8888',
+  '  <transport tls>',
+  '    client_cert_auth true',
+  '    ca_path /keys/ca.crt',
+  '    cert_path /keys/server.crt',
+  '    private_key_path /keys/server.key',
+  '  </transport>',
+  '</source>',
+);
+
+/** a fluent.conf with the tls source and these lines after it (the source takes lines 1-10) */
+const withSource = (...lines: string[]) => TLS_SOURCE + conf(...lines);
+
+/** asserts a note at `where` whose message matches re */
+function hasNote(notes: MigrationNote[], level: MigrationNote['level'], where: string, re: RegExp): void {
+  const found = notes.find((x) => x.level === level && x.where === where && re.test(x.message));
+  assert.ok(found, `no ${level} note at ${where} matching ${re}; notes:\n${notes.map((x) => `  ${x.level} ${x.where} ${x.message}`).join('\n')}`);
+}
+
+test('the Teleport Datadog guide setup: ingest with mTLS, one Datadog rule, secrets in 0600 files, not in the TOML', () => {
+  const path = fixture('fluentd', 'teleport-datadog.conf');
+  const { r, c, dir } = migrateAndLoad({ fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path });
+  assert.equal(r.usable, true);
+  assert.equal(c.ingest.enabled, true);
+  assert.equal(c.ingest.port, 8888);
+  assert.equal(c.ingest.host, '0.0.0.0');
+  assert.deepEqual([c.ingest.ca, c.ingest.cert, c.ingest.key], ['/keys/ca.crt', '/keys/server.crt', '/keys/server.key']);
+  assert.equal(c.ingest.keyPassphrase, 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3');
+  assert.equal(c.datadog.site, 'datadoghq.com');
+  assert.equal(c.datadog.url, undefined);
+  assert.equal(c.datadog.apiKey, API_KEY);
+  assert.equal(c.datadog.apiKeyOrigin, join(dir, API_KEY_FILE));
+  assert.equal(c.datadog.compression, 'gzip');
+  assert.deepEqual(c.routing.rules, [{ pattern: 'test.log', type: 'datadog', source: 'teleport' }]);
+  assert.equal(c.storage, join(dir, 'storage'));
+  assert.equal(c.teleport.enabled, false);
+  assert.equal(r.apiKey, API_KEY);
+  assert.equal(r.keyPassphrase, 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3');
+  assert.deepEqual(r.secretFiles.map((s) => s.name).sort(), [API_KEY_FILE, PASSPHRASE_FILE]);
+  assert.ok(!r.toml.includes(API_KEY), 'the api key is not in the toml');
+  assert.ok(!r.toml.includes('c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3'), 'the passphrase is not in the toml');
+  assert.match(r.toml, /^# teleport-datadog-forwarder configuration, migrated/);
+  assert.ok(r.toml.includes(`#   ${path}`), 'the header names the source file');
+  assert.match(r.toml, /# the Fluentd-compatible HTTPS endpoint .*\(teleport-datadog\.conf:3\)\n\[ingest\]/);
+  assert.match(r.toml, /# <match test\.log> @type datadog \(teleport-datadog\.conf:27\)\n\[\[match\]\]/);
+  hasNote(r.notes, 'warn', 'teleport-datadog.conf:38', /<match session\.\*\.log> @type stdout is not carried over: .*--dry-run/);
+  hasNote(r.notes, 'info', 'teleport-datadog.conf:29', /"@id" is not carried over/);
+  hasNote(r.notes, 'info', 'teleport-datadog.conf:19', /"json_parser" is not needed/);
+  hasNote(r.notes, 'info', 'teleport-datadog.conf:23', /"time_format" is not needed/);
+  for (const note of r.notes) assert.ok(!note.message.includes(API_KEY) && !note.message.includes('c2f0b5e1'), 'no secret in notes');
+});
+
+test('exactly what `teleport-event-handler configure` writes: stdout only, so a catch-all Datadog rule is written', () => {
+  const path = fixture('fluentd', 'configure.conf');
+  const { r, c, file } = migrateAndLoad({ fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path }, { DD_API_KEY: 'k' });
+  assert.equal(r.usable, true);
+  assert.deepEqual(c.routing.rules, [{ pattern: '**', type: 'datadog', source: 'teleport', service: 'teleport' }]);
+  assert.equal(c.ingest.keyPassphrase, 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3');
+  assert.equal(r.apiKey, undefined);
+  hasNote(r.notes, 'warn', 'configure.conf:25', /<match test\.log> @type stdout is not carried over/);
+  hasNote(r.notes, 'warn', 'configure.conf:29', /<match session\.\*\.log> @type stdout is not carried over/);
+  hasNote(r.notes, 'warn', 'configure.conf:1', /no <match> sends to Datadog: a catch-all rule/);
+  hasNote(r.notes, 'warn', 'configure.conf:1', /no Datadog api_key .* DD_API_KEY/);
+  // without DD_API_KEY the loader says what is missing
+  assert.throws(() => loadConfig({ file, env: {} }), /no Datadog API key/);
+});
+
+test('every directive of everything.conf, with teleport-event-handler.toml: config, rule order, notes', () => {
+  const path = fixture('fluentd', 'everything.conf');
+  const handlerPath = fixture('fluentd', 'teleport-event-handler.toml');
+  const { r, c, dir } = migrateAndLoad({
+    fluentConf: readFileSync(path, 'utf8'),
+    fluentConfPath: path,
+    handlerToml: readFileSync(handlerPath, 'utf8'),
+    handlerTomlPath: handlerPath,
+    env: { FLUENTD_PORT: '9443', DEPLOY_ENV: 'prod', DD_API_KEY: 'from-env' },
+    readInclude: fileIncludeReader(),
+  }, { DD_API_KEY: 'from-env' });
+  const fx = (p: string) => fixture('fluentd', p);
+
+  // ingest: relative tls paths resolved against fluent.conf's directory
+  assert.equal(c.ingest.enabled, true);
+  assert.equal(c.ingest.host, '127.0.0.1');
+  assert.equal(c.ingest.port, 9443);
+  assert.equal(c.ingest.bodyLimit, 16 * 1024 * 1024);
+  assert.deepEqual([c.ingest.ca, c.ingest.cert, c.ingest.key], [fx('certs/ca.crt'), fx('certs/server.crt'), fx('certs/server.key')]);
+  assert.equal(c.ingest.keyPassphrase, "it's-a-secret");
+
+  // datadog: the first output (the copy's datadog store) wins; the key stays in the environment
+  assert.equal(c.datadog.site, 'datadoghq.eu');
+  assert.equal(c.datadog.compression, 'gzip');
+  assert.equal(c.datadog.compressionLevel, 9);
+  assert.equal(c.datadog.apiKey, 'from-env');
+  assert.equal(r.apiKeyEnv, 'DD_API_KEY');
+  assert.equal(r.apiKey, 'from-env');
+  assert.deepEqual(r.secretFiles.map((s) => s.name), [PASSPHRASE_FILE], 'an api key from the environment is not written to a file');
+  assert.ok(!r.toml.includes('api-key'), 'the toml names no api key file');
+
+  // rules in fluent.conf order; stdout, forward and filters are gone
+  assert.deepEqual(c.routing.rules, [
+    { pattern: 'session.*.log', type: 'null' },
+    {
+      pattern: 'test.log events.log', type: 'datadog', source: 'teleport', sourceCategory: 'security', service: 'teleport-audit',
+      tags: ['env:prod', 'team:security'], includeTagKey: true, tagKey: 'fluentd_tag', timestampKey: '@timestamp',
+    },
+    { pattern: 'debug.audit', type: 'datadog', source: 'teleport-debug' },
+  ]);
+
+  // the handler's keys, paths resolved against its directory; its storage is not reused
+  assert.equal(c.storage, join(dir, 'storage'));
+  assert.equal(c.teleport.enabled, true);
+  assert.equal(c.teleport.addr, 'teleport.example.com:443');
+  assert.equal(c.teleport.identity, fx('identity'));
+  assert.equal(c.teleport.refreshEnabled, true);
+  assert.equal(c.teleport.refreshIntervalMs, 120_000);
+  assert.equal(c.teleport.timeoutMs, 10_000);
+  assert.equal(c.teleport.batch, 20);
+  assert.equal(c.teleport.windowSizeMs, 86_400_000);
+  assert.equal(c.teleport.concurrency, 5);
+  assert.deepEqual(c.teleport.types, []);
+  assert.deepEqual(c.teleport.skipEventTypes, ['app.session.chunk']);
+  assert.deepEqual(c.teleport.skipSessionTypes, ['print', 'desktop.recording']);
+  assert.equal(c.teleport.startTime?.toISOString(), '2024-05-01T00:00:00.000Z');
+  assert.equal(c.teleport.eventsTag, 'test.log');
+  assert.equal(c.teleport.sessionTagPrefix, 'session');
+  assert.deepEqual(c.teleport.lock, { enabled: true, failedAttemptsCount: 5, periodMs: 120_000, forMs: 3_600_000 });
+
+  const notes = r.notes;
+  const w = (line: number, re: RegExp) => hasNote(notes, 'warn', `everything.conf:${line}`, re);
+  const i = (line: number, re: RegExp) => hasNote(notes, 'info', `everything.conf:${line}`, re);
+  i(2, /<system>/);
+  i(8, /"@id"/);
+  i(10, /ENV\['FLUENTD_PORT'\] was read now/);
+  i(12, /"keepalive_timeout"/);
+  w(13, /"add_http_headers" is not supported/);
+  w(14, /"add_remote_addr" is not supported/);
+  i(15, /"use_204_response"/);
+  w(18, /"client_cert_auth" is not true .* always requires client certificates/);
+  i(23, /"min_version"/);
+  i(28, /"time_key time" is the default/);
+  i(29, /"time_format" is not needed/);
+  i(30, /"keep_time_key"/);
+  w(34, /<source> @type forward is not carried over/);
+  w(46, /<match debug\.\*\*> @type stdout is not carried over/);
+  i(57, /"@id"/);
+  i(58, /DD_API_KEY, which the forwarder reads too/);
+  i(62, /ENV\['DEPLOY_ENV'\] was read now/);
+  i(64, /Socket\.gethostname.* the default/);
+  i(70, /"max_retries" is not carried over: the forwarder retries/);
+  i(71, /"max_backoff"/);
+  w(72, /"no_ssl_validation true" is not carried over: TLS verification stays on/);
+  w(73, /"http_proxy" is not supported/);
+  w(74, /"custom_headers" is not supported/);
+  i(76, /<buffer> \(path, flush_interval, total_limit_size\) is not carried over: .*spool/);
+  w(83, /<store> @type stdout is not carried over/);
+  w(86, /<store> @type s3 is not carried over/);
+  w(93, /<match debug\.\*\*> \(everything\.conf:46, stdout\) came first/);
+  w(93, /its site, api_key, compression_level differ from the first Datadog output \(everything\.conf:55\)/);
+  w(100, /<match archive\.\*\*> @type forward is not carried over/);
+  i(108, /<label @FLUENT_LOG>/);
+  i(1, /relative paths were resolved against the directory of the file/);
+  hasNote(notes, 'warn', 'conf.d/filters.conf:2', /<filter test\.log> @type record_transformer is not carried over/);
+  hasNote(notes, 'info', 'teleport-event-handler.toml:2', /"storage" is not carried over/);
+  hasNote(notes, 'warn', 'teleport-event-handler.toml:1', /the built-in Teleport poller replaces teleport-event-handler/);
+  // the proxy's credentials, the passphrase and the second api key are never echoed
+  for (const note of notes) assert.doesNotMatch(note.message, /user:pass|it's-a-secret|fedcba98/);
+  assert.doesNotMatch(r.toml, /user:pass|it's-a-secret|fedcba98/);
+  // notes are sorted: fluent.conf by line, then included files, then the handler's toml
+  const order = notes.map((x) => x.where);
+  assert.equal(order[0], 'everything.conf:1');
+  assert.ok(order.indexOf('conf.d/filters.conf:2') > order.indexOf('everything.conf:108'));
+  assert.ok(order.indexOf('teleport-event-handler.toml:1') > order.indexOf('conf.d/filters.conf:2'));
+});
+
+test('datadog host and site: known intakes give a site, others an explicit url', () => {
+  const cases: Array<[string[], { site?: string; url?: string; note?: RegExp }]> = [
+    [['host http-intake.logs.us3.datadoghq.com'], { site: 'us3.datadoghq.com' }],
+    [['host intake.logs.datadoghq.eu'], { site: 'datadoghq.eu', note: /TCP intake/ }],
+    [['site ap1.datadoghq.com'], { site: 'ap1.datadoghq.com' }],
+    [['site DDOG-GOV.com'], { site: 'ddog-gov.com' }],
+    [['site example.invalid'], { url: 'https://http-intake.logs.example.invalid', note: /not a Datadog site/ }],
+    [['host logs-proxy.internal', 'ssl_port 8443'], { url: 'https://logs-proxy.internal:8443', note: /not a Datadog intake: written as datadog\.url/ }],
+    [['host logs-proxy.internal', 'ssl_port 443'], { url: 'https://logs-proxy.internal' }],
+    [['host 127.0.0.1', 'use_ssl false', 'port 8080'], { url: 'http://127.0.0.1:8080' }],
+    [['site us5.datadoghq.com', 'host http-intake.logs.datadoghq.eu'], { site: 'datadoghq.eu', note: /"host" is set and wins/ }],
+    [['use_ssl false'], { site: 'datadoghq.com', note: /always uses HTTPS/ }],
+    [[], { site: 'datadoghq.com' }],
+  ];
+  for (const [params, want] of cases) {
+    const text = withSource('<match test.log>', '  @type datadog', `  api_key ${API_KEY}`, ...params.map((p) => '  ' + p), '</match>');
+    const { r, c } = migrateAndLoad({ fluentConf: text });
+    assert.equal(c.datadog.url, want.url, params.join(', '));
+    if (want.site) assert.equal(c.datadog.site, want.site, params.join(', '));
+    if (want.url) assert.ok(!/^site = /m.test(r.toml), 'a url is written instead of a site');
+    if (want.note) assert.ok(r.notes.some((x) => want.note!.test(x.message)), `${params.join(', ')}: no note ${want.note}`);
+  }
+});
+
+test('compression, tags and the per-rule fields', () => {
+  const text = withSource(
+    '<match a.**>',
+    '  @type datadog',
+    `  api_key "${API_KEY}"`,
+    '  use_compression false',
+    '  compression_level 0',
+    '  dd_tags " env:prod , team:sec ,, "',
+    '  dd_hostname bastion-1',
+    '  include_tag_key yes',
+    '  timestamp_key ""',
+    '  dd_source "quote \\" and back\\\\slash é"',
+    '</match>',
+  );
+  const { r, c } = migrateAndLoad({ fluentConf: text });
+  assert.equal(c.datadog.compression, 'none');
+  assert.equal(c.datadog.compressionLevel, 1);
+  assert.deepEqual(c.routing.rules, [{
+    pattern: 'a.**', type: 'datadog', tags: ['env:prod', 'team:sec'], hostname: 'bastion-1', includeTagKey: true, timestampKey: '', source: 'quote " and back\\slash é',
+  }]);
+  hasNote(r.notes, 'info', 'fluent.conf:15', /"compression_level 0" is written as 1/);
+});
+
+test('several Datadog outputs: one destination, the first; differences are noted, equal ones are not', () => {
+  const text = withSource(
+    '<match a>',
+    '  @type datadog',
+    `  api_key ${API_KEY}`,
+    '  dd_source first',
+    '</match>',
+    '<match b>',
+    '  @type datadog',
+    `  api_key ${API_KEY}`,
+    '  dd_source same-destination',
+    '</match>',
+    '<match c>',
+    '  @type datadog',
+    '  api_key another-key-0000000000000000000',
+    '  site datadoghq.eu',
+    '</match>',
+  );
+  const { r, c } = migrateAndLoad({ fluentConf: text });
+  assert.equal(c.datadog.site, 'datadoghq.com');
+  assert.equal(c.datadog.apiKey, API_KEY);
+  assert.deepEqual(c.routing.rules.map((x) => [x.pattern, x.source]), [['a', 'first'], ['b', 'same-destination'], ['c', undefined]]);
+  assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:16'), 'no note for an equal destination');
+  hasNote(r.notes, 'warn', 'fluent.conf:21', /its site, api_key differ from the first Datadog output \(fluent\.conf:11\): one Datadog destination/);
+  assert.ok(!r.notes.some((x) => x.message.includes('another-key')));
+});
+
+test('@type copy: the first datadog store is the rule; a different second one and other stores are noted', () => {
+  const text = withSource(
+    '<match a.**>',
+    '  @type copy',
+    '  <store>',
+    '    @type datadog',
+    `    api_key ${API_KEY}`,
+    '    service one',
+    '  </store>',
+    '  <store>',
+    '    @type datadog',
+    `    api_key ${API_KEY}`,
+    '    service two',
+    '  </store>',
+    '  <store>',
+    '    @type file',
+    '    path /var/log/td',
+    '  </store>',
+    '</match>',
+    '<match b.**>',
+    '  @type copy',
+    '  <store>',
+    '    @type null',
+    '  </store>',
+    '</match>',
+  );
+  const { r, c } = migrateAndLoad({ fluentConf: text });
+  assert.deepEqual(c.routing.rules, [{ pattern: 'a.**', type: 'datadog', service: 'one' }, { pattern: 'b.**', type: 'null' }]);
+  hasNote(r.notes, 'warn', 'fluent.conf:18', /a second datadog <store> is not carried over \(its service differ/);
+  hasNote(r.notes, 'warn', 'fluent.conf:23', /<store> @type file is not carried over/);
+});
+
+test('in_http without tls: the ingest is written disabled and nothing usable is left', () => {
+  const text = conf('<source>', '  @type http', '</source>', '<match **>', '  @type datadog', `  api_key ${API_KEY}`, '</match>');
+  const r = migrateFluentd({ fluentConf: text, fluentConfPath: '/etc/fluent/fluent.conf' });
+  assert.equal(r.usable, false);
+  hasNote(r.notes, 'warn', 'fluent.conf:1', /no <transport tls>: .*always uses mutual TLS/);
+  hasNote(r.notes, 'info', 'fluent.conf:1', /no "port": fluentd's in_http default 9880/);
+  hasNote(r.notes, 'warn', 'fluent.conf:1', /nothing to forward/);
+  const doc = parseToml(r.toml) as { ingest: Record<string, unknown> };
+  assert.deepEqual({ ...doc.ingest }, { enabled: false, port: 9880 });
+
+  // a tls section missing the key: disabled too, and the note names the missing param
+  const partial = migrateFluentd({
+    fluentConf: conf('<source>', '  @type http', '  <transport tls>', '    client_cert_auth true', '    ca_path ca.crt', '    cert_path server.crt', '  </transport>', '</source>'),
+    fluentConfPath: '/etc/fluent/fluent.conf',
+  });
+  assert.equal(partial.usable, false);
+  hasNote(partial.notes, 'warn', 'fluent.conf:3', /lacks private_key_path: the ingest is written disabled/);
+  assert.equal((parseToml(partial.toml) as { ingest: { ca: string } }).ingest.ca, '/etc/fluent/ca.crt');
+});
+
+test('labels: the http source routes to its @label; other matches are noted', () => {
+  const text = conf(
+    '<source>',
+    '  @type http',
+    '  @label @TELEPORT',
+    '  <transport tls>',
+    '    client_cert_auth true',
+    '    ca_path /k/ca.crt',
+    '    cert_path /k/s.crt',
+    '    private_key_path /k/s.key',
+    '  </transport>',
+    '</source>',
+    '<match **>',
+    '  @type stdout',
+    '</match>',
+    '<label @TELEPORT>',
+    '  <filter **>',
+    '    @type grep',
+    '  </filter>',
+    '  <match test.log>',
+    '    @type datadog',
+    `    api_key ${API_KEY}`,
+    '  </match>',
+    '</label>',
+    '<label @OTHER>',
+    '  <match x>',
+    '    @type null',
+    '  </match>',
+    '</label>',
+  );
+  const { r, c } = migrateAndLoad({ fluentConf: text });
+  assert.deepEqual(c.routing.rules, [{ pattern: 'test.log', type: 'datadog' }]);
+  hasNote(r.notes, 'info', 'fluent.conf:11', /the http source sends its events to <label @TELEPORT>/);
+  hasNote(r.notes, 'warn', 'fluent.conf:15', /<filter \*\*> @type grep is not carried over/);
+  hasNote(r.notes, 'info', 'fluent.conf:23', /<label @OTHER> is not carried over/);
+});
+
+test('add_tag_prefix is stripped from patterns; invalid patterns and unknown outputs are dropped with a warning', () => {
+  const text = conf(
+    '<source>',
+    '  @type http',
+    '  add_tag_prefix tp',
+    '  <transport tls>',
+    '    client_cert_auth true',
+    '    ca_path /k/ca.crt',
+    '    cert_path /k/s.crt',
+    '    private_key_path /k/s.key',
+    '  </transport>',
+    '</source>',
+    '<match tp.test.log tp.session.*.log other>',
+    '  @type datadog',
+    `  api_key ${API_KEY}`,
+    '</match>',
+    '<match {unclosed>',
+    '  @type null',
+    '</match>',
+    '<match later>',
+    '  @type kafka2',
+    '</match>',
+    '<match>',
+    '  @type null',
+    '</match>',
+  );
+  const { r, c } = migrateAndLoad({ fluentConf: text });
+  assert.deepEqual(c.routing.rules.map((x) => [x.pattern, x.type]), [['test.log session.*.log other', 'datadog'], ['**', 'null']]);
+  hasNote(r.notes, 'warn', 'fluent.conf:3', /"add_tag_prefix tp" is not supported/);
+  hasNote(r.notes, 'warn', 'fluent.conf:15', /<match \{unclosed> is not carried over/);
+  hasNote(r.notes, 'warn', 'fluent.conf:18', /@type kafka2 is not carried over: the forwarder ships to Datadog only/);
+});
+
+test('secrets from the environment stay there; unevaluated ruby is not guessed', () => {
+  const text = conf(
+    '<source>',
+    '  @type http',
+    '  <transport tls>',
+    '    client_cert_auth true',
+    '    ca_path /k/ca.crt',
+    '    cert_path /k/s.crt',
+    '    private_key_path /k/s.key',
+    '    private_key_passphrase "#{ENV[\'TLS_PASS\']}"',
+    '  </transport>',
+    '</source>',
+    '<match a>',
+    '  @type datadog',
+    '  api_key "#{ENV[\'MY_DD_KEY\']}"',
+    '  service "#{File.read(\'/etc/service\')}"',
+    '</match>',
+  );
+  const env = { MY_DD_KEY: 'key-from-env', TLS_PASS: 'pass-from-env' };
+  const r = migrateFluentd({ fluentConf: text, fluentConfPath: '/etc/fluent/fluent.conf', env });
+  assert.equal(r.apiKey, 'key-from-env');
+  assert.equal(r.apiKeyEnv, 'MY_DD_KEY');
+  assert.equal(r.keyPassphrase, 'pass-from-env');
+  assert.equal(r.keyPassphraseEnv, 'TLS_PASS');
+  assert.deepEqual(r.secretFiles, []);
+  assert.ok(!r.toml.includes('key-from-env') && !r.toml.includes('pass-from-env'));
+  hasNote(r.notes, 'warn', 'fluent.conf:13', /environment variable MY_DD_KEY: the forwarder reads DD_API_KEY/);
+  hasNote(r.notes, 'warn', 'fluent.conf:8', /TDF_INGEST_KEY_PASSPHRASE/);
+  hasNote(r.notes, 'warn', 'fluent.conf:14', /"service" uses embedded ruby #\{File\.read\('\/etc\/service'\)\} that is not evaluated/);
+  const dir = mkdtempSync(join(tmpRoot, 'env-'));
+  writeFileSync(join(dir, 'f.toml'), r.toml);
+  const c = loadConfig({ file: join(dir, 'f.toml'), env: { DD_API_KEY: 'key-from-env', TDF_INGEST_KEY_PASSPHRASE: 'pass-from-env' } });
+  assert.deepEqual(c.routing.rules, [{ pattern: 'a', type: 'datadog' }]);
+  assert.equal(c.ingest.keyPassphrase, 'pass-from-env');
+});
+
+test('in memory (secretFiles false): the toml names no secret file, the secrets come back', () => {
+  const path = fixture('fluentd', 'teleport-datadog.conf');
+  const r = migrateFluentd({ fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path, secretFiles: false });
+  assert.deepEqual(r.secretFiles, []);
+  assert.equal(r.apiKey, API_KEY);
+  assert.equal(r.keyPassphrase, 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3');
+  const doc = parseToml(r.toml) as { datadog: Record<string, unknown>; ingest: Record<string, unknown> };
+  assert.equal(doc.datadog['api-key-file'], undefined);
+  assert.equal(doc.ingest['key-passphrase-file'], undefined);
+});
+
+test('the handler toml: unknown keys are noted and dropped, a poller without credentials stays off', () => {
+  const handler = 'storage = "/var/lib/teleport-event-handler"\nbatch = 50\nmystery = 1\n\n[teleport]\naddr = "auth:3025"\n';
+  const { r, c } = migrateAndLoad({ fluentConf: readFileSync(fixture('fluentd', 'teleport-datadog.conf'), 'utf8'), handlerToml: handler, handlerTomlPath: '/opt/h/handler.toml' });
+  assert.equal(c.teleport.batch, 50);
+  assert.equal(c.teleport.addr, 'auth:3025');
+  assert.equal(c.teleport.enabled, false);
+  hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
+  hasNote(r.notes, 'warn', 'handler.toml:1', /the poller stays off/);
+  assert.throws(() => migrateFluentd({ fluentConf: '', fluentConfPath: 'f.conf', handlerToml: '[x', handlerTomlPath: '/h.toml' }), /\/h\.toml: invalid TOML/);
+});
+
+test('the broken fixture: the error names the file and the line of the unclosed section', () => {
+  const path = fixture('fluentd', 'broken.conf');
+  assert.throws(
+    () => migrateFluentd({ fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path }),
+    (err: unknown) => err instanceof FluentConfigError && err.file === path && err.line === 6
+      && err.message.startsWith(`${path}:6: `) && /<match test\.log> is never closed: expected <\/match>/.test(err.message)
+      && !err.message.includes(API_KEY),
+  );
+  assert.equal(resolve(path), path);
+});
