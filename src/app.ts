@@ -11,7 +11,11 @@ import { openSpool } from './spool/spool.js';
 import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
+import { createTeleportSource, type TeleportSource } from './sources/teleport/source.js';
 import { DecodeError, TlsFileError } from './errors.js';
+import { createMetrics, type Metrics, type RecordSource } from './telemetry/metrics.js';
+import { createAdminServer, type AdminServer } from './telemetry/admin.js';
+import { healthReport, readVersion, statusDoc, type StatusSources } from './telemetry/status.js';
 
 export interface App {
   config: Readonly<Config>;
@@ -19,6 +23,11 @@ export interface App {
   router: Router;
   /** where the ingest listens, when enabled */
   ingest?: { host: string; port: number };
+  sink?: DatadogSink;
+  teleport?: TeleportSource;
+  metrics: Metrics;
+  /** where the admin server listens, when enabled */
+  admin?: { host: string; port: number };
   /** resolves when the app has stopped (by stop() or, with exit-on-last-event, once caught up) */
   stopped: Promise<void>;
   stop(reason?: string): Promise<void>;
@@ -38,6 +47,14 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   const stats = spool.stats();
   logger.info({ storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters }, 'spool opened');
 
+  // telemetry reads the components through these closures; they are assigned below as the components start
+  let spoolOpen = true;
+  let shuttingDown = false;
+  let sink: DatadogSink | undefined;
+  let ingest: IngestServer | undefined;
+  let ingestAddress: { host: string; port: number } | undefined;
+  let teleport: TeleportSource | undefined;
+
   const router = createRouter({
     rules: config.routing.rules,
     unmatched: config.routing.unmatched,
@@ -47,8 +64,45 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     logger,
   });
 
+  const sources: StatusSources = {
+    config,
+    version: readVersion(),
+    startedAt: Date.now(),
+    spool: () => (spoolOpen ? spool.stats() : undefined),
+    router: () => router.stats(),
+    sink: config.dryRun ? undefined : () => sink?.status(),
+    ingest: config.ingest.enabled ? () => ingest?.stats() : undefined,
+    ingestAddress: () => (shuttingDown ? undefined : ingestAddress),
+    teleport: config.teleport.enabled ? () => teleport?.status() : undefined,
+    stopping: () => shuttingDown,
+  };
+  const metrics = createMetrics(sources, { sessionTagPrefix: config.teleport.sessionTagPrefix });
+  let admin: AdminServer | undefined;
+  let adminAddress: { host: string; port: number } | undefined;
+  if (config.admin.enabled) {
+    admin = createAdminServer(config.admin, {
+      metrics,
+      health: () => healthReport(sources),
+      status: () => statusDoc(sources),
+      spool,
+      logger,
+    });
+    try {
+      adminAddress = await admin.start();
+    } catch (err) {
+      await spool.close();
+      throw err;
+    }
+  }
+  const closeEarly = async (): Promise<void> => {
+    await admin?.close();
+    spoolOpen = false;
+    await spool.close();
+  };
+
   // route a source's records and append the survivors, with the source's state, in one synced batch
-  const emit = async (records: SourceRecord[], state: StateOp[] = []): Promise<void> => {
+  const emit = async (source: RecordSource, records: SourceRecord[], state: StateOp[] = []): Promise<void> => {
+    metrics.observeRecords(source, records);
     const values: string[] = [];
     for (const rec of records) {
       const r = router.route(rec);
@@ -61,9 +115,9 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     }
     if (values.length === 0 && state.length === 0) return;
     await spool.append(values, state);
+    metrics.observeSpooled(values.length);
   };
 
-  let sink: DatadogSink | undefined;
   if (!config.dryRun) {
     sink = createDatadogSink(
       {
@@ -78,13 +132,11 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         compressionLevel: config.datadog.compressionLevel,
         extraCaFile: config.datadog.caFile,
       },
-      { spool, logger },
+      { spool, logger, onResponse: metrics.observeDatadog },
     );
     sink.start();
   }
 
-  let ingest: IngestServer | undefined;
-  let ingestAddress: { host: string; port: number } | undefined;
   const readIngestTls = () => ({
     ca: readTlsFile(config.ingest.ca!, 'ingest.ca'),
     cert: readTlsFile(config.ingest.cert!, 'ingest.cert'),
@@ -101,13 +153,59 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         maxDecompressedBytes: config.ingest.maxDecompressed,
         retryAfterSeconds: Math.max(1, Math.ceil(config.ingest.retryAfterMs / 1000)),
       },
-      { logger, accept: (records) => emit(records) },
+      { logger, accept: (records) => emit('http', records), onResponse: metrics.observeIngest },
     );
     try {
       ingestAddress = await ingest.start();
     } catch (err) {
       await sink?.stop(0);
-      await spool.close();
+      await closeEarly();
+      throw err;
+    }
+  }
+
+  if (config.teleport.enabled) {
+    const t = config.teleport;
+    teleport = createTeleportSource(
+      {
+        addr: t.addr,
+        identityFile: t.identity,
+        certFile: t.cert,
+        keyFile: t.key,
+        caFile: t.ca,
+        refreshEnabled: t.refreshEnabled,
+        refreshIntervalMs: t.refreshIntervalMs,
+        timeoutMs: t.timeoutMs,
+        batch: t.batch,
+        windowSizeMs: t.windowSizeMs,
+        types: [...t.types],
+        skipEventTypes: [...t.skipEventTypes],
+        skipSessionTypes: [...t.skipSessionTypes],
+        startTime: t.startTime,
+        concurrency: t.concurrency,
+        dryRun: config.dryRun,
+        exitOnLastEvent: config.exitOnLastEvent,
+        eventsTag: t.eventsTag,
+        sessionTagPrefix: t.sessionTagPrefix,
+        pollIntervalMs: t.pollIntervalMs,
+        lock: { ...t.lock },
+        serverName: t.serverName,
+      },
+      {
+        emit: (records, state) => emit('teleport', records, state),
+        waitForSpace: (signal) => spool.waitForSpace(signal),
+        getState: (k) => spool.getState(k),
+        listState: (p) => spool.listState(p),
+        putState: (ops) => spool.putState(ops),
+        logger,
+      },
+    );
+    try {
+      await teleport.start();
+    } catch (err) {
+      await ingest?.close();
+      await sink?.stop(0);
+      await closeEarly();
       throw err;
     }
   }
@@ -117,22 +215,38 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop requested'): Promise<void> => {
     stopping ??= (async () => {
+      shuttingDown = true; // /readyz answers 503 from now on; /metrics and /status stay up while draining
       logger.info({ reason }, 'stopping: no new records are accepted');
       await ingest?.close();
+      await teleport?.stop();
       await sink?.stop(deps.drainDeadlineMs ?? 10_000);
       const left = spool.stats();
+      spoolOpen = false;
       await spool.close();
+      await admin?.close();
       logger.info({ undelivered: left.records, deadLetters: left.deadLetters }, 'stopped; undelivered records stay in the spool for the next start');
       resolveStopped();
     })();
     return stopping;
   };
 
+  // --exit-on-last-event: once the poller caught up and everything spooled was delivered, stop
+  if (teleport && config.exitOnLastEvent) {
+    void teleport.done.then(async () => {
+      while (!stopping && !config.dryRun && spool.stats().records > 0) await new Promise((r) => setTimeout(r, 100));
+      await stop('caught up with the audit log and delivered everything (exit-on-last-event)');
+    });
+  }
+
   return {
     config,
     spool,
     router,
     ingest: ingestAddress,
+    sink,
+    teleport,
+    metrics,
+    admin: adminAddress,
     stopped,
     stop,
     reload() {

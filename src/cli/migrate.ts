@@ -1,12 +1,13 @@
 // `migrate`: reads fluent.conf (and teleport-event-handler.toml), writes our TOML and the secrets beside it (mode
 // 0600), and prints what was not carried over. never overwrites a file without --force. also the in-memory read
 // that lets `start --config fluent.conf` use a fluent.conf directly.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve, sep } from 'node:path';
+import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
-import type { IncludeReader } from '../config/fluentd.js';
-import { migrateFluentd, type MigrateResult, type MigrationNote } from '../config/migrate.js';
+import { migrateFluentd, type MigrationNote } from '../config/migrate.js';
+import { fileIncludeReader, readText } from '../config/fluent-file.js';
+export { readFluentConf, configFromFluentConf, fileIncludeReader } from '../config/fluent-file.js';
 
 export interface MigrateOptions {
   fluentConf: string;
@@ -77,16 +78,7 @@ export async function runMigrate(opts: MigrateOptions): Promise<number> {
   return 0;
 }
 
-/** fluent.conf as our TOML plus its notes and secrets, without writing anything (`start --config fluent.conf`) */
-export function readFluentConf(path: string, env: Record<string, string | undefined> = process.env): MigrateResult {
-  const abs = resolve(path);
-  return migrateFluentd({ fluentConf: readText(abs, 'fluent.conf'), fluentConfPath: abs, env, readInclude: fileIncludeReader(), secretFiles: false });
-}
 
-/** fluent.conf as our TOML text (no secrets in it: see readFluentConf for the api key and passphrase) */
-export function configFromFluentConf(path: string, env: Record<string, string | undefined> = process.env): string {
-  return readFluentConf(path, env).toml;
-}
 
 function reportNotes(notes: MigrationNote[]): string[] {
   if (notes.length === 0) return ['everything was carried over'];
@@ -97,14 +89,6 @@ function reportNotes(notes: MigrationNote[]): string[] {
   return out;
 }
 
-function readText(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(`cannot read the ${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
-  }
-}
 
 /** without force: create only (fails if it appeared meanwhile). with force: a temp file renamed over the old one */
 function writeOut(path: string, data: string, mode: number, force: boolean): void {
@@ -135,65 +119,5 @@ function rmQuiet(path: string): void {
   }
 }
 
-/**
- * `@include` from the local disk: a path or glob (`conf.d/*.conf`) relative to the including file; matches are
- * read in sorted order, as fluentd does. urls are not fetched (null: the parser notes it).
- */
-export function fileIncludeReader(): IncludeReader {
-  return (spec, fromFile) => {
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return null;
-    const target = resolve(dirname(resolve(fromFile)), spec);
-    const paths = /[*?[]/.test(target) ? glob(target) : [target];
-    return paths.map((file) => {
-      try {
-        return { file, text: readFileSync(file, 'utf8') };
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        throw new Error(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-      }
-    });
-  };
-}
 
-/** `*`, `?` and `[…]` in any part of an absolute path; hidden files only when the part starts with '.' */
-function glob(pattern: string): string[] {
-  const parts = pattern.split(sep).filter((p, i) => p !== '' || i === 0);
-  let found = [parts[0] === '' ? sep : parts[0]!];
-  for (const part of parts.slice(1)) {
-    if (!/[*?[]/.test(part)) {
-      found = found.map((d) => join(d, part)).filter((p) => existsSync(p));
-      continue;
-    }
-    const re = globPart(part);
-    const next: string[] = [];
-    for (const dir of found) {
-      let names: string[];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        continue;
-      }
-      for (const n of names) if (re.test(n) && (part.startsWith('.') || !n.startsWith('.'))) next.push(join(dir, n));
-    }
-    found = next;
-  }
-  return found.filter((p) => statSync(p).isFile()).sort();
-}
 
-function globPart(part: string): RegExp {
-  let re = '';
-  for (let i = 0; i < part.length; i++) {
-    const c = part[i]!;
-    if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = part.indexOf(']', i + 1);
-      if (end < 0) re += '\\[';
-      else {
-        re += '[' + part.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
-        i = end;
-      }
-    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}

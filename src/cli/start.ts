@@ -9,6 +9,7 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   if (config.datadog.apiKeyOrigin && config.datadog.apiKeyOrigin.startsWith('/') && isLooseSecretFile(config.datadog.apiKeyOrigin)) {
     logger.warn({ file: config.datadog.apiKeyOrigin }, 'the Datadog API key file is readable by group or others; chmod 600 it');
   }
+  for (const n of config.fluentNotes) logger[n.level]({ where: n.where }, `fluent.conf: ${n.message}`);
   logger.info({ config: config.file, ingest: config.ingest.enabled, teleport: config.teleport.enabled, dryRun: config.dryRun }, 'starting teleport-datadog-forwarder');
   const app = await startApp(config, { logger });
   const onSignal = (sig: NodeJS.Signals) => {

@@ -9,10 +9,15 @@ import { ConfigError } from '../errors.js';
 import { SETTINGS, MATCH_SETTINGS, DEFAULT_MATCH, envName, flagName, type Setting } from './schema.js';
 import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest } from './values.js';
 import type { MatchRule } from '../router/router.js';
+import { looksLikeFluentConf } from './fluentd.js';
+import { readFluentConf } from './fluent-file.js';
+import type { MigrationNote } from './migrate.js';
 
 export interface Config {
   /** absolute path of the config file, if any */
   file: string | null;
+  /** when the file is a fluent.conf: what of it was not carried over */
+  fluentNotes: MigrationNote[];
   storage: string;
   hostname: string;
   logLevel: string;
@@ -103,12 +108,17 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const cwd = input.cwd ?? process.cwd();
   const raw = new Map<string, { value: unknown; origin: Origin }>();
   let matchTables: unknown[] | undefined;
+  let fluentNotes: MigrationNote[] = [];
 
   const file = input.file ?? env.TDF_CONFIG ?? env.FDFWD_CONFIG;
   const filePath = file ? resolve(cwd, file) : null;
   if (filePath) {
-    const doc = readToml(filePath);
+    const fluent = isFluentConf(filePath) ? readFluentConf(filePath, env) : undefined;
+    const doc = fluent ? (parseToml(fluent.toml) as Record<string, unknown>) : readToml(filePath);
+    fluentNotes = fluent?.notes ?? [];
     const base = dirname(filePath);
+    if (fluent?.apiKey) raw.set('datadog.api-key', { value: fluent.apiKey, origin: { where: `${filePath}: api_key`, base } });
+    if (fluent?.keyPassphrase) raw.set('ingest.key-passphrase', { value: fluent.keyPassphrase, origin: { where: `${filePath}: private_key_passphrase`, base } });
     for (const [key, value] of flatten(doc)) {
       if (key === 'match') {
         if (!Array.isArray(value)) throw new ConfigError(`${filePath}: key "match": expected [[match]] tables`);
@@ -206,6 +216,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
 
   const config: Config = {
     file: filePath,
+    fluentNotes,
     storage: path('storage')!,
     hostname: (get('hostname') as string | undefined) ?? osHostname(),
     logLevel,
@@ -281,6 +292,17 @@ function where(filePath: string | null): string {
 function settingByFlag(name: string): Setting | undefined {
   for (const s of SETTINGS) if (flagName(s.key) === name) return s;
   return undefined;
+}
+
+/** a fluent.conf is read as fluentd config: by its name, or by its content when the name says nothing */
+function isFluentConf(filePath: string): boolean {
+  if (filePath.endsWith('.conf')) return true;
+  if (filePath.endsWith('.toml')) return false;
+  try {
+    return looksLikeFluentConf(readFileSync(filePath, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 function readToml(filePath: string): Record<string, unknown> {

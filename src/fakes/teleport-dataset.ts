@@ -2,9 +2,9 @@
 // session recordings. `generatedDataset` is a function of the event index (a million events cost a few
 // small typed arrays); `datasetFromEvents` / `loadFixtureDataset` hold a small hand-written list.
 import { createHash, randomInt } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../paths.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   type Json,
   type OrdinaryKind,
@@ -135,15 +135,9 @@ export function listRecording(events: readonly Json[]): EventRun {
   return { length: list.length, timeAt: (i) => list[i]!.timeMs, typeAt: (i) => list[i]!.type, eventAt: (i) => list[i]! };
 }
 
-/** the project root: the nearest parent holding proto/ and fixtures/ (works from src/ under tsx and from dist/) */
+/** the project root (where proto/ and fixtures/ are) */
 export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'proto', 'teleport')) && existsSync(join(dir, 'package.json'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the project root (a directory with proto/ and package.json)');
-    dir = up;
-  }
+  return packageRoot;
 }
 
 /** the hand-written fixture: fixtures/teleport/<name>.json, `{ description, cluster_name, chunk_size, events, recordings }` */

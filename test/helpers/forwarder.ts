@@ -27,7 +27,8 @@ export function writeConfig(dir: string, toml: string, name = 'forwarder.toml'):
 
 export async function runForwarder(args: string[], env: Record<string, string> = {}, opts: { waitForIngest?: boolean } = {}): Promise<RunningForwarder> {
   const proc = spawn(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    // tests run in parallel: the admin server takes any free port unless a test says otherwise
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TDF_ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: Array<Record<string, any>> = [];

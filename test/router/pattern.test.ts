@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fixture } from '../helpers/paths.js';
 import { ConfigError } from '../../src/errors.js';
 import { compilePattern } from '../../src/router/pattern.js';
 
@@ -11,7 +12,7 @@ interface Case {
 }
 
 const cases = JSON.parse(
-  readFileSync(new URL('../../fixtures/patterns.json', import.meta.url), 'utf8'),
+  readFileSync(fixture('patterns.json'), 'utf8'),
 ) as Case[];
 
 test('fixtures/patterns.json is a non-trivial table', () => {

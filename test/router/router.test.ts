@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fixture } from '../helpers/paths.js';
 import { ConfigError } from '../../src/errors.js';
 import type { SourceRecord } from '../../src/record.js';
 import {
@@ -530,7 +531,7 @@ test('an own "__proto__" key survives truncation as data', () => {
 // ---- fixtures ----
 
 test('every sample teleport event routes to a valid Datadog item', () => {
-  const lines = readFileSync(new URL('../../fixtures/events/sample.jsonl', import.meta.url), 'utf8').trim().split('\n');
+  const lines = readFileSync(fixture('events', 'sample.jsonl'), 'utf8').trim().split('\n');
   assert.ok(lines.length >= 10);
   const r = router([
     { pattern: 'session.*.log', type: 'datadog', source: 'teleport', service: 'teleport-sessions', includeTagKey: true },

@@ -57,6 +57,8 @@ export interface DatadogSinkDeps {
   logger: SinkLogger;
   now?: () => number;
   random?: () => number;
+  /** called once per request with the intake's status (null: no answer) and the duration (metrics) */
+  onResponse?: (status: number | null, seconds: number) => void;
 }
 
 export interface DatadogSinkStatus {
@@ -216,11 +218,14 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   async function sendOnce(values: string[]): Promise<Outcome> {
     inFlight += 1;
     counters.requests += 1;
+    let status: number | null = null;
+    let started = 0;
     try {
       const request = await builder.build(values, cancelRequests.signal);
+      started = performance.now();
       const response = await transport.send(request);
       const text = await response.body.text();
-      const status = response.httpStatusCode;
+      status = response.httpStatusCode;
       try {
         // the client's typed view of the answer: resolves on 202, throws ApiException(code, body) otherwise
         await processor.submitLog(response);
@@ -234,6 +239,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
       return classifyError(error);
     } finally {
       inFlight -= 1;
+      if (started > 0) deps.onResponse?.(status, (performance.now() - started) / 1000);
     }
   }
 

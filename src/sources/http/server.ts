@@ -33,6 +33,8 @@ export interface IngestDeps {
   logger: Logger;
   /** stores all records of one request durably, or rejects (SpoolFullError, SpoolClosedError, ...) */
   accept(records: SourceRecord[]): Promise<void>;
+  /** called once per answered POST with its status and duration (metrics) */
+  onResponse?: (status: number, seconds: number) => void;
 }
 
 export interface IngestStats {
@@ -102,11 +104,13 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     else log.debug(fields, 'ingest request refused');
     if (f.retryAfter !== undefined) reply.header('retry-after', String(f.retryAfter));
     if (closing) reply.header('connection', 'close');
+    deps.onResponse?.(f.status, reply.elapsedTime / 1000);
     return reply.code(f.status).header('content-type', 'text/plain').send(errorBody(f.status, f.reason));
   }
 
   function ok(req: FastifyRequest, reply: FastifyReply): FastifyReply {
     if ((req.raw.socket as TaggedSocket)[kGeneration] !== generation || closing) reply.header('connection', 'close');
+    deps.onResponse?.(200, reply.elapsedTime / 1000);
     return reply.code(200).header('content-type', 'text/plain').send();
   }
 

@@ -1,0 +1,216 @@
+// `check`: loads the config the way `start` does and checks what `start` would trip over, printing one line per
+// check and a summary. exit code 0 when nothing failed (warnings allowed), 1 otherwise. secrets are never printed:
+// files are named, contents and keys are not.
+import { loadConfig, type Config } from '../config/load.js';
+import { ConfigError, ForwarderError } from '../errors.js';
+import { resolveIntake } from '../sinks/datadog/site.js';
+import { INTAKE_PATH } from '../sinks/datadog/limits.js';
+import { loadExtraCa } from '../sinks/datadog/transport.js';
+import { loadIdentity, type IdentitySource, type TlsIdentity } from '../sources/teleport/identity.js';
+import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
+import { result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
+import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
+import { readForCheck, secretModeResult, storageResult, configuredPath, type PathLookup } from '../setup/check-files.js';
+import { validateApiKey, keyResult } from '../setup/check-datadog.js';
+import { probeAuthService } from '../setup/check-teleport.js';
+import type { X509Certificate } from 'node:crypto';
+
+export interface CheckOptions {
+  configFile?: string;
+  /** flags given on the command line, by flag name (givenFlags) */
+  flags: Record<string, unknown>;
+  env: NodeJS.ProcessEnv;
+  out: { write(text: string): unknown };
+  /** skip the checks that contact Datadog and Teleport */
+  offline?: boolean;
+  /** for tests */
+  now?: number;
+  cwd?: string;
+}
+
+const IDENTITY_WARN_MS = 24 * 3600_000; // an identity that ends within a day needs a renewal soon
+const NET_TIMEOUT_MS = 10_000; // 10 s at least for one network check
+
+export async function runCheck(o: CheckOptions): Promise<number> {
+  const results: CheckResult[] = [];
+  const emit = (r: CheckResult | undefined) => {
+    if (!r) return;
+    results.push(r);
+    o.out.write(formatResult(r) + '\n');
+  };
+  const now = o.now ?? Date.now();
+  const cwd = o.cwd ?? process.cwd();
+
+  const config = loadForCheck(o, cwd, emit);
+  if (config) {
+    const lookup: PathLookup = { file: config.file, env: o.env, flags: o.flags, cwd };
+    emit(storageResult(config.storage));
+    checkIngest(config, lookup, now, emit);
+    await checkDatadog(config, lookup, o.offline ?? false, emit);
+    await checkTeleport(config, o.offline ?? false, now, emit);
+  }
+  const failed = results.some((r) => r.status === 'fail');
+  o.out.write(summaryLine(results) + '\n');
+  return failed ? 1 : 0;
+}
+
+/** the full load `start` does; when it fails, a partial load lets the other checks still run */
+function loadForCheck(o: CheckOptions, cwd: string, emit: (r: CheckResult) => void): Readonly<Config> | undefined {
+  const input = { file: o.configFile, env: o.env, flags: o.flags, cwd };
+  try {
+    const config = loadConfig(input);
+    emit(result('pass', 'config', config.file ? `${config.file} loads` : 'no config file; flags and environment load'));
+    return config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    emit(result('fail', 'config', err.message));
+  }
+  try {
+    return loadConfig({ ...input, partial: true });
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined; // the same problem, already reported
+    throw err;
+  }
+}
+
+function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, emit: (r: CheckResult | undefined) => void): void {
+  const ing = config.ingest;
+  if (!ing.enabled) {
+    emit(result('skip', 'ingest', 'the Fluentd-compatible ingest is off (ingest.enabled)'));
+    return;
+  }
+  let cas: X509Certificate[] = [];
+  if (!ing.ca) emit(result('fail', 'ingest.ca', 'not set: the ingest needs the CA that signs client certificates'));
+  else {
+    const r = readForCheck(ing.ca);
+    if ('problem' in r) emit(result('fail', 'ingest.ca', r.problem));
+    else {
+      const c = checkCa(r.text, ing.ca, now);
+      cas = c.cas;
+      emit(c.result);
+    }
+  }
+  let cert: X509Certificate | undefined;
+  if (!ing.cert) emit(result('fail', 'ingest.cert', 'not set: the ingest needs a server certificate'));
+  else {
+    const r = readForCheck(ing.cert);
+    if ('problem' in r) emit(result('fail', 'ingest.cert', r.problem));
+    else {
+      const c = checkServerCert(r.text, ing.cert, now);
+      cert = c.cert;
+      emit(c.result);
+    }
+  }
+  if (cert && cas.length > 0) emit(checkChain(cert, cas, ing.cert!, ing.ca!));
+  const passphraseFile = configuredPath('ingest.key-passphrase-file', lookup);
+  if (!ing.key) emit(result('fail', 'ingest.key', 'not set: the ingest needs the server certificate\'s private key'));
+  else {
+    const r = readForCheck(ing.key);
+    if ('problem' in r) emit(result('fail', 'ingest.key', r.problem));
+    else {
+      const passphraseFrom = passphraseFile && !configuredValue('ingest.key-passphrase', lookup) ? passphraseFile : 'ingest.key-passphrase';
+      emit(checkKey(r.text, ing.key, { cert, certFile: ing.cert, passphrase: ing.keyPassphrase, passphraseFrom }));
+    }
+    emit(secretModeResult(ing.key, 'ingest private key'));
+  }
+  if (passphraseFile) emit(secretModeResult(passphraseFile, 'passphrase of the ingest key'));
+}
+
+/** true when a secret setting was given inline (file, env or flag), as opposed to through its -file sibling */
+function configuredValue(key: string, lookup: PathLookup): boolean {
+  return configuredPath(key, lookup) !== undefined;
+}
+
+async function checkDatadog(config: Readonly<Config>, lookup: PathLookup, offline: boolean, emit: (r: CheckResult | undefined) => void): Promise<void> {
+  const dd = config.datadog;
+  let apiBaseUrl: string | undefined;
+  try {
+    const endpoint = resolveIntake({ site: dd.site, url: dd.url });
+    apiBaseUrl = endpoint.apiBaseUrl;
+    emit(result('pass', 'datadog.site', `logs go to ${endpoint.intakeBaseUrl}${INTAKE_PATH}${endpoint.site ? ` (site ${endpoint.site})` : ' (datadog.url)'}`));
+  } catch (err) {
+    if (!(err instanceof ForwarderError)) throw err;
+    emit(result('fail', 'datadog.site', err.message));
+  }
+  let extraCa: string | undefined;
+  if (dd.caFile) {
+    try {
+      extraCa = loadExtraCa(dd.caFile);
+      emit(result('pass', 'datadog.ca-file', `${dd.caFile} holds a certificate, trusted besides the system CAs`));
+    } catch (err) {
+      if (!(err instanceof ForwarderError)) throw err;
+      emit(result('fail', 'datadog.ca-file', err.message));
+    }
+  }
+
+  const keyFile = configuredPath('datadog.api-key-file', lookup);
+  if (!dd.apiKey) {
+    emit(result(config.dryRun ? 'warn' : 'fail', 'datadog.api-key',
+      `not set: set the DD_API_KEY environment variable or datadog.api-key-file${config.dryRun ? ' (fine for --dry-run, which ships nothing)' : ''}`));
+  } else if (config.file && dd.apiKeyOrigin === config.file) {
+    emit(result('warn', 'datadog.api-key', `written in ${config.file}: prefer the DD_API_KEY environment variable or datadog.api-key-file, and keep that file private`));
+    emit(secretModeResult(config.file, 'config file holding the API key'));
+  } else if (dd.apiKeyOrigin?.startsWith('flag ')) {
+    emit(result('warn', 'datadog.api-key', `given as ${dd.apiKeyOrigin}: other users can see it in the process list; prefer DD_API_KEY or datadog.api-key-file`));
+  } else {
+    emit(result('pass', 'datadog.api-key', `set, from ${dd.apiKeyOrigin ?? 'the config'}`));
+  }
+  if (keyFile) emit(secretModeResult(keyFile, 'Datadog API key file'));
+
+  if (!dd.apiKey || !apiBaseUrl) {
+    emit(result('skip', 'datadog.validate', 'no usable API key and site to check'));
+    return;
+  }
+  if (offline) {
+    emit(result('skip', 'datadog.validate', `offline: ${apiBaseUrl} not contacted`));
+    return;
+  }
+  const verdict = await validateApiKey({ apiBaseUrl, apiKey: dd.apiKey, timeoutMs: Math.max(dd.timeoutMs, NET_TIMEOUT_MS), extraCa });
+  emit(keyResult(verdict, apiBaseUrl));
+}
+
+async function checkTeleport(config: Readonly<Config>, offline: boolean, now: number, emit: (r: CheckResult | undefined) => void): Promise<void> {
+  const t = config.teleport;
+  if (!t.enabled) {
+    emit(result('skip', 'teleport', 'the Teleport poller is off (teleport.enabled)'));
+    return;
+  }
+  let source: IdentitySource | undefined;
+  if (t.identity) source = { identityFile: t.identity };
+  else if (t.cert && t.key && t.ca) source = { certFile: t.cert, keyFile: t.key, caFile: t.ca };
+  if (!source) {
+    emit(result('fail', 'teleport.identity', 'no credentials: set teleport.identity (an identity file from tctl auth sign or tbot), or teleport.ca, teleport.cert and teleport.key'));
+    emit(result('skip', 'teleport.connect', 'no credentials'));
+    return;
+  }
+  let identity: TlsIdentity | undefined;
+  try {
+    identity = loadIdentity(source, now);
+  } catch (err) {
+    if (!(err instanceof ForwarderError)) throw err;
+    emit(result('fail', 'teleport.identity', err.message));
+  }
+  if (identity) {
+    const who = `user "${identity.user ?? '?'}"${identity.clusterName ? ` of cluster ${identity.clusterName}` : ''}`;
+    const left = identity.notAfter.getTime() - now;
+    if (left < IDENTITY_WARN_MS && !t.refreshEnabled) {
+      emit(result('warn', 'teleport.identity', `${identity.file}: ${who}, expires in ${Math.max(0, Math.round(left / 3_600_000))} h at ${isoSeconds(identity.notAfter)} and teleport.refresh.enabled is off: renew it, or let tbot do it with refresh on`));
+    } else {
+      emit(result('pass', 'teleport.identity', `${identity.file}: ${who}, valid until ${isoSeconds(identity.notAfter)}`));
+    }
+  }
+  emit(secretModeResult('identityFile' in source ? source.identityFile : source.keyFile, 'Teleport private key'));
+
+  if (!identity) emit(result('skip', 'teleport.connect', 'the identity is unusable'));
+  else if (offline) emit(result('skip', 'teleport.connect', `offline: ${t.addr} not contacted`));
+  else {
+    emit(await probeAuthService({
+      addr: t.addr,
+      identity,
+      serverName: t.serverName,
+      apiVersion: TELEPORT_DEFAULTS.apiVersion,
+      timeoutMs: Math.max(t.timeoutMs, NET_TIMEOUT_MS),
+      now,
+    }));
+  }
+}

@@ -1,0 +1,184 @@
+// `demo`: the quick start's main job. on embedded defaults, in a temp dir: a fake Teleport Auth Service with a few
+// days of audit events and session recordings, a local Datadog-compatible intake (or the real Datadog when
+// DD_API_KEY is set), and the forwarder with both sources: the poller reads the audit log, and a client that posts
+// like teleport-event-handler sends events to the fluentd-compatible ingest. a live line shows events flowing.
+import { mkdtempSync, writeFileSync, createWriteStream, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import https from 'node:https';
+import { pino } from 'pino';
+import { createCA, createCert, encryptKey, randomPassphrase } from '../tls/certs.js';
+import { startFakeIntake, type FakeIntake } from '../fakes/intake.js';
+import { startFakeTeleport, generatedDataset } from '../fakes/teleport.js';
+import { formatIdentityFile } from '../sources/teleport/identity.js';
+import { loadConfig } from '../config/load.js';
+import { startApp } from '../app.js';
+import { createLogger } from '../telemetry/logger.js';
+
+export interface DemoOptions {
+  dir?: string;
+  /** audit events per day in the fake cluster */
+  eventsPerDay: number;
+  days: number;
+  /** events the simulated teleport-event-handler posts to the ingest */
+  posts: number;
+  /** keep running (live cluster) until ctrl-c */
+  follow: boolean;
+  env: NodeJS.ProcessEnv;
+  out: NodeJS.WriteStream;
+}
+
+export async function runDemo(o: DemoOptions): Promise<number> {
+  const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'tdf-demo-'));
+  mkdirSync(dir, { recursive: true });
+  const say = (s: string) => o.out.write(s + '\n');
+  const realDatadog = Boolean(o.env.DD_API_KEY);
+
+  // the fake cluster: a few past days of audit events, recorded sessions, a burst of failed logins
+  const today = Date.parse(new Date().toISOString().slice(0, 10));
+  const dataset = generatedDataset({
+    dates: { start: new Date(today - (o.days - 1) * 86_400_000), days: o.days },
+    eventsPerDate: o.eventsPerDay,
+    chunksPerDate: 4,
+    sessions: { count: 3, eventsPerSession: 60 },
+    failedLoginsFor: { user: 'mallory', count: 5 },
+    seed: 7,
+  });
+  const teleport = await startFakeTeleport({ dataset });
+  const client = teleport.issueClientCert({ user: 'teleport-event-handler', ttlHours: 48 });
+  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [teleport.ca] }), { mode: 0o600 });
+
+  // mTLS material for the ingest, as `teleport-event-handler configure` would write it (encrypted server key)
+  const ca = createCA({ commonName: 'CA' });
+  const server = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+  const handler = createCert(ca, { usage: 'client', commonName: 'Client' });
+  const passphrase = randomPassphrase();
+  writeFileSync(join(dir, 'ca.crt'), ca.cert);
+  writeFileSync(join(dir, 'server.crt'), server.cert);
+  writeFileSync(join(dir, 'server.key'), encryptKey(server.key, passphrase), { mode: 0o600 });
+  writeFileSync(join(dir, 'server.key.passphrase'), passphrase + '\n', { mode: 0o600 });
+
+  let intake: FakeIntake | undefined;
+  let receivedFile: string | undefined;
+  if (!realDatadog) {
+    receivedFile = join(dir, 'intake-received.jsonl');
+    const received = createWriteStream(receivedFile);
+    intake = await startFakeIntake({ keepLogs: false, idField: 'uid', onLogs: (logs) => { for (const l of logs) received.write(JSON.stringify(l) + '\n'); } });
+  }
+
+  const configFile = join(dir, 'forwarder.toml');
+  writeFileSync(configFile, `# written by \`teleport-datadog-forwarder demo\`: a complete config, both sources on
+storage = "storage"
+hostname = "demo-forwarder"
+exit-on-last-event = ${o.follow ? 'false' : 'true'}
+poll-interval = "2s"
+start-time = "${new Date(today - (o.days - 1) * 86_400_000).toISOString()}"
+
+[teleport]
+addr = "${teleport.address}"
+identity = "identity"
+
+[ingest]
+host = "127.0.0.1"
+port = 0
+ca = "ca.crt"
+cert = "server.crt"
+key = "server.key"
+key-passphrase-file = "server.key.passphrase"
+
+[admin]
+enabled = false
+
+[datadog]
+${intake ? `url = "${intake.url}"` : `site = "${o.env.DD_SITE ?? 'datadoghq.com'}"`}
+
+[[match]]
+pattern = "events.log test.log"
+source = "teleport"
+service = "teleport-audit"
+tags = ["env:demo"]
+
+[[match]]
+pattern = "session.*.log"
+source = "teleport"
+service = "teleport-sessions"
+tags = ["env:demo"]
+include-tag-key = true
+`);
+
+  const logFile = join(dir, 'forwarder.log');
+  const config = loadConfig({ file: configFile, env: { DD_API_KEY: o.env.DD_API_KEY ?? 'demo-key-for-the-local-intake' } });
+  const logger = createLogger({ level: 'info' }, pino.destination({ dest: logFile, sync: true }));
+  say(`teleport-datadog-forwarder demo, in ${dir}`);
+  say(`  fake Teleport Auth Service  ${teleport.address} (${o.days} days of audit events, recorded sessions)`);
+  say(`  Datadog intake              ${intake ? `${intake.url} (local)` : `Datadog site ${config.datadog.site} (DD_API_KEY is set)`}`);
+  const app = await startApp(config, { logger });
+  say(`  fluentd-compatible ingest   https://127.0.0.1:${app.ingest!.port} (mutual TLS)`);
+  say('');
+
+  // a client that behaves like teleport-event-handler: mTLS keep-alive, one JSON event per POST
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 4, ca: ca.cert, cert: handler.cert, key: handler.key });
+  let posted = 0;
+  const postOne = (i: number) => new Promise<void>((resolve, reject) => {
+    const body = JSON.stringify({
+      event: 'user.login', code: i % 10 === 0 ? 'T1000W' : 'T1000I', success: i % 10 !== 0, user: `user${i % 7}`, method: 'local',
+      cluster_name: 'tele.example.com', uid: `demo-handler-${i}`, time: new Date().toISOString(), ei: 0,
+    });
+    const req = https.request({ host: '127.0.0.1', port: app.ingest!.port, path: '/test.log', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ingest answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  const poster = (async () => {
+    for (let i = 0; i < o.posts; i += 4) {
+      await Promise.all([0, 1, 2, 3].filter((k) => i + k < o.posts).map((k) => postOne(i + k)));
+      posted = Math.min(o.posts, i + 4);
+    }
+  })();
+
+  const tty = Boolean(o.out.isTTY);
+  const line = () => {
+    const t = app.teleport!.status();
+    const s = app.spool.stats();
+    const d = app.sink!.status();
+    return `exported ${t.eventsEmitted} audit + ${t.sessionEventsEmitted} session events | posted ${posted} to the ingest | spooled ${s.records} | delivered ${d.delivered}${intake ? ` | intake received ${intake.logCount}` : ''}`;
+  };
+  const timer = setInterval(() => (tty ? o.out.write(`\r${line()}   `) : say(line())), tty ? 200 : 2000);
+
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    void app.stop('interrupted');
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    await poster;
+  } finally {
+    agent.destroy();
+  }
+  await app.stopped;
+  clearInterval(timer);
+  process.removeListener('SIGINT', onSigint);
+  if (tty) o.out.write(`\r${line()}   \n`);
+  else say(line());
+  const delivered = app.sink!.status().delivered;
+  const t = app.teleport!.status();
+  const sent = t.eventsEmitted + t.sessionEventsEmitted + posted;
+  const complete = intake ? intake.logCount === sent : delivered === sent;
+  await teleport.close();
+  await intake?.close();
+
+  say('');
+  if (interrupted) say('stopped.');
+  else if (complete) say(`done: all ${sent} events reached ${intake ? 'the local intake' : 'Datadog'}, each once.`);
+  else say(`done, but ${intake ? `the intake received ${intake.logCount}` : `${delivered} were delivered`} of ${sent} events: see the forwarder logs`);
+  say('where to look:');
+  say(`  config              ${configFile}`);
+  say(`  forwarder logs      ${logFile}`);
+  if (receivedFile) say(`  what Datadog got    ${receivedFile} (one JSON log per line)`);
+  else say(`  Datadog             Logs explorer, query: source:teleport env:demo`);
+  say(`  run it yourself     node dist/src/cli/main.js start --config ${configFile}`);
+  return interrupted || complete ? 0 : 1;
+}

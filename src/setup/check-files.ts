@@ -1,0 +1,109 @@
+// the file-system side of `check`: reading a file with a message that says why it cannot be read, the storage
+// directory, the modes of secret files, and where a path setting was given (the loader keeps only contents).
+import { accessSync, constants, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { envName, flagName } from '../config/schema.js';
+import { setting } from './toml.js';
+import { result, type CheckResult } from './report.js';
+
+export type ReadOutcome = { text: string } | { problem: string };
+
+/** reads a text file; the problem says why not (never the content) */
+export function readForCheck(file: string): ReadOutcome {
+  try {
+    if (statSync(file).isDirectory()) return { problem: `${file} is a directory, not a file` };
+    return { text: readFileSync(file, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { problem: `${file} does not exist` };
+    if (code === 'EACCES' || code === 'EPERM') return { problem: `${file} cannot be read by this user (${code}): check its owner and mode` };
+    return { problem: `${file} cannot be read (${code ?? (err as Error).message})` };
+  }
+}
+
+/** a secret file must not be readable by others (fail) and should not be by its group (warn) */
+export function secretModeResult(file: string, what: string): CheckResult | undefined {
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return undefined; // missing or unreadable files are reported by the check that reads them
+  }
+  const octal = '0' + mode.toString(8).padStart(3, '0');
+  if ((mode & 0o007) !== 0) return result('fail', 'secret-mode', `${file} (${what}) is open to other users (mode ${octal}): chmod 600 ${file}`);
+  if ((mode & 0o070) !== 0) return result('warn', 'secret-mode', `${file} (${what}) is open to its group (mode ${octal}): chmod 600 ${file} unless the group is meant to read it`);
+  return result('pass', 'secret-mode', `${file} (${what}) mode ${octal}`);
+}
+
+/** the storage directory exists and takes a file, or can be created */
+export function storageResult(dir: string): CheckResult {
+  const name = 'storage';
+  try {
+    if (!statSync(dir).isDirectory()) return result('fail', name, `${dir} exists but is not a directory: set storage to a directory`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return result('fail', name, `${dir} cannot be inspected (${(err as NodeJS.ErrnoException).code})`);
+    return creatable(dir);
+  }
+  // a real write, not access(): access() says yes to root on a read-only mount
+  const probe = resolve(dir, `.tdf-check-${process.pid}`);
+  try {
+    writeFileSync(probe, '', { flag: 'wx' });
+    unlinkSync(probe);
+  } catch (err) {
+    return result('fail', name, `${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the spool cannot be kept there`);
+  }
+  return result('pass', name, `${dir} exists and is writable`);
+}
+
+function creatable(dir: string): CheckResult {
+  let parent = dirname(dir);
+  for (;;) {
+    try {
+      const st = statSync(parent);
+      if (!st.isDirectory()) return result('fail', 'storage', `${dir} cannot be created: ${parent} is not a directory`);
+      accessSync(parent, constants.W_OK | constants.X_OK);
+      return result('pass', 'storage', `${dir} does not exist yet; it will be created in ${parent}`);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') return result('fail', 'storage', `${dir} cannot be created in ${parent} (${code ?? (err as Error).message})`);
+    }
+    const up = dirname(parent);
+    if (up === parent) return result('fail', 'storage', `${dir} cannot be created: no existing parent directory`);
+    parent = up;
+  }
+}
+
+export interface PathLookup {
+  /** the loaded config file, if any */
+  file: string | null;
+  env: NodeJS.ProcessEnv;
+  flags: Record<string, unknown>;
+  cwd: string;
+}
+
+/**
+ * where a path setting points, with the loader's precedence (flag, env, file) and its relative-path rule. the
+ * loader reads secret files and keeps only their content; `check` needs the file itself to look at its mode.
+ */
+export function configuredPath(key: string, o: PathLookup): string | undefined {
+  const s = setting(key);
+  const flag = o.flags[flagName(s.key)];
+  if (typeof flag === 'string' && flag !== '') return resolve(o.cwd, flag);
+  for (const name of [envName(s.key), ...(s.env ?? [])]) {
+    const v = o.env[name];
+    if (v !== undefined && v !== '') return resolve(o.cwd, v);
+  }
+  if (!o.file) return undefined;
+  let node: unknown;
+  try {
+    node = parseToml(readFileSync(o.file, 'utf8'));
+  } catch {
+    return undefined; // the loader already read it; a file changed meanwhile is not worth a second error
+  }
+  for (const part of s.key.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return typeof node === 'string' && node !== '' ? resolve(dirname(o.file), node) : undefined;
+}

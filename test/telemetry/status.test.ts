@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openSpool } from '../../src/spool/spool.js';
+import type { DatadogSinkStatus } from '../../src/sinks/datadog/sink.js';
+import { formatDuration, healthReport, readVersion, scrub, statusDoc, type StatusSources } from '../../src/telemetry/status.js';
+import { API_KEY, PASSPHRASE, ingestStats, teleportStatus, tempDir, testConfig } from './support.js';
+
+const HOUR = 3600_000;
+
+function sinkStatus(): DatadogSinkStatus {
+  return {
+    delivered: 0, deadLettered: 0, requests: 0,
+    retries: { '4xx': 0, '429': 0, '5xx': 0, network: 0, other: 0 },
+    authFailing: false, lastError: null, inFlightRequests: 0,
+  };
+}
+
+test('status document: spool age warnings near and past the 18 h window, identity expiry, dead letters', async (t) => {
+  const dir = tempDir(t);
+  let clock = Date.parse('2024-05-02T00:00:00Z');
+  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
+  t.after(() => spool.close());
+  const config = testConfig(dir);
+  const teleport = teleportStatus();
+  const sink = sinkStatus();
+  const ingest = ingestStats();
+  const sources: StatusSources = {
+    config, version: '0.0.1', startedAt: clock, now: () => clock,
+    spool: () => spool.stats(), sink: () => sink, teleport: () => teleport, ingest: () => ingest,
+    ingestAddress: () => ({ host: '0.0.0.0', port: 8888 }),
+  };
+
+  let doc = statusDoc(sources);
+  assert.equal(doc.ready, true);
+  assert.deepEqual(doc.warnings, []);
+  assert.equal(doc.spool!.oldestAgeSeconds, null);
+  assert.equal(doc.ingest!.address!.port, 8888);
+
+  await spool.append([JSON.stringify({ message: 'old' })]);
+  clock += 11 * HOUR;
+  doc = statusDoc(sources);
+  assert.equal(doc.spool!.oldestAgeSeconds, 11 * 3600);
+  assert.deepEqual(doc.warnings, [], 'no warning under 12 h');
+  assert.equal(doc.uptimeSeconds, 11 * 3600);
+
+  clock += 2 * HOUR;
+  doc = statusDoc(sources);
+  assert.equal(doc.warnings.length, 1);
+  assert.match(doc.warnings[0]!, /queued 13 h 0 m ago: Datadog does not index logs over 18 h old/);
+
+  clock += 6 * HOUR;
+  const [item] = await spool.take(1, 1e6);
+  await spool.deadLetter([item!], 'HTTP 400', 400);
+  await spool.append([JSON.stringify({ message: 'older' })]);
+  clock += 19 * HOUR;
+  teleport.identity = { file: '/id', user: 'bot', notAfter: new Date(clock + 3 * HOUR).toISOString() };
+  teleport.lastEventTime = clock - 30_000;
+  doc = statusDoc(sources);
+  assert.equal(doc.deadLetters, 1);
+  assert.ok(doc.warnings.some((w) => /past Datadog's 18 h window/.test(w)), doc.warnings.join('\n'));
+  assert.ok(doc.warnings.some((w) => /1 dead letter: .*spool ls --dead/.test(w)));
+  assert.ok(doc.warnings.some((w) => /identity \/id expires in 3 h 0 m/.test(w)));
+  assert.equal(doc.teleport!.exportLagSeconds, 30);
+  assert.equal(doc.teleport!.identityExpiresInSeconds, 3 * 3600);
+  assert.equal(doc.teleport!.lastEventAt, new Date(clock - 30_000).toISOString());
+});
+
+test('no secret reaches the document, even one echoed in an error text', async (t) => {
+  const dir = tempDir(t);
+  const config = testConfig(dir, { 'datadog-url': 'http://user:pw@proxy.example:8080/base?token=abc' });
+  const sink = sinkStatus();
+  sink.authFailing = true;
+  sink.lastError = { status: 403, message: `Forbidden: key ${API_KEY} is not valid`, at: 1 };
+  const teleport = teleportStatus();
+  teleport.lastError = `tls: cannot decrypt with ${PASSPHRASE}`;
+  const sources: StatusSources = { config, version: 'v', startedAt: 0, sink: () => sink, teleport: () => teleport };
+  const text = JSON.stringify(statusDoc(sources)) + JSON.stringify(healthReport(sources));
+  assert.ok(!text.includes(API_KEY), 'api key scrubbed');
+  assert.ok(!text.includes(PASSPHRASE), 'passphrase scrubbed');
+  assert.ok(text.includes('[redacted]'));
+  assert.ok(!text.includes('token=abc') && !text.includes('pw@'), 'url credentials and query dropped');
+  const doc = statusDoc(sources);
+  assert.equal(doc.config.datadog.url, 'http://proxy.example:8080/base');
+  assert.equal(doc.config.datadog.apiKeySet, true);
+  assert.equal(doc.config.datadog.apiKeyFrom, 'environment variable DD_API_KEY');
+  assert.equal(doc.ready, false);
+  assert.deepEqual(healthReport(sources).checks.filter((c) => !c.ok).map((c) => c.name).sort(), ['datadog', 'ingest', 'spool']);
+});
+
+test('readiness: stopping and not-started components fail their checks', (t) => {
+  const dir = tempDir(t);
+  const config = testConfig(dir);
+  let stopping = false;
+  const teleport = teleportStatus();
+  const sources: StatusSources = {
+    config, version: 'v', startedAt: 0,
+    spool: () => ({ records: 0, bytes: 0, maxBytes: 1, inFlight: 0, deadLetters: 0, oldestAppendedAt: null }),
+    sink: () => sinkStatus(), teleport: () => teleport, ingestAddress: () => ({ host: '::', port: 1 }),
+    stopping: () => stopping,
+  };
+  assert.equal(healthReport(sources).ready, true);
+  teleport.lastError = 'unavailable: connection refused';
+  const retrying = healthReport(sources);
+  assert.equal(retrying.ready, true, 'a poller that retries is still ready');
+  assert.match(retrying.checks.find((c) => c.name === 'teleport')!.detail, /retrying after: unavailable/);
+  teleport.state = 'created';
+  assert.equal(healthReport(sources).ready, false);
+  teleport.state = 'running';
+  stopping = true;
+  const report = healthReport(sources);
+  assert.equal(report.ready, false);
+  assert.equal(report.checks[0]!.name, 'shutdown');
+});
+
+test('helpers: durations, scrub, version', () => {
+  assert.equal(formatDuration(42), '42 s');
+  assert.equal(formatDuration(125), '2 m 5 s');
+  assert.equal(formatDuration(13 * 3600 + 60), '13 h 1 m');
+  assert.equal(formatDuration(3 * 86400 + 7200), '3 d 2 h');
+  assert.deepEqual(scrub({ a: ['xx secret-value yy'], b: 1, c: null }, ['secret-value']), { a: ['xx [redacted] yy'], b: 1, c: null });
+  assert.match(readVersion(), /^\d+\.\d+\.\d+/);
+});
