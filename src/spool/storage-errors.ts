@@ -1,0 +1,67 @@
+// turns what abstract-level / classic-level throw into errors a user can act on. classic-level 3 wraps open
+// failures as LEVEL_DATABASE_NOT_OPEN with the reason in `cause` (LEVEL_LOCKED, LEVEL_CORRUPTION, LEVEL_IO_ERROR);
+// reads of damaged table files throw LEVEL_CORRUPTION directly.
+import { StorageError } from '../errors.js';
+
+interface CodedError {
+  code?: unknown;
+  message?: unknown;
+  cause?: unknown;
+}
+
+/** the most specific level error code in an error and its causes */
+export function levelCode(err: unknown): string | undefined {
+  let found: string | undefined;
+  for (let e = err as CodedError | undefined, depth = 0; e && depth < 5; e = e.cause as CodedError, depth++) {
+    if (typeof e.code === 'string') found = e.code;
+  }
+  return found;
+}
+
+function innermostMessage(err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err);
+  for (let e = err as CodedError | undefined, depth = 0; e && depth < 5; e = e.cause as CodedError, depth++) {
+    if (typeof e.message === 'string' && e.message) message = e.message;
+  }
+  return message;
+}
+
+export function isCorruption(err: unknown): boolean {
+  return levelCode(err) === 'LEVEL_CORRUPTION';
+}
+
+export function corruptError(where: string, err: unknown): StorageError {
+  return new StorageError(
+    `storage directory ${where} is corrupt (LevelDB: ${innermostMessage(err)}); stop the forwarder, move the ` +
+      'directory aside and start with an empty --storage (records still queued in the old one are not delivered), ' +
+      'or try to salvage it with a LevelDB repair first',
+    { cause: err },
+  );
+}
+
+/** an error from opening the store (or from the scan right after it) */
+export function openError(where: string, err: unknown): StorageError {
+  const code = levelCode(err);
+  if (code === 'LEVEL_LOCKED') {
+    return new StorageError(
+      `storage directory ${where} is in use by another teleport-datadog-forwarder (LevelDB lock held); ` +
+        'stop it or pick another --storage',
+      { cause: err },
+    );
+  }
+  if (code === 'LEVEL_CORRUPTION') return corruptError(where, err);
+  return new StorageError(
+    `cannot open storage directory ${where}: ${innermostMessage(err)}; check that it exists, is a LevelDB ` +
+      'directory made by this forwarder, and is writable by this user',
+    { cause: err },
+  );
+}
+
+/** a failed synced batch: nothing of it was acknowledged */
+export function writeError(where: string, err: unknown): StorageError {
+  return new StorageError(
+    `could not write to storage directory ${where}: ${innermostMessage(err)}; nothing of this write was ` +
+      'acknowledged (check free disk space and permissions)',
+    { cause: err },
+  );
+}

@@ -1,0 +1,4 @@
+import { behaviourSuite } from './behaviour.js';
+import { classicStore } from './helpers.js';
+
+behaviourSuite(classicStore);

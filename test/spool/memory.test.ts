@@ -1,0 +1,4 @@
+import { behaviourSuite } from './behaviour.js';
+import { memoryStore } from './helpers.js';
+
+behaviourSuite(memoryStore);
