@@ -131,6 +131,9 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         compression: config.datadog.compression,
         compressionLevel: config.datadog.compressionLevel,
         extraCaFile: config.datadog.caFile,
+        retryBaseMs: config.datadog.retryInitialMs,
+        retryCapMs: config.datadog.retryMaxMs,
+        authRetryMs: config.datadog.authRetryMs,
       },
       { spool, logger, onResponse: metrics.observeDatadog },
     );

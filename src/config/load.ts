@@ -48,6 +48,9 @@ export interface Config {
     compression: 'gzip' | 'deflate' | 'none';
     compressionLevel: number;
     caFile?: string;
+    retryInitialMs: number;
+    retryMaxMs: number;
+    authRetryMs: number;
   };
   spool: { maxBytes: number };
   admin: { enabled: boolean; host: string; port: number };
@@ -244,6 +247,9 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       compression: get('datadog.compression') as Config['datadog']['compression'],
       compressionLevel: get('datadog.compression-level') as number,
       caFile: path('datadog.ca-file'),
+      retryInitialMs: get('datadog.retry-initial') as number,
+      retryMaxMs: get('datadog.retry-max') as number,
+      authRetryMs: get('datadog.auth-retry') as number,
     },
     spool: { maxBytes: get('spool.max-bytes') as number },
     admin: { enabled: get('admin.enabled') as boolean, host: get('admin.host') as string, port: get('admin.port') as number },

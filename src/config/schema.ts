@@ -75,6 +75,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'datadog.timeout', type: 'duration', default: 30_000, doc: 'Time allowed for one request to Datadog.' },
   { key: 'datadog.compression', type: 'enum', default: 'gzip', values: ['gzip', 'deflate', 'none'], doc: 'Content-Encoding of requests to Datadog.' },
   { key: 'datadog.compression-level', type: 'int', default: 6, min: 1, max: 9, doc: 'zlib compression level.' },
+  { key: 'datadog.retry-initial', type: 'duration', default: 500,
+    doc: 'First back-off after a 408, 429, 5xx or network error; it doubles (with full jitter) up to datadog.retry-max. Rate-limit headers take precedence.' },
+  { key: 'datadog.retry-max', type: 'duration', default: 60_000, doc: 'Longest back-off between two tries of a batch.' },
+  { key: 'datadog.auth-retry', type: 'duration', default: 30_000,
+    doc: 'While Datadog refuses the API key (401/403), delivery is held and retried every auth-retry to twice that; nothing is dropped.' },
   { key: 'datadog.ca-file', type: 'path', doc: 'Extra CA certificate to trust for the intake (a TLS-intercepting proxy). Verification stays on.' },
 
   // admin http server: metrics, health, status
