@@ -1,0 +1,75 @@
+// turns a grpc server stream into batches: a batch is flushed when it reaches `max` items, when the stream
+// pauses (nothing arrives for `lingerMs`), or when its first item has waited `maxWaitMs`, so events reach the
+// spool promptly and in few fsyncs.
+import type { Readable } from 'node:stream';
+
+export async function* readBatches<T>(stream: Readable, max: number, lingerMs: number, maxWaitMs = 250): AsyncGenerator<T[]> {
+  let ended = false;
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  stream.on('readable', poke);
+  stream.once('end', () => {
+    ended = true;
+    poke();
+  });
+  stream.once('error', (err: Error) => {
+    failed = err;
+    poke();
+  });
+  // waits for more data, end or error; with a timeout, resolves false if nothing happened
+  const waitMore = (timeoutMs?: number) =>
+    new Promise<boolean>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      wake = () => {
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          wake = undefined;
+          resolve(false);
+        }, timeoutMs);
+      }
+    });
+  try {
+    let batch: T[] = [];
+    let firstAt = 0;
+    for (;;) {
+      let item: T | null;
+      if (batch.length === 0) firstAt = Date.now();
+      while (batch.length < max && (item = stream.read() as T | null) !== null) batch.push(item);
+      const waited = Date.now() - firstAt;
+      if (batch.length >= max || (batch.length > 0 && waited >= maxWaitMs)) {
+        yield batch;
+        batch = [];
+        continue;
+      }
+      if (failed) {
+        // events received before the error are still handed over; the error follows
+        if (batch.length > 0) yield batch;
+        throw failed;
+      }
+      if (ended || stream.readableEnded) {
+        if (batch.length > 0) yield batch;
+        return;
+      }
+      if (batch.length > 0) {
+        const more = await waitMore(Math.min(lingerMs, maxWaitMs - waited));
+        if (!more) {
+          yield batch;
+          batch = [];
+        }
+        continue;
+      }
+      await waitMore();
+    }
+  } finally {
+    stream.removeListener('readable', poke);
+    if (!stream.readableEnded) stream.destroy();
+  }
+}

@@ -1,0 +1,270 @@
+// the bulk export of the audit log. cursor v2: per UTC date, list the export chunks and stream each one from its
+// saved cursor (several in parallel), keep polling the two previous dates for late chunks, move to the next date
+// once the current one is idle and in the past. legacy (auth services without export chunks): paged search over
+// windows of window-size from the start time. in both, a batch of events goes to the spool in the same synced
+// write as the cursor that moves past it, so a restart neither loses nor re-sends an event.
+import type { Logger } from 'pino';
+import type { SourceRecord } from '../../record.js';
+import type { StateOp } from '../../spool/types.js';
+import type { AuditLogClient, RawExportEvent } from './client.js';
+import { readBatches } from './batches.js';
+import { decodeEvent, toSourceRecord, type DecodedEvent } from './events.js';
+import { Backoff, describeError, isUnimplemented, sleep } from './retry.js';
+import { K, del, putJson, type ChunkState, type LegacyState, type StateStore } from './state.js';
+
+const DAY = 86_400_000;
+/** most events per spool write */
+export const EXPORT_BATCH_MAX = 500;
+/** how long a stream may pause before the events received so far are written */
+export const LINGER_MS = 20;
+/** a legacy window is left only once its end is this far in the past (late-indexed events) */
+export const LEGACY_SETTLE_MS = 60_000;
+
+export interface ExporterOptions {
+  startTime: Date;
+  eventsTag: string;
+  /** event types to export; empty means all */
+  types: string[];
+  skipEventTypes: string[];
+  concurrency: number;
+  /** legacy page size */
+  batch: number;
+  windowSizeMs: number;
+  pollIntervalMs: number;
+  exitOnLastEvent: boolean;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export interface ExporterHooks {
+  /** extra state ops to write with a batch (the session list for its session.upload events) */
+  opsFor(kept: DecodedEvent[]): StateOp[];
+  /** called once a batch is durable */
+  committed(kept: DecodedEvent[]): void;
+  /** progress for status() */
+  progress(p: { mode?: 'export' | 'legacy'; date?: string; caughtUp?: boolean; emitted?: number; lastEventTime?: number; error?: string }): void;
+}
+
+export interface ExporterDeps {
+  client: AuditLogClient;
+  store: StateStore;
+  logger: Logger;
+  now: () => number;
+  signal: AbortSignal;
+  hooks: ExporterHooks;
+}
+
+export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+export const dateMs = (iso: string): number => Date.parse(`${iso}T00:00:00.000Z`);
+export const addDays = (iso: string, n: number): string => isoDate(dateMs(iso) + n * DAY);
+
+/** which decoded events are shipped: `types` (when set) minus skip-event-types; the others only move the cursor */
+export function selectEvents(events: DecodedEvent[], types: string[], skip: string[]): DecodedEvent[] {
+  const want = types.length > 0 ? new Set(types) : undefined;
+  const skipSet = new Set(skip);
+  return events.filter((e) => (!want || want.has(e.type)) && !skipSet.has(e.type));
+}
+
+/** runs fn over items, at most n at a time; waits for all, then rethrows the first error */
+export async function pool<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  let firstError: unknown;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]!);
+      } catch (err) {
+        firstError ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  if (firstError !== undefined) throw firstError;
+  return out;
+}
+
+export function createExporter(o: ExporterOptions, d: ExporterDeps) {
+  const { client, store, logger, signal, hooks } = d;
+  const backoff = new Backoff(o.retryBaseMs, o.retryMaxMs);
+
+  /** ships a batch: records for the selected events, with the cursor ops, in one write */
+  async function ship(events: DecodedEvent[], cursorOps: StateOp[]): Promise<void> {
+    // a chunk holds its whole date: events before the start time are skipped like filtered ones
+    const startMs = o.startTime.getTime();
+    const kept = selectEvents(events, o.types, o.skipEventTypes).filter((e) => e.time >= startMs);
+    const records: SourceRecord[] = kept.map((e) => toSourceRecord(o.eventsTag, e));
+    await store.commit(records, [...hooks.opsFor(kept), ...cursorOps], signal);
+    if (kept.length > 0) hooks.progress({ emitted: kept.length, lastEventTime: kept[kept.length - 1]!.time });
+    hooks.committed(kept);
+  }
+
+  /** GetEventExportChunks(now + 2 days): UNIMPLEMENTED means an auth service without cursor v2 */
+  async function probe(): Promise<'export' | 'legacy' | undefined> {
+    const probeBackoff = new Backoff(o.retryBaseMs, o.retryMaxMs);
+    while (!signal.aborted) {
+      try {
+        await client.getEventExportChunks(new Date(d.now() + 2 * DAY), signal);
+        return 'export';
+      } catch (err) {
+        if (isUnimplemented(err)) return 'legacy';
+        if (signal.aborted) return undefined;
+        hooks.progress({ error: describeError(err) });
+        logger.warn({ err: describeError(err) }, 'teleport auth service unreachable; retrying');
+        await sleep(probeBackoff.next(), signal);
+      }
+    }
+    return undefined;
+  }
+
+  /** streams one chunk from its cursor; 'failed' is logged and retried by the caller, stop errors propagate */
+  async function runChunk(date: string, chunk: string, cursor: string): Promise<'done' | 'failed'> {
+    const key = K.chunk(date, chunk);
+    try {
+      const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
+      for await (const batch of readBatches<RawExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
+        const events: DecodedEvent[] = [];
+        for (const item of batch) if (item.event) events.push(decodeEvent(item.event, d.now()));
+        const last = batch[batch.length - 1]!.cursor;
+        if (last) cursor = last;
+        await ship(events, [putJson(key, { c: cursor } satisfies ChunkState)]);
+      }
+      await store.put([putJson(key, { done: true } satisfies ChunkState)], signal);
+      return 'done';
+    } catch (err) {
+      if (signal.aborted || isStop(err)) throw err;
+      logger.warn({ date, chunk, err: describeError(err) }, 'teleport export chunk failed; it will be retried from its saved cursor');
+      hooks.progress({ error: describeError(err) });
+      return 'failed';
+    }
+  }
+
+  /** one pass over the polled dates: returns how many chunks were streamed and whether anything failed */
+  async function round(dates: string[]): Promise<{ work: number; failed: boolean }> {
+    const tasks: Array<{ date: string; chunk: string; cursor: string }> = [];
+    let failed = false;
+    for (const date of dates) {
+      let chunks: string[];
+      try {
+        chunks = await client.getEventExportChunks(new Date(dateMs(date)), signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        logger.warn({ date, err: describeError(err) }, 'listing teleport export chunks failed; retrying');
+        hooks.progress({ error: describeError(err) });
+        failed = true;
+        continue;
+      }
+      const states = new Map<string, ChunkState>();
+      const prefix = K.chunkPrefix(date);
+      for (const row of await store.list(prefix)) {
+        try {
+          states.set(row.key.slice(prefix.length), JSON.parse(row.value) as ChunkState);
+        } catch {
+          // a broken value: stream the chunk again from the start
+        }
+      }
+      for (const chunk of new Set(chunks)) {
+        const st = states.get(chunk);
+        if (st?.done) continue;
+        tasks.push({ date, chunk, cursor: st?.c ?? '' });
+      }
+    }
+    const results = await pool(tasks, o.concurrency, (t) => runChunk(t.date, t.chunk, t.cursor));
+    return { work: tasks.length, failed: failed || results.includes('failed') };
+  }
+
+  async function runExport(): Promise<void> {
+    const startDate = isoDate(o.startTime.getTime());
+    const saved = await store.get(K.exportDate);
+    let date = saved !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(saved) ? saved : startDate;
+    if (date < startDate) date = startDate;
+    while (!signal.aborted) {
+      const today = isoDate(d.now());
+      hooks.progress({ mode: 'export', date });
+      if (date > today) {
+        // start time in the future: nothing to export yet
+        await sleep(o.pollIntervalMs, signal);
+        continue;
+      }
+      const dates = [addDays(date, -2), addDays(date, -1), date].filter((x) => x >= startDate);
+      const { work, failed } = await round(dates);
+      if (signal.aborted) return;
+      if (failed) {
+        await sleep(backoff.next(), signal);
+        continue;
+      }
+      backoff.reset();
+      hooks.progress({ error: undefined });
+      // chunks were streamed: list again at once, more may have appeared meanwhile
+      if (work > 0) continue;
+      if (date < today) {
+        const next = addDays(date, 1);
+        // the date leaving the polled window no longer needs its chunk states
+        const ops: StateOp[] = [{ type: 'put', key: K.exportDate, value: next }];
+        for (const row of await store.list(K.chunkPrefix(addDays(date, -2)))) ops.push(del(row.key));
+        await store.put(ops, signal);
+        logger.info({ date: next }, 'teleport export moved to the next date');
+        date = next;
+        continue;
+      }
+      hooks.progress({ caughtUp: true });
+      if (o.exitOnLastEvent) return;
+      await sleep(o.pollIntervalMs, signal);
+    }
+  }
+
+  async function runLegacy(): Promise<void> {
+    let st: LegacyState = (await store.getJson<LegacyState>(K.legacy)) ?? { w: o.startTime.getTime(), k: '', id: '' };
+    while (!signal.aborted) {
+      const windowEnd = st.w + o.windowSizeMs;
+      hooks.progress({ mode: 'legacy', date: isoDate(st.w) });
+      let page: Awaited<ReturnType<AuditLogClient['searchEvents']>>;
+      try {
+        page = await client.searchEvents(
+          { startDate: new Date(st.w), endDate: new Date(windowEnd), eventTypes: o.types, limit: o.batch, startKey: st.k },
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        logger.warn({ err: describeError(err) }, 'teleport event search failed; retrying');
+        hooks.progress({ error: describeError(err) });
+        await sleep(backoff.next(), signal);
+        continue;
+      }
+      backoff.reset();
+      hooks.progress({ error: undefined });
+      let items = page.items;
+      if (st.id) {
+        // a page fetched again: skip what was already sent, up to the last sent id
+        const at = items.findIndex((e) => e.id === st.id);
+        if (at >= 0) items = items.slice(at + 1);
+        else logger.warn({ id: st.id }, 'last sent teleport event not found on its page again; sending the whole page');
+      }
+      const events = items.map((e) => decodeEvent(e, d.now()));
+      let next: LegacyState;
+      if (page.lastKey) next = { w: st.w, k: page.lastKey, id: '' };
+      else next = { w: st.w, k: st.k, id: events.length > 0 ? events[events.length - 1]!.id : st.id };
+      const exhausted = !page.lastKey;
+      const settled = windowEnd <= d.now() - LEGACY_SETTLE_MS;
+      if (exhausted && settled) next = { w: windowEnd, k: '', id: '' };
+      if (events.length > 0 || JSON.stringify(next) !== JSON.stringify(st)) {
+        await ship(events, [putJson(K.legacy, next)]);
+      }
+      st = next;
+      if (!exhausted || settled) continue;
+      hooks.progress({ caughtUp: true });
+      if (o.exitOnLastEvent) return;
+      await sleep(o.pollIntervalMs, signal);
+    }
+  }
+
+  return { probe, runExport, runLegacy };
+}
+
+/** errors that mean stop, not retry: the spool is closing, or our own stop */
+export function isStop(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  const name = (err as { name?: string } | null)?.name;
+  return code === 'TDF_SPOOL_CLOSED' || name === 'StoppedError';
+}

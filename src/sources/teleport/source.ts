@@ -1,0 +1,406 @@
+// the built-in teleport poller: replaces teleport-event-handler. reads the audit log (cursor-v2 export, or the
+// legacy search on older auth services) and session recordings over gRPC with the bot identity, and hands
+// records to the spool with their cursors (exactly once). start/stop contract: start() validates options and
+// the identity and checks the stored start time (it throws on those), then works in the background until
+// stop(); `done` resolves when exit-on-last-event caught up, or after stop().
+import type { Logger } from 'pino';
+import type { SourceRecord } from '../../record.js';
+import type { StateOp } from '../../spool/types.js';
+import { ConfigError, TlsFileError } from '../../errors.js';
+import { createAuditLogClient, resolveMode, type AuditLogClient } from './client.js';
+import { TELEPORT_API_DOMAIN } from './credentials.js';
+import { createExporter, isStop } from './exporter.js';
+import { loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
+import { createLocker } from './lock.js';
+import { describeError } from './retry.js';
+import { createSessions, SESSION_GIVE_UP_MS } from './sessions.js';
+import { StateStore, resolveStartTime } from './state.js';
+
+export interface PollerDeps {
+  /**
+   * route + append to the spool in ONE synced batch with `state`; resolves when durable; rejects with
+   * SpoolFullError when full (we await waitForSpace() and retry the same call), SpoolClosedError when shutting down.
+   */
+  emit(records: SourceRecord[], state: StateOp[]): Promise<void>;
+  waitForSpace(signal?: AbortSignal): Promise<void>;
+  getState(key: string): Promise<string | undefined>;
+  listState(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  putState(ops: StateOp[]): Promise<void>;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface LockConfig {
+  enabled: boolean;
+  failedAttemptsCount: number;
+  periodMs: number;
+  /** 0 = forever */
+  forMs: number;
+}
+
+export interface TeleportSourceOptions {
+  /** host:port of the auth service (usually :3025) or the proxy (:443, tls routing) */
+  addr: string;
+  identityFile?: string;
+  /** all three or none; exclusive with identityFile */
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  refreshEnabled?: boolean;
+  refreshIntervalMs?: number;
+  /** deadline of unary calls */
+  timeoutMs?: number;
+  /** legacy page size */
+  batch?: number;
+  windowSizeMs?: number;
+  /** event types to export; empty = all */
+  types?: string[];
+  skipEventTypes?: string[];
+  skipSessionTypes?: string[];
+  startTime?: Date;
+  concurrency?: number;
+  dryRun?: boolean;
+  exitOnLastEvent?: boolean;
+  /** tag of audit events (the go handler's url path) */
+  eventsTag?: string;
+  /** session records are tagged `<prefix>.<sid>.log` */
+  sessionTagPrefix?: string;
+  pollIntervalMs?: number;
+  lock?: Partial<LockConfig>;
+  serverName?: string;
+  mode?: 'auto' | 'direct' | 'proxy';
+  /** cluster name for proxy routing; default: the identity's CA name */
+  clusterName?: string;
+  /** gRPC metadata `version` sent on every call */
+  apiVersion?: string;
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  sessionRetryBaseMs?: number;
+  sessionRetryMaxMs?: number;
+  sessionGiveUpMs?: number;
+}
+
+export const DEFAULTS = {
+  refreshEnabled: false,
+  refreshIntervalMs: 60_000, // 1 min
+  timeoutMs: 5_000, // 5 s, like the go handler
+  batch: 20,
+  windowSizeMs: 24 * 3600_000, // 24 h
+  types: [] as string[],
+  skipEventTypes: [] as string[],
+  skipSessionTypes: ['print'],
+  concurrency: 5,
+  dryRun: false,
+  exitOnLastEvent: false,
+  eventsTag: 'events.log',
+  sessionTagPrefix: 'session',
+  pollIntervalMs: 16_000, // 16 s
+  lock: { enabled: false, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0 } as LockConfig,
+  serverName: TELEPORT_API_DOMAIN,
+  mode: 'auto' as 'auto' | 'direct' | 'proxy',
+  apiVersion: '17.0.0',
+  retryBaseMs: 1_000,
+  retryMaxMs: 30_000,
+  sessionRetryBaseMs: 3_000,
+  sessionRetryMaxMs: 300_000, // 5 min
+  sessionGiveUpMs: SESSION_GIVE_UP_MS, // 48 h
+};
+
+export type ResolvedOptions = Required<Omit<TeleportSourceOptions, 'identityFile' | 'certFile' | 'keyFile' | 'caFile' | 'startTime' | 'clusterName' | 'lock'>> & {
+  identity: IdentitySource;
+  startTime: Date | undefined;
+  clusterName: string | undefined;
+  lock: LockConfig;
+};
+
+function positive(name: string, v: number, integer = false): void {
+  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    throw new ConfigError(`teleport option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
+  }
+}
+
+/** defaults applied and values checked once; the result is frozen */
+export function resolveOptions(o: TeleportSourceOptions): Readonly<ResolvedOptions> {
+  if (!o.addr || !/^[^\s]+:\d+$/.test(o.addr)) throw new ConfigError(`teleport addr must be host:port, got "${o.addr ?? ''}"`);
+  const files = [o.certFile, o.keyFile, o.caFile].filter((f) => f !== undefined && f !== '');
+  let identity: IdentitySource;
+  if (o.identityFile) {
+    if (files.length > 0) throw new ConfigError('teleport identity and teleport cert/key/ca are exclusive: set one or the other');
+    identity = { identityFile: o.identityFile };
+  } else if (files.length === 3) {
+    identity = { certFile: o.certFile!, keyFile: o.keyFile!, caFile: o.caFile! };
+  } else if (files.length > 0) {
+    throw new ConfigError('teleport cert, key and ca must be set all three together (or use an identity file)');
+  } else {
+    throw new ConfigError('no teleport credentials: set the identity file (tbot or tctl auth sign output), or cert, key and ca');
+  }
+  const r: ResolvedOptions = {
+    ...DEFAULTS,
+    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
+    identity,
+    startTime: o.startTime,
+    clusterName: o.clusterName,
+    lock: { ...DEFAULTS.lock, ...Object.fromEntries(Object.entries(o.lock ?? {}).filter(([, v]) => v !== undefined)) },
+  } as ResolvedOptions;
+  if (r.startTime && !Number.isFinite(r.startTime.getTime())) throw new ConfigError('teleport start-time is not a valid date (use RFC 3339)');
+  positive('concurrency', r.concurrency, true);
+  positive('batch', r.batch, true);
+  positive('timeout', r.timeoutMs);
+  positive('window-size', r.windowSizeMs);
+  positive('poll interval', r.pollIntervalMs);
+  if (r.refreshEnabled) positive('refresh.interval', r.refreshIntervalMs);
+  if (r.lock.enabled) {
+    positive('lock-failed-attempts-count', r.lock.failedAttemptsCount, true);
+    positive('lock-period', r.lock.periodMs);
+    if (!(r.lock.forMs >= 0)) throw new ConfigError(`teleport lock-for must be 0 (forever) or positive, got ${r.lock.forMs}`);
+  }
+  if (!['auto', 'direct', 'proxy'].includes(r.mode)) throw new ConfigError(`teleport mode must be auto, direct or proxy, got "${r.mode}"`);
+  return Object.freeze(r);
+}
+
+export interface TeleportSourceStatus {
+  state: 'created' | 'running' | 'stopped' | 'failed';
+  /** 'export' (cursor v2) or 'legacy' once probed */
+  mode: 'export' | 'legacy' | null;
+  /** UTC date (export) or window start date (legacy) being read */
+  date: string | null;
+  caughtUp: boolean;
+  eventsEmitted: number;
+  sessionEventsEmitted: number;
+  sessionsActive: number;
+  sessionsPending: number;
+  sessionsFinished: number;
+  sessionsGivenUp: number;
+  locksUpserted: number;
+  /** epoch ms of the newest shipped audit event */
+  lastEventTime: number | null;
+  lastError: string | null;
+  identity: { file: string; user: string | undefined; notAfter: string } | null;
+  identityRefreshedAt: number | null;
+}
+
+export interface TeleportSource {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  done: Promise<void>;
+  status(): TeleportSourceStatus;
+}
+
+export function createTeleportSource(options: TeleportSourceOptions, deps: PollerDeps): TeleportSource {
+  const logger = deps.logger;
+  const now = deps.now ?? Date.now;
+  const ac = new AbortController();
+  let resolveDone!: () => void;
+  let rejectDone!: (err: unknown) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolveDone = res;
+    rejectDone = rej;
+  });
+  done.catch(() => {}); // a caller that never awaits done must not crash the process
+
+  const st: TeleportSourceStatus = {
+    state: 'created',
+    mode: null,
+    date: null,
+    caughtUp: false,
+    eventsEmitted: 0,
+    sessionEventsEmitted: 0,
+    sessionsActive: 0,
+    sessionsPending: 0,
+    sessionsFinished: 0,
+    sessionsGivenUp: 0,
+    locksUpserted: 0,
+    lastEventTime: null,
+    lastError: null,
+    identity: null,
+    identityRefreshedAt: null,
+  };
+  let client: AuditLogClient | undefined;
+  let sessions: ReturnType<typeof createSessions> | undefined;
+  let locker: ReturnType<typeof createLocker> | undefined;
+  let main: Promise<void> | undefined;
+  let refreshTimer: NodeJS.Timeout | undefined;
+  let stopping: Promise<void> | undefined;
+
+  const showIdentity = (id: TlsIdentity) => {
+    st.identity = { file: id.file, user: id.user, notAfter: id.notAfter.toISOString() };
+  };
+
+  async function start(): Promise<void> {
+    if (st.state !== 'created') throw new Error('teleport source already started');
+    const o = resolveOptions(options);
+    const identity = loadIdentity(o.identity, now());
+    showIdentity(identity);
+    const mode = resolveMode(o.mode, o.addr);
+    if (mode === 'proxy' && !(o.clusterName ?? identity.clusterName)) {
+      throw new TlsFileError(`teleport proxy mode needs the cluster name and ${identity.file} does not tell it; set the cluster name option`);
+    }
+    if (!o.refreshEnabled && identity.notAfter.getTime() - now() < 24 * 3600_000) {
+      logger.warn({ file: identity.file, expires: identity.notAfter.toISOString() }, 'teleport identity expires within 24 h and refresh is off');
+    }
+    const store = new StateStore(deps, o.dryRun, logger, () => {
+      if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
+      ac.abort();
+    });
+    const startTime = await resolveStartTime(store, o.startTime, now(), ac.signal);
+    client = createAuditLogClient({
+      addr: o.addr,
+      identity,
+      mode,
+      serverName: o.serverName,
+      clusterName: o.clusterName,
+      apiVersion: o.apiVersion,
+      timeoutMs: o.timeoutMs,
+    });
+    const c = client;
+    locker = createLocker(
+      { ...o.lock, dryRun: o.dryRun },
+      { upsert: (lock, signal) => c.upsertLock(lock, signal), logger, now, signal: ac.signal, retryBaseMs: o.retryBaseMs },
+    );
+    sessions = createSessions(
+      {
+        concurrency: o.concurrency,
+        tagPrefix: o.sessionTagPrefix,
+        skipSessionTypes: o.skipSessionTypes,
+        retryBaseMs: o.sessionRetryBaseMs,
+        retryMaxMs: o.sessionRetryMaxMs,
+        giveUpMs: o.sessionGiveUpMs,
+      },
+      {
+        client: c,
+        store,
+        logger,
+        now,
+        signal: ac.signal,
+        progress(p) {
+          st.sessionEventsEmitted += p.emitted ?? 0;
+          st.sessionsFinished += p.finished ?? 0;
+          st.sessionsGivenUp += p.gaveUp ?? 0;
+          if (p.error) st.lastError = p.error;
+        },
+      },
+    );
+    const s = sessions;
+    const l = locker;
+    const exporter = createExporter(
+      {
+        startTime,
+        eventsTag: o.eventsTag,
+        types: o.types,
+        skipEventTypes: o.skipEventTypes,
+        concurrency: o.concurrency,
+        batch: o.batch,
+        windowSizeMs: o.windowSizeMs,
+        pollIntervalMs: o.pollIntervalMs,
+        exitOnLastEvent: o.exitOnLastEvent,
+        retryBaseMs: o.retryBaseMs,
+        retryMaxMs: o.retryMaxMs,
+      },
+      {
+        client: c,
+        store,
+        logger,
+        now,
+        signal: ac.signal,
+        hooks: {
+          opsFor: (kept) => s.opsFor(kept),
+          committed(kept) {
+            s.registerFrom(kept);
+            l.observe(kept);
+          },
+          progress(p) {
+            if (p.mode) st.mode = p.mode;
+            if (p.date) st.date = p.date;
+            if (p.caughtUp !== undefined) st.caughtUp = p.caughtUp;
+            st.eventsEmitted += p.emitted ?? 0;
+            if (p.lastEventTime !== undefined) st.lastEventTime = Math.max(st.lastEventTime ?? 0, p.lastEventTime);
+            if ('error' in p) st.lastError = p.error ?? null;
+          },
+        },
+      },
+    );
+    await s.load();
+    if (o.refreshEnabled) {
+      refreshTimer = setInterval(() => refresh(o.identity, identity.fingerprint), o.refreshIntervalMs);
+      refreshTimer.unref?.();
+    }
+    st.state = 'running';
+    logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun }, 'teleport poller started');
+
+    main = (async () => {
+      const how = await exporter.probe();
+      if (!how) return;
+      st.mode = how;
+      if (how === 'legacy') logger.info('teleport auth service has no export chunks (cursor v2); using the legacy event search');
+      if (how === 'export') await exporter.runExport();
+      else await exporter.runLegacy();
+      if (ac.signal.aborted) return;
+      // exit-on-last-event: caught up; let the recordings that are due finish too
+      await s.idle();
+      await l.idle();
+      if (ac.signal.aborted) return;
+      logger.info('teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
+    })().then(
+      () => resolveDone(),
+      (err) => {
+        if (isStop(err) || ac.signal.aborted) {
+          resolveDone();
+          return;
+        }
+        st.state = 'failed';
+        st.lastError = describeError(err);
+        logger.error({ err: describeError(err) }, 'teleport poller failed');
+        rejectDone(err);
+      },
+    );
+  }
+
+  let lastFingerprint: string | undefined;
+  function refresh(source: IdentitySource, initial: string): void {
+    lastFingerprint ??= initial;
+    let id: TlsIdentity;
+    try {
+      id = loadIdentity(source, now());
+    } catch (err) {
+      // a half-written file or an expired one: keep the identity we have and say why
+      logger.warn({ err: (err as Error).message }, 'teleport identity refresh failed; keeping the current identity');
+      return;
+    }
+    if (id.fingerprint === lastFingerprint) return;
+    lastFingerprint = id.fingerprint;
+    client?.setIdentity(id);
+    showIdentity(id);
+    st.identityRefreshedAt = now();
+    logger.info({ file: id.file, expires: id.notAfter.toISOString() }, 'teleport identity reloaded');
+  }
+
+  function stop(): Promise<void> {
+    stopping ??= (async () => {
+      ac.abort();
+      if (refreshTimer) clearInterval(refreshTimer);
+      await main;
+      await sessions?.stop();
+      await locker?.stop();
+      client?.close();
+      if (st.state !== 'failed') st.state = 'stopped';
+      resolveDone();
+    })();
+    return stopping;
+  }
+
+  return {
+    start,
+    stop,
+    done,
+    status() {
+      const ss = sessions?.stats();
+      return {
+        ...st,
+        sessionsActive: ss?.active ?? 0,
+        sessionsPending: ss?.pending ?? 0,
+        locksUpserted: locker?.locks() ?? 0,
+        identity: st.identity ? { ...st.identity } : null,
+      };
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// the poller's durable state (cursors) and the one way records leave the poller: commit(records, ops) hands
+// records to the spool in the same synced batch as the state ops that move the cursor past them.
+//
+// keys, all under `teleport/`:
+//   start-time                        ISO start time, stored on the first run
+//   export/date                       YYYY-MM-DD: the UTC date the cursor-v2 export is on
+//   export/chunk/<date>/<chunk>       {"c": cursor} while a chunk is partly sent, {"done": true} once complete
+//   legacy/cursor                     {"w": window start ms, "k": start_key, "id": last sent event id}
+//   session/<sid>                     {"i": next event index, "t": upload time ms}: a recording still to stream
+//
+// in dry run nothing is written: ops apply to an in-memory overlay so the poller still moves forward.
+import type { Logger } from 'pino';
+import type { SourceRecord } from '../../record.js';
+import type { StateOp } from '../../spool/types.js';
+import { ConfigError } from '../../errors.js';
+
+export const PREFIX = 'teleport/';
+export const K = {
+  startTime: `${PREFIX}start-time`,
+  exportDate: `${PREFIX}export/date`,
+  chunkPrefix: (date: string) => `${PREFIX}export/chunk/${date}/`,
+  chunk: (date: string, chunk: string) => `${PREFIX}export/chunk/${date}/${chunk}`,
+  legacy: `${PREFIX}legacy/cursor`,
+  sessionPrefix: `${PREFIX}session/`,
+  session: (sid: string) => `${PREFIX}session/${sid}`,
+};
+
+export interface ChunkState {
+  c?: string;
+  done?: boolean;
+}
+export interface LegacyState {
+  w: number;
+  k: string;
+  id: string;
+}
+export interface SessionState {
+  i: number;
+  t: number;
+}
+
+export interface StateDeps {
+  emit(records: SourceRecord[], state: StateOp[]): Promise<void>;
+  waitForSpace(signal?: AbortSignal): Promise<void>;
+  getState(key: string): Promise<string | undefined>;
+  listState(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  putState(ops: StateOp[]): Promise<void>;
+}
+
+const SPOOL_FULL = 'TDF_SPOOL_FULL';
+const SPOOL_CLOSED = 'TDF_SPOOL_CLOSED';
+
+/** thrown out of commit() when the source is stopping while waiting for spool space */
+export class StoppedError extends Error {
+  constructor() {
+    super('teleport poller stopped');
+    this.name = 'StoppedError';
+  }
+}
+
+export class StateStore {
+  private readonly overlay = new Map<string, string | null>();
+  constructor(
+    private readonly deps: StateDeps,
+    private readonly dryRun: boolean,
+    private readonly logger: Logger,
+    /** called once the spool says it is closed: the poller stops as a whole */
+    private readonly onClosed: () => void = () => {},
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    if (this.overlay.has(key)) return this.overlay.get(key) ?? undefined;
+    return this.deps.getState(key);
+  }
+
+  async getJson<T>(key: string): Promise<T | undefined> {
+    const v = await this.get(key);
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as T;
+    } catch {
+      this.logger.warn({ key }, 'teleport poller state value is not JSON; ignoring it');
+      return undefined;
+    }
+  }
+
+  async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    const rows = new Map((await this.deps.listState(prefix)).map((r) => [r.key, r.value] as const));
+    for (const [k, v] of this.overlay) {
+      if (!k.startsWith(prefix)) continue;
+      if (v === null) rows.delete(k);
+      else rows.set(k, v);
+    }
+    return [...rows].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([key, value]) => ({ key, value }));
+  }
+
+  /**
+   * records and the state ops covering them, in one durable batch. waits and retries the same call while the
+   * spool is full; throws SpoolClosedError when shutting down, StoppedError when the signal aborts.
+   */
+  async commit(records: SourceRecord[], ops: StateOp[], signal?: AbortSignal): Promise<void> {
+    if (this.dryRun) {
+      if (records.length > 0) {
+        this.logger.info({ count: records.length, sample: records[0] }, 'dry run: would ship records');
+      }
+      for (const op of ops) this.overlay.set(op.key, op.type === 'put' ? op.value : null);
+      return;
+    }
+    if (records.length === 0 && ops.length === 0) return;
+    for (;;) {
+      if (signal?.aborted) throw new StoppedError();
+      try {
+        if (records.length === 0) await this.deps.putState(ops);
+        else await this.deps.emit(records, ops);
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === SPOOL_CLOSED) this.onClosed();
+        if (code !== SPOOL_FULL) throw err;
+        await this.deps.waitForSpace(signal);
+      }
+    }
+  }
+
+  /** state only (no records) */
+  put(ops: StateOp[], signal?: AbortSignal): Promise<void> {
+    return this.commit([], ops, signal);
+  }
+}
+
+export const putJson = (key: string, value: unknown): StateOp => ({ type: 'put', key, value: JSON.stringify(value) });
+export const del = (key: string): StateOp => ({ type: 'del', key });
+
+/**
+ * the start time: stored on the first run; a different --start-time later is an error, since the cursors were
+ * made for the stored one.
+ */
+export async function resolveStartTime(store: StateStore, configured: Date | undefined, now: number, signal?: AbortSignal): Promise<Date> {
+  const stored = await store.get(K.startTime);
+  if (stored !== undefined) {
+    if (configured && configured.getTime() !== Date.parse(stored)) {
+      throw new ConfigError(
+        `teleport start-time ${configured.toISOString()} differs from ${stored}, the start time this storage was created with; ` +
+          'keep the old value, or remove the storage directory (or only its teleport state) to export again from the new start time',
+      );
+    }
+    return new Date(stored);
+  }
+  const start = configured ?? new Date(Math.floor(now / 1000) * 1000);
+  await store.put([{ type: 'put', key: K.startTime, value: start.toISOString() }], signal);
+  return start;
+}

@@ -1,0 +1,173 @@
+// the poller against the fake auth service over mTLS, with the real spool on disk: cursor-v2 export across
+// dates and chunks, restarts, faults, the legacy fallback, filters, start time, dry run, a full spool.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../src/errors.js';
+import { generatedDataset } from '../../src/fakes/teleport.js';
+import { K } from '../../src/sources/teleport/state.js';
+import type { SourceRecord } from '../../src/record.js';
+import {
+  DAY, auditIds, datasetIds, drain, exactlyOnce, recordingKeys, sessionKeys, setup, until, within, type Env,
+} from './harness.js';
+
+const envs: Env[] = [];
+after(async () => {
+  for (const e of envs) await e.close();
+});
+async function env(o?: Parameters<typeof setup>[0]): Promise<Env> {
+  const e = await setup(o);
+  envs.push(e);
+  return e;
+}
+
+const today = Date.parse(new Date().toISOString().slice(0, 10));
+/** four dates ending yesterday, many chunks, recordings */
+const bigDataset = () =>
+  generatedDataset({
+    dates: { start: new Date(today - 4 * DAY), days: 4 },
+    eventsPerDate: 400,
+    chunksPerDate: 5,
+    sessions: { count: 3, eventsPerSession: 60 },
+    seed: 7,
+  });
+
+function assertExactlyOnce(got: string[], expected: string[], what: string): void {
+  const r = exactlyOnce(got, expected);
+  assert.deepEqual({ missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length }, { missing: 0, dupes: 0, extra: 0 }, `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`);
+  assert.equal(got.length, expected.length);
+}
+
+test('every event is shipped exactly once across dates and chunks, recordings too, with version metadata', async () => {
+  const e = await env({ dataset: bigDataset() });
+  const source = e.source({ apiVersion: '17.1.0' });
+  await source.start();
+  await within(source.done, 15_000, 'export');
+  const st = source.status();
+  await source.stop();
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
+  assertExactlyOnce(sessionKeys(records), recordingKeys(e.fake.dataset), 'session events');
+  for (const r of records) assert.ok(Number.isFinite(r.time) && r.time > 0);
+  const first = records.find((r) => r.tag === 'events.log')!;
+  assert.equal(first.time, Date.parse(String(first.record.time)));
+  assert.equal(st.mode, 'export');
+  assert.equal(st.caughtUp, true);
+  assert.equal(st.eventsEmitted, e.fake.dataset.events.length);
+  // chunks of the earliest dates were dropped from state as the date moved on; no session left pending
+  assert.deepEqual(await e.spool.listState(K.sessionPrefix), []);
+  assert.equal(await e.spool.getState(K.exportDate), new Date(today).toISOString().slice(0, 10));
+  const calls = e.fake.calls.ExportUnstructuredEvents!;
+  assert.ok(calls.recent.every((c) => c.version === '17.1.0' && c.user === 'bot-datadog'));
+  assert.ok(e.fake.calls.GetEventExportChunks!.count >= 5);
+});
+
+test('restart mid-export: stop, reopen the spool, start again: no loss, no duplicate', async () => {
+  const e = await env({
+    dataset: generatedDataset({ dates: { start: new Date(today - 3 * DAY), days: 3 }, eventsPerDate: 400, chunksPerDate: 2, sessions: { count: 3, eventsPerSession: 60 }, seed: 8 }),
+  });
+  e.fake.faults.slowStreamMs = 2;
+  let emitted = 0;
+  let first = e.source({}, { after: (r) => void (emitted += r.length) });
+  await first.start();
+  await until(() => emitted >= 100, 15_000, 'first run progress');
+  await first.stop();
+  const before = await drain(e.spool);
+  assert.ok(before.length >= 100 && before.length < e.fake.dataset.events.length, `stopped mid-way (${before.length})`);
+  const chunkStates = await e.spool.listState('teleport/export/chunk/');
+  assert.ok(chunkStates.some((s) => JSON.parse(s.value).c), 'a chunk cursor was saved mid-chunk: ' + JSON.stringify(chunkStates) + emitted);
+
+  await e.reopenSpool();
+  e.fake.faults.slowStreamMs = 0;
+  first = e.source();
+  await first.start();
+  await within(first.done, 15_000, 'second run');
+  await first.stop();
+  const rest = await drain(e.spool);
+  const all = [...before, ...rest];
+  assertExactlyOnce(auditIds(all), datasetIds(e.fake.dataset), 'audit events over two runs');
+  assertExactlyOnce(sessionKeys(all), recordingKeys(e.fake.dataset), 'session events over two runs');
+  // the cursor resumed mid-chunk
+  assert.ok(e.fake.calls.ExportUnstructuredEvents!.recent.some((c) => (c.request as { cursor: string }).cursor !== ''));
+});
+
+test('UNIMPLEMENTED export falls back to the legacy search; a restart mid-way stays exactly once', async () => {
+  const e = await env({ dataset: bigDataset() });
+  e.fake.faults.unimplementedExport = true;
+  let emitted = 0;
+  const opts = { batch: 37, windowSizeMs: 7 * 3600_000, types: [] };
+  let source = e.source(opts, { after: (r) => void (emitted += r.length) });
+  await source.start();
+  await until(() => emitted >= 300, 15_000, 'legacy progress');
+  await source.stop();
+  assert.equal(source.status().mode, 'legacy');
+  const before = await drain(e.spool);
+  const st = JSON.parse((await e.spool.getState(K.legacy))!);
+  assert.ok(st.w >= e.options().startTime!.getTime());
+  source = e.source(opts);
+  await source.start();
+  await within(source.done, 15_000, 'legacy export');
+  await source.stop();
+  const all = [...before, ...(await drain(e.spool))];
+  assertExactlyOnce(auditIds(all), datasetIds(e.fake.dataset), 'audit events (legacy)');
+  assertExactlyOnce(sessionKeys(all), recordingKeys(e.fake.dataset), 'session events (legacy)');
+  const req = e.fake.calls.GetUnstructuredEvents!.last!.request as { namespace: string; limit: number; order: unknown };
+  assert.equal(req.namespace, 'default');
+  assert.equal(req.limit, 37);
+  assert.ok(req.order === 1 || req.order === 'ORDER_ASCENDING');
+});
+
+test('skip-event-types and skip-session-types are applied; skipped events still move the cursor', async () => {
+  const e = await env({ dataset: bigDataset() });
+  const skip = { skipEventTypes: ['session.start', 'user.login'], skipSessionTypes: ['print', 'resize'] };
+  let source = e.source(skip);
+  await source.start();
+  await within(source.done, 15_000, 'export');
+  await source.stop();
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset, (t) => !skip.skipEventTypes.includes(t)), 'audit events');
+  assertExactlyOnce(sessionKeys(records), recordingKeys(e.fake.dataset, skip.skipSessionTypes), 'session events');
+  assert.ok(!records.some((r) => ['print', 'resize', 'session.start', 'user.login'].includes(String(r.record.event)) && r.tag === 'events.log'));
+  // run again: everything, skipped or not, is behind the cursor
+  source = e.source(skip);
+  await source.start();
+  await within(source.done, 15_000, 'second run');
+  await source.stop();
+  assert.equal((await drain(e.spool)).length, 0);
+});
+
+test('a different start time later is an error that says how to restart; the same one is fine', async () => {
+  const e = await env({ dataset: generatedDataset({ dates: [new Date(today - DAY).toISOString().slice(0, 10)], eventsPerDate: 20, chunksPerDate: 2 }) });
+  // mid-day: the chunks hold the whole date, the events before the start time are not shipped
+  const start = new Date(today - DAY / 2);
+  let source = e.source({ startTime: start });
+  await source.start();
+  await within(source.done, 10_000, 'first run');
+  await source.stop();
+  assert.equal(await e.spool.getState(K.startTime), start.toISOString());
+  const ds = e.fake.dataset.events;
+  const after = Array.from({ length: ds.length }, (_, i) => ds.eventAt(i)).filter((x) => x.timeMs >= start.getTime());
+  assert.ok(after.length > 0 && after.length < ds.length);
+  assert.deepEqual(auditIds(await drain(e.spool)).sort(), after.map((x) => x.id).sort());
+  source = e.source({ startTime: new Date(today - 3 * DAY) });
+  await assert.rejects(source.start(), (err: unknown) => err instanceof ConfigError && /remove the storage dir/.test(err.message) && err.message.includes(start.toISOString()));
+  await source.stop();
+  source = e.source({ startTime: undefined });
+  await source.start();
+  await within(source.done, 10_000, 'run without start time uses the stored one');
+  await source.stop();
+  assert.equal((await drain(e.spool)).length, 0);
+});
+
+test('dry run ships nothing, writes no state, and logs what it would ship', async () => {
+  const e = await env({ dataset: bigDataset() });
+  const source = e.source({ dryRun: true });
+  await source.start();
+  await within(source.done, 15_000, 'dry run');
+  await source.stop();
+  assert.equal(e.spool.stats().records, 0);
+  assert.deepEqual(await e.spool.listState('teleport/'), []);
+  const lines = e.logs.lines.filter((l) => /dry run: would ship/.test(String(l.msg)));
+  const total = lines.reduce((n, l) => n + Number(l.count), 0);
+  assert.equal(total, e.fake.dataset.events.length + recordingKeys(e.fake.dataset).length);
+  assert.ok((lines[0]!.sample as SourceRecord).tag);
+});

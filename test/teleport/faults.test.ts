@@ -1,0 +1,118 @@
+// the poller under faults, against the fake auth service over mTLS with the real spool on disk: streams
+// breaking, the auth service restarting, a full spool, the spool closing.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { generatedDataset } from '../../src/fakes/teleport.js';
+import type { SourceRecord } from '../../src/record.js';
+import {
+  DAY, auditIds, datasetIds, drain, exactlyOnce, recordingKeys, sessionKeys, setup, until, within, type Env,
+} from './harness.js';
+
+const envs: Env[] = [];
+after(async () => {
+  for (const e of envs) await e.close();
+});
+async function env(o?: Parameters<typeof setup>[0]): Promise<Env> {
+  const e = await setup(o);
+  envs.push(e);
+  return e;
+}
+
+const today = Date.parse(new Date().toISOString().slice(0, 10));
+/** four dates ending yesterday, many chunks, recordings */
+const bigDataset = () =>
+  generatedDataset({
+    dates: { start: new Date(today - 4 * DAY), days: 4 },
+    eventsPerDate: 400,
+    chunksPerDate: 5,
+    sessions: { count: 3, eventsPerSession: 60 },
+    seed: 7,
+  });
+
+function assertExactlyOnce(got: string[], expected: string[], what: string): void {
+  const r = exactlyOnce(got, expected);
+  assert.deepEqual({ missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length }, { missing: 0, dupes: 0, extra: 0 }, `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`);
+  assert.equal(got.length, expected.length);
+}
+
+test('UNAVAILABLE mid-stream and failed listings are retried; nothing lost or repeated', async () => {
+  const e = await env({ dataset: bigDataset() });
+  e.fake.faults.unavailableAfter = { messages: 37, times: 6, rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'] };
+  e.fake.faults.failNextCalls.push({ rpc: 'GetEventExportChunks', code: 14, times: 3 });
+  const source = e.source();
+  await source.start();
+  await within(source.done, 15_000, 'export with faults');
+  await source.stop();
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
+  assertExactlyOnce(sessionKeys(records), recordingKeys(e.fake.dataset), 'session events');
+  assert.equal(e.fake.faults.unavailableAfter, undefined, 'every injected fault was hit');
+  assert.ok(e.logs.has(/export chunk failed/));
+});
+
+test('the auth service going away and coming back is retried, never fatal', async () => {
+  const e = await env({ dataset: bigDataset() });
+  e.fake.faults.slowStreamMs = 1;
+  let emitted = 0;
+  const source = e.source({}, { after: (r) => void (emitted += r.length) });
+  await source.start();
+  await until(() => emitted >= 200, 15_000, 'progress');
+  await e.fake.restart({ downMs: 300 });
+  e.fake.faults.slowStreamMs = 0;
+  await within(source.done, 15_000, 'export across a restart of the auth service');
+  await source.stop();
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
+});
+
+test('a full spool holds the poller back; it retries the same batch and loses nothing', async () => {
+  const e = await env({ dataset: bigDataset(), maxBytes: 64 * 1024 });
+  const source = e.source();
+  await source.start();
+  const got: SourceRecord[] = [];
+  let sawFull = false;
+  const drainer = (async () => {
+    for (;;) {
+      if (!e.spool.hasSpace()) sawFull = true;
+      const items = await e.spool.take(50, 16 * 1024);
+      if (items.length === 0) return;
+      for (const it of items) got.push(JSON.parse(it.value));
+      await e.spool.ack(items);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  await within(source.done, 15_000, 'export through a small spool');
+  await source.stop();
+  await until(() => e.spool.stats().records === 0, 10_000, 'drained');
+  await e.spool.close();
+  await drainer;
+  envs.splice(envs.indexOf(e), 1);
+  await e.fake.close();
+  assert.ok(sawFull, 'the spool filled up at least once');
+  assertExactlyOnce(auditIds(got), datasetIds(e.fake.dataset), 'audit events');
+  assertExactlyOnce(sessionKeys(got), recordingKeys(e.fake.dataset), 'session events');
+});
+
+test('the spool closing (shutdown) stops the poller quietly; the next run carries on exactly once', async () => {
+  const e = await env({ dataset: bigDataset() });
+  e.fake.faults.slowStreamMs = 1;
+  let emitted = 0;
+  let source = e.source({ exitOnLastEvent: false }, { after: (r) => void (emitted += r.length) });
+  await source.start();
+  await until(() => emitted >= 100, 15_000, 'progress');
+  await e.spool.close();
+  await within(source.done, 10_000, 'done after the spool closed');
+  await source.stop();
+  assert.notEqual(source.status().state, 'failed');
+  assert.ok(e.logs.has(/spool closed/));
+  const spool = await e.reopenSpool();
+  const before = await drain(spool);
+  e.fake.faults.slowStreamMs = 0;
+  source = e.source();
+  await source.start();
+  await within(source.done, 15_000, 'second run');
+  await source.stop();
+  const all = [...before, ...(await drain(e.spool))];
+  assertExactlyOnce(auditIds(all), datasetIds(e.fake.dataset), 'audit events');
+  assertExactlyOnce(sessionKeys(all), recordingKeys(e.fake.dataset), 'session events');
+});

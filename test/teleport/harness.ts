@@ -1,0 +1,201 @@
+// shared by the poller tests: a fake auth service with an identity file on disk, a real spool on disk, the
+// PollerDeps over that spool, log capture, and draining what the poller shipped.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { openSpool } from '../../src/spool/spool.js';
+import type { Spool, StateOp } from '../../src/spool/types.js';
+import type { SourceRecord } from '../../src/record.js';
+import { startFakeTeleport, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
+import { createFakeTeleportTls } from '../../src/fakes/teleport.js';
+import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
+import { createTeleportSource, type PollerDeps, type TeleportSource, type TeleportSourceOptions } from '../../src/sources/teleport/source.js';
+
+export const DAY = 86_400_000;
+let sharedTls: ReturnType<typeof createFakeTeleportTls> | undefined;
+/** one CA and server cert per test file: RSA keys are slow */
+export const fakeTls = () => (sharedTls ??= createFakeTeleportTls());
+
+export function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'tdf-teleport-'));
+}
+
+export function writeIdentity(fake: FakeTeleport, file: string, user = 'bot-datadog', ttlHours = 12): void {
+  const { cert, key } = fake.issueClientCert({ user, ttlHours });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, formatIdentityFile({ key, cert, cas: [fake.ca] }), { mode: 0o600 });
+  fs.renameSync(tmp, file); // like tbot: the reader never sees half a file
+}
+
+export interface LogCapture {
+  logger: Logger;
+  lines: Array<Record<string, unknown>>;
+  has(msg: RegExp): boolean;
+}
+
+export function captureLogs(): LogCapture {
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  return { logger, lines, has: (re) => lines.some((l) => re.test(String(l.msg))) };
+}
+
+export interface EmitHook {
+  /** after a durable emit */
+  after?(records: SourceRecord[], state: StateOp[]): void;
+}
+
+export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now?: () => number): PollerDeps {
+  return {
+    async emit(records, state) {
+      await spool.append(records.map((r) => JSON.stringify(r)), state);
+      hook.after?.(records, state);
+    },
+    waitForSpace: (signal) => spool.waitForSpace(signal),
+    getState: (k) => spool.getState(k),
+    listState: (p) => spool.listState(p),
+    putState: (ops) => spool.putState(ops),
+    logger,
+    now,
+  };
+}
+
+/** takes and acks everything queued now */
+export async function drain(spool: Spool): Promise<SourceRecord[]> {
+  const out: SourceRecord[] = [];
+  while (spool.stats().records - spool.stats().inFlight > 0) {
+    const items = await spool.take(1000, 64 * 1024 * 1024);
+    for (const it of items) out.push(JSON.parse(it.value) as SourceRecord);
+    await spool.ack(items);
+  }
+  return out;
+}
+
+export interface Env {
+  fake: FakeTeleport;
+  dir: string;
+  identityFile: string;
+  spoolPath: string;
+  spool: Spool;
+  logs: LogCapture;
+  reopenSpool(maxBytes?: number): Promise<Spool>;
+  options(extra?: Partial<TeleportSourceOptions>): TeleportSourceOptions;
+  source(extra?: Partial<TeleportSourceOptions>, hook?: EmitHook): TeleportSource;
+  close(): Promise<void>;
+}
+
+export async function setup(o: { dataset?: FakeDataset; maxBytes?: number } = {}): Promise<Env> {
+  const fake = await startFakeTeleport({ tls: fakeTls(), dataset: o.dataset });
+  const dir = tempDir();
+  const identityFile = path.join(dir, 'identity');
+  writeIdentity(fake, identityFile);
+  const spoolPath = path.join(dir, 'spool');
+  const logs = captureLogs();
+  const env: Env = {
+    fake,
+    dir,
+    identityFile,
+    spoolPath,
+    spool: await openSpool({ path: spoolPath, maxBytes: o.maxBytes ?? 256 * 1024 * 1024 }),
+    logs,
+    async reopenSpool(maxBytes = o.maxBytes ?? 256 * 1024 * 1024) {
+      await env.spool.close();
+      env.spool = await openSpool({ path: spoolPath, maxBytes });
+      return env.spool;
+    },
+    options(extra = {}) {
+      const first = fake.dataset.events.length > 0 ? fake.dataset.events.timeAt(0) : Date.now();
+      return {
+        addr: fake.address,
+        identityFile,
+        startTime: new Date(Math.floor(first / DAY) * DAY),
+        concurrency: 3,
+        pollIntervalMs: 100,
+        exitOnLastEvent: true,
+        retryBaseMs: 30,
+        retryMaxMs: 200,
+        sessionRetryBaseMs: 30,
+        sessionRetryMaxMs: 200,
+        timeoutMs: 5000,
+        ...extra,
+      };
+    },
+    source(extra = {}, hook = {}) {
+      return createTeleportSource(env.options(extra), spoolDeps(env.spool, logs.logger, hook));
+    },
+    async close() {
+      await env.spool.close().catch(() => {});
+      await fake.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return env;
+}
+
+/** rejects if p does not settle within ms (a hang guard, not a timing assertion) */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** the audit event ids of the dataset (and of events added since) */
+export function datasetIds(ds: FakeDataset, filter: (type: string) => boolean = () => true): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < ds.events.length; i++) if (filter(ds.events.typeAt(i))) out.push(ds.events.eventAt(i).id);
+  return out;
+}
+
+/** expected session records: `<sid>#<ei>` of every recording event whose type is not skipped */
+export function recordingKeys(ds: FakeDataset, skip: string[] = ['print']): string[] {
+  const out: string[] = [];
+  for (const sid of ds.sessionIds) {
+    const run = ds.recording(sid)!;
+    for (let i = 0; i < run.length; i++) {
+      const e = run.eventAt(i);
+      if (!skip.includes(e.type)) out.push(`${sid}#${e.index}`);
+    }
+  }
+  return out;
+}
+
+export function auditIds(records: SourceRecord[], tag = 'events.log'): string[] {
+  return records.filter((r) => r.tag === tag).map((r) => String(r.record.uid ?? ''));
+}
+
+export function sessionKeys(records: SourceRecord[]): string[] {
+  return records
+    .filter((r) => r.tag.startsWith('session.'))
+    .map((r) => `${r.tag.slice('session.'.length, -'.log'.length)}#${String(r.record.ei)}`);
+}
+
+/** asserts each id appears exactly once and the set equals `expected` */
+export function exactlyOnce(got: string[], expected: string[]): { missing: string[]; dupes: string[]; extra: string[] } {
+  const counts = new Map<string, number>();
+  for (const g of got) counts.set(g, (counts.get(g) ?? 0) + 1);
+  const want = new Set(expected);
+  return {
+    missing: expected.filter((e) => !counts.has(e)),
+    dupes: [...counts].filter(([, n]) => n > 1).map(([k]) => k),
+    extra: [...counts.keys()].filter((k) => !want.has(k)),
+  };
+}

@@ -1,0 +1,172 @@
+// session recordings (resume from the saved index, NotFound retried, given up after 48 h), the auto-lock, and
+// identity refresh, against the fake auth service over mTLS with the real spool.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { generatedDataset } from '../../src/fakes/teleport.js';
+import { addFakeLockService, type FakeLock } from '../../src/fakes/teleport-lock.js';
+import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
+import { K } from '../../src/sources/teleport/state.js';
+import { LOCK_MESSAGE, lockName } from '../../src/sources/teleport/lock.js';
+import type { SourceRecord } from '../../src/record.js';
+import { DAY, auditIds, drain, exactlyOnce, setup, until, within, writeIdentity, type Env } from './harness.js';
+
+const envs: Env[] = [];
+after(async () => {
+  for (const e of envs) await e.close();
+});
+const today = Date.parse(new Date().toISOString().slice(0, 10));
+const yesterday = new Date(today - DAY).toISOString().slice(0, 10);
+async function env(): Promise<Env> {
+  const e = await setup({ dataset: generatedDataset({ dates: [new Date(today - 3 * DAY).toISOString().slice(0, 10), yesterday], eventsPerDate: 20, chunksPerDate: 2, seed: 3 }) });
+  envs.push(e);
+  return e;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function recording(sid: string, n: number, startMs: number): Array<Record<string, unknown>> {
+  const out: Array<Record<string, unknown>> = [{ event: 'session.start', ei: 0, sid, uid: randomUUID(), time: iso(startMs), code: 'T2000I' }];
+  for (let i = 1; i < n - 1; i++) out.push({ event: 'print', ei: i, time: iso(startMs + i), data: 'bHMNCg==', bytes: 4 });
+  out.push({ event: 'session.end', ei: n - 1, sid, uid: randomUUID(), time: iso(startMs + n), code: 'T2004I' });
+  return out;
+}
+const upload = (sid: string, t: number) => ({ event: 'session.upload', ei: 2147483647, sid, uid: randomUUID(), time: iso(t), code: 'T2005I', url: `s3://b/${sid}.tar` });
+const keysOf = (records: SourceRecord[], sid: string) => records.filter((r) => r.tag === `session.${sid}.log`).map((r) => String(r.record.ei));
+
+test('a recording stopped mid-way resumes from the saved index after a restart: no loss, no duplicate', async () => {
+  const e = await env();
+  const sid = randomUUID();
+  const n = 1200;
+  e.fake.addRecording(sid, recording(sid, n, Date.now() - 3600_000));
+  e.fake.addEvents([upload(sid, Date.now() - 60_000)]);
+  e.fake.faults.slowStreamMs = 1;
+  let sessionBatches = 0;
+  let source = e.source({ skipSessionTypes: [] }, { after: (r) => void (sessionBatches += r.some((x) => x.tag === `session.${sid}.log`) ? 1 : 0) });
+  await source.start();
+  await until(() => sessionBatches >= 1, 15_000, 'part of the recording shipped');
+  await source.stop();
+  const saved = JSON.parse((await e.spool.getState(K.session(sid)))!);
+  assert.ok(saved.i > 0 && saved.i < n, `saved index ${saved.i} is mid-recording`);
+  const first = await drain(e.spool);
+  assert.equal(keysOf(first, sid).length, saved.i, 'the saved index covers exactly what was shipped');
+
+  e.fake.faults.slowStreamMs = 0;
+  source = e.source({ skipSessionTypes: [] });
+  await source.start();
+  await within(source.done, 15_000, 'second run');
+  await source.stop();
+  const all = [...first, ...(await drain(e.spool))];
+  const r = exactlyOnce(keysOf(all, sid), Array.from({ length: n }, (_, i) => String(i)));
+  assert.deepEqual([r.missing, r.dupes, r.extra], [[], [], []]);
+  const resumed = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as any).session_id === sid);
+  assert.equal((resumed[resumed.length - 1]!.request as any).start_index, saved.i);
+  assert.equal(await e.spool.getState(K.session(sid)), undefined);
+  // the upload event itself went out once, as an audit event
+  assert.equal(auditIds(all).filter((id) => all.some((x) => x.record.uid === id && x.record.sid === sid)).length, 1);
+});
+
+test('a recording not found yet is retried, then streamed; one missing for over 48 h is given up with a reason', async () => {
+  const e = await env();
+  const late = randomUUID();
+  const lost = randomUUID();
+  e.fake.addRecording(late, recording(late, 30, Date.now() - 600_000));
+  e.fake.faults.notFoundSessions.set(late, 3);
+  e.fake.faults.notFoundSessions.set(lost, Infinity);
+  e.fake.addEvents([upload(late, Date.now() - 60_000), upload(lost, Date.now() - 3 * DAY + 3600_000)]);
+  const source = e.source({ exitOnLastEvent: false, skipSessionTypes: [] });
+  await source.start();
+  await until(async () => (await e.spool.listState(K.sessionPrefix)).length === 0 && source.status().sessionsFinished === 1, 15_000, 'late recording shipped, lost one dropped');
+  const st = source.status();
+  await source.stop();
+  const records = await drain(e.spool);
+  assert.deepEqual(keysOf(records, late).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 30 }, (_, i) => String(i)));
+  assert.equal(keysOf(records, lost).length, 0);
+  const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as any).session_id === late);
+  assert.equal(calls.length, 4, 'three NOT_FOUND answers, then the stream');
+  assert.ok(e.logs.lines.some((l) => l.sid === late && /will retry/.test(String(l.msg)) && l.err === 'recording not found'));
+  const gaveUp = e.logs.lines.find((l) => l.sid === lost && /giving up/.test(String(l.msg)));
+  assert.ok(gaveUp, 'the give-up is logged');
+  assert.match(String(gaveUp!.msg), /not found.*48 h/);
+  assert.equal(st.sessionsGivenUp, 1);
+});
+
+function failedLogin(user: string, t: number) {
+  return { event: 'user.login', code: 'T1000W', success: false, user, method: 'local', error: 'invalid credentials', uid: randomUUID(), time: iso(t) };
+}
+
+test('N failed logins within the period lock the user (once); fewer, older or dry-run do not', async () => {
+  const e = await env();
+  const locks = addFakeLockService(e.fake);
+  const now = Date.now();
+  e.fake.addEvents([
+    failedLogin('eve', now - 30_000), failedLogin('eve', now - 20_000), failedLogin('eve', now - 10_000), failedLogin('eve', now - 5_000),
+    failedLogin('frank', now - 30_000), failedLogin('frank', now - 20_000), failedLogin('frank', now - 20_000 - 120_000),
+    failedLogin('old', now - 2 * DAY), failedLogin('old', now - 2 * DAY + 1), failedLogin('old', now - 2 * DAY + 2),
+  ]);
+  e.fake.faults.failNextCalls.push({ rpc: 'UpsertLock', code: 14, times: 1 });
+  const lock = { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 3600_000 };
+  let source = e.source({ lock, apiVersion: '17.2.0' });
+  await source.start();
+  await within(source.done, 15_000, 'export');
+  await source.stop();
+  assert.equal(locks.length, 1, JSON.stringify(locks));
+  const l = locks[0] as FakeLock;
+  assert.equal(l.user, 'eve');
+  assert.equal(l.kind, 'lock');
+  assert.equal(l.version, 'v2');
+  assert.equal(l.name, lockName('eve'));
+  assert.equal(l.message, LOCK_MESSAGE);
+  assert.ok(l.expires && Math.abs(l.expires.getTime() - (now + 3600_000)) < 120_000);
+  assert.equal(e.fake.calls.UpsertLock!.count, 2, 'the injected failure was retried');
+  assert.equal(e.fake.calls.UpsertLock!.last!.version, '17.2.0');
+  assert.equal(source.status().locksUpserted, 1);
+
+  // forever, and dry run
+  const e2 = await env();
+  const locks2 = addFakeLockService(e2.fake);
+  e2.fake.addEvents([failedLogin('gina', now - 3000), failedLogin('gina', now - 2000)]);
+  source = e2.source({ lock: { ...lock, failedAttemptsCount: 2, forMs: 0 }, dryRun: true });
+  await source.start();
+  await within(source.done, 15_000, 'dry run');
+  await source.stop();
+  assert.equal(locks2.length, 0);
+  assert.ok(e2.logs.has(/dry run: would lock/));
+  source = e2.source({ lock: { ...lock, failedAttemptsCount: 2, forMs: 0 } });
+  await source.start();
+  await within(source.done, 15_000, 'real run');
+  await source.stop();
+  assert.equal(locks2.length, 1);
+  assert.equal((locks2[0] as FakeLock).expires, null);
+});
+
+test('refresh picks up a rotated identity file: calls keep working after the old certificate expired', async () => {
+  const e = await env();
+  // a first certificate that expires a few seconds from now
+  const short = e.fake.issueClientCert({ user: 'bot-first', ttlHours: 4 / 3600 });
+  const expiresAt = new Date(new X509Certificate(short.cert).validTo).getTime();
+  fs.writeFileSync(e.identityFile, formatIdentityFile({ key: short.key, cert: short.cert, cas: [e.fake.ca] }));
+  const source = e.source({ exitOnLastEvent: false, refreshEnabled: true, refreshIntervalMs: 100 });
+  await source.start();
+  await until(() => source.status().caughtUp, 10_000, 'caught up with the first identity');
+  assert.equal(e.fake.calls.GetEventExportChunks!.last!.user, 'bot-first');
+
+  // a broken file (half written) is refused and the current identity kept
+  fs.writeFileSync(e.identityFile, '-----BEGIN RSA PRIVATE KEY-----\nMIIE');
+  await until(() => e.logs.has(/identity refresh failed/), 5_000, 'refresh failure logged');
+  assert.equal(source.status().identityRefreshedAt, null);
+
+  writeIdentity(e.fake, e.identityFile, 'bot-rotated');
+  await until(() => source.status().identityRefreshedAt !== null, 5_000, 'identity reloaded');
+  await until(() => Date.now() > expiresAt + 500, 10_000, 'first certificate expired');
+  const fresh = [failedLogin('zed', Date.now())];
+  e.fake.addEvents(fresh);
+  await until(async () => e.spool.stats().records >= 41, 10_000, 'new events shipped with the rotated identity');
+  await source.stop();
+  const records = await drain(e.spool);
+  assert.ok(records.some((r) => r.record.uid === fresh[0]!.uid));
+  assert.equal(e.fake.calls.GetEventExportChunks!.last!.user, 'bot-rotated');
+  assert.equal(source.status().identity!.user, 'bot-rotated');
+  for (const l of e.logs.lines) assert.ok(!JSON.stringify(l).includes('PRIVATE KEY-----\nMII'), 'no key material in logs');
+});
