@@ -253,6 +253,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     stopped,
     stop,
     reload() {
+      teleport?.reloadIdentity();
       if (ingest) {
         try {
           ingest.reloadTls(readIngestTls());

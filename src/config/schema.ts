@@ -171,8 +171,11 @@ export const MATCH_SETTINGS: readonly MatchSetting[] = [
   { key: 'timestamp-key', type: 'string', default: '@timestamp', doc: 'Attribute that gets the event time (ISO 8601); "" for none.' },
 ];
 
-/** the rules used when a config has no [[match]] table: every tag to Datadog as source teleport */
-export const DEFAULT_MATCH = [{ pattern: '**', type: 'datadog', source: 'teleport', service: 'teleport' }] as const;
+/**
+ * the rules used when a config has no [[match]] table: every tag to Datadog as source teleport, with the tag in
+ * `tag` so audit events (`events.log`) and session recordings (`session.<sid>.log`) can be told apart
+ */
+export const DEFAULT_MATCH = [{ pattern: '**', type: 'datadog', source: 'teleport', service: 'teleport', includeTagKey: true }] as const;
 
 export function envName(key: string): string {
   return 'TDF_' + key.replace(/[.-]/g, '_').toUpperCase();

@@ -184,6 +184,8 @@ export interface TeleportSource {
   stop(): Promise<void>;
   done: Promise<void>;
   status(): TeleportSourceStatus;
+  /** re-read the identity file (or cert/key/CA files) now, e.g. on SIGHUP; keeps the current one if unusable */
+  reloadIdentity(): void;
 }
 
 export function createTeleportSource(options: TeleportSourceOptions, deps: PollerDeps): TeleportSource {
@@ -320,8 +322,10 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       },
     );
     await s.load();
+    lastFingerprint = identity.fingerprint;
+    identitySource = o.identity;
     if (o.refreshEnabled) {
-      refreshTimer = setInterval(() => refresh(o.identity, identity.fingerprint), o.refreshIntervalMs);
+      refreshTimer = setInterval(() => refresh(o.identity), o.refreshIntervalMs);
       refreshTimer.unref?.();
     }
     st.state = 'running';
@@ -356,8 +360,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   }
 
   let lastFingerprint: string | undefined;
-  function refresh(source: IdentitySource, initial: string): void {
-    lastFingerprint ??= initial;
+  let identitySource: IdentitySource | undefined;
+  function refresh(source: IdentitySource): void {
     let id: TlsIdentity;
     try {
       id = loadIdentity(source, now());
@@ -392,6 +396,9 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     start,
     stop,
     done,
+    reloadIdentity() {
+      if (st.state === 'running' && identitySource) refresh(identitySource);
+    },
     status() {
       const ss = sessions?.stats();
       return {
