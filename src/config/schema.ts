@@ -4,7 +4,8 @@
 // keys are dotted paths into the TOML file ("ingest.port" is `port` under `[ingest]`). the flag is the key with
 // dots turned into dashes (`--ingest-port`), the env var is TDF_ + the flag in upper snake case
 // (`TDF_INGEST_PORT`). keys that teleport-event-handler also has keep its names, flags and env vars, so its
-// teleport-event-handler.toml and its FDFWD_* (and misspelled FDWRD_*) variables work unchanged.
+// teleport-event-handler.toml and its FDFWD_* (and misspelled FDWRD_*) variables work unchanged. the env names
+// listed per key are exactly the handler's (it has none for dry-run, exit-on-last-event, concurrency, window-size).
 
 export type ValueType = 'string' | 'path' | 'int' | 'bool' | 'duration' | 'bytes' | 'list' | 'enum' | 'time';
 
@@ -40,9 +41,9 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Level of the forwarder\'s own logs (JSON lines on stdout).' },
   { key: 'debug', type: 'bool', default: false, short: 'd', env: ['FDFWD_DEBUG'],
     doc: 'Same as log-level = "debug" (teleport-event-handler\'s flag).' },
-  { key: 'dry-run', type: 'bool', default: false, env: ['FDFWD_DRY_RUN'],
+  { key: 'dry-run', type: 'bool', default: false,
     doc: 'Read and route events but ship nothing: log what would be shipped. No cursor moves, no lock is created.' },
-  { key: 'exit-on-last-event', type: 'bool', default: false, env: ['FDFWD_EXIT_ON_LAST_EVENT'],
+  { key: 'exit-on-last-event', type: 'bool', default: false,
     doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered.' },
 
   // http ingest (the fluentd endpoint)
@@ -108,17 +109,17 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Re-read the identity file on an interval (tbot renews it) without a restart.' },
   { key: 'teleport.refresh.interval', type: 'duration', default: 60_000, env: ['FDFWD_TELEPORT_REFRESH_INTERVAL'], doc: 'How often to re-read the identity file.' },
   { key: 'teleport.ca', type: 'path', env: ['FDFWD_TELEPORT_CA'], doc: 'Teleport TLS CA (with teleport.cert and teleport.key, instead of an identity file).' },
-  { key: 'teleport.cert', type: 'path', env: ['FDFWD_TELEPORT_CERT'], doc: 'Teleport client certificate.' },
+  { key: 'teleport.cert', type: 'path', env: ['FDWRD_TELEPORT_CERT', 'FDFWD_TELEPORT_CERT'], doc: 'Teleport client certificate.' },
   { key: 'teleport.key', type: 'path', env: ['FDFWD_TELEPORT_KEY'], doc: 'Teleport client private key.' },
   { key: 'teleport.server-name', type: 'string', default: 'teleport.cluster.local', doc: 'TLS server name of the Auth Service.' },
   { key: 'start-time', type: 'time', env: ['FDFWD_START_TIME'],
     doc: 'Export events from this time (RFC 3339). Stored on first run; a different value later is an error.' },
   { key: 'batch', type: 'int', default: 20, min: 1, max: 10000, env: ['FDFWD_BATCH'], doc: 'Events per page of the legacy search API.' },
-  { key: 'window-size', type: 'duration', default: 24 * 3600_000, env: ['FDFWD_WINDOW_SIZE'], doc: 'Time window of one legacy search.' },
+  { key: 'window-size', type: 'duration', default: 24 * 3600_000, doc: 'Time window of one legacy search.' },
   { key: 'types', type: 'list', default: [], env: ['FDFWD_TYPES'], doc: 'Event types to export (empty: all).' },
   { key: 'skip-event-types', type: 'list', default: [], env: ['FDFWD_SKIP_EVENT_TYPES'], doc: 'Event types not to ship.' },
   { key: 'skip-session-types', type: 'list', default: ['print'], env: ['FDFWD_SKIP_SESSION_TYPES'], doc: 'Session recording event types not to ship.' },
-  { key: 'concurrency', type: 'int', default: 5, min: 1, max: 256, env: ['FDFWD_CONCURRENCY'], doc: 'Session recordings (and export chunks) read at once.' },
+  { key: 'concurrency', type: 'int', default: 5, min: 1, max: 256, doc: 'Session recordings (and export chunks) read at once.' },
   { key: 'timeout', type: 'duration', default: 5000, env: ['FDFWD_TIMEOUT'], doc: 'Deadline of one unary call to Teleport.' },
   { key: 'poll-interval', type: 'duration', default: 16_000, doc: 'Pause between polls once caught up.' },
   { key: 'events-tag', type: 'string', default: 'events.log',
@@ -145,7 +146,7 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Accepted for compatibility; not used.' },
   { key: 'forward.fluentd.key', type: 'path', aliases: ['fluentd-key'], env: ['FDWRD_FLUENTD_KEY', 'FDFWD_FLUENTD_KEY'],
     doc: 'Accepted for compatibility; not used.' },
-  { key: 'forward.fluentd.max-connections', type: 'int', aliases: ['fluentd-max-connections'], min: 1,
+  { key: 'forward.fluentd.max-connections', type: 'int', aliases: ['fluentd-max-connections'], env: ['FDWRD_MAX_CONNECTIONS'], min: 1,
     doc: 'Accepted for compatibility; not used.' },
 ];
 

@@ -77,6 +77,10 @@ test('precedence: defaults < file < env < flags; teleport-event-handler env name
   assert.equal(c.teleport.eventsTag, 'audit.events.log');
   assert.equal(c.teleport.lock.enabled, true);
   assert.equal(c.routing.rules[0]!.pattern, '**');
+  // the handler's own misspelling for the teleport cert, beside its correctly spelled ca and key
+  const m = loadConfig({ env: { FDFWD_TELEPORT_CA: '/ca', FDWRD_TELEPORT_CERT: '/cert', FDFWD_TELEPORT_KEY: '/key', FDWRD_MAX_CONNECTIONS: '4', DD_API_KEY: 'k' } });
+  assert.deepEqual([m.teleport.ca, m.teleport.cert, m.teleport.key], ['/ca', '/cert', '/key']);
+  assert.equal(m.teleport.enabled, true);
 });
 
 test('errors name the file, the key and what was expected', () => {
