@@ -7,35 +7,10 @@ import { generatedDataset } from '../../src/fakes/teleport.js';
 import { K } from '../../src/sources/teleport/state.js';
 import type { SourceRecord } from '../../src/record.js';
 import {
-  DAY, auditIds, datasetIds, drain, exactlyOnce, recordingKeys, sessionKeys, setup, until, within, type Env,
+  DAY, assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, today, trackedEnvs, until, within,
 } from './harness.js';
 
-const envs: Env[] = [];
-after(async () => {
-  for (const e of envs) await e.close();
-});
-async function env(o?: Parameters<typeof setup>[0]): Promise<Env> {
-  const e = await setup(o);
-  envs.push(e);
-  return e;
-}
-
-const today = Date.parse(new Date().toISOString().slice(0, 10));
-/** four dates ending yesterday, many chunks, recordings */
-const bigDataset = () =>
-  generatedDataset({
-    dates: { start: new Date(today - 4 * DAY), days: 4 },
-    eventsPerDate: 400,
-    chunksPerDate: 5,
-    sessions: { count: 3, eventsPerSession: 60 },
-    seed: 7,
-  });
-
-function assertExactlyOnce(got: string[], expected: string[], what: string): void {
-  const r = exactlyOnce(got, expected);
-  assert.deepEqual({ missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length }, { missing: 0, dupes: 0, extra: 0 }, `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`);
-  assert.equal(got.length, expected.length);
-}
+const env = trackedEnvs(after);
 
 test('every event is shipped exactly once across dates and chunks, recordings too, with version metadata', async () => {
   const e = await env({ dataset: bigDataset() });

@@ -2,38 +2,12 @@
 // breaking, the auth service restarting, a full spool, the spool closing.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generatedDataset } from '../../src/fakes/teleport.js';
 import type { SourceRecord } from '../../src/record.js';
 import {
-  DAY, auditIds, datasetIds, drain, exactlyOnce, recordingKeys, sessionKeys, setup, until, within, type Env,
+  assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, trackedEnvs, until, within,
 } from './harness.js';
 
-const envs: Env[] = [];
-after(async () => {
-  for (const e of envs) await e.close();
-});
-async function env(o?: Parameters<typeof setup>[0]): Promise<Env> {
-  const e = await setup(o);
-  envs.push(e);
-  return e;
-}
-
-const today = Date.parse(new Date().toISOString().slice(0, 10));
-/** four dates ending yesterday, many chunks, recordings */
-const bigDataset = () =>
-  generatedDataset({
-    dates: { start: new Date(today - 4 * DAY), days: 4 },
-    eventsPerDate: 400,
-    chunksPerDate: 5,
-    sessions: { count: 3, eventsPerSession: 60 },
-    seed: 7,
-  });
-
-function assertExactlyOnce(got: string[], expected: string[], what: string): void {
-  const r = exactlyOnce(got, expected);
-  assert.deepEqual({ missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length }, { missing: 0, dupes: 0, extra: 0 }, `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`);
-  assert.equal(got.length, expected.length);
-}
+const env = trackedEnvs(after);
 
 test('UNAVAILABLE mid-stream and failed listings are retried; nothing lost or repeated', async () => {
   const e = await env({ dataset: bigDataset() });
@@ -86,8 +60,6 @@ test('a full spool holds the poller back; it retries the same batch and loses no
   await until(() => e.spool.stats().records === 0, 10_000, 'drained');
   await e.spool.close();
   await drainer;
-  envs.splice(envs.indexOf(e), 1);
-  await e.fake.close();
   assert.ok(sawFull, 'the spool filled up at least once');
   assertExactlyOnce(auditIds(got), datasetIds(e.fake.dataset), 'audit events');
   assertExactlyOnce(sessionKeys(got), recordingKeys(e.fake.dataset), 'session events');

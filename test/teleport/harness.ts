@@ -1,5 +1,6 @@
 // shared by the poller tests: a fake auth service with an identity file on disk, a real spool on disk, the
 // PollerDeps over that spool, log capture, and draining what the poller shipped.
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,8 +9,7 @@ import pino, { type Logger } from 'pino';
 import { openSpool } from '../../src/spool/spool.js';
 import type { Spool, StateOp } from '../../src/spool/types.js';
 import type { SourceRecord } from '../../src/record.js';
-import { startFakeTeleport, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
-import { createFakeTeleportTls } from '../../src/fakes/teleport.js';
+import { startFakeTeleport, createFakeTeleportTls, generatedDataset, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { createTeleportSource, type PollerDeps, type TeleportSource, type TeleportSourceOptions } from '../../src/sources/teleport/source.js';
 
@@ -198,4 +198,35 @@ export function exactlyOnce(got: string[], expected: string[]): { missing: strin
     dupes: [...counts].filter(([, n]) => n > 1).map(([k]) => k),
     extra: [...counts.keys()].filter((k) => !want.has(k)),
   };
+}
+
+/** a setup() per test, all closed after the file's tests: `const env = trackedEnvs(after)` */
+export function trackedEnvs(after: (fn: () => Promise<void>) => void): (o?: Parameters<typeof setup>[0]) => Promise<Env> {
+  const envs: Env[] = [];
+  after(async () => {
+    for (const e of envs) await e.close();
+  });
+  return async (o) => {
+    const e = await setup(o);
+    envs.push(e);
+    return e;
+  };
+}
+
+export const today = Date.parse(new Date().toISOString().slice(0, 10));
+
+/** four dates ending yesterday, many chunks, recordings */
+export const bigDataset = (): FakeDataset =>
+  generatedDataset({
+    dates: { start: new Date(today - 4 * DAY), days: 4 },
+    eventsPerDate: 400,
+    chunksPerDate: 5,
+    sessions: { count: 3, eventsPerSession: 60 },
+    seed: 7,
+  });
+
+export function assertExactlyOnce(got: string[], expected: string[], what: string): void {
+  const r = exactlyOnce(got, expected);
+  assert.deepEqual({ missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length }, { missing: 0, dupes: 0, extra: 0 }, `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`);
+  assert.equal(got.length, expected.length);
 }
