@@ -132,20 +132,14 @@ export function dockerignoreExcludes(ignoreText: string, path: string): boolean 
 
 // ---- env vars the forwarder reads
 
-/** admin.* keys are being added by another change; accepted here until the schema has them */
-export const PENDING_KEYS = ['admin.host', 'admin.port'];
-
 export function knownEnvNames(): Set<string> {
   const names = new Set<string>(['TDF_CONFIG', 'FDFWD_CONFIG']);
   for (const s of SETTINGS) {
     names.add(envName(s.key));
     for (const e of s.env ?? []) names.add(e);
   }
-  for (const k of PENDING_KEYS) names.add(envName(k));
   return names;
 }
-
-export const schemaHas = (key: string): boolean => SETTINGS.some((s) => s.key === key);
 
 // ---- the chart's values.yaml (block style only, as we write it)
 

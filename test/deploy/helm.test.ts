@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MATCH_SETTINGS, SETTINGS } from '../../src/config/schema.js';
 import {
-  yamlKeys, knownEnvNames, parseDockerfile, instructions, execForm, readRepoFile, repoRoot, PENDING_KEYS,
+  yamlKeys, knownEnvNames, parseDockerfile, instructions, execForm, readRepoFile, repoRoot,
 } from './assets.js';
 
 const chartDir = 'deploy/helm/teleport-datadog-forwarder';
@@ -68,7 +68,7 @@ test('values.yaml: every value has a comment, and deploy/helm/README.md document
 });
 
 test('values.yaml: the default config uses only keys the forwarder knows', () => {
-  const settings = new Set([...SETTINGS.map((s) => s.key), ...PENDING_KEYS]);
+  const settings = new Set(SETTINGS.map((s) => s.key));
   const matchKeys = new Set(MATCH_SETTINGS.map((m) => m.key));
   const configKeys = valueKeys.map((k) => k.path).filter((p) => p.startsWith('config.')).map((p) => p.slice('config.'.length));
   assert.ok(configKeys.includes('match.pattern'));

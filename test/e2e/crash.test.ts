@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
-import { runForwarder, writeConfig, waitFor } from '../helpers/forwarder.js';
+import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 
 const API_KEY = 'crash0123456789abcdef0123456789a';
 
@@ -16,18 +16,7 @@ test('kill -9 at load, three times over, loses no acknowledged record', async (t
   const intake = await startFakeIntake({ apiKeys: [API_KEY] });
   // a slow intake keeps records in flight and in the spool when the kill lands
   intake.inject({ delayMs: 50, times: 1_000_000 });
-  const config = writeConfig(dir, `
-storage = "${join(dir, 'storage')}"
-[ingest]
-host = "127.0.0.1"
-port = 0
-ca = "${tls.paths.ca}"
-cert = "${tls.paths.cert}"
-key = "${tls.paths.key}"
-[datadog]
-url = "${intake.url}"
-batch-max-entries = 50
-`);
+  const config = writeIngestConfig(dir, tls, intake.url, { extra: 'batch-max-entries = 50' });
   t.after(async () => {
     await intake.close();
     rmSync(dir, { recursive: true, force: true });

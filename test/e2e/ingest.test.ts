@@ -7,27 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
-import { runForwarder, writeConfig, waitFor } from '../helpers/forwarder.js';
+import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 import { fixture } from '../helpers/paths.js';
 
 const API_KEY = 'e2e0123456789abcdef0123456789abc';
 
-function configToml(dir: string, tls: ReturnType<typeof writeTlsFiles>, intakeUrl: string, extra = ''): string {
-  return writeConfig(dir, `
-storage = "${join(dir, 'storage')}"
-hostname = "e2e-host"
-
-[ingest]
-host = "127.0.0.1"
-port = 0
-ca = "${tls.paths.ca}"
-cert = "${tls.paths.cert}"
-key = "${tls.paths.key}"
-
-[datadog]
-url = "${intakeUrl}"
-timeout = "5s"
-${extra}
+function configToml(dir: string, tls: ReturnType<typeof writeTlsFiles>, intakeUrl: string): string {
+  return writeIngestConfig(dir, tls, intakeUrl, {
+    top: 'hostname = "e2e-host"',
+    extra: `timeout = "5s"
 
 [[match]]
 pattern = "test.log events.log"
@@ -39,8 +27,8 @@ tags = ["env:test"]
 pattern = "session.*.log"
 source = "teleport"
 service = "teleport-sessions"
-include-tag-key = true
-`);
+include-tag-key = true`,
+  });
 }
 
 test('events posted like teleport-event-handler reach the intake, mapped by the match rules', async (t) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createCA, createCert } from '../../src/tls/certs.js';
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
-import { runForwarder, writeConfig, waitFor } from '../helpers/forwarder.js';
+import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 
 const API_KEY = 'ops0123456789abcdef0123456789abcd';
 
@@ -16,19 +16,7 @@ async function setup(t: import('node:test').TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-ops-'));
   const tls = writeTlsFiles(dir);
   const intake = await startFakeIntake({ apiKeys: [API_KEY] });
-  const config = writeConfig(dir, `
-storage = "${join(dir, 'storage')}"
-[ingest]
-host = "127.0.0.1"
-port = 0
-ca = "${tls.paths.ca}"
-cert = "${tls.paths.cert}"
-key = "${tls.paths.key}"
-[datadog]
-url = "${intake.url}"
-auth-retry = "300ms"
-retry-initial = "50ms"
-`);
+  const config = writeIngestConfig(dir, tls, intake.url, { extra: 'auth-retry = "300ms"\nretry-initial = "50ms"' });
   const fw = await runForwarder(['start', '--config', config], { DD_API_KEY: API_KEY });
   const admin = await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
   const base = `http://127.0.0.1:${admin.port}`;

@@ -19,6 +19,26 @@ export interface RunningForwarder {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/**
+ * a config for the ingest path: mTLS files from writeTlsFiles, the local intake as Datadog, storage under dir
+ * (storage: null leaves it out). `extra` goes at the end: more [datadog] keys, then any further tables.
+ */
+export function writeIngestConfig(dir: string, tls: { paths: { ca: string; cert: string; key: string } }, intakeUrl: string, o: { storage?: string | null; extra?: string; top?: string } = {}): string {
+  const storage = o.storage === undefined ? join(dir, 'storage') : o.storage;
+  return writeConfig(dir, `${storage === null ? '' : `storage = "${storage}"\n`}${o.top ?? ''}
+[ingest]
+host = "127.0.0.1"
+port = 0
+ca = "${tls.paths.ca}"
+cert = "${tls.paths.cert}"
+key = "${tls.paths.key}"
+
+[datadog]
+url = "${intakeUrl}"
+${o.extra ?? ''}
+`);
+}
+
 export function writeConfig(dir: string, toml: string, name = 'forwarder.toml'): string {
   const file = join(dir, name);
   writeFileSync(file, toml);
