@@ -33,6 +33,8 @@ export interface App {
   stop(reason?: string): Promise<void>;
   /** reload TLS files (SIGHUP) */
   reload(): void;
+  /** the process exit code once stopped: 0, or 1 when a source failed for good */
+  exitCode: number;
 }
 
 export interface AppDeps {
@@ -118,6 +120,21 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     metrics.observeSpooled(values.length);
   };
 
+  const readIngestTls = () => ({
+    ca: readTlsFile(config.ingest.ca!, 'ingest.ca'),
+    cert: readTlsFile(config.ingest.cert!, 'ingest.cert'),
+    key: readTlsFile(config.ingest.key!, 'ingest.key'),
+    passphrase: config.ingest.keyPassphrase,
+  });
+  // read before anything starts, so an unreadable file stops start-up with nothing left running
+  let ingestTls: ReturnType<typeof readIngestTls> | undefined;
+  try {
+    ingestTls = config.ingest.enabled ? readIngestTls() : undefined;
+  } catch (err) {
+    await closeEarly();
+    throw err;
+  }
+
   if (!config.dryRun) {
     sink = createDatadogSink(
       {
@@ -140,21 +157,16 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     sink.start();
   }
 
-  const readIngestTls = () => ({
-    ca: readTlsFile(config.ingest.ca!, 'ingest.ca'),
-    cert: readTlsFile(config.ingest.cert!, 'ingest.cert'),
-    key: readTlsFile(config.ingest.key!, 'ingest.key'),
-    passphrase: config.ingest.keyPassphrase,
-  });
   if (config.ingest.enabled) {
     ingest = createIngestServer(
       {
         host: config.ingest.host,
         port: config.ingest.port,
-        tls: readIngestTls(),
+        tls: ingestTls!,
         bodyLimit: config.ingest.bodyLimit,
         maxDecompressedBytes: config.ingest.maxDecompressed,
         retryAfterSeconds: Math.max(1, Math.ceil(config.ingest.retryAfterMs / 1000)),
+        requestTimeoutMs: config.ingest.requestTimeoutMs,
       },
       { logger, accept: (records) => emit('http', records), onResponse: metrics.observeIngest },
     );
@@ -235,13 +247,22 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   // --exit-on-last-event: once the poller caught up and everything spooled was delivered, stop
   if (teleport && config.exitOnLastEvent) {
-    void teleport.done.then(async () => {
-      while (!stopping && !config.dryRun && spool.stats().records > 0) await new Promise((r) => setTimeout(r, 100));
-      await stop('caught up with the audit log and delivered everything (exit-on-last-event)');
-    });
+    teleport.done.then(
+      async () => {
+        while (!stopping && !config.dryRun && spool.stats().records > 0) await new Promise((r) => setTimeout(r, 100));
+        await stop('caught up with the audit log and delivered everything (exit-on-last-event)');
+      },
+      async (err: unknown) => {
+        // nothing more will come: stop (what is spooled stays for the next start) and exit non-zero
+        app.exitCode = 1;
+        logger.error({ err: (err as Error)?.message }, 'the teleport poller failed');
+        await stop('the teleport poller failed (exit-on-last-event)');
+      },
+    ).catch((err: unknown) => logger.error({ err: (err as Error)?.message }, 'stopping after the poller finished failed'));
   }
 
-  return {
+  const app: App = {
+    exitCode: 0,
     config,
     spool,
     router,
@@ -263,6 +284,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       }
     },
   };
+  return app;
 }
 
 function readTlsFile(file: string, key: string): string {

@@ -13,11 +13,11 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   logger.info({ config: config.file, ingest: config.ingest.enabled, teleport: config.teleport.enabled, dryRun: config.dryRun }, 'starting teleport-datadog-forwarder');
   const app = await startApp(config, { logger });
   const onSignal = (sig: NodeJS.Signals) => {
-    void app.stop(`received ${sig}`);
+    app.stop(`received ${sig}`).catch((err: unknown) => logger.error({ err: (err as Error)?.message }, 'stopping failed'));
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   process.on('SIGHUP', () => app.reload());
   await app.stopped;
-  return 0;
+  return app.exitCode;
 }

@@ -34,6 +34,7 @@ export interface Config {
     bodyLimit: number;
     maxDecompressed: number;
     retryAfterMs: number;
+    requestTimeoutMs: number;
   };
   datadog: {
     site: string;
@@ -234,6 +235,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       bodyLimit: get('ingest.body-limit') as number,
       maxDecompressed: get('ingest.max-decompressed') as number,
       retryAfterMs: get('ingest.retry-after') as number,
+      requestTimeoutMs: get('ingest.request-timeout') as number,
     },
     datadog: {
       site: get('datadog.site') as string,

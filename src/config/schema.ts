@@ -59,6 +59,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'ingest.key-passphrase-file', type: 'path', doc: 'File holding the passphrase of ingest.key (mode 0600).' },
   { key: 'ingest.body-limit', type: 'bytes', default: 32 * MiB, min: 1024, doc: 'Largest request body accepted; larger ones get 413 (Fluentd\'s body_size_limit).' },
   { key: 'ingest.max-decompressed', type: 'bytes', default: 64 * MiB, min: 1024, doc: 'Largest size a gzip/deflate body may inflate to; larger ones get 413.' },
+  { key: 'ingest.request-timeout', type: 'duration', default: 60_000,
+    doc: 'Time a client has to send a whole request; a stalled client is cut off after it (and can never hold up shutdown).' },
   { key: 'ingest.retry-after', type: 'duration', default: 5000, doc: 'Retry-After sent with 503 when the spool is full.' },
 
   // datadog sink

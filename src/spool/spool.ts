@@ -378,8 +378,9 @@ class LevelSpool implements Spool {
       for (const op of ops) op.done.reject(error);
       return;
     }
-    this.releasePending(ops);
+    // count the committed bytes before releasing the pending ones: waiters woken now see the true fill
     this.apply(built.effects);
+    this.releasePending(ops);
     const { results } = built;
     ops.forEach((op, i) => op.done.resolve(results[i]));
   }

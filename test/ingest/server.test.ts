@@ -444,3 +444,28 @@ test('close: in-flight requests finish, later ones are refused', T, async () => 
   await closing;
   assert.equal(h.calls.length, 1);
 });
+
+test('a client stalled mid-body cannot hold up close(): its connection is dropped after the grace period', T, async () => {
+  const h = await startServer(async () => {}, { closeGraceMs: 300 });
+  const sock = tls.connect({ host: '127.0.0.1', port: h.port, ca: ca.cert, cert: client.cert, key: client.key, servername: 'localhost' });
+  await new Promise((r) => sock.once('secureConnect', r));
+  sock.write('POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+  const closedByServer = new Promise((r) => sock.once('close', r));
+  await sleep(100);
+  const outcome = await Promise.race([h.server.close().then(() => 'closed'), sleep(8_000).then(() => 'still waiting')]);
+  assert.equal(outcome, 'closed');
+  await closedByServer;
+  assert.equal(h.calls.length, 0, 'the half-sent request never reached accept');
+});
+
+test('a client that stalls mid-request is cut off by the request timeout', T, async () => {
+  const h = await startServer(async () => {}, { requestTimeoutMs: 300 });
+  const sock = tls.connect({ host: '127.0.0.1', port: h.port, ca: ca.cert, cert: client.cert, key: client.key, servername: 'localhost' });
+  await new Promise((r) => sock.once('secureConnect', r));
+  let answer = '';
+  sock.on('data', (d) => (answer += d));
+  sock.write('POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+  await new Promise((r) => sock.once('close', r));
+  assert.ok(answer === '' || /^HTTP\/1\.1 408/.test(answer), answer);
+  assert.equal(h.calls.length, 0);
+});

@@ -13,7 +13,10 @@ test('status codes map to the documented outcomes', () => {
   const table: Array<[number, string, string | null]> = [
     [202, 'delivered', null],
     [400, 'refused', null],
-    [404, 'refused', null],
+    [404, 'auth', null], // a wrong url or proxy: held, never dead-lettered
+    [405, 'auth', null],
+    [407, 'auth', null],
+    [409, 'retry', '4xx'],
     [422, 'refused', null],
     [413, 'too-large', null],
     [401, 'auth', null],

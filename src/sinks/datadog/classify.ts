@@ -15,7 +15,8 @@ export type Outcome =
   | { kind: 'delivered'; status: number }
   | { kind: 'refused'; status: number; reason: string }
   | { kind: 'too-large'; status: number; reason: string }
-  | { kind: 'auth'; status: number; reason: string }
+  /** hold delivery and retry slowly: the key is refused (401/403), or the url or a proxy is wrong (404/405/407) */
+  | { kind: 'auth'; status: number; reason: string; cause: 'key' | 'endpoint' }
   | { kind: 'retry'; retryClass: RetryClass; status: number | null; reason: string; hintMs: number | null };
 
 export type ResponseHeaders = Record<string, string | undefined>;
@@ -29,10 +30,13 @@ export function classifyResponse(status: number, headers: ResponseHeaders, body:
   const reason = describeResponse(status, body);
   if (status === 202) return { kind: 'delivered', status };
   if (status === 413) return { kind: 'too-large', status, reason };
-  if (status === 401 || status === 403) return { kind: 'auth', status, reason };
+  if (status === 401 || status === 403) return { kind: 'auth', status, reason, cause: 'key' };
+  // a wrong url, proxy prefix or proxy credentials says nothing about the logs: dead-lettering would empty the spool
+  if (status === 404 || status === 405 || status === 407) return { kind: 'auth', status, reason, cause: 'endpoint' };
   if (status === 429) return { kind: 'retry', retryClass: '429', status, reason, hintMs: retryHintMs(headers, now, true) };
-  if (status === 408) return { kind: 'retry', retryClass: '4xx', status, reason, hintMs: retryHintMs(headers, now, false) };
-  if (status >= 400 && status < 500) return { kind: 'refused', status, reason };
+  // only a bad request is about the logs themselves: bisect to the culprit and dead-letter it
+  if (status === 400 || status === 422) return { kind: 'refused', status, reason };
+  if (status >= 400 && status < 500) return { kind: 'retry', retryClass: '4xx', status, reason, hintMs: retryHintMs(headers, now, false) };
   if (status >= 500) return { kind: 'retry', retryClass: '5xx', status, reason, hintMs: retryHintMs(headers, now, false) };
   return { kind: 'retry', retryClass: 'other', status, reason, hintMs: null };
 }

@@ -263,7 +263,9 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         delay = authRetryDelayMs(o.authRetryMs, random);
         logger.error(
           { status: outcome.status, url: where, held: batch.length, retryInMs: delay, reason: outcome.reason },
-          'datadog refused the api key: delivery is held (nothing is dropped) until the key is fixed; check the API key and site',
+          outcome.cause === 'key'
+            ? 'datadog refused the api key: delivery is held (nothing is dropped) until the key is fixed; check the API key and site'
+            : 'the intake url answered as if it were not a datadog logs intake (wrong url, proxy prefix or proxy credentials): delivery is held (nothing is dropped); check datadog.url and the proxy',
         );
       } else {
         counters.retries[outcome.retryClass] += 1;
@@ -278,19 +280,26 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
     }
   }
 
+  // a failed ack or dead-letter (a disk full for a moment) is retried until it lands: left alone, the records would
+  // stay taken, counted against the spool's bound and never deleted. repeating is safe: gone keys are skipped.
+  // when the sink stops first, they stay in the spool and are sent again after a restart (never lost).
   async function settle(action: 'ack' | 'deadLetter', items: SpoolItem[], reason = '', status: number | null = null): Promise<void> {
-    try {
-      if (action === 'ack') {
-        await spool.ack(items);
-        counters.delivered += items.length;
-      } else {
-        await spool.deadLetter(items, reason, status);
-        counters.deadLettered += items.length;
-        logger.warn({ status, key: items[0]?.key, reason }, 'datadog refused a log for good: moved to the dead-letter store');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (action === 'ack') {
+          await spool.ack(items);
+          counters.delivered += items.length;
+        } else {
+          await spool.deadLetter(items, reason, status);
+          counters.deadLettered += items.length;
+          logger.warn({ status, spoolKey: items[0]?.key, reason }, 'datadog refused a log for good: moved to the dead-letter store (see `spool ls --dead`)');
+        }
+        return;
+      } catch (error) {
+        const delay = retryDelayMs(attempt, { baseMs: o.retryBaseMs, capMs: o.retryCapMs, random });
+        logger.error({ err: (error as Error).message, logs: items.length, retryInMs: delay }, `could not ${action === 'ack' ? 'ack delivered' : 'dead-letter refused'} logs in the spool; retrying`);
+        if (!(await pause(delay))) return;
       }
-    } catch (error) {
-      // the logs stay in the spool and are sent again after a restart (at least once, never lost)
-      logger.error({ err: (error as Error).message, logs: items.length }, `could not ${action === 'ack' ? 'ack delivered' : 'dead-letter refused'} logs in the spool`);
     }
   }
 

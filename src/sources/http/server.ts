@@ -27,6 +27,11 @@ export interface IngestOptions {
   retryAfterSeconds: number;
   /** idle keep-alive connections are closed after this many ms; default 72 s (above common 60 s proxy idle) */
   keepAliveTimeoutMs?: number;
+  /** time a client has to send a whole request (headers and body); default 60 s. 0 would let one stalled client
+   * hold a socket, and shutdown, forever */
+  requestTimeoutMs?: number;
+  /** how long close() waits for requests in flight before it drops their connections; default 10 s */
+  closeGraceMs?: number;
 }
 
 export interface IngestDeps {
@@ -63,6 +68,8 @@ export interface IngestServer {
 }
 
 const DEFAULT_KEEP_ALIVE_MS = 72_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+const DEFAULT_CLOSE_GRACE_MS = 10_000;
 const EMPTY = Buffer.alloc(0);
 const kGeneration = Symbol('tlsGeneration');
 
@@ -206,11 +213,19 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
 
   function build(): FastifyInstance {
     const secure = secureContextOptions(tlsMaterial);
+    const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const instance = Fastify({
-      https: { ...secure, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'] },
+      // node checks request timeouts every connectionsCheckingInterval (30 s by default): keep it below the timeout
+      https: {
+        ...secure, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'],
+        connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
+      } as Record<string, unknown>,
       logger: false,
       bodyLimit: options.bodyLimit,
       keepAliveTimeout: options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_MS,
+      requestTimeout,
+      // a socket silent for as long is dropped too: the backstop for a client stalled mid-request
+      connectionTimeout: requestTimeout,
       return503OnClosing: false,
       requestIdHeader: false,
       clientErrorHandler: onClientError,
@@ -251,7 +266,22 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     close() {
       if (closed === null) {
         closing = true;
-        closed = app === null ? Promise.resolve() : app.close();
+        const a = app;
+        // requests in flight get a grace period to finish (their records are durable or not yet answered: a
+        // dropped connection loses nothing acknowledged); then their connections are dropped
+        closed = a === null ? Promise.resolve() : (async () => {
+          let timer: NodeJS.Timeout | undefined;
+          const grace = new Promise<void>((resolve) => {
+            timer = setTimeout(() => {
+              log.warn('ingest requests still open after the close grace period: dropping their connections');
+              a.server.closeAllConnections();
+              resolve();
+            }, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
+          });
+          await Promise.race([a.close(), grace]);
+          clearTimeout(timer);
+          await a.close();
+        })();
       }
       return closed;
     },

@@ -1,0 +1,56 @@
+// a failed ack (a disk full for a moment) must not strand delivered logs in the spool: the sink retries it
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryLevel } from 'memory-level';
+import { openSpool, type SpoolDb } from '../../src/spool/spool.js';
+import { createDatadogSink } from '../../src/sinks/datadog/sink.js';
+import { startFakeIntake } from '../../src/fakes/intake.js';
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+test('an ack that fails once is retried: the spool ends empty, nothing stays taken', async (t) => {
+  const db = new MemoryLevel<string, string>();
+  const batch = db.batch.bind(db) as (...a: unknown[]) => Promise<void>;
+  let failAcks = 1;
+  (db as unknown as { batch: unknown }).batch = async (ops: Array<{ type: string; key: string }>, o: unknown) => {
+    if (failAcks > 0 && ops.some((op) => op.type === 'del' && op.key.startsWith('q!'))) {
+      failAcks -= 1;
+      throw Object.assign(new Error('no space left on device'), { code: 'LEVEL_IO_ERROR' });
+    }
+    return batch(ops, o);
+  };
+  const spool = await openSpool({ db: db as unknown as SpoolDb, maxBytes: 1_000_000 });
+  const intake = await startFakeIntake();
+  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryBaseMs: 10 }, { spool, logger: quiet });
+  t.after(async () => {
+    await sink.stop(0);
+    await spool.close();
+    await intake.close();
+  });
+  await spool.append(Array.from({ length: 30 }, (_, i) => JSON.stringify({ id: `s-${i}` })));
+  sink.start();
+  const deadline = Date.now() + 20_000;
+  while (spool.stats().records > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(failAcks, 0, 'the injected failure happened');
+  assert.deepEqual({ records: spool.stats().records, inFlight: spool.stats().inFlight, bytes: spool.stats().bytes }, { records: 0, inFlight: 0, bytes: 0 });
+  assert.equal(sink.status().delivered, 30);
+});
+
+test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixing it delivers everything', async (t) => {
+  const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 1_000_000 });
+  const intake = await startFakeIntake();
+  intake.inject({ status: 404, times: 3, body: '404 page not found' });
+  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, authRetryMs: 20 }, { spool, logger: quiet });
+  t.after(async () => {
+    await sink.stop(0);
+    await spool.close();
+    await intake.close();
+  });
+  await spool.append(Array.from({ length: 50 }, (_, i) => JSON.stringify({ id: `w-${i}` })));
+  sink.start();
+  const deadline = Date.now() + 20_000;
+  while (intake.logCount < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(spool.stats().deadLetters, 0, 'nothing dead-lettered for a wrong url');
+  assert.equal(intake.logCount, 50);
+  assert.ok(intake.requests <= 3 + 1 + 1, 'held and probed with one batch, not bisected into single logs');
+});
