@@ -131,7 +131,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'lock.enabled', type: 'bool', default: false, aliases: ['lock-enabled'], env: ['FDFWD_LOCKING_ENABLED'],
     doc: 'Lock users after repeated failed logins.' },
   { key: 'lock.failed-attempts-count', type: 'int', default: 3, min: 1, aliases: ['lock-failed-attempts-count'],
-    env: ['FDFWD_LOCKING_FAILED_ATTEMPTS'], doc: 'Failed logins within lock.period that lock a user.' },
+    env: ['FDFWD_LOCKING_FAILED_ATTEMPTS'], doc: 'Failed logins within lock.period that lock a user: the user is locked at the N-th. (teleport-event-handler locks only at failure N+1, so the same setting locks one attempt sooner here.)' },
   { key: 'lock.period', type: 'duration', default: 60_000, aliases: ['lock-period'], env: ['FDFWD_LOCKING_PERIOD'],
     doc: 'Window in which failed logins are counted.' },
   { key: 'lock.for', type: 'duration', default: 0, aliases: ['lock-for'], env: ['FDFWD_LOCKING_FOR'],

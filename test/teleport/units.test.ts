@@ -136,6 +136,27 @@ test('locker: N failures in the period lock once; old failures and dry run do no
   assert.equal(locks.length, 1);
 });
 
+test('locker: counters of users whose failures can no longer count are pruned; recent ones still lock at the N-th', async () => {
+  const now = Date.parse('2024-05-01T12:00:00Z');
+  const locks: any[] = [];
+  const ac = new AbortController();
+  const fail = (user: string, t: number) => ({ type: 'user.login', id: '', index: 0, time: t, record: { event: 'user.login', success: false, user } });
+  const locker = createLocker(
+    { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0, dryRun: false },
+    { upsert: async (l) => void locks.push(l), logger, now: () => now, signal: ac.signal },
+  );
+  // a history export: one failure each for many users, days ago
+  for (let i = 0; i < 10_000; i++) locker.observe([fail(`old-${i}`, now - 2 * 86_400_000 + i)]);
+  assert.ok(locker.tracked() <= 2048, `${locker.tracked()} users still tracked`);
+  // recent failures are never pruned: two now, many old ones in between, the third locks
+  locker.observe([fail('eve', now - 30_000), fail('eve', now - 20_000)]);
+  for (let i = 0; i < 5000; i++) locker.observe([fail(`older-${i}`, now - 86_400_000 + i)]);
+  assert.equal(locks.length, 0);
+  locker.observe([fail('eve', now - 10_000)]);
+  await locker.stop();
+  assert.deepEqual(locks.map((l) => l.user), ['eve']);
+});
+
 test('options: credentials are exclusive and complete; defaults apply; bad values are refused', () => {
   const o = resolveOptions({ addr: 'auth:3025', identityFile: '/id' });
   assert.equal(o.pollIntervalMs, 16_000);

@@ -1,6 +1,6 @@
 // turns a grpc server stream into batches: a batch is flushed when it reaches `max` items, when the stream
 // pauses (nothing arrives for `lingerMs`), or when its first item has waited `maxWaitMs`, so events reach the
-// spool promptly and in few fsyncs.
+// spool promptly and in few fsyncs. a consumer that stops early (break, throw) cancels the grpc call.
 import type { Readable } from 'node:stream';
 
 export async function* readBatches<T>(stream: Readable, max: number, lingerMs: number, maxWaitMs = 250): AsyncGenerator<T[]> {
@@ -70,6 +70,10 @@ export async function* readBatches<T>(stream: Readable, max: number, lingerMs: n
     }
   } finally {
     stream.removeListener('readable', poke);
-    if (!stream.readableEnded) stream.destroy();
+    if (!stream.readableEnded) {
+      // destroy() alone leaves a grpc call open (the server stays blocked on back-pressure): cancel it first
+      (stream as Readable & { cancel?: () => void }).cancel?.();
+      stream.destroy();
+    }
   }
 }

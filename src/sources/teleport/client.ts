@@ -137,15 +137,27 @@ export function resolveMode(mode: 'auto' | 'direct' | 'proxy', addr: string): 'd
   return port === 443 || port === 3080 ? 'proxy' : 'direct';
 }
 
-function linkSignal(call: { cancel(): void }, signal?: AbortSignal): void {
-  if (!signal) return;
+/**
+ * cancels the call when the signal aborts; returns the cleanup that removes the abort listener. unary calls
+ * never emit 'close', so they must call it from their callback; streams clean up on 'status' or 'close'.
+ * without it every call leaves a listener (and its call) on the long-lived signal.
+ */
+function linkSignal(call: { cancel(): void }, signal?: AbortSignal): () => void {
+  if (!signal) return () => {};
   if (signal.aborted) {
     call.cancel();
-    return;
+    return () => {};
   }
   const onAbort = () => call.cancel();
   signal.addEventListener('abort', onAbort, { once: true });
-  (call as unknown as NodeJS.EventEmitter).once('close', () => signal.removeEventListener('abort', onAbort));
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** linkSignal for server streams: the listener goes when the call ends, however it ends */
+function linkStream(call: grpc.ClientReadableStream<unknown>, signal?: AbortSignal): void {
+  const unlink = linkSignal(call, signal);
+  call.once('status', unlink);
+  call.once('close', unlink);
 }
 
 export function createAuditLogClient(o: ClientOptions): AuditLogClient {
@@ -184,11 +196,16 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
 
   function unary<T>(client: Record<string, any>, method: string, req: unknown, ms: number, signal?: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
+      let unlink: (() => void) | undefined;
+      let settled = false;
       const call = client[method](req, metadata(), { deadline: deadline(ms) }, (err: grpc.ServiceError | null, res: T) => {
+        settled = true;
+        unlink?.();
         if (err) reject(err);
         else resolve(res);
       });
-      linkSignal(call, signal);
+      unlink = linkSignal(call, signal);
+      if (settled) unlink();
     });
   }
 
@@ -199,14 +216,14 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
         metadata(),
         { deadline: deadline(Math.max(o.timeoutMs, LIST_DEADLINE_MIN_MS)) },
       );
-      linkSignal(call, signal);
+      linkStream(call, signal);
       const out: string[] = [];
       for await (const c of call) out.push((c as { chunk: string }).chunk);
       return out;
     },
     exportEvents(date, chunk, cursor, signal) {
       const call = clients.audit.ExportUnstructuredEvents({ date: toTimestamp(date), chunk, cursor }, metadata());
-      linkSignal(call, signal);
+      linkStream(call, signal);
       return call;
     },
     async searchEvents(req, signal) {
@@ -229,7 +246,7 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
     },
     streamSessionEvents(sessionId, startIndex, signal) {
       const call = clients.audit.StreamUnstructuredSessionEvents({ session_id: sessionId, start_index: startIndex, format: '' }, metadata());
-      linkSignal(call, signal);
+      linkStream(call, signal);
       return call;
     },
     async upsertLock(lock, signal) {

@@ -3,6 +3,10 @@
 // once the current one is idle and in the past. legacy (auth services without export chunks): paged search over
 // windows of window-size from the start time. in both, a batch of events goes to the spool in the same synced
 // write as the cursor that moves past it, so a restart neither loses nor re-sends an event.
+// the mode is chosen once, by the first run's probe, and stored: the two cursors do not translate into each
+// other, so switching after a teleport upgrade would send the whole history again (the legacy search still
+// works on newer auth services). only a downgrade (export stored, now UNIMPLEMENTED) forces legacy: it starts at
+// the stored export date, and events of that date may be sent again.
 import type { Logger } from 'pino';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
@@ -36,11 +40,21 @@ export interface ExporterOptions {
   retryMaxMs: number;
 }
 
+export type ExportMode = 'export' | 'legacy';
+
+export interface ModeChoice {
+  mode: ExportMode;
+  /** why, for the start log */
+  reason: string;
+}
+
 export interface ExporterHooks {
-  /** extra state ops to write with a batch (the session list for its session.upload events) */
-  opsFor(kept: DecodedEvent[]): StateOp[];
-  /** called once a batch is durable */
-  committed(kept: DecodedEvent[]): void;
+  /** extra state ops to write with a batch (the session list for its session.upload events) and what they claim */
+  opsFor(kept: DecodedEvent[]): { ops: StateOp[]; claimed: string[] };
+  /** called once a batch is durable, with the claims of its opsFor */
+  committed(kept: DecodedEvent[], claimed: string[]): void;
+  /** the batch failed: give its claims back */
+  release(claimed: string[]): void;
   /** progress for status() */
   progress(p: { mode?: 'export' | 'legacy'; date?: string; caughtUp?: boolean; emitted?: number; lastEventTime?: number; error?: string }): void;
 }
@@ -95,13 +109,20 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     const startMs = o.startTime.getTime();
     const kept = selectEvents(events, o.types, o.skipEventTypes).filter((e) => e.time >= startMs);
     const records: SourceRecord[] = kept.map((e) => toSourceRecord(o.eventsTag, e));
-    await store.commit(records, [...hooks.opsFor(kept), ...cursorOps], signal);
+    const { ops, claimed } = hooks.opsFor(kept);
+    try {
+      await store.commit(records, [...ops, ...cursorOps], signal);
+    } catch (err) {
+      // the retried batch must carry the session puts again
+      hooks.release(claimed);
+      throw err;
+    }
     if (kept.length > 0) hooks.progress({ emitted: kept.length, lastEventTime: kept[kept.length - 1]!.time });
-    hooks.committed(kept);
+    hooks.committed(kept, claimed);
   }
 
   /** GetEventExportChunks(now + 2 days): UNIMPLEMENTED means an auth service without cursor v2 */
-  async function probe(): Promise<'export' | 'legacy' | undefined> {
+  async function probe(): Promise<ExportMode | undefined> {
     const probeBackoff = new Backoff(o.retryBaseMs, o.retryMaxMs);
     while (!signal.aborted) {
       try {
@@ -174,11 +195,63 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     return { work: tasks.length, failed: failed || results.includes('failed') };
   }
 
-  async function runExport(): Promise<void> {
+  /** the UTC date the export is on: the saved one, else the start time's */
+  async function exportDate(): Promise<string> {
     const startDate = isoDate(o.startTime.getTime());
     const saved = await store.get(K.exportDate);
-    let date = saved !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(saved) ? saved : startDate;
-    if (date < startDate) date = startDate;
+    const date = saved !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(saved) ? saved : startDate;
+    return date < startDate ? startDate : date;
+  }
+
+  /** the mode of this storage: the stored one, else the one its cursors show (storage older than the key) */
+  async function storedMode(): Promise<{ mode: ExportMode; inferred: boolean } | undefined> {
+    const v = await store.get(K.mode);
+    if (v === 'export' || v === 'legacy') return { mode: v, inferred: false };
+    if ((await store.get(K.legacy)) !== undefined) return { mode: 'legacy', inferred: true };
+    if ((await store.get(K.exportDate)) !== undefined) return { mode: 'export', inferred: true };
+    if ((await store.list(K.chunksPrefix)).length > 0) return { mode: 'export', inferred: true };
+    return undefined;
+  }
+
+  /**
+   * picks the mode at start: the stored one (a legacy storage stays legacy after a teleport upgrade), else the
+   * probe's, stored for the next runs. undefined when stopped while probing.
+   */
+  async function chooseMode(): Promise<ModeChoice | undefined> {
+    const stored = await storedMode();
+    const keep = (mode: ExportMode) => (stored?.inferred ? store.put([{ type: 'put', key: K.mode, value: mode }], signal) : Promise.resolve());
+    if (stored?.mode === 'legacy') {
+      await keep('legacy');
+      return { mode: 'legacy', reason: 'this storage was started with the legacy event search; kept so the export does not start over' };
+    }
+    const probed = await probe();
+    if (!probed) return undefined;
+    if (!stored) {
+      await store.put([{ type: 'put', key: K.mode, value: probed }], signal);
+      return {
+        mode: probed,
+        reason: probed === 'export' ? 'first run: the auth service has export chunks (cursor v2)' : 'first run: the auth service has no export chunks (cursor v2); using the legacy event search',
+      };
+    }
+    if (probed === 'export') {
+      await keep('export');
+      return { mode: 'export', reason: 'this storage was started with the cursor-v2 export; the auth service still has it' };
+    }
+    // a downgrade: the export cursor cannot be used any more. continue with the legacy search from the export
+    // date (not the start time), stored as legacy from now on
+    const date = await exportDate();
+    const from = Math.max(o.startTime.getTime(), dateMs(date));
+    await store.put([{ type: 'put', key: K.mode, value: 'legacy' }, putJson(K.legacy, { w: from, k: '', id: '' } satisfies LegacyState)], signal);
+    logger.warn(
+      { date, from: new Date(from).toISOString() },
+      'teleport auth service no longer has export chunks (cursor v2), downgraded? continuing with the legacy event search from the export date; events of that date may be sent again',
+    );
+    return { mode: 'legacy', reason: `the auth service answered UNIMPLEMENTED to the cursor-v2 export this storage used; legacy search from ${date}` };
+  }
+
+  async function runExport(): Promise<void> {
+    const startDate = isoDate(o.startTime.getTime());
+    let date = await exportDate();
     while (!signal.aborted) {
       const today = isoDate(d.now());
       hooks.progress({ mode: 'export', date });
@@ -259,7 +332,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     }
   }
 
-  return { probe, runExport, runLegacy };
+  return { probe, chooseMode, runExport, runLegacy };
 }
 
 /** errors that mean stop, not retry: the spool is closing, or our own stop */

@@ -2,6 +2,9 @@
 // time), upsert a teleport lock on that user for `forMs` (0 = no expiry). the counters live in memory only: a
 // restart forgets failures seen before it, which at worst delays a lock by a few attempts. failures older than
 // STALE_MS are not acted on, so exporting old history never locks anyone today. dry run logs instead of locking.
+// threshold: we lock at the N-th failure within the period, as our docs say ("after N failed logins"); the go
+// handler (go-limiter, Tokens: N per Interval) only locks on failure N+1, so the same settings lock one attempt
+// sooner here. users whose failures can no longer count (all older than STALE_MS + period) are pruned, amortized.
 import type { Logger } from 'pino';
 import type { LockSpec } from './client.js';
 import { failedLoginUser, type DecodedEvent } from './events.js';
@@ -11,6 +14,7 @@ export const STALE_MS = 3600_000; // 1 h
 export const LOCK_MESSAGE = 'Locked by the Datadog forwarder after too many failed login attempts';
 const MAX_TRACKED = 64; // failure times kept per user
 const UPSERT_ATTEMPTS = 5;
+const PRUNE_MIN_USERS = 1024; // below this many tracked users, no pruning pass
 
 export interface LockOptions {
   enabled: boolean;
@@ -44,6 +48,17 @@ export function createLocker(o: LockOptions, d: LockDeps) {
   const failures = new Map<string, number[]>();
   const pending = new Set<Promise<void>>();
   let upserted = 0;
+  let pruneAt = PRUNE_MIN_USERS;
+
+  /**
+   * drops users whose newest failure is older than STALE_MS + period: any failure still to come that is acted
+   * on is more than a period later, so they cannot count with it. runs when the map doubled: amortized O(1).
+   */
+  function prune(): void {
+    const horizon = d.now() - STALE_MS - o.periodMs;
+    for (const [user, times] of failures) if (times[times.length - 1]! < horizon) failures.delete(user);
+    pruneAt = Math.max(PRUNE_MIN_USERS, 2 * failures.size);
+  }
 
   async function upsertWithRetry(lock: LockSpec): Promise<void> {
     const backoff = new Backoff(d.retryBaseMs ?? 1000, 30_000);
@@ -76,6 +91,7 @@ export function createLocker(o: LockOptions, d: LockDeps) {
       const newest = times[times.length - 1]!;
       while (times.length > 0 && (times[0]! < newest - o.periodMs || times.length > MAX_TRACKED)) times.shift();
       failures.set(user, times);
+      if (failures.size > pruneAt) prune();
       if (!reachesThreshold(times, o.failedAttemptsCount, o.periodMs)) continue;
       failures.delete(user);
       if (d.now() - e.time > STALE_MS) {
@@ -100,6 +116,8 @@ export function createLocker(o: LockOptions, d: LockDeps) {
   return {
     observe,
     locks: () => upserted,
+    /** users with failures being counted */
+    tracked: () => failures.size,
     /** resolves when no lock upsert is in flight or waiting to retry */
     async idle(): Promise<void> {
       while (pending.size > 0) await Promise.allSettled([...pending]);

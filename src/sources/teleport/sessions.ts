@@ -4,6 +4,8 @@
 // restart resumes mid-recording without duplicates); it is deleted when the stream ends. a recording not found
 // yet (uploads lag) is retried with backoff and given up (logged) once its upload is 48 h old; other failures
 // are retried with capped backoff and never dropped. one failing session never stops the others.
+// exit-on-last-event does not wait for recordings not found yet, nor for those that failed EXIT_AFTER_ATTEMPTS
+// times in a row (the go handler gives up after 3): they stay in state and resume on the next run.
 import type { Logger } from 'pino';
 import type { AuditLogClient, RawEvent } from './client.js';
 import { readBatches } from './batches.js';
@@ -14,6 +16,8 @@ import { K, del, putJson, type SessionState, type StateStore } from './state.js'
 import type { StateOp } from '../../spool/types.js';
 
 export const SESSION_GIVE_UP_MS = 48 * 3600_000;
+/** failed attempts in a row after which a recording no longer holds back exit-on-last-event */
+export const EXIT_AFTER_ATTEMPTS = 3;
 
 export interface SessionOptions {
   concurrency: number;
@@ -39,6 +43,11 @@ interface Entry {
   running: boolean;
   /** the last attempt found no recording (yet) */
   notFound: boolean;
+  /** failed attempts in a row, and the last one's error */
+  failures: number;
+  lastError: string;
+  /** not found yet, or failed EXIT_AFTER_ATTEMPTS times in a row: counts as idle for exit-on-last-event */
+  parked: boolean;
   nextTryAt: number;
   backoff: Backoff;
 }
@@ -47,38 +56,75 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
   const { client, store, logger, signal } = d;
   const entries = new Map<string, Entry>();
   const skip = new Set(o.skipSessionTypes);
-  const registering = new Set<string>();
+  /** sid -> upload time, for sessions whose state put is in a batch not yet durable */
+  const registering = new Map<string, number>();
   let running = 0;
+  /** entries with `parked` set: kept as a count so the idle check costs nothing per pump */
+  let parkedCount = 0;
   let timer: NodeJS.Timeout | undefined;
   const inflight = new Set<Promise<void>>();
   let idleWaiters: Array<() => void> = [];
 
-  const entry = (state: SessionState): Entry => ({ state, running: false, notFound: false, nextTryAt: 0, backoff: new Backoff(o.retryBaseMs, o.retryMaxMs) });
+  const entry = (state: SessionState): Entry => ({
+    state,
+    running: false,
+    notFound: false,
+    failures: 0,
+    lastError: '',
+    parked: false,
+    nextTryAt: 0,
+    backoff: new Backoff(o.retryBaseMs, o.retryMaxMs),
+  });
 
-  /** state ops for the session.upload events of a batch (sessions not known yet) */
-  function opsFor(events: DecodedEvent[]): StateOp[] {
-    const ops: StateOp[] = [];
-    const seen = new Set<string>();
-    for (const e of events) {
-      const sid = uploadedSessionId(e);
-      if (!sid || entries.has(sid) || registering.has(sid) || seen.has(sid)) continue;
-      seen.add(sid);
-      // claimed now: a second upload event for it in a concurrent batch must not reset its index
-      registering.add(sid);
-      ops.push(putJson(K.session(sid), { i: 0, t: e.time } satisfies SessionState));
-    }
-    return ops;
+  function add(sid: string, e: Entry): void {
+    entries.set(sid, e);
+    if (e.parked) parkedCount++;
   }
 
-  /** after the batch holding their upload events is durable */
-  function registerFrom(events: DecodedEvent[]): void {
+  function remove(sid: string): void {
+    const e = entries.get(sid);
+    if (e?.parked) parkedCount--;
+    entries.delete(sid);
+  }
+
+  function setParked(e: Entry, parked: boolean): void {
+    if (e.parked === parked) return;
+    e.parked = parked;
+    parkedCount += parked ? 1 : -1;
+  }
+
+  /**
+   * state ops for the session.upload events of a batch (sessions not known yet), and the sids they claim. a
+   * claimed sid is registered by registerFrom once that batch is durable, or released if it failed; the same
+   * upload in a concurrent batch is not claimed twice (its index must not be reset).
+   */
+  function opsFor(events: DecodedEvent[]): { ops: StateOp[]; claimed: string[] } {
+    const ops: StateOp[] = [];
+    const claimed: string[] = [];
     for (const e of events) {
       const sid = uploadedSessionId(e);
-      if (!sid || entries.has(sid)) continue;
+      if (!sid || entries.has(sid) || registering.has(sid)) continue;
+      registering.set(sid, e.time);
+      claimed.push(sid);
+      ops.push(putJson(K.session(sid), { i: 0, t: e.time } satisfies SessionState));
+    }
+    return { ops, claimed };
+  }
+
+  /** the batch holding these claims is durable: their recordings can be streamed */
+  function registerFrom(claimed: string[]): void {
+    for (const sid of claimed) {
+      const t = registering.get(sid);
+      if (t === undefined) continue;
       registering.delete(sid);
-      entries.set(sid, entry({ i: 0, t: e.time }));
+      if (!entries.has(sid)) add(sid, entry({ i: 0, t }));
     }
     pump();
+  }
+
+  /** the batch holding these claims failed: its retry (or a concurrent batch) claims them again */
+  function release(claimed: string[]): void {
+    for (const sid of claimed) registering.delete(sid);
   }
 
   async function load(): Promise<void> {
@@ -86,18 +132,21 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       const sid = row.key.slice(K.sessionPrefix.length);
       try {
         const st = JSON.parse(row.value) as SessionState;
-        entries.set(sid, entry({ i: Number(st.i) || 0, t: Number(st.t) || d.now() }));
+        add(sid, entry({ i: Number(st.i) || 0, t: Number(st.t) || d.now() }));
       } catch {
-        entries.set(sid, entry({ i: 0, t: d.now() }));
+        add(sid, entry({ i: 0, t: d.now() }));
       }
     }
     if (entries.size > 0) logger.info({ count: entries.size }, 'resuming teleport session recordings from saved state');
     pump();
   }
 
-  /** nothing streaming, and nothing left but recordings not found yet (those can take hours to appear) */
+  /**
+   * nothing streaming, and nothing left but recordings not found yet (those can take hours to appear) or
+   * failing again and again (permissions, a broken recording): exit-on-last-event must not wait for them forever
+   */
   function isIdle(): boolean {
-    return running === 0 && [...entries.values()].every((e) => e.notFound);
+    return running === 0 && parkedCount === entries.size;
   }
 
   function pump(): void {
@@ -150,16 +199,22 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         await store.commit(kept.map((x) => toSourceRecord(tag, x)), [putJson(key, state)], signal);
         e.state = state;
         e.backoff.reset();
+        e.failures = 0;
+        setParked(e, false);
         if (kept.length > 0) d.progress({ emitted: kept.length });
       }
       await store.put([del(key)], signal);
-      entries.delete(sid);
+      remove(sid);
       d.progress({ finished: 1 });
       logger.debug({ sid }, 'teleport session recording shipped');
     } catch (err) {
       if (signal.aborted || isStop(err)) return;
       const notFound = isNotFound(err);
       const why = notFound ? 'recording not found' : describeError(err);
+      e.notFound = notFound;
+      e.failures++;
+      e.lastError = why;
+      setParked(e, notFound || e.failures >= EXIT_AFTER_ATTEMPTS);
       // only a missing recording is given up on, once its upload is old: it will never appear. other errors
       // (auth service down, permissions being fixed) are retried with capped backoff, never dropped
       if (notFound && d.now() - e.state.t >= o.giveUpMs) {
@@ -170,26 +225,33 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         try {
           await store.put([del(key)], signal);
         } catch (e2) {
-          if (!isStop(e2)) logger.warn({ sid, err: describeError(e2) }, 'could not drop the session from state');
+          if (signal.aborted || isStop(e2)) return;
+          // not at once: pump would run it again in a tight loop
+          const delay = e.backoff.next();
+          e.nextTryAt = d.now() + delay;
+          logger.warn({ sid, retryInMs: Math.round(delay), err: describeError(e2) }, 'could not drop the session from state; will retry');
           return;
         }
-        entries.delete(sid);
+        remove(sid);
         d.progress({ gaveUp: 1 });
         return;
       }
-      e.notFound = notFound;
       const delay = e.backoff.next();
       e.nextTryAt = d.now() + delay;
       d.progress({ error: why });
-      logger.warn({ sid, index: e.state.i, retryInMs: Math.round(delay), err: why }, 'teleport session recording failed; will retry');
+      logger.warn({ sid, index: e.state.i, attempts: e.failures, retryInMs: Math.round(delay), err: why }, 'teleport session recording failed; will retry');
     }
   }
 
   return {
     opsFor,
     registerFrom,
+    release,
     load,
-    /** resolves when no recording is streaming or retrying, but for those not found yet (they stay in state) */
+    /**
+     * resolves when no recording is streaming or retrying, but for those not found yet or failing again and
+     * again (they stay in state; see leftBehind)
+     */
     idle(): Promise<void> {
       if (isIdle() || signal.aborted) return Promise.resolve();
       return new Promise((resolve) => {
@@ -198,6 +260,12 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       });
     },
     stats: () => ({ active: running, pending: entries.size - running }),
+    /** recordings still in state and waiting to be retried, with their last error (for the exit log) */
+    leftBehind(): Array<{ sid: string; index: number; attempts: number; err: string }> {
+      const out: Array<{ sid: string; index: number; attempts: number; err: string }> = [];
+      for (const [sid, e] of entries) if (!e.running) out.push({ sid, index: e.state.i, attempts: e.failures, err: e.lastError });
+      return out;
+    },
     async stop(): Promise<void> {
       if (timer) clearTimeout(timer);
       await Promise.allSettled([...inflight]);

@@ -13,8 +13,11 @@ import { createExporter, isStop } from './exporter.js';
 import { loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
 import { describeError } from './retry.js';
-import { createSessions, SESSION_GIVE_UP_MS } from './sessions.js';
+import { createSessions, SESSION_GIVE_UP_MS, type Sessions } from './sessions.js';
 import { StateStore, resolveStartTime } from './state.js';
+
+/** recordings named one by one in the exit log; the rest are counted */
+const LEFT_BEHIND_LOGGED = 20;
 
 export interface PollerDeps {
   /**
@@ -306,10 +309,11 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         signal: ac.signal,
         hooks: {
           opsFor: (kept) => s.opsFor(kept),
-          committed(kept) {
-            s.registerFrom(kept);
+          committed(kept, claimed) {
+            s.registerFrom(claimed);
             l.observe(kept);
           },
+          release: (claimed) => s.release(claimed),
           progress(p) {
             if (p.mode) st.mode = p.mode;
             if (p.date) st.date = p.date;
@@ -332,17 +336,21 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun }, 'teleport poller started');
 
     main = (async () => {
-      const how = await exporter.probe();
-      if (!how) return;
-      st.mode = how;
-      if (how === 'legacy') logger.info('teleport auth service has no export chunks (cursor v2); using the legacy event search');
-      if (how === 'export') await exporter.runExport();
+      const choice = await exporter.chooseMode();
+      if (!choice) return;
+      st.mode = choice.mode;
+      logger.info(
+        { mode: choice.mode, reason: choice.reason },
+        choice.mode === 'export' ? 'teleport audit log read with the cursor-v2 export' : 'teleport audit log read with the legacy event search',
+      );
+      if (choice.mode === 'export') await exporter.runExport();
       else await exporter.runLegacy();
       if (ac.signal.aborted) return;
       // exit-on-last-event: caught up; let the recordings that are due finish too
       await s.idle();
       await l.idle();
       if (ac.signal.aborted) return;
+      logLeftBehind(s.leftBehind());
       logger.info('teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
     })().then(
       () => resolveDone(),
@@ -359,6 +367,16 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     );
   }
 
+  /** recordings exit-on-last-event did not wait for: they stay in state and resume on the next run */
+  function logLeftBehind(left: ReturnType<Sessions['leftBehind']>): void {
+    for (const x of left.slice(0, LEFT_BEHIND_LOGGED)) {
+      logger.warn({ sid: x.sid, index: x.index, attempts: x.attempts, err: x.err }, 'teleport session recording left behind at exit; it resumes on the next run');
+    }
+    if (left.length > LEFT_BEHIND_LOGGED) {
+      logger.warn({ count: left.length, logged: LEFT_BEHIND_LOGGED }, 'more teleport session recordings left behind at exit; they resume on the next run');
+    }
+  }
+
   let lastFingerprint: string | undefined;
   let identitySource: IdentitySource | undefined;
   function refresh(source: IdentitySource): void {
@@ -371,8 +389,15 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       return;
     }
     if (id.fingerprint === lastFingerprint) return;
+    try {
+      client?.setIdentity(id);
+    } catch (err) {
+      // e.g. proxy mode without a cluster name and a rotated identity that does not tell it. not recorded as
+      // applied: each refresh reports it again until the file is replaced (the current identity will expire)
+      logger.error({ file: id.file, err: (err as Error).message }, 'teleport identity refresh failed: the new identity cannot be used; keeping the current identity');
+      return;
+    }
     lastFingerprint = id.fingerprint;
-    client?.setIdentity(id);
     showIdentity(id);
     st.identityRefreshedAt = now();
     logger.info({ file: id.file, expires: id.notAfter.toISOString() }, 'teleport identity reloaded');

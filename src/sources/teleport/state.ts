@@ -3,6 +3,7 @@
 //
 // keys, all under `teleport/`:
 //   start-time                        ISO start time, stored on the first run
+//   mode                              "export" or "legacy": chosen by the first probe, then kept (see exporter.ts)
 //   export/date                       YYYY-MM-DD: the UTC date the cursor-v2 export is on
 //   export/chunk/<date>/<chunk>       {"c": cursor} while a chunk is partly sent, {"done": true} once complete
 //   legacy/cursor                     {"w": window start ms, "k": start_key, "id": last sent event id}
@@ -17,7 +18,9 @@ import { ConfigError } from '../../errors.js';
 export const PREFIX = 'teleport/';
 export const K = {
   startTime: `${PREFIX}start-time`,
+  mode: `${PREFIX}mode`,
   exportDate: `${PREFIX}export/date`,
+  chunksPrefix: `${PREFIX}export/chunk/`,
   chunkPrefix: (date: string) => `${PREFIX}export/chunk/${date}/`,
   chunk: (date: string, chunk: string) => `${PREFIX}export/chunk/${date}/${chunk}`,
   legacy: `${PREFIX}legacy/cursor`,
