@@ -151,6 +151,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         retryBaseMs: config.datadog.retryInitialMs,
         retryCapMs: config.datadog.retryMaxMs,
         authRetryMs: config.datadog.authRetryMs,
+        batchWaitMs: config.datadog.batchWaitMs,
       },
       { spool, logger, onResponse: metrics.observeDatadog },
     );

@@ -52,6 +52,7 @@ export interface Config {
     retryInitialMs: number;
     retryMaxMs: number;
     authRetryMs: number;
+    batchWaitMs: number;
   };
   spool: { maxBytes: number };
   admin: { enabled: boolean; host: string; port: number };
@@ -252,6 +253,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       retryInitialMs: get('datadog.retry-initial') as number,
       retryMaxMs: get('datadog.retry-max') as number,
       authRetryMs: get('datadog.auth-retry') as number,
+      batchWaitMs: get('datadog.batch-wait') as number,
     },
     spool: { maxBytes: get('spool.max-bytes') as number },
     admin: { enabled: get('admin.enabled') as boolean, host: get('admin.host') as string, port: get('admin.port') as number },

@@ -54,3 +54,25 @@ test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixi
   assert.equal(intake.logCount, 50);
   assert.ok(intake.requests <= 3 + 1 + 1, 'held and probed with one batch, not bisected into single logs');
 });
+
+test('a trickle of logs goes out in a few full-ish requests, not one request per log', async (t) => {
+  const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 10_000_000 });
+  const intake = await startFakeIntake();
+  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 4, batchWaitMs: 200 }, { spool, logger: quiet });
+  t.after(async () => {
+    await sink.stop(0);
+    await spool.close();
+    await intake.close();
+  });
+  sink.start();
+  // 200 logs, one at a time, as an ingest at a steady low rate would append them
+  for (let i = 0; i < 200; i++) {
+    await spool.append([JSON.stringify({ id: `t-${i}` })]);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const deadline = Date.now() + 20_000;
+  while (intake.logCount < 200 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(intake.logCount, 200);
+  t.diagnostic(`200 logs in ${intake.requests} requests`);
+  assert.ok(intake.requests <= 50, `batched: ${intake.requests} requests for 200 logs`);
+});

@@ -42,6 +42,8 @@ export interface DatadogSinkOptions {
   retryCapMs?: number;
   /** with a refused api key, retry every authRetryMs to 2 * authRetryMs; default 30 s (30-60 s) */
   authRetryMs?: number;
+  /** after a batch under half full, wait this long before taking the next, so requests carry many logs; 0 = none */
+  batchWaitMs?: number;
 }
 
 /** the subset of pino the sink uses: a structured object, then a sentence */
@@ -99,6 +101,7 @@ interface ResolvedOptions {
   retryBaseMs: number;
   retryCapMs: number;
   authRetryMs: number;
+  batchWaitMs: number;
 }
 
 export const SINK_DEFAULTS = Object.freeze({
@@ -110,6 +113,7 @@ export const SINK_DEFAULTS = Object.freeze({
   retryBaseMs: 500,
   retryCapMs: 60_000, // 1 min
   authRetryMs: 30_000, // 30-60 s between checks of a refused key
+  batchWaitMs: 200, // a trickle of logs goes out in a few requests a second, not one request per log
   stopDeadlineMs: 10_000,
 });
 
@@ -141,6 +145,7 @@ export function resolveSinkOptions(options: DatadogSinkOptions): ResolvedOptions
     retryBaseMs: integer('retryBaseMs', options.retryBaseMs ?? SINK_DEFAULTS.retryBaseMs, 1, 600_000),
     retryCapMs: integer('retryCapMs', options.retryCapMs ?? SINK_DEFAULTS.retryCapMs, 1, 3_600_000),
     authRetryMs: integer('authRetryMs', options.authRetryMs ?? SINK_DEFAULTS.authRetryMs, 1, 3_600_000),
+    batchWaitMs: integer('batchWaitMs', options.batchWaitMs ?? SINK_DEFAULTS.batchWaitMs, 0, 60_000),
   });
 }
 
@@ -330,6 +335,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   }
 
   async function work(id: number): Promise<void> {
+    let lastBatchSmall = false;
     while (!stopTaking.signal.aborted) {
       if (authRecovered !== null) {
         // another worker holds a batch the key was refused for and probes; the others wait for it (or, at the
@@ -337,9 +343,13 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         await Promise.race([authRecovered.promise, pause(authRetryDelayMs(o.authRetryMs, random))]);
         if (stopTaking.signal.aborted) return;
       }
+      // each request costs the same whatever it carries: after a small batch, let more logs gather first (a
+      // backlog is never delayed: full batches go out back to back)
+      if (lastBatchSmall && o.batchWaitMs > 0 && !(await pause(o.batchWaitMs))) return;
       let items: SpoolItem[];
       try {
         items = await spool.take(o.batchMaxEntries, takeBytes, stopTaking.signal);
+        lastBatchSmall = items.length * 2 < o.batchMaxEntries;
       } catch (error) {
         // the spool retries passing read errors itself; what it throws is damage that retrying will not heal
         logger.error({ err: (error as Error).message, worker: id }, 'could not take logs from the spool; this datadog worker stops');
