@@ -558,6 +558,11 @@ test('isoTime matches Date#toISOString', () => {
   for (let i = 0; i < 2000; i++) values.push(Math.floor((i * 7919.123 - 5000) * 1e8), T0 + i * 3_599_999.7);
   for (const v of values) assert.equal(isoTime(v), new Date(v).toISOString(), String(v));
   for (const v of [Number.NaN, Infinity, -Infinity, 8.64e15 + 1]) assert.equal(isoTime(v), undefined);
+  // a restamp formats two days in turn (the event's, today's); a third day in between
+  for (let i = 0; i < 300; i++) {
+    const v = [T0 + i * 1000, T0 + 3 * 86_400_000 - i, T0 - 86_400_000 + i * 7][i % (i < 100 ? 2 : 3)]!;
+    assert.equal(isoTime(v), new Date(v).toISOString(), String(v));
+  }
 });
 
 // ---- validation ----
@@ -645,4 +650,68 @@ test('events past the indexing window: restamp, keep or drop, counted and logged
   assert.deepEqual(drop.route(old), { kind: 'drop', reason: 'too-old', rule: 0 });
   assert.equal(drop.stats().oldDropped, 1);
   assert.equal(drop.route(fresh).kind, 'send');
+});
+
+test('restamp appends original_timestamp to the text: the same text as routing a stamped copy of the record', () => {
+  const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const OLD = NOW - 3 * 86_400_000 + 123;
+  // the former restamp: a copy of the record with original_timestamp added, stamped now, routed as usual
+  const copy = (r: SourceRecord): SourceRecord => {
+    const record = r.record;
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) return r;
+    return { tag: r.tag, time: NOW, record: { ...record, original_timestamp: isoTime(r.time) ?? r.time } };
+  };
+  const ruleSets: MatchRule[][] = [
+    [{ pattern: '**', type: 'datadog' }],
+    [{ pattern: '**', type: 'datadog', source: 'teleport', sourceCategory: 'audit', service: 'svc', tags: ['env:prod', 'team:x'], includeTagKey: true }],
+    [{ pattern: '**', type: 'datadog', timestampKey: '' }],
+    [{ pattern: '**', type: 'datadog', timestampKey: 'original_timestamp' }],
+    [{ pattern: '**', type: 'datadog', includeTagKey: true, tagKey: 'original_timestamp' }],
+    [{ pattern: '**', type: 'datadog', source: 'a', tags: ['ddsource:x'], includeTagKey: true, tagKey: 'ddsource' }],
+  ];
+  const withProto = JSON.parse('{"__proto__": {"hostname": "inherited"}, "a": 1}') as Record<string, unknown>;
+  Object.setPrototypeOf(withProto, { hostname: 'inherited' });
+  const records: Array<Record<string, unknown>> = [
+    {},
+    { event: 'user.login', code: 'T1000I', uid: 'u1', time: '2026-11-19T12:00:00.000Z', user: 'alice', success: true },
+    { event: 'session.start', code: 'T2000W', nested: { a: [1, 'two', null, { b: 'ü😀' }] }, '10': 'int key', '2': 'two', 'ключ': '\u2028' },
+    { event: 'x', status: null, hostname: null },
+    { event: 'x', status: 'custom', ddsource: 'mine', '@timestamp': 'own', tag: 'own tag' },
+    { event: 'x', original_timestamp: 'already there', z: 1 },
+    { event: 'x', original_timestamp: undefined, z: 1 },
+    { event: 'x', big: 12345678901234567890n },
+    { event: 'x', toJSON: () => ({ replaced: true }) },
+    { event: 'x', huge: 'y'.repeat(1_100_000) },
+    Object.assign(Object.create(null) as Record<string, unknown>, { event: 'null prototype' }),
+    withProto,
+  ];
+  const times = [OLD, -Infinity, NOW - 86_400_000 * 400];
+  let compared = 0;
+  for (const rules of ruleSets) {
+    const restamp = createRouter({ rules, unmatched: 'drop', hostname: 'h', oldTimestamps: 'restamp', now: () => NOW });
+    const plain = createRouter({ rules, unmatched: 'drop', hostname: 'h', now: () => NOW });
+    for (const record of records) {
+      for (const time of times) {
+        const r = { tag: 'events.log', time, record };
+        const got = restamp.route(r);
+        const want = plain.route(copy(r));
+        assert.deepEqual(got, want, `rules ${JSON.stringify(rules)}, record ${Object.keys(record).join(',')}, time ${time}`);
+        compared++;
+      }
+    }
+    // arrays and other non-objects are rejected either way
+    const bad = { tag: 'events.log', time: OLD, record: [1, 2] as unknown as Record<string, unknown> };
+    assert.deepEqual(restamp.route(bad), plain.route(copy(bad)));
+    const a = restamp.stats();
+    const b = plain.stats();
+    assert.equal(a.oldRestamped, records.length * times.length + 1);
+    assert.deepEqual({ ...a, oldRestamped: 0 }, b);
+  }
+  assert.equal(compared, ruleSets.length * records.length * times.length);
+  // the text path is taken: the key sits right after the record's own keys
+  const r = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: 'restamp', now: () => NOW });
+  assert.equal(
+    sent(r.route(rec({ a: 1 }, 'events.log', OLD))).text,
+    `{"a":1,"original_timestamp":"${new Date(OLD).toISOString()}","hostname":"h","@timestamp":"${new Date(NOW).toISOString()}"}`,
+  );
 });

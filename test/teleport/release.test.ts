@@ -7,7 +7,8 @@ import { getEventListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { generatedDataset } from '../../src/fakes/teleport.js';
 import { addFakeLockService } from '../../src/fakes/teleport-lock.js';
-import { createAuditLogClient, type RawExportEvent } from '../../src/sources/teleport/client.js';
+import { createAuditLogClient } from '../../src/sources/teleport/client.js';
+import type { WireExportEvent } from '../../src/sources/teleport/decoder.js';
 import { loadIdentity } from '../../src/sources/teleport/identity.js';
 import { readBatches } from '../../src/sources/teleport/batches.js';
 import { trackedEnvs, within, type Env } from './harness.js';
@@ -44,7 +45,7 @@ test('unary calls and streams leave no abort listener on the signal, whether the
   assert.equal(n, 100);
   const cut = c.exportEvents(new Date(DATE), chunk!, '', ac.signal);
   const cutStatus = new Promise((r) => cut.once('status', r));
-  for await (const _ of readBatches<RawExportEvent>(cut, 10, 20)) break;
+  for await (const _ of readBatches<WireExportEvent>(cut, 10, 20)) break;
   await within(cutStatus, 10_000, 'status of the stream left early');
   assert.equal(listeners(ac.signal), 0, 'after a listing, a full stream and a stream left early');
 
@@ -65,7 +66,7 @@ test('a reader that stops early (a failed batch) cancels the grpc call', async (
   stream.on('error', () => {});
   await assert.rejects(
     (async () => {
-      for await (const b of readBatches<RawExportEvent>(stream, 5, 20)) throw new Error(`shipping ${b.length} events failed`);
+      for await (const b of readBatches<WireExportEvent>(stream, 5, 20)) throw new Error(`shipping ${b.length} events failed`);
     })(),
     /shipping 5 events failed/,
   );

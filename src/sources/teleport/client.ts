@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { TlsIdentity } from './identity.js';
 import { TeleportChannelCredentials, TELEPORT_API_DOMAIN, authAlpnProtocol } from './credentials.js';
+import { decodeEventsPage, decodeExportEvent, type WireEvent, type WireExportEvent } from './decoder.js';
 
 /** directory holding our .proto files: <root>/proto from src/ (tsx) and from dist/src/ (built) */
 export const PROTO_DIR = [new URL('../../../proto', import.meta.url), new URL('../../../../proto', import.meta.url)]
@@ -67,9 +68,9 @@ export interface AuditLogClient {
   /** lists the chunks of a UTC date */
   getEventExportChunks(date: Date, signal?: AbortSignal): Promise<string[]>;
   /** streams one chunk's events after a cursor */
-  exportEvents(date: Date, chunk: string, cursor: string, signal?: AbortSignal): grpc.ClientReadableStream<RawExportEvent>;
+  exportEvents(date: Date, chunk: string, cursor: string, signal?: AbortSignal): grpc.ClientReadableStream<WireExportEvent>;
   /** legacy paged search */
-  searchEvents(req: SearchRequest, signal?: AbortSignal): Promise<{ items: RawEvent[]; lastKey: string }>;
+  searchEvents(req: SearchRequest, signal?: AbortSignal): Promise<{ items: WireEvent[]; lastKey: string }>;
   /** streams a session recording from an index */
   streamSessionEvents(sessionId: string, startIndex: number, signal?: AbortSignal): grpc.ClientReadableStream<RawEvent>;
   upsertLock(lock: LockSpec, signal?: AbortSignal): Promise<void>;
@@ -106,7 +107,14 @@ function loadServices(): { audit: grpc.ServiceClientConstructor; auth: grpc.Serv
       { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] },
     );
     const pkg = grpc.loadPackageDefinition(def) as any;
-    cachedAudit = pkg.teleport.auditlog.v1.AuditLogService as grpc.ServiceClientConstructor;
+    const audit = pkg.teleport.auditlog.v1.AuditLogService as grpc.ServiceClientConstructor;
+    // the event responses are decoded from the wire into plain objects (decoder.ts), not into Struct wrappers
+    const service: grpc.ServiceDefinition = {
+      ...audit.service,
+      ExportUnstructuredEvents: { ...audit.service.ExportUnstructuredEvents!, responseDeserialize: decodeExportEvent },
+      GetUnstructuredEvents: { ...audit.service.GetUnstructuredEvents!, responseDeserialize: decodeEventsPage },
+    };
+    cachedAudit = grpc.makeGenericClientConstructor(service, 'AuditLogService');
     cachedAuth = pkg.proto.AuthService as grpc.ServiceClientConstructor;
   }
   return { audit: cachedAudit, auth: cachedAuth };
@@ -227,7 +235,7 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
       return call;
     },
     async searchEvents(req, signal) {
-      const res = await unary<{ items: RawEvent[]; last_key: string }>(
+      const res = await unary<{ items: WireEvent[]; lastKey: string }>(
         clients.audit,
         'GetUnstructuredEvents',
         {
@@ -242,7 +250,7 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
         o.timeoutMs,
         signal,
       );
-      return { items: res.items ?? [], lastKey: res.last_key ?? '' };
+      return res;
     },
     streamSessionEvents(sessionId, startIndex, signal) {
       const call = clients.audit.StreamUnstructuredSessionEvents({ session_id: sessionId, start_index: startIndex, format: '' }, metadata());

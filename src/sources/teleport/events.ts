@@ -1,6 +1,7 @@
-// pure conversions from teleport's EventUnstructured (as proto-loader decodes it) to our SourceRecord.
+// pure conversions from teleport's EventUnstructured (as proto-loader or decoder.ts decodes it) to our SourceRecord.
 import type { SourceRecord } from '../../record.js';
 import type { RawEvent, RawStruct, RawTimestamp, RawValue } from './client.js';
+import type { WireEvent } from './decoder.js';
 
 export function valueToJs(v: RawValue | null | undefined): unknown {
   if (!v) return null;
@@ -27,7 +28,10 @@ export function timestampMs(t: RawTimestamp | null | undefined): number | undefi
 
 /** the event's time: the proto timestamp, else its `time` field, else `fallback` */
 export function eventTimeMs(e: RawEvent, record: Record<string, unknown>, fallback: number): number {
-  const t = timestampMs(e.time);
+  return timeOr(timestampMs(e.time), record, fallback);
+}
+
+function timeOr(t: number | undefined, record: Record<string, unknown>, fallback: number): number {
   if (t !== undefined) return t;
   if (typeof record.time === 'string') {
     const p = Date.parse(record.time);
@@ -36,7 +40,7 @@ export function eventTimeMs(e: RawEvent, record: Record<string, unknown>, fallba
   return fallback;
 }
 
-export function eventType(e: RawEvent, record: Record<string, unknown>): string {
+export function eventType(e: RawEvent | WireEvent, record: Record<string, unknown>): string {
   if (e.type) return e.type;
   return typeof record.event === 'string' ? record.event : '';
 }
@@ -52,6 +56,12 @@ export interface DecodedEvent {
 export function decodeEvent(e: RawEvent, now: number): DecodedEvent {
   const record = structToObject(e.unstructured);
   return { type: eventType(e, record), id: e.id, index: Number(e.index ?? 0), time: eventTimeMs(e, record, now), record };
+}
+
+/** the same as decodeEvent, from decoder.ts's event (its record is the decoded object, not a copy) */
+export function decodeWireEvent(e: WireEvent, now: number): DecodedEvent {
+  const record = e.unstructured;
+  return { type: eventType(e, record), id: e.id, index: e.index, time: timeOr(e.time, record, now), record };
 }
 
 export function toSourceRecord(tag: string, e: DecodedEvent): SourceRecord {

@@ -10,9 +10,10 @@
 import type { Logger } from 'pino';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
-import type { AuditLogClient, RawExportEvent } from './client.js';
+import type { AuditLogClient } from './client.js';
+import type { WireExportEvent } from './decoder.js';
 import { readBatches } from './batches.js';
-import { decodeEvent, toSourceRecord, type DecodedEvent } from './events.js';
+import { decodeWireEvent, toSourceRecord, type DecodedEvent } from './events.js';
 import { Backoff, describeError, isUnimplemented, sleep } from './retry.js';
 import { K, del, putJson, type ChunkState, type LegacyState, type StateStore } from './state.js';
 
@@ -72,11 +73,18 @@ export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(
 export const dateMs = (iso: string): number => Date.parse(`${iso}T00:00:00.000Z`);
 export const addDays = (iso: string, n: number): string => isoDate(dateMs(iso) + n * DAY);
 
-/** which decoded events are shipped: `types` (when set) minus skip-event-types; the others only move the cursor */
-export function selectEvents(events: DecodedEvent[], types: string[], skip: string[]): DecodedEvent[] {
+/** which event types are shipped: `types` (when set) minus skip-event-types; the others only move the cursor */
+export function typeFilter(types: string[], skip: string[]): (type: string) => boolean {
   const want = types.length > 0 ? new Set(types) : undefined;
   const skipSet = new Set(skip);
-  return events.filter((e) => (!want || want.has(e.type)) && !skipSet.has(e.type));
+  if (!want && skipSet.size === 0) return () => true;
+  return (type) => (!want || want.has(type)) && !skipSet.has(type);
+}
+
+/** the decoded events that are shipped (typeFilter) */
+export function selectEvents(events: DecodedEvent[], types: string[], skip: string[]): DecodedEvent[] {
+  const ship = typeFilter(types, skip);
+  return events.filter((e) => ship(e.type));
 }
 
 /** runs fn over items, at most n at a time; waits for all, then rethrows the first error */
@@ -102,16 +110,23 @@ export async function pool<T, R>(items: T[], n: number, fn: (item: T) => Promise
 export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   const { client, store, logger, signal, hooks } = d;
   const backoff = new Backoff(o.retryBaseMs, o.retryMaxMs);
+  const shipType = typeFilter(o.types, o.skipEventTypes);
+  const startMs = o.startTime.getTime();
 
   /** ships a batch: records for the selected events, with the cursor ops, in one write */
   async function ship(events: DecodedEvent[], cursorOps: StateOp[]): Promise<void> {
-    // a chunk holds its whole date: events before the start time are skipped like filtered ones
-    const startMs = o.startTime.getTime();
-    const kept = selectEvents(events, o.types, o.skipEventTypes).filter((e) => e.time >= startMs);
-    const records: SourceRecord[] = kept.map((e) => toSourceRecord(o.eventsTag, e));
+    const kept: DecodedEvent[] = [];
+    const records: SourceRecord[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      // a chunk holds its whole date: events before the start time are skipped like filtered ones
+      if (!(e.time >= startMs) || !shipType(e.type)) continue;
+      kept.push(e);
+      records.push(toSourceRecord(o.eventsTag, e));
+    }
     const { ops, claimed } = hooks.opsFor(kept);
     try {
-      await store.commit(records, [...ops, ...cursorOps], signal);
+      await store.commit(records, ops.length === 0 ? cursorOps : [...ops, ...cursorOps], signal);
     } catch (err) {
       // the retried batch must carry the session puts again
       hooks.release(claimed);
@@ -144,9 +159,12 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     const key = K.chunk(date, chunk);
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
-      for await (const batch of readBatches<RawExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
+      for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
         const events: DecodedEvent[] = [];
-        for (const item of batch) if (item.event) events.push(decodeEvent(item.event, d.now()));
+        for (let i = 0; i < batch.length; i++) {
+          const ev = batch[i]!.event;
+          if (ev) events.push(decodeWireEvent(ev, d.now()));
+        }
         const last = batch[batch.length - 1]!.cursor;
         if (last) cursor = last;
         await ship(events, [putJson(key, { c: cursor } satisfies ChunkState)]);
@@ -314,7 +332,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         if (at >= 0) items = items.slice(at + 1);
         else logger.warn({ id: st.id }, 'last sent teleport event not found on its page again; sending the whole page');
       }
-      const events = items.map((e) => decodeEvent(e, d.now()));
+      const events = items.map((e) => decodeWireEvent(e, d.now()));
       let next: LegacyState;
       if (page.lastKey) next = { w: st.w, k: page.lastKey, id: '' };
       else next = { w: st.w, k: st.k, id: events.length > 0 ? events[events.length - 1]!.id : st.id };
