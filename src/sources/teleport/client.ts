@@ -2,18 +2,15 @@
 // metadata teleport expects; unary calls get a deadline; server streams are cancelled through an AbortSignal.
 // the identity can be swapped at run time (refresh): new calls go over a new channel with the new certificate,
 // calls in flight finish on the old one.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { TlsIdentity } from './identity.js';
+import { protoDir } from '../../paths.js';
 import { TeleportChannelCredentials, TELEPORT_API_DOMAIN, authAlpnProtocol } from './credentials.js';
-import { decodeEventsPage, decodeExportEvent, type WireEvent, type WireExportEvent } from './decoder.js';
+import { decodeEventMessage, decodeEventsPage, decodeExportEvent, type WireEvent, type WireExportEvent } from './decoder.js';
 
 /** directory holding our .proto files: <root>/proto from src/ (tsx) and from dist/src/ (built) */
-export const PROTO_DIR = [new URL('../../../proto', import.meta.url), new URL('../../../../proto', import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((d) => existsSync(`${d}/teleport/auditlog/v1/auditlog.proto`)) ?? fileURLToPath(new URL('../../../proto', import.meta.url));
+export const PROTO_DIR = protoDir;
 
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true };
 
@@ -72,7 +69,7 @@ export interface AuditLogClient {
   /** legacy paged search */
   searchEvents(req: SearchRequest, signal?: AbortSignal): Promise<{ items: WireEvent[]; lastKey: string }>;
   /** streams a session recording from an index */
-  streamSessionEvents(sessionId: string, startIndex: number, signal?: AbortSignal): grpc.ClientReadableStream<RawEvent>;
+  streamSessionEvents(sessionId: string, startIndex: number, signal?: AbortSignal): grpc.ClientReadableStream<WireEvent>;
   upsertLock(lock: LockSpec, signal?: AbortSignal): Promise<void>;
   /** use a new identity for calls made from now on */
   setIdentity(identity: TlsIdentity): void;
@@ -113,6 +110,7 @@ function loadServices(): { audit: grpc.ServiceClientConstructor; auth: grpc.Serv
       ...audit.service,
       ExportUnstructuredEvents: { ...audit.service.ExportUnstructuredEvents!, responseDeserialize: decodeExportEvent },
       GetUnstructuredEvents: { ...audit.service.GetUnstructuredEvents!, responseDeserialize: decodeEventsPage },
+      StreamUnstructuredSessionEvents: { ...audit.service.StreamUnstructuredSessionEvents!, responseDeserialize: decodeEventMessage },
     };
     cachedAudit = grpc.makeGenericClientConstructor(service, 'AuditLogService');
     cachedAuth = pkg.proto.AuthService as grpc.ServiceClientConstructor;

@@ -7,9 +7,10 @@
 // exit-on-last-event does not wait for recordings not found yet, nor for those that failed EXIT_AFTER_ATTEMPTS
 // times in a row (the go handler gives up after 3): they stay in state and resume on the next run.
 import type { Logger } from 'pino';
-import type { AuditLogClient, RawEvent } from './client.js';
+import type { AuditLogClient } from './client.js';
+import type { WireEvent } from './decoder.js';
 import { readBatches } from './batches.js';
-import { decodeEvent, toSourceRecord, uploadedSessionId, type DecodedEvent } from './events.js';
+import { decodeWireEvent, toSourceRecord, uploadedSessionId, type DecodedEvent } from './events.js';
 import { EXPORT_BATCH_MAX, LINGER_MS, isStop } from './exporter.js';
 import { Backoff, describeError, isNotFound } from './retry.js';
 import { K, del, putJson, type SessionState, type StateStore } from './state.js';
@@ -190,8 +191,9 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
     const tag = `${o.tagPrefix}.${sid}.log`;
     try {
       const stream = client.streamSessionEvents(sid, e.state.i, signal);
-      for await (const batch of readBatches<RawEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
-        const events = batch.map((x) => decodeEvent(x, d.now()));
+      for await (const batch of readBatches<WireEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
+        const now = d.now();
+        const events = batch.map((x) => decodeWireEvent(x, now));
         const kept = events.filter((x) => !skip.has(x.type));
         let next = e.state.i;
         for (const x of events) if (Number.isFinite(x.index)) next = Math.max(next, x.index + 1);
