@@ -135,7 +135,9 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
         const hint = closest(key, [...BY_KEY.keys(), 'match']);
         throw new ConfigError(`${filePath}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
-      raw.set(setting.key, { value, origin: { where: `${filePath}: key "${setting.key}"`, base } });
+      const o = { where: `${filePath}: key "${setting.key}"`, base };
+      parseSetting(setting, value, o); // a bad value in the file is an error even when an env var or flag overrides it
+      raw.set(setting.key, { value, origin: o });
     }
   }
 
@@ -445,9 +447,18 @@ function tagFromUrl(url: string, origin: Origin): string {
 }
 
 function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined): { apiKey?: string; apiKeyOrigin?: string } {
-  if (inline) return { apiKey: inline.trim(), apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config' };
-  if (file) return { apiKey: readSecretFile(file, 'datadog.api-key-file'), apiKeyOrigin: file };
+  if (inline) return { apiKey: checkApiKey(inline.trim(), origin?.where ?? 'datadog.api-key'), apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config' };
+  if (file) return { apiKey: checkApiKey(readSecretFile(file, 'datadog.api-key-file'), `key "datadog.api-key-file" (${file})`), apiKeyOrigin: file };
   return {};
+}
+
+// a key with spaces, several lines or control characters cannot go in an http header: every request would fail,
+// forever. say so at start (without the key)
+function checkApiKey(key: string, where: string): string {
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new ConfigError(`${where}: the Datadog API key must be one line of printable characters without spaces (it holds ${/\n/.test(key) ? 'several lines' : 'spaces or control characters'})`);
+  }
+  return key;
 }
 
 /** reads a one-line secret file; the content never appears in errors */

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
 import { parseDuration, parseBytes, parseList, parseTime } from '../../src/config/values.js';
@@ -111,4 +113,30 @@ test('a secret never appears in an error', () => {
     () => loadConfig({ env: { DD_API_KEY: 'k' }, flags: { 'ingest-key-passphrase': 'hunter2', 'ingest-ca': 'a' } }),
     (err: Error) => !err.message.includes('hunter2'),
   );
+});
+
+test('an api key that cannot go in a header is refused at start, without showing it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-key-'));
+  try {
+    const file = join(dir, 'dd.key');
+    writeFileSync(file, 'abcdef0123456789\nsecond-line-secret\n', { mode: 0o600 });
+    assert.throws(
+      () => loadConfig({ env: {}, flags: { 'datadog-api-key-file': file, 'teleport-identity': 'id' } }),
+      (err: Error) => /several lines/.test(err.message) && !err.message.includes('second-line-secret') && !err.message.includes('abcdef'),
+    );
+    assert.throws(() => loadConfig({ env: { DD_API_KEY: 'has space' }, flags: { 'teleport-identity': 'id' } }), /one line of printable characters/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad value in the file is an error even when an env var overrides it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-ovr-'));
+  try {
+    const file = join(dir, 'c.toml');
+    writeFileSync(file, '[ingest]\nport = "eighty"\n');
+    assert.throws(() => loadConfig({ file, env: { TDF_INGEST_PORT: '9000' }, partial: true }), /key "ingest\.port": expected a whole number/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -220,6 +220,10 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
     }
   }
 
+  // an intake or a proxy may echo the request's headers in its error body: the key must not reach a log, a dead
+  // letter or /status through it
+  const scrub = (text: string): string => (o.apiKey.length >= 8 && text.includes(o.apiKey) ? text.split(o.apiKey).join('[redacted]') : text);
+
   async function sendOnce(values: string[]): Promise<Outcome> {
     inFlight += 1;
     counters.requests += 1;
@@ -239,9 +243,10 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
           logger.debug({ err: (error as Error).message }, 'datadog answered 202 with a body the client could not read');
         }
       }
-      return classifyResponse(status, response.headers, text, now());
+      return classifyResponse(status, response.headers, scrub(text), now());
     } catch (error) {
-      return classifyError(error);
+      const outcome = classifyError(error);
+      return outcome.kind === 'retry' ? { ...outcome, reason: scrub(outcome.reason) } : outcome;
     } finally {
       inFlight -= 1;
       if (started > 0) deps.onResponse?.(status, (performance.now() - started) / 1000);

@@ -40,6 +40,9 @@ type Payload = { format: 'json' | 'ndjson' | 'msgpack'; data: Buffer | string };
  * the fluentd tag for a request path: `/a/b?x=1` -> `a.b`, `/session.<sid>.log` -> `session.<sid>.log`.
  * null when the tag would be empty or have an empty part (`/`, `/a//b`, `/a/../b`, `/a.`) or odd characters.
  */
+/** longest tag accepted, in characters */
+export const MAX_TAG_LENGTH = 256;
+
 export function tagFromPath(url: string): string | null {
   let end = url.length;
   const q = url.indexOf('?');
@@ -54,6 +57,9 @@ export function tagFromPath(url: string): string | null {
     return null;
   }
   if (tag === '' || tag.startsWith('.') || tag.endsWith('.') || tag.includes('..')) return null;
+  // tags are short (`test.log`, `session.<uuid>.log`); a bound keeps matching against patterns with several `**`
+  // (which can backtrack polynomially in the tag's length) cheap
+  if (tag.length > MAX_TAG_LENGTH) return null;
   // no whitespace, control characters or a slash smuggled in as %2F
   if (/[\s\x00-\x1f\x7f/]/.test(tag)) return null;
   return tag;

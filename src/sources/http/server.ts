@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { SourceRecord } from '../../record.js';
-import { decodeRequest, tagFromPath } from './decode.js';
+import { decodeRequest, tagFromPath, MAX_TAG_LENGTH } from './decode.js';
 import { classify, classifyClientError, errorBody, type Failure } from './responses.js';
 import { clientCertRefusal, secureContextOptions, type IngestTls } from './tls.js';
 
@@ -126,7 +126,7 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     if (closing) return fail(req, reply, { status: 503, reason: 'the forwarder is shutting down' });
     const tag = tagFromPath(req.url);
     if (tag === null) {
-      const reason = `no valid tag in the path ${JSON.stringify(pathOf(req.url))}: POST to /<tag> (e.g. /test.log or /a/b for a.b)`;
+      const reason = `no valid tag in the path ${JSON.stringify(pathOf(req.url).slice(0, 300))}: POST to /<tag> (e.g. /test.log or /a/b for a.b; at most ${MAX_TAG_LENGTH} characters)`;
       return fail(req, reply, { status: 400, reason });
     }
     try {
