@@ -20,7 +20,9 @@ export function isSite(value: string): value is DatadogSite {
 export function parseSite(value: string): DatadogSite {
   const site = value.trim().toLowerCase();
   if (isSite(site)) return site;
-  throw new ConfigError(`unknown Datadog site "${value}": use one of ${SITES.join(', ')}, or set an explicit intake url`);
+  // a value that is no host name at all (an api key pasted into the wrong field) is not echoed
+  const shown = /^[a-z0-9.-]{1,63}$/i.test(value.trim()) && value.includes('.') ? `"${value}"` : `(${value.length} characters, not shown)`;
+  throw new ConfigError(`unknown Datadog site ${shown}: use one of ${SITES.join(', ')}, or set an explicit intake url`);
 }
 
 export function intakeBaseUrl(site: DatadogSite): string {

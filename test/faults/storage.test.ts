@@ -1,0 +1,142 @@
+// damaged storage and a second instance, through the cli. a storage directory written by the forwarder itself (the
+// intake down, so records stay queued; started twice so the write-ahead log became a table file) is copied and
+// damaged in one way per case; `start` must exit 2 with a message that says "corrupt" and what to do, the same on
+// a second run (no crash loop, no hang). cases marked todo fail today and are reported in RELIABILITY.md.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../helpers/forwarder.js';
+import { createRig, figures, startLoad, tally, waitDelivered, type Rig } from '../helpers/load.js';
+import { cliCommand } from '../helpers/paths.js';
+
+const API_KEY = 'storag0123456789abcdef0123456789';
+const RECORDS = 2000;
+
+let rig: Rig;
+let acked: Set<string>;
+/** a stopped forwarder's storage holding RECORDS queued records in a table file, and the same in a log file */
+let tableStore: string;
+let logStore: string;
+const work = mkdtempSync(join(tmpdir(), 'tdf-damage-'));
+const cleanups: Array<() => unknown> = [];
+
+before(async () => {
+  rig = await createRig({ after: (fn) => cleanups.push(fn) }, { apiKey: API_KEY });
+  await rig.intake.setDown(true);
+  let fw = await rig.start();
+  const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'kept', connections: 8, padBytes: 400, limit: RECORDS });
+  await load.done;
+  acked = load.acked;
+  assert.equal(await fw.stop(), 0);
+  logStore = join(work, 'log-store');
+  cpSync(rig.storage, logStore, { recursive: true });
+  // a second start turns the write-ahead log into a table file
+  fw = await rig.start();
+  assert.equal(await fw.stop(), 0);
+  tableStore = join(work, 'table-store');
+  cpSync(rig.storage, tableStore, { recursive: true });
+});
+
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function fileIn(dir: string, pred: (name: string) => boolean): string {
+  const name = readdirSync(dir).find(pred);
+  assert.ok(name, `no such file in ${dir}: ${readdirSync(dir).join(', ')}`);
+  return join(dir, name);
+}
+
+function overwrite(file: string, at: number, bytes: number): void {
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(bytes, 0x5a), 0, bytes, at);
+  closeSync(fd);
+}
+
+function halve(file: string): void {
+  truncateSync(file, Math.floor(statSync(file).size / 2));
+}
+
+/** a copy of a store, damaged */
+function damaged(from: string, name: string, damage: (dir: string) => void): string {
+  const dir = join(work, name);
+  cpSync(from, dir, { recursive: true });
+  damage(dir);
+  return dir;
+}
+
+function startOn(storage: string): { status: number | null; stderr: string; stdout: string; ms: number } {
+  const began = Date.now();
+  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'start', '--config', rig.config, '--storage', storage], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TDF_ADMIN_PORT: '0', ...rig.env }, encoding: 'utf8', timeout: 30_000,
+  });
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout, ms: Date.now() - began };
+}
+
+function expectCorrupt(t: { diagnostic(s: string): void }, storage: string, runs: number): void {
+  for (let run = 0; run < runs; run++) {
+    const r = startOn(storage);
+    t.diagnostic(`run ${run}: exit ${r.status} after ${r.ms} ms: ${r.stderr.trim().slice(0, 300)}`);
+    assert.equal(r.status, 2, `run ${run} exits 2 (not a crash, not a hang): ${r.stderr}`);
+    assert.match(r.stderr, /^error: storage directory .* is corrupt \(LevelDB: /m);
+    assert.match(r.stderr, /move the directory aside and start with an empty --storage/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
+}
+
+// each cli start costs seconds (tsx): the first cases run twice (no crash loop), the others once
+const cases: Array<{ name: string; from: () => string; damage: (dir: string) => void; todo?: string; runs?: number }> = [
+  { name: 'MANIFEST overwritten with garbage', from: () => tableStore, damage: (d) => writeFileSync(fileIn(d, (f) => f.startsWith('MANIFEST-')), Buffer.alloc(300, 0xab)), runs: 2 },
+  { name: 'MANIFEST truncated to half', from: () => tableStore, damage: (d) => halve(fileIn(d, (f) => f.startsWith('MANIFEST-'))) },
+  { name: 'CURRENT emptied', from: () => tableStore, damage: (d) => writeFileSync(join(d, 'CURRENT'), '') },
+  { name: 'table file (.ldb) overwritten in the middle', from: () => tableStore, damage: (d) => overwrite(fileIn(d, (f) => f.endsWith('.ldb')), 2000, 4000), runs: 2 },
+  { name: 'table file (.ldb) deleted', from: () => tableStore, damage: (d) => rmSync(fileIn(d, (f) => f.endsWith('.ldb'))) },
+  {
+    name: 'table file (.ldb) truncated to half', from: () => tableStore, damage: (d) => halve(fileIn(d, (f) => f.endsWith('.ldb'))),
+    todo: 'reported as "cannot open storage directory …: IO error: …ldb: Invalid argument; … writable by this user", not as corrupt',
+  },
+  {
+    name: 'CURRENT names a missing manifest', from: () => tableStore, damage: (d) => writeFileSync(join(d, 'CURRENT'), 'garbage\n'),
+    todo: 'reported as "cannot open storage directory …: IO error: …/garbage: No such file or directory", not as corrupt',
+  },
+];
+
+for (const c of cases) {
+  const runs = c.runs ?? 1;
+  test(`damaged storage, ${c.name}: exit 2 with "corrupt"${runs > 1 ? ', the same twice' : ''}`, { timeout: 90_000, todo: c.todo }, (t) => {
+    expectCorrupt(t, damaged(c.from(), c.name.replace(/\W+/g, '-'), c.damage), runs);
+  });
+}
+
+test('damaged write-ahead log (overwritten in the middle): refuses as corrupt, or at least says records were dropped', { timeout: 90_000, todo: 'leveldb (paranoid_checks off) drops the damaged part of the log silently: the forwarder starts, acknowledged records are gone, nothing in its output says so' }, async (t) => {
+  const storage = damaged(logStore, 'log-overwritten', (d) => overwrite(fileIn(d, (f) => f.endsWith('.log')), 100_000, 4000));
+  const fw = await rig.start(['--storage', storage]);
+  const status = await fw.getJson('/status');
+  await fw.stop();
+  const said = fw.logs.some((l) => /corrupt|dropp|lost/i.test(`${l.msg} ${JSON.stringify(l)}`) && (l.level ?? 0) >= 40);
+  t.diagnostic(`started; spool holds ${status.spool.records} of ${RECORDS} acknowledged records; warned: ${said}`);
+  assert.ok(said || status.spool.records === RECORDS, 'a warning that records were dropped, or nothing dropped');
+});
+
+test('second instance on the same storage: refuses with a clear message, the first keeps serving', { timeout: 90_000 }, async (t) => {
+  // the undamaged original: the first instance delivers what it holds and takes new records
+  await rig.intake.setDown(false);
+  const first = await rig.start();
+  const r = startOn(rig.storage);
+  t.diagnostic(`second instance: exit ${r.status}: ${r.stderr.trim()}`);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`^error: storage directory ${rig.storage} is in use by another teleport-datadog-forwarder \\(LevelDB lock held\\); stop it or pick another --storage`, 'm'));
+  const load = startLoad({ port: first.port!, tls: rig.tls, prefix: 'after-second', connections: 4, limit: 500 });
+  await load.done;
+  for (const id of load.acked) acked.add(id);
+  await waitDelivered(acked, rig.counts, 'the first instance delivers');
+  await waitFor(async () => (await first.getJson('/status')).spool.records === 0, 'spool drained');
+  assert.equal(await first.stop(), 0);
+  const tl = tally(acked, rig.counts);
+  t.diagnostic(figures('second instance refused', tl));
+  assert.deepEqual(tl.lost, []);
+});
