@@ -1,7 +1,7 @@
 // `start`: load the config once, start the app, and own the process lifecycle (signals, exit codes).
 import { loadConfig, isLooseSecretFile } from '../config/load.js';
 import { createLogger } from '../telemetry/logger.js';
-import { startApp } from '../app.js';
+import { startApp, type App } from '../app.js';
 
 export async function runStart(configFile: string | undefined, flags: Record<string, unknown>): Promise<number> {
   const config = loadConfig({ file: configFile, flags });
@@ -11,13 +11,22 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   }
   for (const n of config.fluentNotes) logger[n.level]({ where: n.where }, `fluent.conf: ${n.message}`);
   logger.info({ config: config.file, ingest: config.ingest.enabled, teleport: config.teleport.enabled, dryRun: config.dryRun }, 'starting teleport-datadog-forwarder');
-  const app = await startApp(config, { logger });
+  // signals are handled from before start-up: one that arrives while the app starts (the ingest may already be
+  // listening) stops it cleanly once it is up, instead of killing the process half-started
+  let app: App | undefined;
+  let stopReason: string | undefined;
+  const stop = (reason: string) => {
+    app!.stop(reason).catch((err: unknown) => logger.error({ err: (err as Error)?.message }, 'stopping failed'));
+  };
   const onSignal = (sig: NodeJS.Signals) => {
-    app.stop(`received ${sig}`).catch((err: unknown) => logger.error({ err: (err as Error)?.message }, 'stopping failed'));
+    if (app) stop(`received ${sig}`);
+    else stopReason ??= `received ${sig} while starting`;
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  process.on('SIGHUP', () => app.reload());
+  process.on('SIGHUP', () => app?.reload());
+  app = await startApp(config, { logger });
+  if (stopReason) stop(stopReason);
   await app.stopped;
   return app.exitCode;
 }
