@@ -168,6 +168,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         maxDecompressedBytes: config.ingest.maxDecompressed,
         retryAfterSeconds: Math.max(1, Math.ceil(config.ingest.retryAfterMs / 1000)),
         requestTimeoutMs: config.ingest.requestTimeoutMs,
+        maxRecords: config.ingest.maxRecords,
       },
       { logger, accept: (records) => emit('http', records), onResponse: metrics.observeIngest },
     );

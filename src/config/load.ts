@@ -35,6 +35,7 @@ export interface Config {
     maxDecompressed: number;
     retryAfterMs: number;
     requestTimeoutMs: number;
+    maxRecords: number;
   };
   datadog: {
     site: string;
@@ -239,6 +240,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       maxDecompressed: get('ingest.max-decompressed') as number,
       retryAfterMs: get('ingest.retry-after') as number,
       requestTimeoutMs: get('ingest.request-timeout') as number,
+      maxRecords: get('ingest.max-records') as number,
     },
     datadog: {
       site: get('datadog.site') as string,

@@ -1,9 +1,9 @@
 // datadog refuses the api key (401, then 403 for a revoked key) under load: the ingest keeps answering 200, the
 // sink holds every record (nothing delivered, nothing dead-lettered), /readyz says why; once the key works again,
 // delivery resumes and every acknowledged record arrives.
-// the sink probes a refused key every 30-60 s. the first case bounds that wait the way an operator would after
-// fixing a key: a restart (SIGTERM, start), which probes at once. the second waits for the sink's own probe and
-// runs only with TDF_FAULTS_LONG=1 (about 70 s).
+// the sink probes a refused key every datadog.auth-retry to twice that (default 30 s). the first case recovers the
+// way an operator would after fixing a key: a restart, which probes at once. the second waits for the sink's own
+// probe with auth-retry = 2s; the third with the default 30 s, only with TDF_FAULTS_LONG=1 (about 70 s).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,7 +58,7 @@ test('401/403 for a revoked key, then the key works again (restart): nothing dro
   assert.equal(await again.stop(), 0);
 });
 
-test('401/403, then the key works again without a restart: the sink\'s own probe resumes delivery (TDF_FAULTS_LONG=1)', { timeout: 180_000, skip: LONG ? false : 'waits for the 30-60 s auth probe; set TDF_FAULTS_LONG=1' }, async (t) => {
+test('401/403, then the key works again without a restart: the sink\'s own probe at the default auth-retry (30 s) resumes delivery (TDF_FAULTS_LONG=1)', { timeout: 180_000, skip: LONG ? false : 'waits for the 30-60 s auth probe; set TDF_FAULTS_LONG=1' }, async (t) => {
   const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200' });
   const fw = await rig.start();
   const acked = await refuseUnderLoad(t, rig, fw, 'authwait');
@@ -68,6 +68,22 @@ test('401/403, then the key works again without a restart: the sink\'s own probe
   await waitFor(async () => (await fw.getJson('/status')).spool.records === 0, 'spool drained');
   const tl = tally(acked, rig.counts);
   t.diagnostic(figures('401/403 then valid key (probe)', tl, { resumed_after_s: ((Date.now() - fixedAt) / 1000).toFixed(1) }));
+  assert.deepEqual(tl.lost, []);
+  assert.ok(fw.logs.some((l) => l.msg === 'datadog accepts the api key again: delivery resumes'));
+  assert.equal((await fw.getText('/readyz')).status, 200);
+  assert.equal(await fw.stop(), 0);
+});
+
+test('401/403, then the key works again without a restart: the sink\'s own probe (auth-retry 2s) resumes delivery', { timeout: 120_000 }, async (t) => {
+  const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200\nauth-retry = "2s"' });
+  const fw = await rig.start();
+  const acked = await refuseUnderLoad(t, rig, fw, 'authprobe');
+  const fixedAt = Date.now();
+  rig.intake.setApiKeys([API_KEY]);
+  await waitDelivered(acked, rig.counts, 'after the key works again', 60_000);
+  await waitFor(async () => (await fw.getJson('/status')).spool.records === 0, 'spool drained');
+  const tl = tally(acked, rig.counts);
+  t.diagnostic(figures('401/403 then valid key (probe, auth-retry 2s)', tl, { resumed_after_s: ((Date.now() - fixedAt) / 1000).toFixed(1) }));
   assert.deepEqual(tl.lost, []);
   assert.ok(fw.logs.some((l) => l.msg === 'datadog accepts the api key again: delivery resumes'));
   assert.equal((await fw.getText('/readyz')).status, 200);

@@ -222,7 +222,7 @@ test('compression bombs, plain and nested: 413 at the decompressed bound, nothin
   }
 });
 
-test('tagFromPath on random paths: null or a tag with no empty part, no whitespace, control character or slash', { timeout: 60_000 }, (t) => {
+test('tagFromPath on random paths: null or a short tag with no empty part, no whitespace, control character or slash', { timeout: 60_000 }, (t) => {
   const p = createPrng(seedFromEnv(Date.now() ^ 0x5a5a));
   t.diagnostic(`seed ${p.seed}`);
   const parts = ['/', '.', '..', '%2F', '%2e', '%', '%zz', '?', '#', 'a', 'test.log', 'session', '%00', '%20', '\u00e9', '%C3%A9', '%ED%A0%80', ' ', '\t', '~', '*', '**', '{a,b}'];
@@ -233,7 +233,7 @@ test('tagFromPath on random paths: null or a tag with no empty part, no whitespa
     const tag = tagFromPath(url);
     if (tag === null) continue;
     tags++;
-    assert.ok(tag.length > 0, url);
+    assert.ok(tag.length > 0 && tag.length <= MAX_TAG_LENGTH, `${tag.length} chars`);
     assert.ok(!tag.startsWith('.') && !tag.endsWith('.') && !tag.includes('..'), `${JSON.stringify(url)} -> ${JSON.stringify(tag)}`);
     assert.ok(!/[\s\x00-\x1f\x7f/]/.test(tag), `${JSON.stringify(url)} -> ${JSON.stringify(tag)}`);
   }

@@ -165,3 +165,13 @@ test('form parsing keeps bytes, handles +, bad escapes and missing values', () =
   assert.equal(f.get('e')!.toString(), 'A');
   assert.equal(f.size, 5);
 });
+
+test('a small request of many records is refused with 413 over the records bound', async () => {
+  const body = Buffer.from('[' + Array.from({ length: 10_001 }, () => '{}').join(',') + ']');
+  await assert.rejects(
+    decodeRequest({ tag: 't', contentType: 'application/json', body, query: {} }, { maxDecompressedBytes: 1 << 20, maxRecords: 10_000 }, 0),
+    (err: DecodeError) => err.status === 413 && /10001 records in one request, over the bound of 10000/.test(err.message),
+  );
+  const ok = await decodeRequest({ tag: 't', contentType: 'application/json', body: Buffer.from('[{},{}]'), query: {} }, { maxDecompressedBytes: 1 << 20, maxRecords: 2 }, 0);
+  assert.equal(ok.length, 2);
+});

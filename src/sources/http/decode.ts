@@ -26,6 +26,8 @@ export interface DecodeInput {
 export interface DecodeLimits {
   /** bound on the body after content decoding, in bytes */
   maxDecompressedBytes: number;
+  /** bound on the records one request may carry (a few KB of `[{},{},…]` is a million records); default 10,000 */
+  maxRecords?: number;
 }
 
 export interface DecodedEvent {
@@ -88,6 +90,10 @@ export async function decodeRequest(input: DecodeInput, limits: DecodeLimits, no
   }
   if (payload === null) throw new DecodeError(PARAMETER_REQUIRED);
   const records = parsePayload(payload);
+  const maxRecords = limits.maxRecords ?? 10_000;
+  if (records.length > maxRecords) {
+    throw new DecodeError(`${records.length} records in one request, over the bound of ${maxRecords} (ingest.max-records): send them in smaller requests`, 413);
+  }
   const paramMs = timeParam === undefined ? null : secondsToMs(timeParam);
   const events: DecodedEvent[] = new Array(records.length);
   for (let i = 0; i < records.length; i++) {

@@ -23,6 +23,8 @@ export interface IngestOptions {
   bodyLimit: number;
   /** bytes of request body after gzip/deflate decoding */
   maxDecompressedBytes: number;
+  /** records one request may carry; more -> 413 (default 10,000) */
+  maxRecords?: number;
   /** seconds sent in Retry-After with a 503 when the spool is full */
   retryAfterSeconds: number;
   /** idle keep-alive connections are closed after this many ms; default 72 s (above common 60 s proxy idle) */
@@ -77,7 +79,7 @@ type TaggedSocket = Socket & { [kGeneration]?: number };
 
 export function createIngestServer(options: IngestOptions, deps: IngestDeps): IngestServer {
   const log = deps.logger;
-  const limits = { maxDecompressedBytes: options.maxDecompressedBytes };
+  const limits = { maxDecompressedBytes: options.maxDecompressedBytes, maxRecords: options.maxRecords };
   const classifyOpts = { bodyLimit: options.bodyLimit, retryAfterSeconds: options.retryAfterSeconds };
   const counters: IngestStats = {
     requests: 0, records: 0, status4xx: 0, status5xx: 0, status503: 0, tlsRefused: 0, tlsFailed: 0,
@@ -163,7 +165,9 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
   }
 
   function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable) {
+    // a tls error (a handshake that never finished or failed) has no http to answer on: close the socket, or an
+    // unauthenticated client could hold it (and shutdown) open
+    if (err.code === 'ECONNRESET' || socket.destroyed || !socket.writable || /^ERR_(TLS|SSL)_/.test(err.code ?? '')) {
       socket.destroy();
       return;
     }
@@ -211,6 +215,8 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     });
   }
 
+  const sockets = new Set<Socket>();
+
   function build(): FastifyInstance {
     const secure = secureContextOptions(tlsMaterial);
     const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -249,6 +255,11 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       return fail(req, reply, classify(err, classifyOpts), err);
     });
     guardConnections(instance.server as HttpsServer);
+    // every tcp connection, from before its tls handshake on, so close() can drop them all after its grace period
+    instance.server.on('connection', (sock: Socket) => {
+      sockets.add(sock);
+      sock.once('close', () => sockets.delete(sock));
+    });
     return instance;
   }
 
@@ -275,6 +286,8 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
             timer = setTimeout(() => {
               log.warn('ingest requests still open after the close grace period: dropping their connections');
               a.server.closeAllConnections();
+              // sockets still in their tls handshake are no http connections: closeAllConnections misses them
+              for (const sock of sockets) sock.destroy();
               resolve();
             }, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
           });
