@@ -31,7 +31,8 @@ include-tag-key = true`,
   });
 }
 
-test('events posted like teleport-event-handler reach the intake, mapped by the match rules', async (t) => {
+/** the forwarder started through the cli with configToml, the local intake, and a client posting to it */
+async function setup(t: import('node:test').TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-e2e-'));
   const tls = writeTlsFiles(dir);
   const intake = await startFakeIntake({ apiKeys: [API_KEY] });
@@ -43,6 +44,11 @@ test('events posted like teleport-event-handler reach the intake, mapped by the 
     await intake.close();
     rmSync(dir, { recursive: true, force: true });
   });
+  return { intake, client };
+}
+
+test('events posted like teleport-event-handler reach the intake, mapped by the match rules', async (t) => {
+  const { intake, client } = await setup(t);
 
   const events = readFileSync(fixture('events', 'sample.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   assert.ok(events.length >= 5);
@@ -82,17 +88,7 @@ test('events posted like teleport-event-handler reach the intake, mapped by the 
 });
 
 test('an intake outage, a 500 storm and 429s lose nothing and duplicate nothing', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'tdf-e2e-'));
-  const tls = writeTlsFiles(dir);
-  const intake = await startFakeIntake({ apiKeys: [API_KEY] });
-  const fw = await runForwarder(['start', '--config', configToml(dir, tls, intake.url)], { DD_API_KEY: API_KEY });
-  const client = new MtlsClient(fw.port!, tls);
-  t.after(async () => {
-    client.close();
-    await fw.stop();
-    await intake.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { intake, client } = await setup(t);
 
   await intake.setDown(true);
   const post = async (i: number) => {
