@@ -26,6 +26,7 @@ import {
   parseQueueKey, queueFrom, queueKey, stateKey, STATE_PREFIX,
 } from './keys.js';
 import { corruptError, isCorruption, openError, writeError } from './storage-errors.js';
+import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Tail, type TailEntry } from './tail.js';
 import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
@@ -159,6 +160,7 @@ class LevelSpool implements Spool {
   private records = 0;
   private bytes = 0;
   private deadLetters = 0;
+  private walDamage: WalDamage | null = null;
   // bytes of appends admitted but not yet committed
   private pendingBytes = 0;
 
@@ -749,7 +751,20 @@ class LevelSpool implements Spool {
       inFlight: this.inFlight.size,
       deadLetters: this.deadLetters,
       oldestAppendedAt: this.oldestAppendedAt(),
+      walDamage: this.walDamage,
     };
+  }
+
+  /** leveldb skipped part of its write-ahead log while opening: say so as loudly as a refusal would */
+  reportWalDamage(damage: WalDamage): void {
+    this.walDamage = damage;
+    this.log.error(
+      { storage: this.where, droppedBytes: damage.droppedBytes, reasons: damage.reasons, keptIn: damage.keptIn },
+      `spool storage was damaged: LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log while ` +
+        `opening (${damage.reasons.join('; ')}); records acknowledged before the last stop may be lost and were ` +
+        `not delivered. ${damage.keptIn ? `The damaged log is kept in ${damage.keptIn} for inspection. ` : ''}` +
+        'Check the disk (dmesg, SMART) before trusting it; the forwarder goes on with what was recovered',
+    );
   }
 
   private oldestAppendedAt(): number | null {
@@ -791,6 +806,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const location = (options.db as { location?: unknown } | undefined)?.location;
   const where = options.path ?? (typeof location === 'string' ? location : 'injected store');
   let db: SpoolDb;
+  let guard: WalGuard | null = null;
   if (options.db) {
     db = options.db;
   } else {
@@ -801,13 +817,28 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
       throw openError(path, err);
     }
     db = new ClassicLevel<string, string>(path, UTF8);
+    try {
+      guard = guardWal(path);
+    } catch (err) {
+      throw openError(path, err);
+    }
   }
   try {
     if (db.status !== 'open') await db.open();
   } catch (err) {
+    guard?.discard();
     throw openError(where, err);
   }
+  const damage = guard?.settle() ?? null;
   const spool = new LevelSpool(db, where, options);
+  if (damage) spool.reportWalDamage(damage);
+  if (options.path) {
+    const earlier = keptWalDamage(options.path).filter((d) => d !== damage?.keptIn);
+    // the alert outlives the restart that found the damage, until someone has looked
+    if (earlier.length > 0) {
+      options.logger?.warn({ storage: where, kept: earlier }, 'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected');
+    }
+  }
   try {
     await spool.scan();
   } catch (err) {

@@ -1,6 +1,8 @@
 // turns what abstract-level / classic-level throw into errors a user can act on. classic-level 3 wraps open
 // failures as LEVEL_DATABASE_NOT_OPEN with the reason in `cause` (LEVEL_LOCKED, LEVEL_CORRUPTION, LEVEL_IO_ERROR);
 // reads of damaged table files throw LEVEL_CORRUPTION directly.
+import fs from 'node:fs';
+import path from 'node:path';
 import { StorageError } from '../errors.js';
 
 interface CodedError {
@@ -49,7 +51,7 @@ export function openError(where: string, err: unknown): StorageError {
       { cause: err },
     );
   }
-  if (code === 'LEVEL_CORRUPTION') return corruptError(where, err);
+  if (code === 'LEVEL_CORRUPTION' || namesDamagedFile(where, innermostMessage(err))) return corruptError(where, err);
   return new StorageError(
     `cannot open storage directory ${where}: ${innermostMessage(err)}; check that it exists, is a LevelDB ` +
       'directory made by this forwarder, and is writable by this user',
@@ -64,4 +66,27 @@ export function writeError(where: string, err: unknown): StorageError {
       'acknowledged (check free disk space and permissions)',
     { cause: err },
   );
+}
+
+// file system errors that say nothing about the files' content: those stay "cannot open"
+const ENVIRONMENT = /Permission denied|Operation not permitted|Read-only file system|No space left|Too many open files|Input\/output error/;
+const LEVELDB_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
+
+/**
+ * leveldb reports some damage as an IO error: a table file cut short ("<n>.ldb: Invalid argument"), or CURRENT
+ * naming a manifest that does not exist ("<dir>/<name>: No such file or directory"). an IO error about one of
+ * the store's own files, for a reason other than permissions or space, is damage.
+ */
+export function namesDamagedFile(where: string, message: string): boolean {
+  const m = /^IO error: (.+?): ([^:]+)$/.exec(message);
+  if (!m || ENVIRONMENT.test(m[2]!)) return false;
+  const file = m[1]!;
+  if (path.resolve(path.dirname(file)) !== path.resolve(where)) return false;
+  const name = path.basename(file);
+  if (LEVELDB_FILE.test(name)) return true;
+  try {
+    return fs.readFileSync(path.join(where, 'CURRENT'), 'utf8').trim() === name;
+  } catch {
+    return false;
+  }
 }

@@ -1,4 +1,5 @@
 // the contract between sources, the spool and the sink. see src/spool/spool.ts for the LevelDB implementation.
+import type { WalDamage } from './wal-damage.js';
 
 /** one queued Datadog log, as the JSON text of one HTTPLogItem */
 export interface SpoolItem {
@@ -32,6 +33,8 @@ export interface SpoolStats {
   deadLetters: number;
   /** epoch ms when the oldest undelivered record was appended, null when empty */
   oldestAppendedAt: number | null;
+  /** set when leveldb skipped a damaged part of its write-ahead log while opening (records may be lost) */
+  walDamage?: WalDamage | null;
 }
 
 export interface Spool {

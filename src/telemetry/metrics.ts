@@ -185,6 +185,10 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     gaugeFrom('tdf_spool_bytes', 'Bytes of records in the spool not yet delivered.', [], () => spool()?.bytes);
     gaugeFrom('tdf_spool_max_bytes', 'Byte bound of the spool: at it, ingest answers 503 and the poller waits.', [], () => spool()?.maxBytes);
     gaugeFrom('tdf_spool_in_flight_records', 'Records taken by the Datadog sink and not yet acknowledged.', [], () => spool()?.inFlight);
+    gaugeFrom('tdf_spool_wal_dropped_bytes', 'Bytes of the write-ahead log LevelDB skipped as damaged when the spool was opened (records may be lost; 0 when none).', [], () => {
+      const s = spool();
+      return s ? (s.walDamage?.droppedBytes ?? 0) : undefined;
+    });
     gaugeFrom('tdf_spool_dead_letters', 'Records Datadog refused for good, kept in the dead-letter store.', [], () => spool()?.deadLetters);
     gaugeFrom('tdf_spool_oldest_record_age_seconds', 'Age of the oldest undelivered record (0 when the spool is empty); Datadog does not index logs over 18 h old as current.', [], () => {
       const s = spool();

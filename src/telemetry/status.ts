@@ -5,6 +5,7 @@
 import { packageVersion } from '../paths.js';
 import type { Config } from '../config/load.js';
 import type { SpoolStats } from '../spool/types.js';
+import type { WalDamage } from '../spool/wal-damage.js';
 import type { RouterStats } from '../router/router.js';
 import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
@@ -218,8 +219,12 @@ export function statusDoc(s: StatusSources): StatusDoc {
 }
 
 /** warnings about the spool that both the live document and the on-disk view give */
-export function spoolWarnings(spool: { records: number; deadLetters: number; oldestAgeSeconds: number | null; bytes: number; maxBytes: number }): string[] {
+export function spoolWarnings(spool: { records: number; deadLetters: number; oldestAgeSeconds: number | null; bytes: number; maxBytes: number; walDamage?: WalDamage | null }): string[] {
   const out: string[] = [];
+  const damage = spool.walDamage;
+  if (damage) {
+    out.push(`The spool's storage was damaged: at start-up LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log (${damage.reasons.join('; ')}), so records acknowledged before the last stop may be lost.${damage.keptIn ? ` The damaged log is kept in ${damage.keptIn}.` : ''} Check the disk.`);
+  }
   const age = spool.oldestAgeSeconds;
   if (age !== null && age > STATUS_THRESHOLDS.datadogWindowSeconds) {
     out.push(`The oldest undelivered record was queued ${formatDuration(age)} ago, past Datadog's 18 h window: it will not be indexed as current. Check why delivery is stuck (last errors, API key).`);

@@ -449,6 +449,7 @@ export function behaviourSuite(kind: StoreKind): void {
           inFlight: 0,
           deadLetters: 0,
           oldestAppendedAt: again.stats().oldestAppendedAt,
+          walDamage: null,
         });
         const retaken = await again.take(10, BIG);
         assert.deepEqual(ids(retaken), [1, 2], 'taken but unacked records are taken again');
