@@ -8,6 +8,7 @@ import type { Config } from './config/load.js';
 import type { SourceRecord } from './record.js';
 import type { Spool, StateOp } from './spool/types.js';
 import { openSpool } from './spool/spool.js';
+import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
 
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
   const { logger } = deps;
+  const heapGrowth = applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
+  logger.debug({ heapGrowingPercent: heapGrowth ?? 'set by node flags' }, 'v8 heap growth');
   const spool = await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger });
   const stats = spool.stats();
   logger.info({ storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters }, 'spool opened');

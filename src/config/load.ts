@@ -56,6 +56,7 @@ export interface Config {
     batchWaitMs: number;
   };
   spool: { maxBytes: number };
+  runtime: { heapGrowingPercent: number };
   admin: { enabled: boolean; host: string; port: number };
   routing: {
     unmatched: 'drop' | 'reject';
@@ -260,6 +261,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       batchWaitMs: get('datadog.batch-wait') as number,
     },
     spool: { maxBytes: get('spool.max-bytes') as number },
+    runtime: { heapGrowingPercent: get('runtime.heap-growing-percent') as number },
     admin: { enabled: get('admin.enabled') as boolean, host: get('admin.host') as string, port: get('admin.port') as number },
     routing: {
       unmatched: get('routing.unmatched') as Config['routing']['unmatched'],

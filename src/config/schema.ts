@@ -98,6 +98,10 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'spool.max-bytes', type: 'bytes', default: 1024 * MiB, min: 1 * MiB,
     doc: 'Bound on queued bytes. When reached, ingest answers 503 + Retry-After and the poller waits: nothing is dropped.' },
 
+  // runtime
+  { key: 'runtime.heap-growing-percent', type: 'int', default: 50, min: 0, max: 1000,
+    doc: 'How far V8 lets the heap grow past what survived the last full collection, in percent: lower keeps memory down at some cpu cost. 0 is V8\'s adaptive default (up to 4x when allocation is fast). Not a heap cap: a burst still gets the memory it needs. node\'s own --heap-growing-percent wins.' },
+
   // routing
   { key: 'routing.unmatched', type: 'enum', default: 'drop', values: ['drop', 'reject'],
     doc: 'Records no match rule matches: `drop` counts them and warns (rate limited), like Fluentd; `reject` answers the HTTP client 400.' },
