@@ -1,10 +1,16 @@
-// two small measurements quoted in BENCHMARKS.md:
+// small measurements quoted in BENCHMARKS.md:
 //
 //   node --import tsx bench/micro.ts gzip      cpu per call of node:zlib's async gzip against gzipSync, for a
 //                                             600-byte body (one ingest event) and a 600 KB one (a full batch)
 //   node --import tsx bench/micro.ts imports   rss and heap of a fresh node process after importing each of the
 //                                             forwarder's heavy dependencies
+//   node --import tsx bench/micro.ts batch     cpu per record of writing 500-record classic-level batches (as the
+//                                             spool does: ~600-byte values, not synced, on /dev/shm) as an array
+//                                             batch, a chained batch, and one joined value
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { repoRoot } from './procs.js';
@@ -46,7 +52,41 @@ function imports(): void {
   }
 }
 
+async function batch(): Promise<void> {
+  const dir = mkdtempSync(join('/dev/shm', 'tdf-micro-'));
+  const db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await db.open();
+  const value = 'v'.repeat(600);
+  const perBatch = 500;
+  const rounds = 400;
+  let seq = 0;
+  const keys = () => Array.from({ length: perBatch }, () => `q!${String(seq++).padStart(16, '0')}!1795318372386!600`);
+  const noSync = { keyEncoding: 'utf8', valueEncoding: 'utf8', sync: false } as const;
+  const ways: Array<[string, () => Promise<void>]> = [
+    ['array batch, db.batch(ops)', () => db.batch(keys().map((key) => ({ type: 'put' as const, key, value })), noSync)],
+    ['chained batch, db.batch().put()…write()', () => {
+      const chain = db.batch();
+      for (const key of keys()) chain.put(key, value);
+      return chain.write(noSync);
+    }],
+    ['one joined value, db.put()', () => db.put(keys()[0]!, Array.from({ length: perBatch }, () => value).join('\n'), noSync)],
+  ];
+  try {
+    for (const [name, write] of ways) {
+      for (let i = 0; i < 50; i++) await write();
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < rounds; i++) await write();
+      const c = process.cpuUsage(c0);
+      console.log(`${name.padEnd(45)} ${((c.user + c.system) / (rounds * perBatch)).toFixed(2)} µs cpu per record`);
+    }
+  } finally {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const what = process.argv[2];
 if (what === 'gzip') await gzip();
 else if (what === 'imports') imports();
-else throw new Error('usage: bench/micro.ts gzip|imports');
+else if (what === 'batch') await batch();
+else throw new Error('usage: bench/micro.ts gzip|imports|batch');

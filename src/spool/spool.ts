@@ -370,7 +370,7 @@ class LevelSpool implements Spool {
     try {
       if (this.needsRecovery) await this.recover();
       built = await this.build(ops);
-      await this.db.batch(built.batch, SYNC_WRITE as object);
+      await this.write(built.batch);
     } catch (err) {
       this.needsRecovery = true;
       if (built) this.failed = built;
@@ -385,6 +385,25 @@ class LevelSpool implements Spool {
     this.releasePending(ops);
     const { results } = built;
     ops.forEach((op, i) => op.done.resolve(results[i]));
+  }
+
+  /**
+   * one atomic synced write. a chained batch, not db.batch(array): abstract-level clones and checks every operation
+   * of an array on the main thread, which cost ~6 µs a record against ~2 µs for chained puts (`bench/micro.ts batch`)
+   */
+  private async write(ops: BatchOp[]): Promise<void> {
+    const chain = this.db.batch();
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') chain.put(op.key, op.value, UTF8);
+        else chain.del(op.key, UTF8);
+      }
+    } catch (err) {
+      await chain.close().catch(noop);
+      throw err;
+    }
+    // write() closes the batch, whether it succeeds or not
+    await chain.write(SYNC_WRITE as object);
   }
 
   private releasePending(ops: Op[]): void {

@@ -5,20 +5,20 @@ import { MemoryLevel } from 'memory-level';
 import { openSpool, type SpoolDb } from '../../src/spool/spool.js';
 import { createDatadogSink } from '../../src/sinks/datadog/sink.js';
 import { startFakeIntake } from '../../src/fakes/intake.js';
+import { interceptBatches } from '../spool/helpers.js';
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 test('an ack that fails once is retried: the spool ends empty, nothing stays taken', async (t) => {
   const db = new MemoryLevel<string, string>();
-  const batch = db.batch.bind(db) as (...a: unknown[]) => Promise<void>;
   let failAcks = 1;
-  (db as unknown as { batch: unknown }).batch = async (ops: Array<{ type: string; key: string }>, o: unknown) => {
+  interceptBatches(db as unknown as SpoolDb, async (ops, _options, write) => {
     if (failAcks > 0 && ops.some((op) => op.type === 'del' && op.key.startsWith('q!'))) {
       failAcks -= 1;
       throw Object.assign(new Error('no space left on device'), { code: 'LEVEL_IO_ERROR' });
     }
-    return batch(ops, o);
-  };
+    await write();
+  });
   const spool = await openSpool({ db: db as unknown as SpoolDb, maxBytes: 1_000_000 });
   const intake = await startFakeIntake();
   const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryBaseMs: 10 }, { spool, logger: quiet });

@@ -54,9 +54,57 @@ export interface BatchCall {
   options: Record<string, unknown>;
 }
 
+type BatchOps = BatchCall['ops'];
+
 /**
- * watch db.batch() on this handle: every call is recorded, and iterators are counted; `fail` makes the next calls throw (before or after
- * the real write, to simulate a write that is reported failed but landed).
+ * route every batch written to this handle, array form (`db.batch(ops)`) or chained (`db.batch().put()….write()`),
+ * through `around(ops, options, write)`: it sees the whole batch and decides whether and when the real write runs
+ */
+export function interceptBatches(
+  db: SpoolDb,
+  around: (ops: BatchOps, options: Record<string, unknown>, write: () => Promise<void>) => Promise<void>,
+): void {
+  const original = db.batch.bind(db) as (...args: unknown[]) => unknown;
+  (db as unknown as { batch: unknown }).batch = (ops?: BatchOps, options?: Record<string, unknown>) => {
+    if (ops !== undefined) return around(ops, options ?? {}, () => original(ops, options) as Promise<void>);
+    const chain = original() as {
+      put(k: string, v: string, o?: unknown): unknown;
+      del(k: string, o?: unknown): unknown;
+      write(o?: unknown): Promise<void>;
+      close(): Promise<void>;
+    };
+    const recorded: BatchOps = [];
+    const proxy = {
+      put(key: string, value: string, o?: unknown) {
+        recorded.push({ type: 'put', key, value });
+        chain.put(key, value, o);
+        return proxy;
+      },
+      del(key: string, o?: unknown) {
+        recorded.push({ type: 'del', key });
+        chain.del(key, o);
+        return proxy;
+      },
+      close: () => chain.close(),
+      async write(o?: Record<string, unknown>) {
+        let wrote = false;
+        try {
+          await around(recorded, o ?? {}, async () => {
+            wrote = true;
+            await chain.write(o);
+          });
+        } finally {
+          if (!wrote) await chain.close();
+        }
+      },
+    };
+    return proxy;
+  };
+}
+
+/**
+ * watch the batches written to this handle: every one is recorded, and iterators are counted; `fail` makes the next
+ * writes throw (before or after the real write, to simulate a write that is reported failed but landed).
  */
 export function watchBatches(db: SpoolDb): { calls: BatchCall[]; fail: null | 'before' | 'after'; iterators: number } {
   const state = { calls: [] as BatchCall[], fail: null as null | 'before' | 'after', iterators: 0 };
@@ -65,13 +113,12 @@ export function watchBatches(db: SpoolDb): { calls: BatchCall[]; fail: null | 'b
     state.iterators++;
     return iterator(options);
   };
-  const original = db.batch.bind(db) as (ops: unknown, options: unknown) => Promise<void>;
-  (db as unknown as { batch: unknown }).batch = async (ops: BatchCall['ops'], options: BatchCall['options']) => {
+  interceptBatches(db, async (ops, options, write) => {
     state.calls.push({ ops, options });
     if (state.fail === 'before') throw Object.assign(new Error('simulated disk error'), { code: 'LEVEL_IO_ERROR' });
-    await original(ops, options);
+    await write();
     if (state.fail === 'after') throw Object.assign(new Error('simulated sync error'), { code: 'LEVEL_IO_ERROR' });
-  };
+  });
   return state;
 }
 
