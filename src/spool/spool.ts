@@ -64,6 +64,7 @@ const DEFAULTS = {
 
 const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
 const SYNC_WRITE = { ...UTF8, sync: true } as const;
+const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 
 const noop = (): void => {};
 const silentLogger: SpoolLogger = { info: noop, warn: noop, error: noop, debug: noop };
@@ -100,6 +101,15 @@ interface Built {
 interface InFlight {
   at: number;
   bytes: number;
+}
+
+/**
+ * acks alone are written without fsync: leveldb still hands them to the kernel before they resolve, so a crash of
+ * the process keeps them, and only an os crash or power loss can undo one, which re-sends that log (at least once,
+ * never lost). the next synced write makes them durable too. everything else (appends, cursors, dead letters) syncs.
+ */
+function needsSync(op: Op): boolean {
+  return !(op.kind === 'remove' && op.dead === null);
 }
 
 function byteLength(value: string): number {
@@ -370,7 +380,7 @@ class LevelSpool implements Spool {
     try {
       if (this.needsRecovery) await this.recover();
       built = await this.build(ops);
-      await this.write(built.batch);
+      await this.write(built.batch, ops.some(needsSync));
     } catch (err) {
       this.needsRecovery = true;
       if (built) this.failed = built;
@@ -391,7 +401,7 @@ class LevelSpool implements Spool {
    * one atomic synced write. a chained batch, not db.batch(array): abstract-level clones and checks every operation
    * of an array on the main thread, which cost ~6 µs a record against ~2 µs for chained puts (`bench/micro.ts batch`)
    */
-  private async write(ops: BatchOp[]): Promise<void> {
+  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
     const chain = this.db.batch();
     try {
       for (const op of ops) {
@@ -403,7 +413,7 @@ class LevelSpool implements Spool {
       throw err;
     }
     // write() closes the batch, whether it succeeds or not
-    await chain.write(SYNC_WRITE as object);
+    await chain.write((sync ? SYNC_WRITE : NOSYNC_WRITE) as object);
   }
 
   private releasePending(ops: Op[]): void {

@@ -50,7 +50,10 @@ export interface Spool {
    * records stay on disk until ack() or deadLetter(); after a restart they are taken again.
    */
   take(maxItems: number, maxBytes: number, signal?: AbortSignal): Promise<SpoolItem[]>;
-  /** delete delivered records (Datadog answered 202), durably */
+  /**
+   * delete delivered records (Datadog answered 202). not fsynced on its own (a process crash keeps it; an os crash
+   * may undo it, which only sends those logs again); durable with the next synced write
+   */
   ack(items: SpoolItem[]): Promise<void>;
   /** move records Datadog refused for good to the dead-letter store, in one batch, durably */
   deadLetter(items: SpoolItem[], reason: string, status: number | null): Promise<void>;
