@@ -20,6 +20,7 @@ import { IntakeNetworkError, TlsFileError } from '../../errors.js';
 
 const gzip = promisify(zlib.gzip);
 const deflate = promisify(zlib.deflate);
+const SYNC_COMPRESS_MAX = 16 * 1024; // 16 KiB: ~50 µs of main thread at level 6
 
 /** response bodies are tiny (`{}` or an error); keep at most this much of one (1 MiB) */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -96,10 +97,12 @@ export class NodeHttpTransport implements HttpLibrary {
       case undefined:
       case 'identity':
         return body;
+      // a small body compresses in less time than a trip through the thread pool costs (bench/micro.ts gzip:
+      // 20 µs sync against 82 µs async for 600 bytes); a big batch goes to the pool so the event loop keeps going
       case 'gzip':
-        return gzip(body, { level: this.#level });
+        return body.length <= SYNC_COMPRESS_MAX ? zlib.gzipSync(body, { level: this.#level }) : gzip(body, { level: this.#level });
       case 'deflate':
-        return deflate(body, { level: this.#level });
+        return body.length <= SYNC_COMPRESS_MAX ? zlib.deflateSync(body, { level: this.#level }) : deflate(body, { level: this.#level });
       default:
         throw new TypeError(`datadog transport: unsupported Content-Encoding "${encoding}" (use gzip, deflate or none)`);
     }
