@@ -138,7 +138,9 @@ export function healthReport(s: StatusSources): HealthReport {
   if (!config.dryRun) {
     const d = s.sink?.();
     if (!d) checks.push({ name: 'datadog', ok: false, detail: 'the datadog sink has not started' });
-    else if (d.authFailing) {
+    else if (d.stalled !== null) {
+      checks.push({ name: 'datadog', ok: false, detail: `delivery stopped: ${d.stalled}` });
+    } else if (d.authFailing) {
       checks.push({ name: 'datadog', ok: false, detail: `datadog refuses the api key${d.lastError?.status ? ` (${d.lastError.status})` : ''}: delivery is held; check the API key and site` });
     } else checks.push({ name: 'datadog', ok: true, detail: 'api key accepted or not yet refused' });
   }

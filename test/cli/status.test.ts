@@ -25,7 +25,7 @@ function sinkStatus(over: Partial<DatadogSinkStatus> = {}): DatadogSinkStatus {
   return {
     delivered: 120, deadLettered: 1, requests: 7,
     retries: { '4xx': 0, '429': 2, '5xx': 1, network: 0, other: 0 },
-    authFailing: false, lastError: null, inFlightRequests: 1, ...over,
+    authFailing: false, lastError: null, inFlightRequests: 1, stalled: null, ...over,
   };
 }
 

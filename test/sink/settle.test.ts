@@ -76,3 +76,31 @@ test('a trickle of logs goes out in a few full-ish requests, not one request per
   t.diagnostic(`200 logs in ${intake.requests} requests`);
   assert.ok(intake.requests <= 50, `batched: ${intake.requests} requests for 200 logs`);
 });
+
+test('a spool read that fails for good (damage) stalls delivery visibly: status says why, every worker stops', async (t) => {
+  const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 1_000_000 });
+  const intake = await startFakeIntake();
+  const errors: string[] = [];
+  const logger = { ...quiet, error: (o: { err?: string }) => errors.push(String(o.err)) };
+  // the damage a real spool reports from take() (corruptError): injected at the read, the rest is the real spool
+  const take = spool.take.bind(spool);
+  let reads = 0;
+  spool.take = async (...args) => {
+    reads += 1;
+    if (reads > 1) throw new Error('storage directory /s is corrupt (LevelDB: Corruption: block checksum mismatch)');
+    return take(...args);
+  };
+  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 3, retryBaseMs: 10, batchWaitMs: 0 }, { spool, logger });
+  t.after(async () => {
+    await sink.stop(0);
+    await spool.close();
+    await intake.close();
+  });
+  await spool.append([JSON.stringify({ id: 'before-damage' })]);
+  sink.start();
+  const deadline = Date.now() + 20_000;
+  while (errors.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(errors.length, 3, 'each of the 3 workers stopped on the damage');
+  assert.match(sink.status().stalled ?? '', /is corrupt/);
+  assert.equal(sink.status().delivered, 1, 'what was read before the damage was delivered');
+});

@@ -11,7 +11,7 @@ function sinkStatus(): DatadogSinkStatus {
   return {
     delivered: 0, deadLettered: 0, requests: 0,
     retries: { '4xx': 0, '429': 0, '5xx': 0, network: 0, other: 0 },
-    authFailing: false, lastError: null, inFlightRequests: 0,
+    authFailing: false, lastError: null, inFlightRequests: 0, stalled: null,
   };
 }
 
@@ -92,10 +92,11 @@ test('readiness: stopping and not-started components fail their checks', (t) => 
   const config = testConfig(dir);
   let stopping = false;
   const teleport = teleportStatus();
+  const sink = sinkStatus();
   const sources: StatusSources = {
     config, version: 'v', startedAt: 0,
     spool: () => ({ records: 0, bytes: 0, maxBytes: 1, inFlight: 0, deadLetters: 0, oldestAppendedAt: null }),
-    sink: () => sinkStatus(), teleport: () => teleport, ingestAddress: () => ({ host: '::', port: 1 }),
+    sink: () => sink, teleport: () => teleport, ingestAddress: () => ({ host: '::', port: 1 }),
     stopping: () => stopping,
   };
   assert.equal(healthReport(sources).ready, true);
@@ -106,6 +107,11 @@ test('readiness: stopping and not-started components fail their checks', (t) => 
   teleport.state = 'created';
   assert.equal(healthReport(sources).ready, false);
   teleport.state = 'running';
+  sink.stalled = 'storage directory /s is corrupt (LevelDB: Corruption: block checksum mismatch)';
+  const stalled = healthReport(sources);
+  assert.equal(stalled.ready, false, 'a sink whose workers stopped on a damaged spool is not ready');
+  assert.match(stalled.checks.find((c) => c.name === 'datadog')!.detail, /^delivery stopped: storage directory \/s is corrupt/);
+  sink.stalled = null;
   stopping = true;
   const report = healthReport(sources);
   assert.equal(report.ready, false);

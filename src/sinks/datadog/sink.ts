@@ -76,6 +76,8 @@ export interface DatadogSinkStatus {
   authFailing: boolean;
   lastError: { status: number | null; message: string; at: number } | null;
   inFlightRequests: number;
+  /** set when the spool could not be read (damage) and the workers stopped: nothing is delivered any more */
+  stalled: string | null;
 }
 
 export interface DatadogSink {
@@ -194,6 +196,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   const stopTaking = new AbortController(); // wakes take() and backoff sleeps
   const cancelRequests = new AbortController(); // fired at the stop deadline
   const workers: Promise<void>[] = [];
+  let stalled: string | null = null;
 
   function setAuthFailing(failing: boolean): void {
     if (failing === authFailing) return;
@@ -357,7 +360,10 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         lastBatchSmall = items.length * 2 < o.batchMaxEntries;
       } catch (error) {
         // the spool retries passing read errors itself; what it throws is damage that retrying will not heal
-        logger.error({ err: (error as Error).message, worker: id }, 'could not take logs from the spool; this datadog worker stops');
+        const message = (error as Error).message;
+        logger.error({ err: message, worker: id }, 'could not take logs from the spool; this datadog worker stops');
+        // one taker at a time reads the same damage: the others stop on it too, and readiness says why
+        stalled ??= message;
         return;
       }
       if (items.length === 0) {
@@ -404,6 +410,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         authFailing,
         lastError: lastError === null ? null : { ...lastError },
         inFlightRequests: inFlight,
+        stalled,
       };
     },
   };
