@@ -168,6 +168,10 @@ async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<void
       const n = await b.replayDead(keys);
       out.write(`moved ${n} dead letter${n === 1 ? '' : 's'} back to the queue; ${b.running ? 'the forwarder delivers them now' : 'they are delivered at the next start'}\n`);
       if (keys && n < keys.length) out.write(`${keys.length - n} of the given keys are not dead letters (already replayed or purged, or mistyped?)\n`);
+      if (!keys) {
+        const left = (await b.stats()).deadLetters;
+        if (left > 0) out.write(`${left} dead letter${left === 1 ? '' : 's'} left: the spool filled up, or Datadog refused them again meanwhile; run replay again once the spool has room\n`);
+      }
       return;
     }
     case 'purge': {

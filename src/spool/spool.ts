@@ -301,15 +301,21 @@ class LevelSpool implements Spool {
   async replayDead(keys?: string[]): Promise<number> {
     if (this.closing) throw new SpoolClosedError();
     if (keys) return keys.length === 0 ? 0 : this.enqueue<number>((done) => ({ kind: 'replay', keys, done }));
-    // all of them, a page per batch: each record moves atomically, the whole set need not
+    // all of them, a page per batch: each record moves atomically, the whole set need not. only the dead letters
+    // there are now: one refused again during a long replay gets a later key and waits for the next replay. and
+    // only while the spool has room: the rest stay dead letters (the caller sees the count)
+    const last = await this.deadKeys(undefined, DEAD_LT, true);
+    if (last.length === 0) return 0;
+    const end = `${last[0]}\u0000`;
     let total = 0;
     let after: string | undefined;
-    for (;;) {
-      const page = await this.deadKeys(after, DEAD_LT);
-      if (page.length === 0) return total;
+    while (this.hasSpace()) {
+      const page = await this.deadKeys(after, end);
+      if (page.length === 0) break;
       total += await this.enqueue<number>((done) => ({ kind: 'replay', keys: page, done }));
       after = page[page.length - 1];
     }
+    return total;
   }
 
   async purgeDead(before: number): Promise<number> {
@@ -324,10 +330,11 @@ class LevelSpool implements Spool {
     }
   }
 
-  private async deadKeys(after: string | undefined, lt: string): Promise<string[]> {
-    const it = this.db.keys<string>({ ...(after ? { gt: after } : { gte: DEAD_GTE }), lt, limit: DEFAULTS.deadPage, keyEncoding: 'utf8' });
+  private async deadKeys(after: string | undefined, lt: string, lastOnly = false): Promise<string[]> {
+    const limit = lastOnly ? 1 : DEFAULTS.deadPage;
+    const it = this.db.keys<string>({ ...(after ? { gt: after } : { gte: DEAD_GTE }), lt, limit, reverse: lastOnly, keyEncoding: 'utf8' });
     try {
-      return await it.nextv(DEFAULTS.deadPage);
+      return await it.nextv(limit);
     } finally {
       await it.close();
     }

@@ -284,6 +284,44 @@ export function behaviourSuite(kind: StoreKind): void {
       });
     });
 
+    it('replay-all takes only the dead letters there were when it began, and stops when the spool is full', async () => {
+      const value = record(0);
+      const size = Buffer.byteLength(value);
+      // room for 1500 records, 1000 queued: a replay of 2500 stops at the bound (a page may cross it, as an append can)
+      await withSpool({ maxBytes: size * 1500 }, async (spool) => {
+        await spool.append(Array.from({ length: 1000 }, (_, i) => record(i)));
+        await spool.deadLetter(await takeAll(spool, 1000), 'refused', 400);
+        await spool.append(Array.from({ length: 1000 }, (_, i) => record(1000 + i)));
+        await spool.deadLetter(await takeAll(spool, 1000), 'refused', 400);
+        await spool.append(Array.from({ length: 500 }, (_, i) => record(2000 + i)));
+        await spool.deadLetter(await takeAll(spool, 500), 'refused', 400);
+        await spool.append(Array.from({ length: 1000 }, (_, i) => record(3000 + i)));
+        assert.equal(spool.stats().deadLetters, 2500);
+        const replayed = await spool.replayDead();
+        assert.ok(replayed > 0 && replayed < 2500, `replay stopped at the bound after ${replayed}`);
+        assert.equal(spool.stats().deadLetters, 2500 - replayed);
+        assert.equal(spool.hasSpace(), false);
+        // at most one page past the bound
+        assert.ok(spool.stats().bytes < size * 1500 + size * 1000);
+      });
+      await withSpool({}, async (spool) => {
+        await spool.append(Array.from({ length: 2500 }, (_, i) => record(i)));
+        await spool.deadLetter(await takeAll(spool, 2500), 'refused', 400);
+        // a sink that dead-letters what comes back while the replay runs: those wait for the next replay
+        const refuseAgain = (async () => {
+          let seen = 0;
+          while (seen < 2500) {
+            const back = await spool.take(1000, BIG);
+            seen += back.length;
+            await spool.deadLetter(back, 'refused again', 400);
+          }
+        })();
+        assert.equal(await within(spool.replayDead(), 10_000, 'replay-all'), 2500, 'each dead letter replayed once');
+        await within(refuseAgain);
+        assert.equal(spool.stats().deadLetters, 2500);
+      });
+    });
+
     it('writes records and state in the same batch; state lists by prefix', async () => {
       await withSpool({}, async (spool, ctx) => {
         ctx.watch.calls.length = 0;
