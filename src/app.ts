@@ -208,6 +208,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         eventsTag: t.eventsTag,
         sessionTagPrefix: t.sessionTagPrefix,
         pollIntervalMs: t.pollIntervalMs,
+        streamIdleMs: t.streamIdleMs,
         lock: { ...t.lock },
         serverName: t.serverName,
       },

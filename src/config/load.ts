@@ -83,6 +83,7 @@ export interface Config {
     concurrency: number;
     timeoutMs: number;
     pollIntervalMs: number;
+    streamIdleMs: number;
     eventsTag: string;
     sessionTagPrefix: string;
     lock: { enabled: boolean; failedAttemptsCount: number; periodMs: number; forMs: number };
@@ -288,6 +289,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       concurrency: get('concurrency') as number,
       timeoutMs: get('timeout') as number,
       pollIntervalMs: get('poll-interval') as number,
+      streamIdleMs: get('stream-idle-timeout') as number,
       eventsTag,
       sessionTagPrefix,
       lock: {

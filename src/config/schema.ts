@@ -132,6 +132,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'concurrency', type: 'int', default: 5, min: 1, max: 256, doc: 'Session recordings (and export chunks) read at once.' },
   { key: 'timeout', type: 'duration', default: 5000, env: ['FDFWD_TIMEOUT'], doc: 'Deadline of one unary call to Teleport.' },
   { key: 'poll-interval', type: 'duration', default: 16_000, doc: 'Pause between polls once caught up.' },
+  { key: 'stream-idle-timeout', type: 'duration', default: 300_000,
+    doc: 'An export or session-recording stream that sends nothing for this long (a stalled server or proxy, the connection still up) is cancelled and retried from its saved cursor.' },
   { key: 'events-tag', type: 'string', default: 'events.log',
     doc: 'Tag of polled audit events (the Go handler\'s url path; taken from forward.fluentd.url when that is set).' },
   { key: 'session-tag-prefix', type: 'string', default: 'session',

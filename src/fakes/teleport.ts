@@ -28,7 +28,7 @@
  * unstructured }`. streams honour back-pressure: nothing is generated ahead of what the client reads.
  *
  * test hooks, all mutable at run time:
- * - `faults` (see FakeTeleportFaults): unimplementedExport, unavailableAfter, notFoundSessions, slowStreamMs,
+ * - `faults` (see FakeTeleportFaults): unimplementedExport, unavailableAfter, stallAfter, notFoundSessions, slowStreamMs,
  *   failNextCalls. `restart({ downMs })` closes every connection and listens again on the same port.
  * - `calls[rpc]`: { count, last, recent } with each request as decoded, the `version` metadata and the
  *   client certificate's CN. `resetCalls()` zeroes them.
@@ -90,6 +90,11 @@ export interface FakeTeleportFaults {
    * `rpcs` limits it to some streaming RPCs (default all).
    */
   unavailableAfter?: { messages: number; times: number; rpcs?: AuditRpc[] };
+  /**
+   * a server stream goes silent once it has sent `messages` messages: it neither sends nor ends until the client
+   * cancels it (a stalled server or proxy, the connection still up); `times` streams, then the fault clears itself
+   */
+  stallAfter?: { messages: number; times: number; rpcs?: AuditRpc[] };
   /** session id -> how many more StreamUnstructuredSessionEvents calls answer NOT_FOUND (Infinity = always) */
   notFoundSessions: Map<string, number>;
   /** delay before each streamed message, ms */
@@ -189,6 +194,10 @@ interface ChunkRef {
 }
 
 type WritableCall = grpc.ServerWritableStream<any, Buffer>;
+
+function cancelled(call: WritableCall): Promise<void> {
+  return call.cancelled ? Promise.resolve() : new Promise((resolve) => call.once('cancelled', () => resolve()));
+}
 
 class Fake implements FakeTeleport {
   readonly faults: FakeTeleportFaults = {
@@ -447,6 +456,7 @@ class Fake implements FakeTeleport {
       for (const msg of messages) {
         if (call.cancelled) return;
         if (this.breakStream(rpc, sent)) return void call.emit('error', wentAway());
+        if (this.stallStream(rpc, sent)) return void (await cancelled(call));
         if (this.faults.slowStreamMs > 0) {
           await sleep(this.faults.slowStreamMs);
           if (call.cancelled) return;
@@ -460,6 +470,14 @@ class Fake implements FakeTeleport {
     } catch (err) {
       if (!call.cancelled) call.emit('error', status(grpc.status.INTERNAL, `${rpc} failed: ${(err as Error).message}`));
     }
+  }
+
+  private stallStream(rpc: AuditRpc, sent: number): boolean {
+    const f = this.faults.stallAfter;
+    if (!f || f.times <= 0 || sent < f.messages || (f.rpcs && !f.rpcs.includes(rpc))) return false;
+    f.times--;
+    if (f.times <= 0) this.faults.stallAfter = undefined;
+    return true;
   }
 
   private breakStream(rpc: AuditRpc, sent: number): boolean {

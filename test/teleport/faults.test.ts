@@ -24,6 +24,21 @@ test('UNAVAILABLE mid-stream and failed listings are retried; nothing lost or re
   assert.ok(e.logs.has(/export chunk failed/));
 });
 
+test('streams that go silent (connection up, nothing sent) are cancelled after stream-idle-timeout and resumed from their cursor', async () => {
+  const e = await env({ dataset: bigDataset() });
+  e.fake.faults.stallAfter = { messages: 25, times: 3, rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'] };
+  const source = e.source({ streamIdleMs: 300 });
+  await source.start();
+  await within(source.done, 20_000, 'export with stalled streams');
+  await source.stop();
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
+  assertExactlyOnce(sessionKeys(records), recordingKeys(e.fake.dataset), 'session events');
+  assert.equal(e.fake.faults.stallAfter, undefined, 'every injected stall was hit');
+  const idle = e.logs.lines.filter((l) => /the stream sent nothing for \d+ s \(stream-idle-timeout\); cancelled, to be retried/.test(String(l.err)));
+  assert.equal(idle.length, 3, 'each stall was cut by the idle timeout, and logged');
+});
+
 test('the auth service going away and coming back is retried, never fatal', async () => {
   const e = await env({ dataset: bigDataset() });
   e.fake.faults.slowStreamMs = 1;

@@ -65,7 +65,7 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
   const logger = pino({ level: 'silent' });
   const store = new StateStore(spoolDeps(e.spool, logger), false, logger);
   const sessions = createSessions(
-    { concurrency: 2, tagPrefix: 'session', skipSessionTypes: [], retryBaseMs: 60_000, retryMaxMs: 60_000, giveUpMs: 48 * 3600_000 },
+    { concurrency: 2, tagPrefix: 'session', skipSessionTypes: [], retryBaseMs: 60_000, retryMaxMs: 60_000, giveUpMs: 48 * 3600_000, streamIdleMs: 300_000 },
     { client, store, logger, now: Date.now, signal: ac.signal, progress: () => {} },
   );
   const sid = randomUUID();

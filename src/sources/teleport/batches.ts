@@ -1,9 +1,18 @@
 // turns a grpc server stream into batches: a batch is flushed when it reaches `max` items, when the stream
 // pauses (nothing arrives for `lingerMs`), or when its first item has waited `maxWaitMs`, so events reach the
-// spool promptly and in few fsyncs. a consumer that stops early (break, throw) cancels the grpc call.
+// spool promptly and in few fsyncs. a consumer that stops early (break, throw) cancels the grpc call. a stream
+// that sends nothing for `idleMs` (a server or proxy that stalls while the connection stays up) fails with
+// StreamIdleError, so the caller retries from its saved cursor instead of waiting forever.
 import type { Readable } from 'node:stream';
 
-export async function* readBatches<T>(stream: Readable, max: number, lingerMs: number, maxWaitMs = 250): AsyncGenerator<T[]> {
+export class StreamIdleError extends Error {
+  constructor(idleMs: number) {
+    super(`the stream sent nothing for ${Math.round(idleMs / 1000)} s (stream-idle-timeout); cancelled, to be retried`);
+    this.name = 'StreamIdleError';
+  }
+}
+
+export async function* readBatches<T>(stream: Readable, max: number, lingerMs: number, maxWaitMs = 250, idleMs?: number): AsyncGenerator<T[]> {
   let ended = false;
   let failed: Error | undefined;
   let wake: (() => void) | undefined;
@@ -66,7 +75,7 @@ export async function* readBatches<T>(stream: Readable, max: number, lingerMs: n
         }
         continue;
       }
-      await waitMore();
+      if (!(await waitMore(idleMs)) && !ended && !failed) throw new StreamIdleError(idleMs!);
     }
   } finally {
     stream.removeListener('readable', poke);

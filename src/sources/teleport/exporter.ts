@@ -36,6 +36,8 @@ export interface ExporterOptions {
   batch: number;
   windowSizeMs: number;
   pollIntervalMs: number;
+  /** an export stream that sends nothing this long is cancelled and retried from its cursor */
+  streamIdleMs: number;
   exitOnLastEvent: boolean;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -159,7 +161,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     const key = K.chunk(date, chunk);
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
-      for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
+      for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
         const events: DecodedEvent[] = [];
         for (let i = 0; i < batch.length; i++) {
           const ev = batch[i]!.event;

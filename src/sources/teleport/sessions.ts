@@ -28,6 +28,8 @@ export interface SessionOptions {
   retryBaseMs: number;
   retryMaxMs: number;
   giveUpMs: number;
+  /** a recording stream that sends nothing this long is cancelled and retried from its saved index */
+  streamIdleMs: number;
 }
 
 export interface SessionDeps {
@@ -191,7 +193,7 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
     const tag = `${o.tagPrefix}.${sid}.log`;
     try {
       const stream = client.streamSessionEvents(sid, e.state.i, signal);
-      for await (const batch of readBatches<WireEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS)) {
+      for await (const batch of readBatches<WireEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
         const now = d.now();
         const events = batch.map((x) => decodeWireEvent(x, now));
         const kept = events.filter((x) => !skip.has(x.type));

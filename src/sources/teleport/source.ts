@@ -69,6 +69,8 @@ export interface TeleportSourceOptions {
   /** session records are tagged `<prefix>.<sid>.log` */
   sessionTagPrefix?: string;
   pollIntervalMs?: number;
+  /** an export or recording stream silent this long is cancelled and retried */
+  streamIdleMs?: number;
   lock?: Partial<LockConfig>;
   serverName?: string;
   mode?: 'auto' | 'direct' | 'proxy';
@@ -98,6 +100,7 @@ export const DEFAULTS = {
   eventsTag: 'events.log',
   sessionTagPrefix: 'session',
   pollIntervalMs: 16_000, // 16 s
+  streamIdleMs: 300_000, // 5 min
   lock: { enabled: false, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0 } as LockConfig,
   serverName: TELEPORT_API_DOMAIN,
   mode: 'auto' as 'auto' | 'direct' | 'proxy',
@@ -151,6 +154,7 @@ export function resolveOptions(o: TeleportSourceOptions): Readonly<ResolvedOptio
   positive('timeout', r.timeoutMs);
   positive('window-size', r.windowSizeMs);
   positive('poll interval', r.pollIntervalMs);
+  positive('stream-idle-timeout', r.streamIdleMs);
   if (r.refreshEnabled) positive('refresh.interval', r.refreshIntervalMs);
   if (r.lock.enabled) {
     positive('lock-failed-attempts-count', r.lock.failedAttemptsCount, true);
@@ -270,6 +274,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         retryBaseMs: o.sessionRetryBaseMs,
         retryMaxMs: o.sessionRetryMaxMs,
         giveUpMs: o.sessionGiveUpMs,
+        streamIdleMs: o.streamIdleMs,
       },
       {
         client: c,
@@ -297,6 +302,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         batch: o.batch,
         windowSizeMs: o.windowSizeMs,
         pollIntervalMs: o.pollIntervalMs,
+        streamIdleMs: o.streamIdleMs,
         exitOnLastEvent: o.exitOnLastEvent,
         retryBaseMs: o.retryBaseMs,
         retryMaxMs: o.retryMaxMs,
