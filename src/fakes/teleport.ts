@@ -99,8 +99,8 @@ export interface FakeTeleportFaults {
   notFoundSessions: Map<string, number>;
   /** delay before each streamed message, ms */
   slowStreamMs: number;
-  /** the next `times` calls of `rpc` ('*' = any) fail with `code` before doing anything */
-  failNextCalls: Array<{ rpc: AuditRpc | string; code: grpc.status; times: number; details?: string }>;
+  /** the next `times` calls of `rpc` ('*' = any; `when` picks calls by request) fail with `code` before doing anything */
+  failNextCalls: Array<{ rpc: AuditRpc | string; code: grpc.status; times: number; details?: string; when?: (request: any) => boolean }>;
 }
 
 export interface RecordedCall {
@@ -316,7 +316,7 @@ class Fake implements FakeTeleport {
     calls.recent.push(rec);
     if (calls.recent.length > RECENT_CALLS) calls.recent.shift();
 
-    const f = this.faults.failNextCalls.find((x) => (x.rpc === rpc || x.rpc === '*') && x.times > 0);
+    const f = this.faults.failNextCalls.find((x) => (x.rpc === rpc || x.rpc === '*') && x.times > 0 && (!x.when || x.when(call.request)));
     if (f) {
       f.times--;
       if (f.times <= 0) this.faults.failNextCalls.splice(this.faults.failNextCalls.indexOf(f), 1);

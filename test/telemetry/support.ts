@@ -36,6 +36,7 @@ export function teleportStatus(): TeleportSourceStatus {
     mode: 'export',
     date: '2024-05-01',
     caughtUp: false,
+    stuckChunks: [],
     eventsEmitted: 0,
     sessionEventsEmitted: 0,
     sessionsActive: 0,

@@ -39,6 +39,29 @@ test('streams that go silent (connection up, nothing sent) are cancelled after s
   assert.equal(idle.length, 3, 'each stall was cut by the idle timeout, and logged');
 });
 
+test('a chunk that keeps failing is called stuck (error log, status) until it succeeds; nothing is skipped', async () => {
+  const e = await env({ dataset: bigDataset() });
+  // the first chunk asked for fails 7 times in a row, the others stream
+  let target: string | undefined;
+  const when = (req: { chunk: string }) => (target ??= req.chunk) === req.chunk;
+  e.fake.faults.failNextCalls.push({ rpc: 'ExportUnstructuredEvents', code: 13, times: 7, details: 'backend read failed', when });
+  const source = e.source();
+  const seen: number[] = [];
+  const watch = setInterval(() => seen.push(source.status().stuckChunks.length), 5);
+  await source.start();
+  await within(source.done, 20_000, 'export with a chunk failing 7 times');
+  clearInterval(watch);
+  await source.stop();
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
+  const errors = e.logs.lines.filter((l) => /teleport export chunk keeps failing/.test(String(l.msg)));
+  assert.equal(errors.length, 3, 'failures 5, 6 and 7 are errors');
+  assert.equal(e.logs.lines.filter((l) => /teleport export chunk failed; it will be retried/.test(String(l.msg))).length, 4);
+  assert.match(String(errors[0]!.err), /INTERNAL: backend read failed/);
+  assert.ok(seen.some((n) => n === 1), 'status listed the stuck chunk');
+  assert.deepEqual(source.status().stuckChunks, [], 'cleared once it succeeded');
+});
+
 test('the auth service going away and coming back is retried, never fatal', async () => {
   const e = await env({ dataset: bigDataset() });
   e.fake.faults.slowStreamMs = 1;

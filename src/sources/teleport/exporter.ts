@@ -45,6 +45,19 @@ export interface ExporterOptions {
 
 export type ExportMode = 'export' | 'legacy';
 
+/** an export chunk that failed STUCK_AFTER times in a row: its date is not complete until it succeeds */
+export interface StuckChunk {
+  date: string;
+  chunk: string;
+  failures: number;
+  /** epoch ms of the first failure in the row */
+  since: number;
+  lastError: string;
+}
+
+// a chunk failing this many times in a row is called stuck: logged as an error, listed in status
+export const STUCK_AFTER = 5;
+
 export interface ModeChoice {
   mode: ExportMode;
   /** why, for the start log */
@@ -59,7 +72,7 @@ export interface ExporterHooks {
   /** the batch failed: give its claims back */
   release(claimed: string[]): void;
   /** progress for status() */
-  progress(p: { mode?: 'export' | 'legacy'; date?: string; caughtUp?: boolean; emitted?: number; lastEventTime?: number; error?: string }): void;
+  progress(p: { mode?: 'export' | 'legacy'; date?: string; caughtUp?: boolean; emitted?: number; lastEventTime?: number; error?: string; stuck?: StuckChunk[] }): void;
 }
 
 export interface ExporterDeps {
@@ -157,7 +170,36 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   }
 
   /** streams one chunk from its cursor; 'failed' is logged and retried by the caller, stop errors propagate */
+  // failures in a row per chunk; a chunk is never skipped (its events would be lost), so one that keeps failing
+  // holds its date back: that must be loud, not a warning among retries
+  const failing = new Map<string, StuckChunk>();
+  const reportStuck = () => hooks.progress({ stuck: [...failing.values()].filter((f) => f.failures >= STUCK_AFTER) });
+
   async function runChunk(date: string, chunk: string, cursor: string): Promise<'done' | 'failed'> {
+    const key = K.chunk(date, chunk);
+    const result = await streamChunk(date, chunk, cursor);
+    if (result.ok) {
+      if (failing.delete(key)) reportStuck();
+      return 'done';
+    }
+    const f = failing.get(key) ?? { date, chunk, failures: 0, since: d.now(), lastError: '' };
+    f.failures += 1;
+    f.lastError = result.error;
+    failing.set(key, f);
+    if (f.failures >= STUCK_AFTER) {
+      logger.error(
+        { date, chunk, failures: f.failures, since: new Date(f.since).toISOString(), err: result.error },
+        'teleport export chunk keeps failing: its events (and the rest of its date) are not exported until it succeeds; retrying from its saved cursor',
+      );
+      reportStuck();
+    } else {
+      logger.warn({ date, chunk, err: result.error }, 'teleport export chunk failed; it will be retried from its saved cursor');
+    }
+    return 'failed';
+  }
+
+  /** streams one chunk from its cursor; a failure is returned for runChunk to count, stop errors propagate */
+  async function streamChunk(date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string }> {
     const key = K.chunk(date, chunk);
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
@@ -172,12 +214,11 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         await ship(events, [putJson(key, { c: cursor } satisfies ChunkState)]);
       }
       await store.put([putJson(key, { done: true } satisfies ChunkState)], signal);
-      return 'done';
+      return { ok: true };
     } catch (err) {
       if (signal.aborted || isStop(err)) throw err;
-      logger.warn({ date, chunk, err: describeError(err) }, 'teleport export chunk failed; it will be retried from its saved cursor');
       hooks.progress({ error: describeError(err) });
-      return 'failed';
+      return { ok: false, error: describeError(err) };
     }
   }
 

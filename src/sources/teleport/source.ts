@@ -9,7 +9,7 @@ import type { StateOp } from '../../spool/types.js';
 import { ConfigError, TlsFileError } from '../../errors.js';
 import { createAuditLogClient, resolveMode, type AuditLogClient } from './client.js';
 import { TELEPORT_API_DOMAIN } from './credentials.js';
-import { createExporter, isStop } from './exporter.js';
+import { createExporter, isStop, type StuckChunk } from './exporter.js';
 import { loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
 import { describeError } from './retry.js';
@@ -182,6 +182,8 @@ export interface TeleportSourceStatus {
   /** epoch ms of the newest shipped audit event */
   lastEventTime: number | null;
   lastError: string | null;
+  /** export chunks that keep failing (each holds its date back until it succeeds) */
+  stuckChunks: StuckChunk[];
   identity: { file: string; user: string | undefined; notAfter: string } | null;
   identityRefreshedAt: number | null;
 }
@@ -221,6 +223,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     locksUpserted: 0,
     lastEventTime: null,
     lastError: null,
+    stuckChunks: [],
     identity: null,
     identityRefreshedAt: null,
   };
@@ -327,6 +330,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
             st.eventsEmitted += p.emitted ?? 0;
             if (p.lastEventTime !== undefined) st.lastEventTime = Math.max(st.lastEventTime ?? 0, p.lastEventTime);
             if ('error' in p) st.lastError = p.error ?? null;
+            if (p.stuck) st.stuckChunks = p.stuck;
           },
         },
       },
