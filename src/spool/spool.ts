@@ -60,6 +60,7 @@ const DEFAULTS = {
   deadPage: 1000, // dead letters per batch in replay-all and purge
   recoveryDelayMs: 1000, // retry reopening a failed store this often while no writes arrive
   readRetryMaxMs: 5000, // backoff cap when a read behind the tail fails
+  writeFailLogIntervalMs: 1000, // at most one 'spool write failed' line a second
 } as const;
 
 const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
@@ -184,6 +185,8 @@ class LevelSpool implements Spool {
   private needsRecovery = false;
   private failed: Built | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
+  private writeFailLoggedAt = -Infinity;
+  private writeFailsNotLogged = 0;
   private writerIdle: Array<() => void> = [];
 
   // reader
@@ -393,7 +396,15 @@ class LevelSpool implements Spool {
       if (built) this.failed = built;
       this.releasePending(ops);
       const error = isCorruption(err) ? corruptError(this.where, err) : writeError(this.where, err);
-      this.log.error({ storage: this.where, err, ops: ops.length }, 'spool write failed; its callers got an error');
+      // a full disk fails every group commit: one line a second, with how many were folded into it
+      const t = this.now();
+      if (t - this.writeFailLoggedAt >= DEFAULTS.writeFailLogIntervalMs) {
+        this.log.error({ storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged }, 'spool write failed; its callers got an error');
+        this.writeFailLoggedAt = t;
+        this.writeFailsNotLogged = 0;
+      } else {
+        this.writeFailsNotLogged += 1;
+      }
       for (const op of ops) op.done.reject(error);
       return;
     }
