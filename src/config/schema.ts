@@ -62,7 +62,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'ingest.request-timeout', type: 'duration', default: 60_000,
     doc: 'Time a client has to send a whole request; a stalled client is cut off after it (and can never hold up shutdown).' },
   { key: 'ingest.max-records', type: 'int', default: 10_000, min: 1, max: 10_000_000,
-    doc: 'Most records one request may carry (a JSON array, ndjson, msgpack stream); more get 413. teleport-event-handler sends one per request.' },
+    doc: 'Most records one request may carry (a JSON array, ndjson, msgpack stream); more get 413. It also bounds the JSON or msgpack values of one request to 200 a record (at least 100,000). Both are checked before the body is parsed. teleport-event-handler sends one record per request.' },
   { key: 'ingest.retry-after', type: 'duration', default: 5000, doc: 'Retry-After sent with 503 when the spool is full.' },
 
   // datadog sink
