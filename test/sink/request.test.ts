@@ -1,7 +1,11 @@
 // the client's LogsApiRequestFactory builds url, headers and auth; the body is the spool's json texts, as they are
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequestBuilder, batchBody } from '../../src/sinks/datadog/request.js';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createRequestBuilder, batchBody, requestTemplate } from '../../src/sinks/datadog/request.js';
+import { compiled, repoRoot } from '../helpers/paths.js';
 import { arrayOverhead } from '../../src/sinks/datadog/limits.js';
 import { resolveIntake } from '../../src/sinks/datadog/site.js';
 
@@ -50,4 +54,39 @@ test('the body is exactly the texts plus the array overhead', () => {
     assert.equal(body.length, values.reduce((n, v) => n + v.length, 0) + arrayOverhead(values.length));
     assert.deepEqual(JSON.parse(body), values.map((v) => JSON.parse(v)));
   }
+});
+
+test('the url and headers are exactly what the client\'s LogsApiRequestFactory.submitLog builds', async () => {
+  const { LogsApiRequestFactory } = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/LogsApi.js');
+  const { createConfiguration } = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js');
+  const configuration = createConfiguration({ authMethods: { apiKeyAuth: 'k-2' } });
+  configuration.setServerVariables({ site: 'ap1.datadoghq.com' });
+  const direct = await new LogsApiRequestFactory(configuration).submitLog([], 'gzip', 'env:x');
+  const built = await requestTemplate({ apiKey: 'k-2', endpoint: resolveIntake({ site: 'ap1.datadoghq.com' }), compression: 'gzip', ddtags: 'env:x' });
+  assert.equal(built.url, direct.getUrl());
+  assert.deepEqual(built.headers, direct.getHeaders());
+});
+
+test('building requests does not load the client\'s models into this process (the factory runs in a worker)', () => {
+  const module = join(repoRoot, compiled ? 'dist/src/sinks/datadog/request.js' : 'src/sinks/datadog/request.ts');
+  const script = `
+    const { createRequestBuilder } = await import(${JSON.stringify(pathToFileURL(module).href)});
+    const { resolveIntake } = await import(${JSON.stringify(pathToFileURL(module.replace(/request\.(js|ts)$/, 'site.$1')).href)});
+    const b = createRequestBuilder({ apiKey: 'k', endpoint: resolveIntake({ site: 'datadoghq.com' }), compression: 'gzip', httpApi: {} });
+    const r = await b.build(['{"a":1}']);
+    const { createRequire } = await import('node:module');
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('datadog-api-client-v2'));
+    console.log(JSON.stringify({ url: r.getUrl(), loaded: loaded.length }));`;
+  const args = [...(compiled ? [] : ['--import', 'tsx']), '--input-type=module', '-e', script];
+  const out = execFileSync(process.execPath, args, { cwd: repoRoot, encoding: 'utf8' });
+  const result = JSON.parse(out.trim().split('\n').pop()!);
+  assert.equal(result.url, 'https://http-intake.logs.datadoghq.com/api/v2/logs');
+  assert.equal(result.loaded, 0, 'no module of the v2 api package in this process');
+});
+
+test('a failure in the worker fails the build with a clear error, each time (no stale template)', async () => {
+  // an intake base that is not a url makes the client's factory throw inside the worker
+  const builder = createRequestBuilder({ apiKey: 'k', endpoint: { site: null, intakeBaseUrl: 'not a url' } as never, compression: 'none', httpApi: noSend });
+  await assert.rejects(builder.build(['{}']), /^Error: datadog client: .*Invalid URL/);
+  await assert.rejects(builder.build(['{}']), /^Error: datadog client: .*Invalid URL/);
 });

@@ -3,8 +3,6 @@
 // good): retries wait in the worker, never back in the spool, so nothing is lost and nothing is acked early.
 // refused and too-large batches are halved until the culprit is alone, then only it is dead-lettered.
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { ApiException } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js';
-import { LogsApiResponseProcessor } from '@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/LogsApi.js';
 import { ConfigError } from '../../errors.js';
 import type { Spool, SpoolItem } from '../../spool/types.js';
 import { authRetryDelayMs, classifyError, classifyResponse, retryDelayMs, type Outcome, type RetryClass } from './classify.js';
@@ -176,7 +174,6 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
     ddtags: o.ddtags,
     httpApi: transport,
   });
-  const processor = new LogsApiResponseProcessor();
   // batchMaxBytes already leaves room for the array's brackets and commas (see resolveSinkOptions)
   const takeBytes = o.batchMaxBytes;
   const where = o.endpoint.intakeBaseUrl;
@@ -238,14 +235,6 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
       const response = await transport.send(request);
       const text = await response.body.text();
       status = response.httpStatusCode;
-      try {
-        // the client's typed view of the answer: resolves on 202, throws ApiException(code, body) otherwise
-        await processor.submitLog(response);
-      } catch (error) {
-        if (!(error instanceof ApiException) && status === 202) {
-          logger.debug({ err: (error as Error).message }, 'datadog answered 202 with a body the client could not read');
-        }
-      }
       return classifyResponse(status, response.headers, scrub(text), now());
     } catch (error) {
       const outcome = classifyError(error);
