@@ -99,7 +99,7 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Bound on queued bytes. When reached, ingest answers 503 + Retry-After and the poller waits: nothing is dropped.' },
 
   // runtime
-  { key: 'runtime.heap-growing-percent', type: 'int', default: 50, min: 0, max: 1000,
+  { key: 'runtime.heap-growing-percent', type: 'int', default: 100, min: 0, max: 1000,
     doc: 'How far V8 lets the heap grow past what survived the last full collection, in percent: lower keeps memory down at some cpu cost. 0 is V8\'s adaptive default (up to 4x when allocation is fast). Not a heap cap: a burst still gets the memory it needs. node\'s own --heap-growing-percent wins.' },
 
   // routing
