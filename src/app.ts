@@ -159,6 +159,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       { spool, logger, onResponse: metrics.observeDatadog },
     );
     sink.start();
+    await sink.ready();
   }
 
   if (config.ingest.enabled) {

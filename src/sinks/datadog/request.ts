@@ -31,6 +31,8 @@ export interface RequestBuilderOptions {
 export interface RequestBuilder {
   /** a request whose body is the json array of these logs (each one json text) */
   build(values: string[], signal?: AbortSignal): Promise<RequestContext>;
+  /** settles once the client's factory has run (or failed: build() tries again and reports it) */
+  ready(): Promise<void>;
 }
 
 /** what submitLog produces apart from the body */
@@ -106,6 +108,10 @@ export function createRequestBuilder(options: RequestBuilderOptions): RequestBui
     }));
   void load().catch(() => {});
   return {
+    ready: () => load().then(
+      () => {},
+      () => {},
+    ),
     async build(values, signal) {
       const t = await load();
       const request = new RequestContext(t.url, HttpMethod.POST);

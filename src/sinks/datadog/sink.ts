@@ -85,6 +85,9 @@ export interface DatadogSink {
    * answered 202 stay in the spool (un-acked) for the next start. resolves once every worker has returned. */
   stop(deadlineMs?: number): Promise<void>;
   status(): DatadogSinkStatus;
+  /** settles once the request template is built (see request.ts): start sources after it, so the worker that
+   * builds it (~80 MiB for well under a second) does not overlap a busy start */
+  ready(): Promise<void>;
 }
 
 interface ResolvedOptions {
@@ -365,6 +368,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
 
   return {
     endpoint: o.endpoint,
+    ready: () => builder.ready(),
     start() {
       if (started) return;
       started = true;
