@@ -473,18 +473,19 @@ class Fake implements FakeTeleport {
   }
 
   private stallStream(rpc: AuditRpc, sent: number): boolean {
-    const f = this.faults.stallAfter;
-    if (!f || f.times <= 0 || sent < f.messages || (f.rpcs && !f.rpcs.includes(rpc))) return false;
-    f.times--;
-    if (f.times <= 0) this.faults.stallAfter = undefined;
-    return true;
+    return this.streamFault('stallAfter', rpc, sent);
   }
 
   private breakStream(rpc: AuditRpc, sent: number): boolean {
-    const f = this.faults.unavailableAfter;
+    return this.streamFault('unavailableAfter', rpc, sent);
+  }
+
+  /** whether a stream fault applies to this stream now; counts it down and clears it when used up */
+  private streamFault(which: 'stallAfter' | 'unavailableAfter', rpc: AuditRpc, sent: number): boolean {
+    const f = this.faults[which];
     if (!f || f.times <= 0 || sent < f.messages || (f.rpcs && !f.rpcs.includes(rpc))) return false;
     f.times--;
-    if (f.times <= 0) this.faults.unavailableAfter = undefined;
+    if (f.times <= 0) this.faults[which] = undefined;
     return true;
   }
 }
