@@ -8,7 +8,7 @@ import { ConfigError, StorageError } from '../errors.js';
 import { parseDuration, parseTime } from '../config/values.js';
 import { openSpool } from '../spool/spool.js';
 import type { DeadLetter, Spool, SpoolStats } from '../spool/types.js';
-import { formatDuration, spoolWarnings, type StatusDoc } from '../telemetry/status.js';
+import { formatDuration, spoolWarnings, walWarnings, type StatusDoc } from '../telemetry/status.js';
 import { adminBaseUrl, clean, fetchAdmin, formatBytes, hasStore, isLocked, normalizeBaseUrl, type Output } from './status.js';
 
 export type SpoolAction = 'stats' | 'ls' | 'replay' | 'purge';
@@ -90,6 +90,8 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
 
   try {
     await perform(o, request, backend);
+    // damage found when this command opened the store (or kept from before) is said whatever the action
+    if (o.action !== 'stats') for (const w of walWarnings(await backend.stats())) o.out.write(`! ${clean(w)}\n`);
   } finally {
     await backend.close();
   }
@@ -239,6 +241,7 @@ async function adminBackend(base: string, storage: string, now: () => number): P
         records: s.records, bytes: s.bytes, maxBytes: s.maxBytes, inFlight: s.inFlight, deadLetters: s.deadLetters,
         oldestAppendedAt: s.oldestAppendedAt,
         oldestAgeSeconds: s.oldestAppendedAt === null ? null : Math.max(0, (now() - s.oldestAppendedAt) / 1000),
+        walDamage: s.walDamage ?? null, walDamageKept: s.walDamageKept ?? [],
       };
     },
     async listDead(limit) {

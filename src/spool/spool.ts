@@ -172,6 +172,9 @@ class LevelSpool implements Spool {
   private bytes = 0;
   private deadLetters = 0;
   private walDamage: WalDamage | null = null;
+  private walDamageKept: string[] = [];
+  /** a classic-level store in `where` (not an injected one): its write-ahead log is guarded on every open */
+  private readonly onDisk: boolean;
   // bytes of appends admitted but not yet committed
   private pendingBytes = 0;
 
@@ -213,6 +216,7 @@ class LevelSpool implements Spool {
     this.tailMaxBytes = options.tailMaxBytes ?? DEFAULTS.tailMaxBytes;
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.onDisk = options.path !== undefined;
   }
 
   /** count what is on disk; o(spool size) */
@@ -576,7 +580,15 @@ class LevelSpool implements Spool {
   private async recover(): Promise<void> {
     this.log.warn({ storage: this.where }, 'reopening spool storage after a failed write');
     await this.db.close().catch(noop);
-    await this.db.open();
+    // a reopen replays the write-ahead log too, right after a failed write, when a torn log is likeliest
+    const guard = this.onDisk ? guardWal(this.where) : null;
+    try {
+      await this.db.open();
+    } catch (err) {
+      guard?.discard();
+      throw err;
+    }
+    if (guard) this.settleWal(guard);
     if (this.failed) {
       const meta = parseMeta(await this.db.get(META_KEY, UTF8));
       if (meta.batch === this.failed.no) {
@@ -799,19 +811,31 @@ class LevelSpool implements Spool {
       deadLetters: this.deadLetters,
       oldestAppendedAt: this.oldestAppendedAt(),
       walDamage: this.walDamage,
+      walDamageKept: this.walDamageKept,
     };
   }
 
   /** leveldb skipped part of its write-ahead log while opening: say so as loudly as a refusal would */
-  reportWalDamage(damage: WalDamage): void {
-    this.walDamage = damage;
-    this.log.error(
-      { storage: this.where, droppedBytes: damage.droppedBytes, reasons: damage.reasons, keptIn: damage.keptIn },
-      `spool storage was damaged: LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log while ` +
-        `opening (${damage.reasons.join('; ')}); records acknowledged before the last stop may be lost and were ` +
-        `not delivered. ${damage.keptIn ? `The damaged log is kept in ${damage.keptIn} for inspection. ` : ''}` +
-        'Check the disk (dmesg, SMART) before trusting it; the forwarder goes on with what was recovered',
-    );
+  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, reported */
+  settleWal(guard: WalGuard): void {
+    const damage = guard.settle();
+    if (damage) {
+      this.walDamage = damage;
+      this.log.error(
+        { storage: this.where, droppedBytes: damage.droppedBytes, reasons: damage.reasons, keptIn: damage.keptIn },
+        `spool storage was damaged: LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log while ` +
+          `opening (${damage.reasons.join('; ')}); records acknowledged before the last stop may be lost and were ` +
+          'not delivered (after an os crash or power loss the damage may be only in acks written without fsync, ' +
+          `which just sends those logs again). ${damage.keptIn ? `The damaged log is kept in ${damage.keptIn} for inspection. ` : ''}` +
+          'Check the disk (dmesg, SMART) before trusting it; the forwarder goes on with what was recovered',
+      );
+    }
+    // the alert outlives the restart that found the damage, until someone has looked
+    this.walDamageKept = keptWalDamage(this.where);
+    const earlier = this.walDamageKept.filter((d) => d !== damage?.keptIn);
+    if (earlier.length > 0) {
+      this.log.warn({ storage: this.where, kept: earlier }, 'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected');
+    }
   }
 
   private oldestAppendedAt(): number | null {
@@ -863,12 +887,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     } catch (err) {
       throw openError(path, err);
     }
+    guard = guardWal(path);
     db = new ClassicLevel<string, string>(path, UTF8);
-    try {
-      guard = guardWal(path);
-    } catch (err) {
-      throw openError(path, err);
-    }
   }
   try {
     if (db.status !== 'open') await db.open();
@@ -876,16 +896,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     guard?.discard();
     throw openError(where, err);
   }
-  const damage = guard?.settle() ?? null;
   const spool = new LevelSpool(db, where, options);
-  if (damage) spool.reportWalDamage(damage);
-  if (options.path) {
-    const earlier = keptWalDamage(options.path).filter((d) => d !== damage?.keptIn);
-    // the alert outlives the restart that found the damage, until someone has looked
-    if (earlier.length > 0) {
-      options.logger?.warn({ storage: where, kept: earlier }, 'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected');
-    }
-  }
+  if (guard) spool.settleWal(guard);
   try {
     await spool.scan();
   } catch (err) {

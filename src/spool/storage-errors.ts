@@ -68,25 +68,27 @@ export function writeError(where: string, err: unknown): StorageError {
   );
 }
 
-// file system errors that say nothing about the files' content: those stay "cannot open"
-const ENVIRONMENT = /Permission denied|Operation not permitted|Read-only file system|No space left|Too many open files|Input\/output error/;
-const LEVELDB_FILE = /^(\d+\.(ldb|sst|log)|MANIFEST-\d+)$/;
-
 /**
- * leveldb reports some damage as an IO error: a table file cut short ("<n>.ldb: Invalid argument"), or CURRENT
- * naming a manifest that does not exist ("<dir>/<name>: No such file or directory"). an IO error about one of
- * the store's own files, for a reason other than permissions or space, is damage.
+ * leveldb reports some damage as an IO error: a table file cut short ("<n>.ldb: Invalid argument", a read past its
+ * end), or a file the manifest or CURRENT names that is not there ("<dir>/<name>: No such file or directory").
+ * only those two reasons, about one of the store's own files, count as damage: any other IO error (permissions,
+ * quota, memory, a stale network mount) stays "cannot open", whose advice does not throw queued records away.
  */
 export function namesDamagedFile(where: string, message: string): boolean {
   const m = /^IO error: (.+?): ([^:]+)$/.exec(message);
-  if (!m || ENVIRONMENT.test(m[2]!)) return false;
-  const file = m[1]!;
+  if (!m) return false;
+  const [, file, reason] = m as unknown as [string, string, string];
   if (path.resolve(path.dirname(file)) !== path.resolve(where)) return false;
   const name = path.basename(file);
-  if (LEVELDB_FILE.test(name)) return true;
+  if (reason === 'Invalid argument') return TABLE_FILE.test(name);
+  if (reason !== 'No such file or directory') return false;
+  if (TABLE_FILE.test(name) || MANIFEST_FILE.test(name)) return true;
   try {
     return fs.readFileSync(path.join(where, 'CURRENT'), 'utf8').trim() === name;
   } catch {
     return false;
   }
 }
+
+const TABLE_FILE = /^\d+\.(ldb|sst)$/;
+const MANIFEST_FILE = /^MANIFEST-\d+$/;

@@ -35,6 +35,8 @@ export interface SpoolStats {
   oldestAppendedAt: number | null;
   /** set when leveldb skipped a damaged part of its write-ahead log while opening (records may be lost) */
   walDamage?: WalDamage | null;
+  /** damaged-wal directories kept in the storage directory (this start's and earlier ones), until removed */
+  walDamageKept?: string[];
 }
 
 export interface Spool {

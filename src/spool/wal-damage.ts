@@ -20,8 +20,10 @@ export interface WalDamage {
 const PENDING = '.wal-at-open';
 const KEPT_PREFIX = 'damaged-wal-';
 const WAL_NAME = /^\d+\.log$/;
-// leveldb's recovery reporter: "<file>: dropping <n> bytes; <status>" (prefixed "(ignoring error) ")
+// leveldb's recovery reporter: "<file>: dropping <n> bytes; <status>" (prefixed "(ignoring error) "), and a log it
+// could not read or apply at all, skipped whole: "Ignoring error <status>"
 const DROPPED = /: dropping (\d+) bytes; (.+)$/;
+const IGNORED = /\bIgnoring error (.+)$/;
 const LOG_READ_MAX = 1024 * 1024; // 1 MiB: a fresh LOG of one open is a few lines
 
 export interface WalGuard {
@@ -31,13 +33,13 @@ export interface WalGuard {
   discard(): void;
 }
 
-/** hard-links the store's write-ahead logs aside; call right before opening the store */
+/** hard-links the store's write-ahead logs aside; call right before opening the store. never throws */
 export function guardWal(dir: string): WalGuard {
   const pending = path.join(dir, PENDING);
-  // left over from a run that died between open and settle: those links are stale
-  fs.rmSync(pending, { recursive: true, force: true });
   let linked = 0;
   try {
+    // left over from a run that died between open and settle: those links are stale
+    fs.rmSync(pending, { recursive: true, force: true });
     const logs = fs.readdirSync(dir).filter((f) => WAL_NAME.test(f));
     if (logs.length > 0) {
       fs.mkdirSync(pending, { mode: 0o700 });
@@ -50,7 +52,11 @@ export function guardWal(dir: string): WalGuard {
     // a file system without hard links: damage is still detected and reported, the logs just are not kept
   }
   const discard = (): void => {
-    fs.rmSync(pending, { recursive: true, force: true });
+    try {
+      fs.rmSync(pending, { recursive: true, force: true });
+    } catch {
+      // removed at the next start
+    }
   };
   return {
     discard,
@@ -103,9 +109,13 @@ export function parseDamage(logText: string): Omit<WalDamage, 'keptIn'> | null {
   const reasons = new Set<string>();
   for (const line of logText.split('\n')) {
     const m = DROPPED.exec(line);
-    if (!m) continue;
-    droppedBytes += Number(m[1]);
-    reasons.add(m[2]!.trim());
+    if (m) {
+      droppedBytes += Number(m[1]);
+      reasons.add(m[2]!.trim());
+      continue;
+    }
+    const ignored = IGNORED.exec(line);
+    if (ignored) reasons.add(`a log skipped whole: ${ignored[1]!.trim()}`);
   }
   return reasons.size === 0 ? null : { droppedBytes, reasons: [...reasons] };
 }

@@ -189,6 +189,10 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       const s = spool();
       return s ? (s.walDamage?.droppedBytes ?? 0) : undefined;
     });
+    gaugeFrom('tdf_spool_damaged_wal_kept', 'Directories of damaged write-ahead logs kept in the storage directory (records may have been lost when they were found); remove them once inspected.', [], () => {
+      const s = spool();
+      return s ? (s.walDamageKept?.length ?? 0) : undefined;
+    });
     gaugeFrom('tdf_spool_dead_letters', 'Records Datadog refused for good, kept in the dead-letter store.', [], () => spool()?.deadLetters);
     gaugeFrom('tdf_spool_oldest_record_age_seconds', 'Age of the oldest undelivered record (0 when the spool is empty); Datadog does not index logs over 18 h old as current.', [], () => {
       const s = spool();

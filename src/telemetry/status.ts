@@ -223,13 +223,24 @@ export function statusDoc(s: StatusSources): StatusDoc {
   return scrub(doc, secretsOf(config));
 }
 
-/** warnings about the spool that both the live document and the on-disk view give */
-export function spoolWarnings(spool: { records: number; deadLetters: number; oldestAgeSeconds: number | null; bytes: number; maxBytes: number; walDamage?: WalDamage | null }): string[] {
+/** the spool's storage was found damaged (this start, or kept from an earlier one): every spool view says so */
+export function walWarnings(spool: { walDamage?: WalDamage | null; walDamageKept?: string[] }): string[] {
   const out: string[] = [];
   const damage = spool.walDamage;
   if (damage) {
     out.push(`The spool's storage was damaged: at start-up LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log (${damage.reasons.join('; ')}), so records acknowledged before the last stop may be lost.${damage.keptIn ? ` The damaged log is kept in ${damage.keptIn}.` : ''} Check the disk.`);
   }
+  const earlier = (spool.walDamageKept ?? []).filter((d) => d !== damage?.keptIn);
+  if (earlier.length > 0) {
+    out.push(`The spool's storage holds damaged write-ahead logs kept from an earlier start (${earlier.join(', ')}): records may have been lost then. Remove them once inspected.`);
+  }
+  return out;
+}
+
+/** warnings about the spool that both the live document and the on-disk view give */
+export function spoolWarnings(spool: { records: number; deadLetters: number; oldestAgeSeconds: number | null; bytes: number; maxBytes: number; walDamage?: WalDamage | null; walDamageKept?: string[] }): string[] {
+  const out: string[] = [];
+  out.push(...walWarnings(spool));
   const age = spool.oldestAgeSeconds;
   if (age !== null && age > STATUS_THRESHOLDS.datadogWindowSeconds) {
     out.push(`The oldest undelivered record was queued ${formatDuration(age)} ago, past Datadog's 18 h window: it will not be indexed as current. Check why delivery is stuck (last errors, API key).`);

@@ -127,9 +127,20 @@ test('damaged write-ahead log (overwritten in the middle): an error says records
   assert.ok(status.warnings.some((w: string) => /write-ahead log/.test(w)), `a status warning: ${JSON.stringify(status.warnings)}`);
   assert.match(metrics, /^tdf_spool_wal_dropped_bytes [1-9]\d*$/m);
   assert.ok(!readdirSync(storage).includes('.wal-at-open'), 'no pending links left');
-  // the next start finds nothing new, but still points at what was kept
+  // the cli on the stopped forwarder's storage says it too
+  const cli = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'spool', 'ls', '--dead', '--config', rig.config, '--storage', storage], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TDF_ADMIN_PORT: '0', ...rig.env }, encoding: 'utf8', timeout: 30_000,
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.match(cli.stdout, /^! The spool's storage holds damaged write-ahead logs kept from an earlier start \(.*damaged-wal-.*\): records may have been lost then/m);
+  // the next start finds nothing new, but still points at what was kept: log, status warning, metric
   fw = await rig.start(['--storage', storage]);
+  const again = await fw.getJson('/status');
+  const againMetrics = (await fw.getText('/metrics')).text;
   assert.equal(await fw.stop(), 0);
+  assert.equal(again.spool.walDamage, null);
+  assert.ok(again.warnings.some((w: string) => /kept from an earlier start/.test(w)), JSON.stringify(again.warnings));
+  assert.match(againMetrics, /^tdf_spool_damaged_wal_kept 1$/m);
   assert.ok(!fw.logs.some((l) => l.level === 'error'), 'no new damage on the second start');
   assert.ok(fw.logs.some((l) => l.level === 'warn' && /damaged write-ahead logs kept from an earlier start/.test(String(l.msg))));
 });

@@ -488,6 +488,7 @@ export function behaviourSuite(kind: StoreKind): void {
           deadLetters: 0,
           oldestAppendedAt: again.stats().oldestAppendedAt,
           walDamage: null,
+          walDamageKept: [],
         });
         const retaken = await again.take(10, BIG);
         assert.deepEqual(ids(retaken), [1, 2], 'taken but unacked records are taken again');

@@ -94,6 +94,11 @@ test('parseDamage reads leveldb recovery lines', () => {
     reasons: ['Corruption: checksum mismatch', 'Corruption: missing start of fragmented record(2)'],
   });
   assert.equal(parseDamage('2026/11/22-03:29:24 7f91 Recovering log #3\n2026/11/22 7f91 Delete type=0 #3\n'), null);
+  // a log leveldb could not open or apply at all is skipped whole, with only this line
+  assert.deepEqual(parseDamage('2026/11/22-03:29:24.3 7f91 Ignoring error IO error: /s/000009.log: Input/output error\n'), {
+    droppedBytes: 0,
+    reasons: ['a log skipped whole: IO error: /s/000009.log: Input/output error'],
+  });
   assert.equal(parseDamage(''), null);
 });
 
@@ -111,5 +116,11 @@ test('namesDamagedFile: io errors about the store\'s own files are damage, envir
   writeFileSync(join(dir, 'CURRENT'), 'garbage\n');
   assert.equal(namesDamagedFile(dir, `IO error: ${dir}/garbage: No such file or directory`), true);
   assert.equal(namesDamagedFile(dir, 'Corruption: bad block'), false);
+  // environment trouble on the store's own files is not damage: its advice would throw queued records away
+  for (const reason of ['Disk quota exceeded', 'Cannot allocate memory', 'Stale file handle', 'Transport endpoint is not connected', 'Input/output error']) {
+    assert.equal(namesDamagedFile(dir, `IO error: ${dir}/000012.log: ${reason}`), false, reason);
+    assert.equal(namesDamagedFile(dir, `IO error: ${dir}/000005.ldb: ${reason}`), false, reason);
+  }
+  assert.equal(namesDamagedFile(dir, `IO error: ${dir}/000012.log: Invalid argument`), false, 'a log is replayed, not read past its end');
 });
 
