@@ -100,7 +100,7 @@ export const SETTINGS: readonly Setting[] = [
 
   // runtime
   { key: 'runtime.heap-growing-percent', type: 'int', default: 100, min: 0, max: 1000,
-    doc: 'How far V8 lets the heap grow past what survived the last full collection, in percent: lower keeps memory down at some cpu cost. 0 is V8\'s adaptive default (up to 4x when allocation is fast). Not a heap cap: a burst still gets the memory it needs. node\'s own --heap-growing-percent wins.' },
+    doc: 'How far V8 lets the heap grow past what survived the last full collection, in percent: lower keeps memory down at some cpu cost (and, below ~75, at some latency: more full collections). It replaces V8\'s own factors (adaptive, up to 4x when allocation is fast; 0 keeps them). Not a heap cap: a burst still gets the memory it needs. node\'s own --heap-growing-percent wins.' },
 
   // routing
   { key: 'routing.unmatched', type: 'enum', default: 'drop', values: ['drop', 'reject'],
@@ -133,7 +133,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'timeout', type: 'duration', default: 5000, env: ['FDFWD_TIMEOUT'], doc: 'Deadline of one unary call to Teleport.' },
   { key: 'poll-interval', type: 'duration', default: 16_000, doc: 'Pause between polls once caught up.' },
   { key: 'stream-idle-timeout', type: 'duration', default: 300_000,
-    doc: 'An export or session-recording stream that sends nothing for this long (a stalled server or proxy, the connection still up) is cancelled and retried from its saved cursor.' },
+    doc: 'An export or session-recording stream that sends nothing for this long (a stalled server or proxy, the connection still up) is cancelled and retried from its saved cursor. Before its first message a stream gets 4 times as long (the Auth Service may download a whole recording first).' },
   { key: 'events-tag', type: 'string', default: 'events.log',
     doc: 'Tag of polled audit events (the Go handler\'s url path; taken from forward.fluentd.url when that is set).' },
   { key: 'session-tag-prefix', type: 'string', default: 'session',

@@ -31,8 +31,8 @@ export interface RequestBuilderOptions {
 export interface RequestBuilder {
   /** a request whose body is the json array of these logs (each one json text) */
   build(values: string[], signal?: AbortSignal): Promise<RequestContext>;
-  /** settles once the client's factory has run (or failed: build() tries again and reports it) */
-  ready(): Promise<void>;
+  /** settles once the client's factory has run: null, or why it failed (build() tries again) */
+  ready(): Promise<Error | null>;
 }
 
 /** what submitLog produces apart from the body */
@@ -41,6 +41,7 @@ export interface RequestTemplate {
   headers: Record<string, string>;
 }
 
+const TEMPLATE_TIMEOUT_MS = 30_000;
 const require = createRequire(import.meta.url);
 const CLIENT = {
   common: require.resolve('@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js'),
@@ -76,6 +77,9 @@ export function requestTemplate(options: Omit<RequestBuilderOptions, 'httpApi'>)
     ddtags: options.ddtags,
   };
   return new Promise((resolve, reject) => {
+    // loading the client takes well under a second; a worker that never answers must not hold the sink forever
+    const timer = setTimeout(() => settle(() => reject(new Error(`datadog client: no request template after ${TEMPLATE_TIMEOUT_MS / 1000} s`))), TEMPLATE_TIMEOUT_MS);
+    timer.unref();
     const worker = new Worker(TEMPLATE_WORKER, {
       eval: true,
       // commonjs whatever this process was started with (--input-type=module would make `require` undefined)
@@ -87,6 +91,7 @@ export function requestTemplate(options: Omit<RequestBuilderOptions, 'httpApi'>)
     const settle = (fn: () => void): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       fn();
       void worker.terminate();
     };
@@ -109,8 +114,8 @@ export function createRequestBuilder(options: RequestBuilderOptions): RequestBui
   void load().catch(() => {});
   return {
     ready: () => load().then(
-      () => {},
-      () => {},
+      () => null,
+      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
     ),
     async build(values, signal) {
       const t = await load();

@@ -368,7 +368,10 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
 
   return {
     endpoint: o.endpoint,
-    ready: () => builder.ready(),
+    async ready() {
+      const err = await builder.ready();
+      if (err) logger.error({ err: err.message }, 'could not build the datadog request; each batch tries again');
+    },
     start() {
       if (started) return;
       started = true;

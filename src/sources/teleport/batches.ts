@@ -2,7 +2,10 @@
 // pauses (nothing arrives for `lingerMs`), or when its first item has waited `maxWaitMs`, so events reach the
 // spool promptly and in few fsyncs. a consumer that stops early (break, throw) cancels the grpc call. a stream
 // that sends nothing for `idleMs` (a server or proxy that stalls while the connection stays up) fails with
-// StreamIdleError, so the caller retries from its saved cursor instead of waiting forever.
+// StreamIdleError, so the caller retries from its saved cursor instead of waiting forever. the first message gets
+// FIRST_MESSAGE_IDLE_FACTOR times as long: the auth service may download a whole recording, or run a query over its
+// audit storage, before it sends anything.
+const FIRST_MESSAGE_IDLE_FACTOR = 4;
 import type { Readable } from 'node:stream';
 
 export class StreamIdleError extends Error {
@@ -48,10 +51,12 @@ export async function* readBatches<T>(stream: Readable, max: number, lingerMs: n
   try {
     let batch: T[] = [];
     let firstAt = 0;
+    let received = false;
     for (;;) {
       let item: T | null;
       if (batch.length === 0) firstAt = Date.now();
       while (batch.length < max && (item = stream.read() as T | null) !== null) batch.push(item);
+      if (batch.length > 0) received = true;
       const waited = Date.now() - firstAt;
       if (batch.length >= max || (batch.length > 0 && waited >= maxWaitMs)) {
         yield batch;
@@ -75,7 +80,8 @@ export async function* readBatches<T>(stream: Readable, max: number, lingerMs: n
         }
         continue;
       }
-      if (!(await waitMore(idleMs)) && !ended && !failed) throw new StreamIdleError(idleMs!);
+      const idle = idleMs === undefined ? undefined : received ? idleMs : idleMs * FIRST_MESSAGE_IDLE_FACTOR;
+      if (!(await waitMore(idle)) && !ended && !failed) throw new StreamIdleError(idle!);
     }
   } finally {
     stream.removeListener('readable', poke);
