@@ -4,6 +4,7 @@
 import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonLines } from '../test/helpers/json-lines.js';
 
 const here = import.meta.dirname;
 /** true when running compiled javascript from dist/bench */
@@ -90,33 +91,9 @@ export function spawnNode(args: string[], env: Record<string, string> = {}, opts
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.add(proc);
-  const lines: Array<Record<string, any>> = [];
-  const waiters: Array<{ pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }> = [];
+  const out = readJsonLines(proc.stdout!, 10_000);
+  const lines = out.lines;
   let err = '';
-  let buf = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const text = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let obj: Record<string, any>;
-      try {
-        obj = JSON.parse(text);
-      } catch {
-        obj = { msg: text, unparsed: true };
-      }
-      lines.push(obj);
-      if (lines.length > 10_000) lines.splice(0, 5_000);
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        if (waiters[i]!.pred(obj)) {
-          waiters[i]!.resolve(obj);
-          waiters.splice(i, 1);
-        }
-      }
-    }
-  });
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (c: string) => {
     err += c;
@@ -133,15 +110,9 @@ export function spawnNode(args: string[], env: Record<string, string> = {}, opts
     stderr: () => err,
     exited,
     waitForLine(pred, timeoutMs = 60_000) {
-      const found = lines.find(pred);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no matching line within ${timeoutMs} ms; stderr: ${err.slice(-2000)}`)), timeoutMs);
-        waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
-        void exited.then((code) => {
-          clearTimeout(t);
-          reject(new Error(`process exited (${code}) before the expected line; stderr: ${err.slice(-2000)}`));
-        });
+      return out.waitFor(pred, timeoutMs, exited, {
+        timeout: () => `no matching line within ${timeoutMs} ms; stderr: ${err.slice(-2000)}`,
+        exit: (code) => `process exited (${code}) before the expected line; stderr: ${err.slice(-2000)}`,
       });
     },
     async stop(signal = 'SIGTERM', graceMs = 15_000) {

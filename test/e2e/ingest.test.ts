@@ -2,12 +2,9 @@
 // teleport-event-handler, and a local Datadog-compatible intake that records what it received.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startFakeIntake } from '../../src/fakes/intake.js';
-import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
-import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
+import { readFileSync } from 'node:fs';
+import { writeTlsFiles } from '../helpers/mtls.js';
+import { startIngestE2e, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 import { fixture } from '../helpers/paths.js';
 
 const API_KEY = 'e2e0123456789abcdef0123456789abc';
@@ -33,17 +30,7 @@ include-tag-key = true`,
 
 /** the forwarder started through the cli with configToml, the local intake, and a client posting to it */
 async function setup(t: import('node:test').TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'tdf-e2e-'));
-  const tls = writeTlsFiles(dir);
-  const intake = await startFakeIntake({ apiKeys: [API_KEY] });
-  const fw = await runForwarder(['start', '--config', configToml(dir, tls, intake.url)], { DD_API_KEY: API_KEY });
-  const client = new MtlsClient(fw.port!, tls);
-  t.after(async () => {
-    client.close();
-    await fw.stop();
-    await intake.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { intake, client } = await startIngestE2e(t, API_KEY, configToml);
   return { intake, client };
 }
 

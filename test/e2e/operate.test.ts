@@ -2,32 +2,18 @@
 // certificates without a restart, SIGTERM stops cleanly. all through the real CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createCA, createCert } from '../../src/tls/certs.js';
-import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
-import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
+import { MtlsClient } from '../helpers/mtls.js';
+import { runForwarder, startIngestE2e, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 
 const API_KEY = 'ops0123456789abcdef0123456789abcd';
 
 async function setup(t: import('node:test').TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'tdf-ops-'));
-  const tls = writeTlsFiles(dir);
-  const intake = await startFakeIntake({ apiKeys: [API_KEY] });
-  const config = writeIngestConfig(dir, tls, intake.url, { extra: 'auth-retry = "300ms"\nretry-initial = "50ms"' });
-  const fw = await runForwarder(['start', '--config', config], { DD_API_KEY: API_KEY });
-  const admin = await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
-  const base = `http://127.0.0.1:${admin.port}`;
-  const client = new MtlsClient(fw.port!, tls);
-  t.after(async () => {
-    client.close();
-    await fw.stop();
-    await intake.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { dir, tls, intake, fw, base, client };
+  const e = await startIngestE2e(t, API_KEY, (dir, tls, url) => writeIngestConfig(dir, tls, url, { extra: 'auth-retry = "300ms"\nretry-initial = "50ms"' }));
+  const admin = await e.fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
+  return { ...e, base: `http://127.0.0.1:${admin.port}` };
 }
 
 function metric(text: string, name: string, labels: Record<string, string> = {}): number {

@@ -2,6 +2,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { startFakeIntake, type FakeIntake } from '../../src/fakes/intake.js';
+import { readJsonLines } from './json-lines.js';
+import { MtlsClient, writeTlsFiles, type TlsFiles } from './mtls.js';
 import { cliCommand } from './paths.js';
 
 export interface RunningForwarder {
@@ -51,32 +56,9 @@ export async function runForwarder(args: string[], env: Record<string, string> =
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TDF_ADMIN_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const logs: Array<Record<string, any>> = [];
-  const waiters: Array<{ pred: (l: Record<string, any>) => boolean; resolve: (l: Record<string, any>) => void }> = [];
+  const out = readJsonLines(proc.stdout!);
+  const logs = out.lines;
   let stderr = '';
-  let buf = '';
-  proc.stdout!.setEncoding('utf8');
-  proc.stdout!.on('data', (chunk: string) => {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      let obj: Record<string, any>;
-      try {
-        obj = JSON.parse(line);
-      } catch {
-        obj = { msg: line, unparsed: true };
-      }
-      logs.push(obj);
-      for (let i = waiters.length - 1; i >= 0; i--) {
-        if (waiters[i]!.pred(obj)) {
-          waiters[i]!.resolve(obj);
-          waiters.splice(i, 1);
-        }
-      }
-    }
-  });
   proc.stderr!.setEncoding('utf8');
   proc.stderr!.on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
@@ -86,15 +68,10 @@ export async function runForwarder(args: string[], env: Record<string, string> =
     stderr: () => stderr,
     exited,
     waitForLog(pred, timeoutMs = 30_000) {
-      const found = logs.find(pred);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}\nlogs: ${logs.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
-        waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
-        void exited.then((code) => {
-          clearTimeout(t);
-          reject(new Error(`forwarder exited (${code}) before the expected log line; stderr: ${stderr}\nlogs: ${logs.map((l) => JSON.stringify(l)).join('\n')}`));
-        });
+      const all = () => logs.map((l) => JSON.stringify(l)).join('\n');
+      return out.waitFor(pred, timeoutMs, exited, {
+        timeout: () => `no matching log line within ${timeoutMs} ms; stderr: ${stderr}\nlogs: ${all()}`,
+        exit: (code) => `forwarder exited (${code}) before the expected log line; stderr: ${stderr}\nlogs: ${all()}`,
       });
     },
     async stop(signal = 'SIGTERM') {
@@ -116,4 +93,27 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, what: stri
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * a temporary directory with mTLS files, the local intake accepting apiKey, the forwarder started through the cli
+ * on the config `configFor` writes, and a client posting like teleport-event-handler; all torn down after the test
+ */
+export async function startIngestE2e(
+  t: { after(fn: () => unknown): void },
+  apiKey: string,
+  configFor: (dir: string, tls: TlsFiles, intakeUrl: string) => string,
+): Promise<{ dir: string; tls: TlsFiles; intake: FakeIntake; fw: RunningForwarder; client: MtlsClient }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-e2e-'));
+  const tls = writeTlsFiles(dir);
+  const intake = await startFakeIntake({ apiKeys: [apiKey] });
+  const fw = await runForwarder(['start', '--config', configFor(dir, tls, intake.url)], { DD_API_KEY: apiKey });
+  const client = new MtlsClient(fw.port!, tls);
+  t.after(async () => {
+    client.close();
+    await fw.stop();
+    await intake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, tls, intake, fw, client };
 }

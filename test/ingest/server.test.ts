@@ -123,9 +123,8 @@ function rawExchange(port: number, text: string): Promise<string> {
   });
 }
 
-const EVENT = { event: 'user.login', code: 'T1000W', success: false, time: '2024-05-01T10:00:01.123Z', user: 'alice' };
-
-test('200 with an empty text/plain body only after accept resolved', T, async () => {
+/** a server whose accept waits until release(); acceptCalled settles when the first accept starts waiting */
+async function startGatedServer(): Promise<{ h: Harness; release: () => void; acceptCalled: Promise<void> }> {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   let accepted!: () => void;
@@ -134,6 +133,13 @@ test('200 with an empty text/plain body only after accept resolved', T, async ()
     accepted();
     return gate;
   });
+  return { h, release, acceptCalled };
+}
+
+const EVENT = { event: 'user.login', code: 'T1000W', success: false, time: '2024-05-01T10:00:01.123Z', user: 'alice' };
+
+test('200 with an empty text/plain body only after accept resolved', T, async () => {
+  const { h, release, acceptCalled } = await startGatedServer();
   let answered = false;
   const pending = request(h.port, { body: JSON.stringify(EVENT) }).then((r) => {
     answered = true;
@@ -432,14 +438,7 @@ test('only http/1.1 is offered over ALPN (the go client would switch to h2 if it
 });
 
 test('close: in-flight requests finish, later ones are refused', T, async () => {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  let accepted!: () => void;
-  const acceptCalled = new Promise<void>((r) => (accepted = r));
-  const h = await startServer(() => {
-    accepted();
-    return gate;
-  });
+  const { h, release, acceptCalled } = await startGatedServer();
   const inflight = request(h.port, { body: '{"a":1}' });
   await acceptCalled;
   const closing = h.server.close();

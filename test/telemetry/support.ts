@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import type { IngestStats } from '../../src/sources/http/server.js';
-import type { TeleportSourceStatus } from '../../src/sources/teleport/source.js';
+import { initialStatus, type TeleportSourceStatus } from '../../src/sources/teleport/source.js';
 
 export const API_KEY = 'dd-secret-api-key-0123456789';
 export const PASSPHRASE = 'ingest-key-passphrase-secret';
@@ -32,20 +32,10 @@ export function ingestStats(): IngestStats {
 
 export function teleportStatus(): TeleportSourceStatus {
   return {
+    ...initialStatus(),
     state: 'running',
     mode: 'export',
     date: '2024-05-01',
-    caughtUp: false,
-    stuckChunks: [],
-    eventsEmitted: 0,
-    sessionEventsEmitted: 0,
-    sessionsActive: 0,
-    sessionsPending: 0,
-    sessionsFinished: 0,
-    sessionsGivenUp: 0,
-    locksUpserted: 0,
-    lastEventTime: null,
-    lastError: null,
     identity: { file: '/var/lib/teleport/identity', user: 'bot-forwarder', notAfter: '2030-01-01T00:00:00.000Z' },
     identityRefreshedAt: null,
   };

@@ -188,6 +188,28 @@ export interface TeleportSourceStatus {
   identityRefreshedAt: number | null;
 }
 
+/** the status of a source that has not started */
+export function initialStatus(): TeleportSourceStatus {
+  return {
+    state: 'created',
+    mode: null,
+    date: null,
+    caughtUp: false,
+    eventsEmitted: 0,
+    sessionEventsEmitted: 0,
+    sessionsActive: 0,
+    sessionsPending: 0,
+    sessionsFinished: 0,
+    sessionsGivenUp: 0,
+    locksUpserted: 0,
+    lastEventTime: null,
+    lastError: null,
+    stuckChunks: [],
+    identity: null,
+    identityRefreshedAt: null,
+  };
+}
+
 export interface TeleportSource {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -209,24 +231,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   });
   done.catch(() => {}); // a caller that never awaits done must not crash the process
 
-  const st: TeleportSourceStatus = {
-    state: 'created',
-    mode: null,
-    date: null,
-    caughtUp: false,
-    eventsEmitted: 0,
-    sessionEventsEmitted: 0,
-    sessionsActive: 0,
-    sessionsPending: 0,
-    sessionsFinished: 0,
-    sessionsGivenUp: 0,
-    locksUpserted: 0,
-    lastEventTime: null,
-    lastError: null,
-    stuckChunks: [],
-    identity: null,
-    identityRefreshedAt: null,
-  };
+  const st = initialStatus();
   let client: AuditLogClient | undefined;
   let sessions: ReturnType<typeof createSessions> | undefined;
   let locker: ReturnType<typeof createLocker> | undefined;
