@@ -1,8 +1,9 @@
 // v8 heap tuning applied at start-up. by default v8 lets the old generation grow to up to 4x what survived the last
 // full collection when allocation is fast: a busy export ran a sawtooth up to ~260 MiB of rss (BENCHMARKS.md). a
-// growing factor bounds that (100%: at most twice the live heap) without a hard heap cap (a cap turns a burst of large requests into an
-// out-of-memory crash loop; a factor only makes collections more frequent). v8 reads it at every collection, so
-// it can be set after start; node's own --heap-growing-percent (NODE_OPTIONS or the command line) wins.
+// growing factor bounds that (100%: at most twice the live heap) without a hard heap cap: a cap turns a burst of
+// large requests into an out-of-memory crash loop, a factor only makes collections more frequent. v8 reads it at
+// every collection, so it can be set after start; node's own --heap-growing-percent (NODE_OPTIONS or the command
+// line) wins.
 import v8 from 'node:v8';
 
 const FLAG = '--heap-growing-percent';

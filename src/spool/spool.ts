@@ -420,7 +420,7 @@ class LevelSpool implements Spool {
   }
 
   /**
-   * one atomic synced write. a chained batch, not db.batch(array): abstract-level clones and checks every operation
+   * one atomic write, synced unless it holds only acks (needsSync). a chained batch, not db.batch(array): abstract-level clones and checks every operation
    * of an array on the main thread, which cost ~6 µs a record against ~2 µs for chained puts (`bench/micro.ts batch`)
    */
   private async write(ops: BatchOp[], sync: boolean): Promise<void> {
@@ -815,8 +815,7 @@ class LevelSpool implements Spool {
     };
   }
 
-  /** leveldb skipped part of its write-ahead log while opening: say so as loudly as a refusal would */
-  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, reported */
+  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, said as loudly as a refusal would be */
   settleWal(guard: WalGuard): void {
     const damage = guard.settle();
     if (damage) {

@@ -188,7 +188,7 @@ export function statusDoc(s: StatusSources): StatusDoc {
       identityExpiresInSeconds,
     };
     if (t.lastError) lastErrors.push({ component: 'teleport', message: t.lastError, at: null });
-    for (const c of t.stuckChunks ?? []) {
+    for (const c of t.stuckChunks) {
       warnings.push(`Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`);
     }
     if (t.state === 'failed') warnings.push(`The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`);

@@ -97,7 +97,7 @@ export async function decodeRequest(input: DecodeInput, limits: DecodeLimits, no
   const records = parsePayload(payload, { maxRecords, maxCost: costBound(maxRecords) });
   // large bodies were counted by the pre-scan; short ones (skipped) are counted here
   if (records.length > maxRecords) {
-    throw new DecodeError(`more than ${maxRecords} records in one request, over the bound of ${maxRecords} (ingest.max-records): send them in smaller requests`, 413);
+    throw tooManyRecords(maxRecords);
   }
   const paramMs = timeParam === undefined ? null : secondsToMs(timeParam);
   const events: DecodedEvent[] = new Array(records.length);
@@ -176,11 +176,13 @@ function parsePayload(p: Payload, bounds: ShapeBounds): Array<Record<string, unk
   return p.format === 'json' ? fromJson(text) : fromNdjson(text);
 }
 
+function tooManyRecords(max: number): DecodeError {
+  return new DecodeError(`more than ${max} records in one request, over the bound of ${max} (ingest.max-records): send them in smaller requests`, 413);
+}
+
 /** 413 over a bound; an invalid or truncated body is left to the parser, whose reason is the 400 */
 function enforceShape(scan: ShapeScan, bounds: ShapeBounds, what: 'JSON' | 'msgpack'): void {
-  if (scan.stop === 'records') {
-    throw new DecodeError(`more than ${bounds.maxRecords} records in one request, over the bound of ${bounds.maxRecords} (ingest.max-records): send them in smaller requests`, 413);
-  }
+  if (scan.stop === 'records') throw tooManyRecords(bounds.maxRecords);
   if (scan.stop === 'cost') {
     throw new DecodeError(`the body holds more than ${bounds.maxCost} ${what} values (200 per record allowed by ingest.max-records): send them in smaller requests`, 413);
   }

@@ -5,8 +5,9 @@
 // StreamIdleError, so the caller retries from its saved cursor instead of waiting forever. the first message gets
 // FIRST_MESSAGE_IDLE_FACTOR times as long: the auth service may download a whole recording, or run a query over its
 // audit storage, before it sends anything.
-const FIRST_MESSAGE_IDLE_FACTOR = 4;
 import type { Readable } from 'node:stream';
+
+const FIRST_MESSAGE_IDLE_FACTOR = 4;
 
 export class StreamIdleError extends Error {
   constructor(idleMs: number) {

@@ -169,15 +169,15 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     return undefined;
   }
 
-  /** streams one chunk from its cursor; 'failed' is logged and retried by the caller, stop errors propagate */
   // failures in a row per chunk; a chunk is never skipped (its events would be lost), so one that keeps failing
   // holds its date back: that must be loud, not a warning among retries
   const failing = new Map<string, StuckChunk>();
   const reportStuck = () => hooks.progress({ stuck: [...failing.values()].filter((f) => f.failures >= STUCK_AFTER) });
 
+  /** one chunk from its cursor; 'failed' is counted and logged here and retried by the caller, stop errors propagate */
   async function runChunk(date: string, chunk: string, cursor: string): Promise<'done' | 'failed'> {
     const key = K.chunk(date, chunk);
-    const result = await streamChunk(date, chunk, cursor);
+    const result = await streamChunk(key, date, chunk, cursor);
     if (result.ok) {
       if (failing.delete(key)) reportStuck();
       return 'done';
@@ -199,8 +199,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   }
 
   /** streams one chunk from its cursor; a failure is returned for runChunk to count, stop errors propagate */
-  async function streamChunk(date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string }> {
-    const key = K.chunk(date, chunk);
+  async function streamChunk(key: string, date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string }> {
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
       for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
