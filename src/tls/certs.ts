@@ -43,9 +43,18 @@ function newKeyPair(bits: number): { forgeKey: forge.pki.rsa.PrivateKey; forgePu
 }
 
 function serial(): string {
-  // positive 16-byte serial: clear the top bit so der encoding stays positive
-  const b = randomBytes(16);
-  b[0] = b[0]! & 0x7f;
+  return serialHex(randomBytes(16));
+}
+
+/**
+ * a certificate serial from random bytes, as hex for forge. The first byte is forced into 0x40-0x7f, so the DER
+ * INTEGER is positive and minimal whatever the bytes. Forge strips only one leading zero byte: with a first byte
+ * merely masked to 0x00-0x7f, a serial starting 00 00 kept padding that OpenSSL refuses when the certificate is
+ * loaded into a TLS context ("illegal padding", about one certificate in 65,536), and 00 8x became negative.
+ */
+export function serialHex(random: Buffer): string {
+  const b = Buffer.from(random);
+  b[0] = (b[0]! & 0x3f) | 0x40;
   return b.toString('hex');
 }
 

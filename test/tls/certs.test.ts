@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import https from 'node:https';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { createCA, createCert, encryptKey } from '../../src/tls/certs.js';
+import forge from 'node-forge';
+import { createCA, createCert, encryptKey, serialHex } from '../../src/tls/certs.js';
 
 test('leaf certificates chain to their CA and carry SANs and usages', () => {
   const ca = createCA({ commonName: 'CA' });
@@ -53,4 +55,29 @@ test('generated material works for a real mutual TLS handshake, and a foreign cl
   } finally {
     srv.close();
   }
+});
+
+test('serials are positive DER integers without padding, whatever the random bytes', () => {
+  for (let first = 0; first < 256; first++) {
+    for (const second of [0x00, 0x7f, 0x80, 0xff]) {
+      const hex = serialHex(Buffer.from([first, second, ...new Uint8Array(14)]));
+      const lead = parseInt(hex.slice(0, 2), 16);
+      assert.ok(lead > 0 && lead < 0x80, `random bytes ${first},${second} gave serial ${hex}`);
+      assert.equal(hex.length, 32);
+    }
+  }
+  // all-zero bytes used to give a serial starting 00 00, which forge left padded and OpenSSL refused to load
+  const ca = createCA();
+  const caKey = forge.pki.privateKeyFromPem(createPrivateKey(ca.key).export({ type: 'pkcs1', format: 'pem' }).toString());
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.setRsaPublicKey((caKey as forge.pki.rsa.PrivateKey).n, (caKey as forge.pki.rsa.PrivateKey).e);
+  cert.serialNumber = serialHex(Buffer.alloc(16));
+  cert.validity.notBefore = new Date();
+  cert.validity.notAfter = new Date(Date.now() + 3600_000);
+  cert.setSubject([{ shortName: 'CN', value: 'padding' }]);
+  cert.setIssuer([{ shortName: 'CN', value: 'padding' }]);
+  cert.sign(caKey as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  const pem = forge.pki.certificateToPem(cert);
+  assert.equal(new X509Certificate(pem).serialNumber, '40000000000000000000000000000000');
+  assert.ok(tls.createSecureContext({ cert: pem, key: ca.key }));
 });
