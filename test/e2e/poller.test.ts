@@ -11,6 +11,9 @@ import { startFakeTeleport, generatedDataset, type FakeTeleport, type FakeDatase
 import { addFakeLockService } from '../../src/fakes/teleport-lock.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { runForwarder, waitFor } from '../helpers/forwarder.js';
+import { awayFromUtcMidnight } from '../helpers/clock.js';
+
+await awayFromUtcMidnight();
 
 const API_KEY = 'poll0123456789abcdef0123456789abc';
 const DAY = 86_400_000;

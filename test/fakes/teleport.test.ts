@@ -18,6 +18,9 @@ import {
 } from '../../src/fakes/teleport.js';
 import { projectRoot, utcDate } from '../../src/fakes/teleport-dataset.js';
 import { iso } from '../../src/fakes/teleport-events.js';
+import { awayFromUtcMidnight } from '../helpers/clock.js';
+
+await awayFromUtcMidnight();
 
 // a real grpc-js client over mTLS, loading the same proto as production clients
 const pkg = protoLoader.loadSync('teleport/auditlog/v1/auditlog.proto', {

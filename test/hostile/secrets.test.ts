@@ -17,6 +17,9 @@ import { waitFor } from '../helpers/forwarder.js';
 import { startCountingIntake, startForwarder, startLoad, type Forwarder } from '../helpers/load.js';
 import type { TlsFiles } from '../helpers/mtls.js';
 import { cliCommand } from '../helpers/paths.js';
+import { awayFromUtcMidnight } from '../helpers/clock.js';
+
+await awayFromUtcMidnight();
 
 /** distinctive pieces of each secret: the whole value, and every 32-char run of a pem body */
 function needles(secrets: Record<string, string>): Array<[string, string]> {

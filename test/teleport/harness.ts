@@ -12,6 +12,9 @@ import type { SourceRecord } from '../../src/record.js';
 import { startFakeTeleport, createFakeTeleportTls, generatedDataset, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { createTeleportSource, type PollerDeps, type TeleportSource, type TeleportSourceOptions } from '../../src/sources/teleport/source.js';
+import { awayFromUtcMidnight } from '../helpers/clock.js';
+
+await awayFromUtcMidnight();
 
 export const DAY = 86_400_000;
 let sharedTls: ReturnType<typeof createFakeTeleportTls> | undefined;
