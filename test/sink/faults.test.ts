@@ -88,7 +88,8 @@ test('a refused api key (403, then 401) holds delivery without dropping; a resto
   await spool.append(auditLogs(0, 50));
   sink.start();
   await waitFor(() => sink.status().authFailing, 'auth failing');
-  await waitFor(() => intake.history.filter((r) => r.status === 403).length >= 3, 'several slow probes');
+  // the intake logs a 403 as it answers, the sink counts it once it has read the answer: wait for both
+  await waitFor(() => intake.history.filter((r) => r.status === 403).length >= 3 && sink.status().retries['4xx'] >= 3, 'several slow probes');
   assert.equal(sink.status().delivered, 0);
   assert.equal(intake.logCount, 0);
   assert.equal(spool.stats().records, 50, 'held in the spool');
