@@ -867,6 +867,18 @@ class LevelSpool implements Spool {
   }
 }
 
+// what leveldb and the spool itself create in the storage directory
+const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+)$/;
+
+/** names in the storage directory that neither leveldb nor the spool made */
+function foreignFiles(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((name) => !OWN_FILE.test(name)).sort();
+  } catch {
+    return []; // the open that follows says what is wrong with the directory
+  }
+}
+
 /** open (or create) the spool and count what it holds; throws StorageError when the store cannot be used */
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   if (!(typeof options.maxBytes === 'number' && options.maxBytes > 0)) {
@@ -877,6 +889,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const where = options.path ?? (typeof location === 'string' ? location : 'injected store');
   let db: SpoolDb;
   let guard: WalGuard | null = null;
+  let foreign: string[] = [];
   if (options.db) {
     db = options.db;
   } else {
@@ -886,6 +899,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     } catch (err) {
       throw openError(path, err);
     }
+    foreign = foreignFiles(path);
     guard = guardWal(path);
     db = new ClassicLevel<string, string>(path, UTF8);
   }
@@ -896,6 +910,13 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     throw openError(where, err);
   }
   const spool = new LevelSpool(db, where, options);
+  if (foreign.length > 0) {
+    // e.g. teleport-event-handler's own storage directory (both default to ./storage): its files are left alone
+    (options.logger ?? silentLogger).warn(
+      { storage: where, files: foreign.slice(0, 5), count: foreign.length },
+      'the storage directory also holds files that are not the spool\'s (another program\'s state?): they are left alone; give the forwarder a directory of its own',
+    );
+  }
   if (guard) spool.settleWal(guard);
   try {
     await spool.scan();

@@ -188,15 +188,27 @@ function memDeps() {
   };
 }
 
-test('start time is stored on the first run; a different one later is an error naming the way out', async () => {
+test('start time is stored on the first run; a different one later is an error once something was exported', async () => {
   const deps = memDeps();
   const store = new StateStore(deps, false, logger);
   const t = new Date('2024-05-01T00:00:00Z');
-  assert.equal((await resolveStartTime(store, t, Date.now())).toISOString(), t.toISOString());
+  assert.deepEqual(await resolveStartTime(store, t, Date.now()), { start: t, fresh: true });
   assert.equal(deps.state.get(K.startTime), t.toISOString());
-  assert.equal((await resolveStartTime(store, undefined, Date.now())).toISOString(), t.toISOString());
-  assert.equal((await resolveStartTime(store, new Date(t), Date.now())).toISOString(), t.toISOString());
-  await assert.rejects(resolveStartTime(store, new Date('2024-06-01T00:00:00Z'), Date.now()), (e: unknown) => e instanceof ConfigError && /remove the storage dir/.test(e.message));
+  assert.deepEqual(await resolveStartTime(store, undefined, Date.now()), { start: t, fresh: true });
+  assert.deepEqual(await resolveStartTime(store, new Date(t), Date.now()), { start: t, fresh: true });
+
+  // nothing exported yet (the auth service never answered, or only the mode probe did): a new value replaces it
+  await store.put([{ type: 'put', key: K.mode, value: 'export' }]);
+  const later = new Date('2026-11-01T00:00:00Z');
+  assert.deepEqual(await resolveStartTime(store, later, Date.now()), { start: later, fresh: true, replaced: t.toISOString() });
+  assert.equal(deps.state.get(K.startTime), later.toISOString());
+
+  // once a cursor exists it was made for the stored start time
+  await store.put([{ type: 'put', key: K.chunk('2026-11-01', 'c1'), value: '{"c":"x"}' }]);
+  assert.deepEqual(await resolveStartTime(store, later, Date.now()), { start: later, fresh: false });
+  await assert.rejects(resolveStartTime(store, t, Date.now()), (e: unknown) =>
+    e instanceof ConfigError && /differs from 2026-11-01/.test(e.message) && /spool stats/.test(e.message) && /remove the storage directory/.test(e.message));
+  assert.equal(deps.state.get(K.startTime), later.toISOString());
 });
 
 test('dry run writes nothing but remembers its own progress', async () => {

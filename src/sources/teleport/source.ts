@@ -259,7 +259,19 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
       ac.abort();
     });
-    const startTime = await resolveStartTime(store, o.startTime, now(), ac.signal);
+    const resolved = await resolveStartTime(store, o.startTime, now(), ac.signal);
+    const startTime = resolved.start;
+    if (resolved.replaced !== undefined) {
+      logger.info({ startTime: startTime.toISOString(), was: resolved.replaced }, 'teleport start-time changed before anything was exported: the new one is used');
+    }
+    const backfillDays = (now() - startTime.getTime()) / 86_400_000;
+    if (resolved.fresh && backfillDays > 1) {
+      logger.warn(
+        { startTime: startTime.toISOString(), days: Math.floor(backfillDays) },
+        `the first export starts ${Math.floor(backfillDays)} days back, at start-time, and ships every event since then; ` +
+          'teleport-event-handler\'s cursors are not read, so if it already shipped them, set start-time to when it stopped',
+      );
+    }
     client = createAuditLogClient({
       addr: o.addr,
       identity,

@@ -134,22 +134,32 @@ export class StateStore {
 export const putJson = (key: string, value: unknown): StateOp => ({ type: 'put', key, value: JSON.stringify(value) });
 export const del = (key: string): StateOp => ({ type: 'del', key });
 
+export interface StartTime {
+  start: Date;
+  /** no export or session progress yet: the next export is the first from start */
+  fresh: boolean;
+  /** the stored start time this run replaced (a different one configured before anything was exported) */
+  replaced?: string;
+}
+
 /**
- * the start time: stored on the first run; a different --start-time later is an error, since the cursors were
- * made for the stored one.
+ * the start time: stored on the first run. a different --start-time later is an error once anything was
+ * exported, since the cursors were made for the stored one; before that (a first run that never reached the
+ * auth service, or a wrong value fixed at once) the new value replaces it.
  */
-export async function resolveStartTime(store: StateStore, configured: Date | undefined, now: number, signal?: AbortSignal): Promise<Date> {
+export async function resolveStartTime(store: StateStore, configured: Date | undefined, now: number, signal?: AbortSignal): Promise<StartTime> {
   const stored = await store.get(K.startTime);
-  if (stored !== undefined) {
-    if (configured && configured.getTime() !== Date.parse(stored)) {
-      throw new ConfigError(
-        `teleport start-time ${configured.toISOString()} differs from ${stored}, the start time this storage was created with; ` +
-          'keep the old value, or remove the storage directory (or only its teleport state) to export again from the new start time',
-      );
-    }
-    return new Date(stored);
+  const progress = (await store.list(PREFIX)).some((r) => r.key !== K.startTime && r.key !== K.mode);
+  if (stored !== undefined && (!configured || configured.getTime() === Date.parse(stored))) {
+    return { start: new Date(stored), fresh: !progress };
+  }
+  if (stored !== undefined && progress) {
+    throw new ConfigError(
+      `teleport start-time ${configured!.toISOString()} differs from ${stored}, the start time this storage has exported from; ` +
+        'keep the old value, or, to export again from the new one, stop the forwarder once `spool stats` shows 0 records and remove the storage directory',
+    );
   }
   const start = configured ?? new Date(Math.floor(now / 1000) * 1000);
   await store.put([{ type: 'put', key: K.startTime, value: start.toISOString() }], signal);
-  return start;
+  return { start, fresh: true, ...(stored !== undefined ? { replaced: stored } : {}) };
 }
