@@ -2,7 +2,7 @@
 // 0600), and prints what was not carried over. never overwrites a file without --force. also the in-memory read
 // that lets `start --config fluent.conf` use a fluent.conf directly.
 import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import { migrateFluentd, type MigrationNote } from '../config/migrate.js';
@@ -35,6 +35,8 @@ export async function runMigrate(opts: MigrateOptions): Promise<number> {
     handlerTomlPath: handlerPath,
     env: opts.env ?? process.env,
     readInclude: fileIncludeReader(),
+    // a relative path was relative to where fluentd or the handler ran, which is unknown here
+    fileExists: (path: string) => !isAbsolute(path) || existsSync(path),
   });
 
   const lines: string[] = [`migrating ${confPath}${handlerPath ? ` and ${handlerPath}` : ''}`];

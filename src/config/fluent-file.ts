@@ -9,7 +9,9 @@ import { migrateFluentd, type MigrateResult } from './migrate.js';
 /** fluent.conf as our TOML plus its notes and secrets, without writing anything (`start --config fluent.conf`) */
 export function readFluentConf(path: string, env: Record<string, string | undefined> = process.env): MigrateResult {
   const abs = resolve(path);
-  return migrateFluentd({ fluentConf: readText(abs, 'fluent.conf'), fluentConfPath: abs, env, readInclude: fileIncludeReader(), secretFiles: false });
+  return migrateFluentd({
+    fluentConf: readText(abs, 'fluent.conf'), fluentConfPath: abs, env, readInclude: fileIncludeReader(), secretFiles: false, fileExists: existsSync,
+  });
 }
 
 /** fluent.conf as our TOML text (no secrets in it: see readFluentConf for the api key and passphrase) */

@@ -6,18 +6,30 @@ import { dirname, resolve } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigError } from '../errors.js';
-import { SETTINGS, MATCH_SETTINGS, DEFAULT_MATCH, envName, flagName, type Setting } from './schema.js';
-import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest } from './values.js';
+import { SETTINGS, MATCH_SETTINGS, DEFAULT_MATCH, obsoleteKey, envName, flagName, type Setting } from './schema.js';
+import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest, tomlErrorMessage } from './values.js';
 import type { MatchRule } from '../router/router.js';
 import { looksLikeFluentConf } from './fluentd.js';
 import { readFluentConf } from './fluent-file.js';
 import type { MigrationNote } from './migrate.js';
+import { parseIntakeUrl, parseSite } from '../sinks/datadog/site.js';
+import { TIMESTAMP_WINDOW_MS } from '../sinks/datadog/limits.js';
+
+/** something the loader accepted but the user should hear about: an ignored key, a setting that has no effect */
+export interface ConfigNote {
+  level: 'warn' | 'info';
+  /** where it came from: `<file>: key "x"`, `environment variable X`, `flag --x` */
+  where: string;
+  message: string;
+}
 
 export interface Config {
   /** absolute path of the config file, if any */
   file: string | null;
   /** when the file is a fluent.conf: what of it was not carried over */
   fluentNotes: MigrationNote[];
+  /** warnings about the config itself (ignored obsolete keys, settings without effect); start logs them */
+  notes: ConfigNote[];
   storage: string;
   hostname: string;
   logLevel: string;
@@ -117,6 +129,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const raw = new Map<string, { value: unknown; origin: Origin }>();
   let matchTables: unknown[] | undefined;
   let fluentNotes: MigrationNote[] = [];
+  const notes: ConfigNote[] = [];
 
   const file = input.file ?? env.TDF_CONFIG ?? env.FDFWD_CONFIG;
   const filePath = file ? resolve(cwd, file) : null;
@@ -134,6 +147,12 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
         continue;
       }
       const setting = BY_KEY.get(key) ?? BY_ALIAS.get(key);
+      const obsolete = setting ? undefined : obsoleteKey(key);
+      if (obsolete) {
+        // older teleport-event-handler files: refusing them would stop a migration over a key with no effect
+        notes.push({ level: 'warn', where: `${filePath}: key "${key}"`, message: `an obsolete teleport-event-handler key, ignored: ${obsolete}` });
+        continue;
+      }
       if (!setting) {
         const hint = closest(key, [...BY_KEY.keys(), 'match']);
         throw new ConfigError(`${filePath}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
@@ -186,47 +205,95 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const sessionUrl = get('forward.fluentd.session-url') as string | undefined;
   if (sessionUrl && !raw.has('session-tag-prefix')) sessionTagPrefix = tagFromUrl(sessionUrl, origin('forward.fluentd.session-url')!);
 
+  // where a key's value came from, for messages: `<file>: key "x"`, `environment variable X`, `flag --x`
+  const whereOf = (key: string): string => origin(key)?.where ?? `key "${key}"`;
+  const setKeys = (keys: string[]): string => keys.map((k) => (origin(k) ? `${k} (${whereOf(k)})` : k)).join(', ');
+
   const ingestFiles = { ca: path('ingest.ca'), cert: path('ingest.cert'), key: path('ingest.key') };
-  const ingestEnabled = raw.has('ingest.enabled')
+  const ingestExplicit = raw.has('ingest.enabled');
+  const ingestEnabled = ingestExplicit
     ? (get('ingest.enabled') as boolean)
     : Boolean(ingestFiles.ca || ingestFiles.cert || ingestFiles.key);
   if (ingestEnabled && !input.partial) {
+    const why = ingestExplicit
+      ? `ingest.enabled is true (${whereOf('ingest.enabled')})`
+      : `set: ${setKeys((['ca', 'cert', 'key'] as const).filter((k) => ingestFiles[k]).map((k) => 'ingest.' + k))}`;
     for (const k of ['ca', 'cert', 'key'] as const) {
       if (!ingestFiles[k]) {
-        throw new ConfigError(`${where(filePath)}key "ingest.${k}" is required when the ingest is enabled: set it (flag --ingest-${k}, env ${envName('ingest.' + k)}) or set ingest.enabled = false`);
+        throw new ConfigError(`${where(filePath)}key "ingest.${k}" is required when the ingest is enabled (${why}): set it (flag --ingest-${k}, env ${envName('ingest.' + k)}) or set ingest.enabled = false`);
       }
     }
   }
 
   const tp = { identity: path('teleport.identity'), ca: path('teleport.ca'), cert: path('teleport.cert'), key: path('teleport.key') };
-  const someTls = [tp.ca, tp.cert, tp.key].filter(Boolean).length;
+  const tlsSet = (['ca', 'cert', 'key'] as const).filter((k) => tp[k]).map((k) => 'teleport.' + k);
+  const someTls = tlsSet.length;
   if (someTls > 0 && someTls < 3) {
-    throw new ConfigError(`${where(filePath)}keys "teleport.ca", "teleport.cert" and "teleport.key" go together: set all three or none`);
+    throw new ConfigError(`${where(filePath)}keys "teleport.ca", "teleport.cert" and "teleport.key" go together: set all three or none (set: ${setKeys(tlsSet)})`);
   }
   if (tp.identity && someTls === 3) {
-    throw new ConfigError(`${where(filePath)}key "teleport.identity" and "teleport.ca/cert/key" exclude each other: use one of them`);
+    throw new ConfigError(`${where(filePath)}key "teleport.identity" and "teleport.ca/cert/key" exclude each other: use one of them (set: ${setKeys(['teleport.identity', ...tlsSet])})`);
   }
-  const teleportEnabled = raw.has('teleport.enabled') ? (get('teleport.enabled') as boolean) : Boolean(tp.identity || someTls === 3);
+  const teleportExplicit = raw.has('teleport.enabled');
+  const teleportEnabled = teleportExplicit ? (get('teleport.enabled') as boolean) : Boolean(tp.identity || someTls === 3);
   if (teleportEnabled && !tp.identity && someTls === 0 && !input.partial) {
-    throw new ConfigError(`${where(filePath)}the Teleport poller is enabled but has no credentials: set "teleport.identity" (flag --teleport-identity) or teleport.ca, teleport.cert and teleport.key`);
+    throw new ConfigError(`${where(filePath)}the Teleport poller is enabled (${whereOf('teleport.enabled')}) but has no credentials: set "teleport.identity" (flag --teleport-identity) or teleport.ca, teleport.cert and teleport.key`);
   }
   if (!ingestEnabled && !teleportEnabled && !input.partial) {
-    throw new ConfigError(`${where(filePath)}nothing to forward: configure the ingest (ingest.ca, ingest.cert, ingest.key) or the Teleport poller (teleport.identity), or both`);
+    throw new ConfigError(nothingToForward(filePath, ingestExplicit && whereOf('ingest.enabled'), teleportExplicit && whereOf('teleport.enabled')));
+  }
+  // a poller setting given while the poller is switched off (a flag or env var over `enabled = false`) does nothing
+  if (teleportExplicit && !teleportEnabled) {
+    const ignored = [...raw.keys()].filter((k) => k.startsWith('teleport.') && k !== 'teleport.enabled');
+    if (ignored.length > 0) {
+      const overridden = ignored.some((k) => !raw.get(k)!.origin.where.startsWith(`${filePath}:`));
+      notes.push({
+        level: overridden ? 'warn' : 'info',
+        where: whereOf('teleport.enabled'),
+        message: `teleport.enabled is false, so the Teleport poller stays off and these are not used: ${setKeys(ignored)}; set teleport.enabled = true (flag --teleport-enabled, env TDF_TELEPORT_ENABLED) to poll`,
+      });
+    }
+  }
+
+  // datadog takes log times up to 18 h old: past that, an event sent with its own time is not indexed as current.
+  // a warning, not an error: datadog.url may point at an intake without that limit
+  const maxAgeMs = get('routing.max-age') as number;
+  const oldTimestamps = get('routing.old-timestamps') as Config['routing']['oldTimestamps'];
+  if (maxAgeMs > TIMESTAMP_WINDOW_MS && oldTimestamps !== 'keep') {
+    notes.push({
+      level: 'warn',
+      where: whereOf('routing.max-age'),
+      message: `routing.max-age is ${hours(maxAgeMs)} h, over Datadog's 18 h: events between 18 h and ${hours(maxAgeMs)} h old are sent with their own time and Datadog does not index them as current (routing.old-timestamps "${oldTimestamps}" only applies past max-age); use at most 18h (the default 17h keeps a margin)`,
+    });
+  }
+
+  // the site (or url) is checked here, not when the sink starts, so the error can say where the value came from
+  if (!input.partial) {
+    const url = get('datadog.url') as string | undefined;
+    const key = url !== undefined && url.trim() !== '' ? 'datadog.url' : 'datadog.site';
+    try {
+      if (key === 'datadog.url') parseIntakeUrl(url!);
+      else parseSite(get('datadog.site') as string);
+    } catch (err) {
+      if (!(err instanceof ConfigError) || !origin(key)) throw err;
+      throw new ConfigError(`${whereOf(key)}: ${err.message}`, { cause: err });
+    }
   }
 
   const dryRun = get('dry-run') as boolean;
-  const { apiKey, apiKeyOrigin } = readApiKey(get('datadog.api-key') as string | undefined, origin('datadog.api-key'), path('datadog.api-key-file'));
+  const { apiKey, apiKeyOrigin } = readApiKey(get('datadog.api-key') as string | undefined, origin('datadog.api-key'), path('datadog.api-key-file'), whereOf('datadog.api-key-file'));
   if (!apiKey && !dryRun && !input.partial) {
     throw new ConfigError('no Datadog API key: set the DD_API_KEY environment variable or datadog.api-key-file (or run with --dry-run)');
   }
 
   const passphraseFile = path('ingest.key-passphrase-file');
   let keyPassphrase = get('ingest.key-passphrase') as string | undefined;
-  if (!keyPassphrase && passphraseFile) keyPassphrase = readSecretFile(passphraseFile, 'ingest.key-passphrase-file');
+  if (!keyPassphrase && passphraseFile) keyPassphrase = readSecretFile(passphraseFile, whereOf('ingest.key-passphrase-file'));
 
   const config: Config = {
     file: filePath,
     fluentNotes,
+    notes,
     storage: path('storage')!,
     hostname: (get('hostname') as string | undefined) ?? osHostname(),
     logLevel,
@@ -266,8 +333,8 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     admin: { enabled: get('admin.enabled') as boolean, host: get('admin.host') as string, port: get('admin.port') as number },
     routing: {
       unmatched: get('routing.unmatched') as Config['routing']['unmatched'],
-      oldTimestamps: get('routing.old-timestamps') as Config['routing']['oldTimestamps'],
-      maxAgeMs: get('routing.max-age') as number,
+      oldTimestamps,
+      maxAgeMs,
       rules,
     },
     teleport: {
@@ -307,6 +374,25 @@ function where(filePath: string | null): string {
   return filePath ? `${filePath}: ` : '';
 }
 
+/** why neither source runs; ingestOff / teleportOff: where `enabled = false` came from, when it was set */
+function nothingToForward(filePath: string | null, ingestOff: string | false, teleportOff: string | false): string {
+  const setIngest = 'configure the ingest (ingest.ca, ingest.cert, ingest.key)';
+  const setTeleport = 'the Teleport poller (teleport.identity, or teleport.ca, teleport.cert and teleport.key)';
+  if (ingestOff && teleportOff) {
+    return `nothing to forward: ingest.enabled (${ingestOff}) and teleport.enabled (${teleportOff}) are both false; set one of them to true`;
+  }
+  if (ingestOff) return `${where(filePath)}nothing to forward: ingest.enabled is false (${ingestOff}) and the Teleport poller is not configured: configure ${setTeleport}`;
+  if (teleportOff) return `${where(filePath)}nothing to forward: teleport.enabled is false (${teleportOff}) and the ingest is not configured: ${setIngest}`;
+  if (!filePath) {
+    return `no config file was given (--config or TDF_CONFIG), and no flag or environment variable sets a source, so there is nothing to forward: give a config file, or ${setIngest} or ${setTeleport}, or both`;
+  }
+  return `${filePath}: nothing to forward: ${setIngest} or ${setTeleport}, or both`;
+}
+
+function hours(ms: number): string {
+  return String(Math.round((ms / 3_600_000) * 10) / 10);
+}
+
 function settingByFlag(name: string): Setting | undefined {
   for (const s of SETTINGS) if (flagName(s.key) === name) return s;
   return undefined;
@@ -334,7 +420,7 @@ function readToml(filePath: string): Record<string, unknown> {
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (err) {
-    throw new ConfigError(`${filePath}: invalid TOML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    throw new ConfigError(tomlErrorMessage(filePath, text, err), { cause: err });
   }
 }
 
@@ -452,9 +538,9 @@ function tagFromUrl(url: string, origin: Origin): string {
   return tag;
 }
 
-function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined): { apiKey?: string; apiKeyOrigin?: string } {
+function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined, fileWhere: string): { apiKey?: string; apiKeyOrigin?: string } {
   if (inline) return { apiKey: checkApiKey(inline.trim(), origin?.where ?? 'datadog.api-key'), apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config' };
-  if (file) return { apiKey: checkApiKey(readSecretFile(file, 'datadog.api-key-file'), `key "datadog.api-key-file" (${file})`), apiKeyOrigin: file };
+  if (file) return { apiKey: checkApiKey(readSecretFile(file, fileWhere), `${fileWhere} (${file})`), apiKeyOrigin: file };
   return {};
 }
 
@@ -467,16 +553,16 @@ function checkApiKey(key: string, where: string): string {
   return key;
 }
 
-/** reads a one-line secret file; the content never appears in errors */
-export function readSecretFile(file: string, key: string): string {
+/** reads a one-line secret file; the content never appears in errors. where: where the path came from */
+export function readSecretFile(file: string, where: string): string {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`key "${key}": cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(`${where}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const value = text.trim();
-  if (!value) throw new ConfigError(`key "${key}": ${file} is empty`);
+  if (!value) throw new ConfigError(`${where}: ${file} is empty`);
   return value;
 }
 

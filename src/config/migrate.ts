@@ -18,7 +18,8 @@ import { parse as parseToml } from 'smol-toml';
 import { ConfigError } from '../errors.js';
 import { compilePattern, type TagMatcher } from '../router/pattern.js';
 import { isSite, parseIntakeUrl } from '../sinks/datadog/site.js';
-import { SETTINGS, type Setting } from './schema.js';
+import { SETTINGS, obsoleteKey, type Setting } from './schema.js';
+import { tomlErrorMessage } from './values.js';
 import {
   fluentBool, fluentInt, fluentSize, getParam, parseFluentConf, sectionType,
   type FluentParam, type FluentSection, type IncludeReader,
@@ -42,6 +43,8 @@ export interface MigrateInput {
   readInclude?: IncludeReader;
   /** true (default): the toml names the secret files in `secretFiles` (the caller writes them); false: none */
   secretFiles?: boolean;
+  /** whether a file exists on this host (the caller's fs check); without it, referenced files are not checked */
+  fileExists?: (path: string) => boolean;
 }
 
 export interface SecretFile {
@@ -213,6 +216,12 @@ class Migration {
       this.tables.set(name, t);
     }
     return t;
+  }
+
+  /** a note for a file the config names that is not on this host (the program may have run in a container) */
+  private missingFile(what: string, path: string, program: string, key: string): string | undefined {
+    if (!this.input.fileExists || this.input.fileExists(path)) return undefined;
+    return `${what} not found here (a path inside ${program}'s container?): copy the file and set ${key}`;
   }
 
   /** a param's value for a non-secret setting; notes embedded ruby; undefined when it cannot be used */
@@ -397,6 +406,8 @@ class Migration {
           if (file) {
             files[k] = file;
             entries.push({ key: k, value: file });
+            const missing = this.missingFile(`${p.key} ${file}`, file, 'Fluentd', `ingest.${k}`);
+            if (missing) this.warn(p.file, p.line, missing);
           }
           break;
         }
@@ -830,7 +841,7 @@ class Migration {
     try {
       doc = parseToml(text) as Record<string, unknown>;
     } catch (err) {
-      throw new ConfigError(`${file}: invalid TOML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      throw new ConfigError(tomlErrorMessage(file, text, err), { cause: err });
     }
     const lineOf = (key: string): number => {
       const last = key.split('.').pop()!;
@@ -842,6 +853,11 @@ class Migration {
     const set = new Set<string>();
     for (const [key, value] of flattenToml(doc)) {
       const s = BY_KEY.get(key);
+      const obsolete = s ? undefined : obsoleteKey(key);
+      if (obsolete) {
+        noteAt('warn', key, `"${key}" is an obsolete teleport-event-handler key: not carried over (${obsolete})`);
+        continue;
+      }
       if (!s) {
         noteAt('warn', key, `"${key}" is not a teleport-event-handler setting the forwarder knows: not carried over`);
         continue;
@@ -856,6 +872,11 @@ class Migration {
       }
       let v = value as TomlValue;
       if (s.type === 'path' && typeof v === 'string' && v !== '' && !isAbsolute(v)) v = resolve(dir, v);
+      // the handler's fluentd client files are not used, so whether they are here does not matter
+      if (s.type === 'path' && typeof v === 'string' && v !== '' && s.key.startsWith('teleport.')) {
+        const missing = this.missingFile(`${key} ${v}`, v, 'teleport-event-handler', s.key);
+        if (missing) noteAt('warn', key, missing);
+      }
       if (v instanceof Date) v = v.toISOString();
       set.add(s.key);
       const table = tableOf(s.key);

@@ -20,7 +20,7 @@ export interface Setting {
   max?: number;
   /** extra env vars, in order of precedence (first set wins), after TDF_* */
   env?: readonly string[];
-  /** extra flag names (teleport-event-handler's spelling) */
+  /** extra flag names (teleport-event-handler's spelling); never the key's own flag name (yargs would list it twice) */
   aliases?: readonly string[];
   /** extra TOML keys that mean the same (teleport-event-handler's spelling) */
   tomlAliases?: readonly string[];
@@ -123,7 +123,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'teleport.key', type: 'path', env: ['FDFWD_TELEPORT_KEY'], doc: 'Teleport client private key.' },
   { key: 'teleport.server-name', type: 'string', default: 'teleport.cluster.local', doc: 'TLS server name of the Auth Service.' },
   { key: 'start-time', type: 'time', env: ['FDFWD_START_TIME'],
-    doc: 'Export events from this time (RFC 3339). Stored on first run; a different value later is an error.' },
+    doc: 'Export events from this time (RFC 3339). Stored on first run; a different value later is an error once anything was exported (before that it replaces the stored one).' },
   { key: 'batch', type: 'int', default: 20, min: 1, max: 10000, env: ['FDFWD_BATCH'], doc: 'Events per page of the legacy search API.' },
   { key: 'window-size', type: 'duration', default: 24 * 3600_000, doc: 'Time window of one legacy search.' },
   { key: 'types', type: 'list', default: [], env: ['FDFWD_TYPES'], doc: 'Event types to export (empty: all).' },
@@ -138,13 +138,13 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Tag of polled audit events (the Go handler\'s url path; taken from forward.fluentd.url when that is set).' },
   { key: 'session-tag-prefix', type: 'string', default: 'session',
     doc: 'Polled session events are tagged `<prefix>.<sid>.log` (from forward.fluentd.session-url when that is set).' },
-  { key: 'lock.enabled', type: 'bool', default: false, aliases: ['lock-enabled'], env: ['FDFWD_LOCKING_ENABLED'],
+  { key: 'lock.enabled', type: 'bool', default: false, tomlAliases: ['lock-enabled'], env: ['FDFWD_LOCKING_ENABLED'],
     doc: 'Lock users after repeated failed logins.' },
-  { key: 'lock.failed-attempts-count', type: 'int', default: 3, min: 1, aliases: ['lock-failed-attempts-count'],
+  { key: 'lock.failed-attempts-count', type: 'int', default: 3, min: 1, tomlAliases: ['lock-failed-attempts-count'],
     env: ['FDFWD_LOCKING_FAILED_ATTEMPTS'], doc: 'Failed logins within lock.period that lock a user: the user is locked at the N-th. (teleport-event-handler locks only at failure N+1, so the same setting locks one attempt sooner here.)' },
-  { key: 'lock.period', type: 'duration', default: 60_000, aliases: ['lock-period'], env: ['FDFWD_LOCKING_PERIOD'],
+  { key: 'lock.period', type: 'duration', default: 60_000, tomlAliases: ['lock-period'], env: ['FDFWD_LOCKING_PERIOD'],
     doc: 'Window in which failed logins are counted.' },
-  { key: 'lock.for', type: 'duration', default: 0, aliases: ['lock-for'], env: ['FDFWD_LOCKING_FOR'],
+  { key: 'lock.for', type: 'duration', default: 0, tomlAliases: ['lock-for'], env: ['FDFWD_LOCKING_FOR'],
     doc: 'How long a lock lasts; 0 = until removed.' },
 
   // teleport-event-handler's fluentd client settings: read so its toml loads; url paths give our tags
@@ -161,6 +161,21 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'forward.fluentd.max-connections', type: 'int', aliases: ['fluentd-max-connections'], env: ['FDWRD_MAX_CONNECTIONS'], min: 1,
     doc: 'Accepted for compatibility; not used.' },
 ];
+
+/**
+ * top-level keys that older teleport-event-handler files may hold but the handler no longer reads (they are not in
+ * its current config), with why they do nothing here: the loader ignores them with a warning instead of refusing
+ * the file, and migrate leaves them out with a note
+ */
+export const OBSOLETE_KEYS: Readonly<Record<string, string>> = {
+  namespace: 'Teleport has one audit event namespace, "default", and the poller always reads it',
+  cursor: 'the poller keeps its own cursors in storage and does not take one from the config; use start-time to choose where it starts',
+};
+
+/** why an obsolete key is ignored, or undefined when the key is not one (own keys only: not "constructor") */
+export function obsoleteKey(key: string): string | undefined {
+  return Object.hasOwn(OBSOLETE_KEYS, key) ? OBSOLETE_KEYS[key] : undefined;
+}
 
 /** keys of one `[[match]]` table */
 export interface MatchSetting {

@@ -113,3 +113,23 @@ function editDistance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
+
+/** longest source line quoted under a toml syntax error */
+const EXCERPT_MAX = 120;
+
+/**
+ * a toml parse error as `<file>:<line>:<col>: invalid TOML: <reason>`, then the offending line with a caret when it
+ * is short. smol-toml's TomlError has line and column (1-based) and a code block of the lines around; only the one
+ * line is quoted, and not when it may hold a secret (an api key or passphrase written on it)
+ */
+export function tomlErrorMessage(file: string, text: string, err: unknown): string {
+  const e = err as { message?: unknown; line?: unknown; column?: unknown };
+  const reason = String(e?.message ?? err).split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+  if (typeof e?.line !== 'number' || typeof e.column !== 'number') return `${file}: invalid TOML: ${reason}`;
+  const head = `${file}:${e.line}:${e.column}: invalid TOML: ${reason}`;
+  // tabs shown as one space keep the caret under the column
+  const src = (text.split(/\r?\n/)[e.line - 1] ?? '').replace(/\t/g, ' ');
+  if (src.trim() === '' || src.length > EXCERPT_MAX || /api[-_]?key|passphrase|password|secret|token/i.test(src)) return head;
+  const num = String(e.line);
+  return `${head}\n  ${num} | ${src}\n  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, e.column - 1))}^`;
+}

@@ -89,7 +89,7 @@ test('errors name the file, the key and what was expected', () => {
   const cases: Array<[string, RegExp]> = [
     ['unknown-key.toml', /unknown-key\.toml: unknown key "ingest\.prot" \(did you mean "ingest\.port"\?\)/],
     ['bad-port.toml', /bad-port\.toml: key "ingest\.port": expected a whole number, got "eighty"/],
-    ['bad-syntax.toml', /bad-syntax\.toml: invalid TOML/],
+    ['bad-syntax.toml', /bad-syntax\.toml:1:8: invalid TOML: illegal character in key/],
     ['match-no-pattern.toml', /match-no-pattern\.toml: \[\[match\]\] #1: key "pattern" is required/],
     ['missing.toml', /missing\.toml cannot be read: no such file/],
   ];

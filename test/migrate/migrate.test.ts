@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../src/config/load.js';
 import { migrateFluentd, API_KEY_FILE, PASSPHRASE_FILE, type MigrateInput, type MigrateResult, type MigrationNote } from '../../src/config/migrate.js';
 import { FluentConfigError } from '../../src/errors.js';
 import { fileIncludeReader } from '../../src/cli/migrate.js';
+import { readFluentConf } from '../../src/config/fluent-file.js';
 import { fixture } from '../helpers/paths.js';
 
 const API_KEY = '0123456789abcdef0123456789abcdef';
@@ -455,7 +456,7 @@ test('the handler toml: unknown keys are noted and dropped, a poller without cre
   assert.equal(c.teleport.enabled, false);
   hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
   hasNote(r.notes, 'warn', 'handler.toml:1', /the poller stays off/);
-  assert.throws(() => migrateFluentd({ fluentConf: '', fluentConfPath: 'f.conf', handlerToml: '[x', handlerTomlPath: '/h.toml' }), /\/h\.toml: invalid TOML/);
+  assert.throws(() => migrateFluentd({ fluentConf: '', fluentConfPath: 'f.conf', handlerToml: 'batch = 20\n[x', handlerTomlPath: '/h.toml' }), /: \/h\.toml:2:2: invalid TOML: incomplete key-value/);
 });
 
 test('the broken fixture: the error names the file and the line of the unclosed section', () => {
@@ -467,4 +468,39 @@ test('the broken fixture: the error names the file and the line of the unclosed 
       && !err.message.includes(API_KEY),
   );
   assert.equal(resolve(path), path);
+});
+
+test('files fluent.conf and the handler toml name that are not on this host get a note with the line and what to set', () => {
+  const here = new Set(['/keys/server.crt', '/opt/h/tbot/identity-ok']);
+  const handler = '[teleport]\naddr = "auth:3025"\nidentity = "tbot/identity"\n';
+  const r = migrateFluentd({
+    fluentConf: TLS_SOURCE, fluentConfPath: '/etc/fluent/fluent.conf', handlerToml: handler, handlerTomlPath: '/opt/h/handler.toml',
+    fileExists: (p) => here.has(p),
+  });
+  hasNote(r.notes, 'warn', 'fluent.conf:6', /^ca_path \/keys\/ca\.crt not found here \(a path inside Fluentd's container\?\): copy the file and set ingest\.ca$/);
+  hasNote(r.notes, 'warn', 'fluent.conf:8', /^private_key_path \/keys\/server\.key not found here .*set ingest\.key$/);
+  assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:7'), 'server.crt is here: no note');
+  hasNote(r.notes, 'warn', 'handler.toml:3', /^teleport\.identity \/opt\/h\/tbot\/identity not found here \(a path inside teleport-event-handler's container\?\): copy the file and set teleport\.identity$/);
+  // without a way to look, nothing is claimed
+  const pure = migrateFluentd({ fluentConf: TLS_SOURCE, fluentConfPath: '/etc/fluent/fluent.conf' });
+  assert.ok(!pure.notes.some((x) => /not found here/.test(x.message)));
+});
+
+test('start --config fluent.conf looks on this disk for the files it names', () => {
+  const dir = mkdtempSync(join(tmpRoot, 'exists-'));
+  writeFileSync(join(dir, 'ca.crt'), 'x');
+  const file = join(dir, 'fluent.conf');
+  writeFileSync(file, TLS_SOURCE.replace('/keys/ca.crt', join(dir, 'ca.crt')));
+  const r = readFluentConf(file, {});
+  assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:6'), 'ca.crt is there');
+  hasNote(r.notes, 'warn', 'fluent.conf:7', /^cert_path \/keys\/server\.crt not found here/);
+});
+
+test('obsolete teleport-event-handler keys in the handler toml are left out with a note that says why', () => {
+  const handler = 'namespace = "default"\ncursor = "x"\nmystery = 1\n[teleport]\nidentity = "/id"\n';
+  const r = migrateFluentd({ fluentConf: TLS_SOURCE, fluentConfPath: '/etc/fluent/fluent.conf', handlerToml: handler, handlerTomlPath: '/opt/h/handler.toml' });
+  hasNote(r.notes, 'warn', 'handler.toml:1', /^"namespace" is an obsolete teleport-event-handler key: not carried over \(Teleport has one audit event namespace/);
+  hasNote(r.notes, 'warn', 'handler.toml:2', /^"cursor" is an obsolete teleport-event-handler key: not carried over \(the poller keeps its own cursors/);
+  hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
+  assert.doesNotMatch(r.toml, /^(namespace|cursor) =/m);
 });
