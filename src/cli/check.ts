@@ -13,6 +13,7 @@ import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-t
 import { readForCheck, secretModeResult, storageResult, configuredPath, type PathLookup } from '../setup/check-files.js';
 import { validateApiKey, keyResult } from '../setup/check-datadog.js';
 import { probeAuthService } from '../setup/check-teleport.js';
+import { SETTINGS, envName, flagName } from '../config/schema.js';
 import type { X509Certificate } from 'node:crypto';
 
 export interface CheckOptions {
@@ -60,6 +61,7 @@ function loadForCheck(o: CheckOptions, cwd: string, emit: (r: CheckResult) => vo
   try {
     const config = loadConfig(input);
     emit(result('pass', 'config', config.file ? `${config.file} loads` : 'no config file; flags and environment load'));
+    for (const n of config.notes) emit(result(n.level === 'warn' ? 'warn' : 'pass', 'config', `${n.where}: ${n.message}`));
     return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -73,6 +75,47 @@ function loadForCheck(o: CheckOptions, cwd: string, emit: (r: CheckResult) => vo
   }
 }
 
+/**
+ * the checks of the ingest's files (CA, certificate, key and its passphrase): `start` runs them before it opens
+ * the spool or the admin server, and fails with these same words. (the Teleport identity keeps its own errors,
+ * from the poller's start.)
+ */
+export function startupChecks(config: Readonly<Config>, lookup: PathLookup, now: number): CheckResult[] {
+  const results: CheckResult[] = [];
+  const emit = (r: CheckResult | undefined) => {
+    if (r) results.push(r);
+  };
+  if (config.ingest.enabled) checkIngest(config, lookup, now, emit);
+  return results;
+}
+
+/** what a failed startup check means for `start`: one error naming where the setting was given; undefined when none failed */
+export function startupFailure(results: readonly CheckResult[], lookup: PathLookup): string | undefined {
+  // a file open to other users fails `check` but only warns at start, as a loose API key file always has
+  const failed = results.filter((r) => r.status === 'fail' && r.name !== 'secret-mode');
+  if (failed.length === 0) return undefined;
+  const lines = failed.map((r) => `${whereSet(r.name, lookup)}key "${r.name}": ${r.detail}`);
+  const config = lookup.file ? ` --config ${lookup.file}` : '';
+  const more = `(\`teleport-datadog-forwarder check${config}\` runs every check)`;
+  return failed.length === 1 ? `${lines[0]} ${more}` : `${failed.length} problems with the files start needs ${more}:\n  ${lines.join('\n  ')}`;
+}
+
+/** where a setting was given, as a message prefix: the flag, the environment variable or the config file */
+function whereSet(key: string, lookup: PathLookup): string {
+  const inFile = lookup.file ? `${lookup.file}: ` : '';
+  const s = SETTINGS.find((x) => x.key === key);
+  if (!s) return inFile;
+  const flag = flagName(key);
+  if (lookup.flags[flag] !== undefined && lookup.flags[flag] !== '') return `flag --${flag}: `;
+  const env = [envName(key), ...(s.env ?? [])].find((n) => lookup.env[n] !== undefined && lookup.env[n] !== '');
+  return env ? `environment variable ${env}: ` : inFile;
+}
+
+/** a file that cannot be read: the reason, what the setting should name, and what to do */
+function unreadable(problem: string, expected: string): string {
+  return `${problem}: expected ${expected}; fix the path, or create the files with \`teleport-datadog-forwarder configure\``;
+}
+
 function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, emit: (r: CheckResult | undefined) => void): void {
   const ing = config.ingest;
   if (!ing.enabled) {
@@ -83,7 +126,7 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
   if (!ing.ca) emit(result('fail', 'ingest.ca', 'not set: the ingest needs the CA that signs client certificates'));
   else {
     const r = readForCheck(ing.ca);
-    if ('problem' in r) emit(result('fail', 'ingest.ca', r.problem));
+    if ('problem' in r) emit(result('fail', 'ingest.ca', unreadable(r.problem, 'the PEM CA certificate that signs the client certificates (ca.crt)')));
     else {
       const c = checkCa(r.text, ing.ca, now);
       cas = c.cas;
@@ -94,7 +137,7 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
   if (!ing.cert) emit(result('fail', 'ingest.cert', 'not set: the ingest needs a server certificate'));
   else {
     const r = readForCheck(ing.cert);
-    if ('problem' in r) emit(result('fail', 'ingest.cert', r.problem));
+    if ('problem' in r) emit(result('fail', 'ingest.cert', unreadable(r.problem, 'the PEM server certificate (server.crt)')));
     else {
       const c = checkServerCert(r.text, ing.cert, now);
       cert = c.cert;
@@ -106,7 +149,7 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
   if (!ing.key) emit(result('fail', 'ingest.key', 'not set: the ingest needs the server certificate\'s private key'));
   else {
     const r = readForCheck(ing.key);
-    if ('problem' in r) emit(result('fail', 'ingest.key', r.problem));
+    if ('problem' in r) emit(result('fail', 'ingest.key', unreadable(r.problem, 'the PEM private key of the server certificate (server.key)')));
     else {
       const passphraseFrom = passphraseFile && !configuredValue('ingest.key-passphrase', lookup) ? passphraseFile : 'ingest.key-passphrase';
       emit(checkKey(r.text, ing.key, { cert, certFile: ing.cert, passphrase: ing.keyPassphrase, passphraseFrom }));

@@ -1,10 +1,12 @@
 // `demo`: the quick start's main job. on embedded defaults, in a temp dir: a fake Teleport Auth Service with a few
 // days of audit events and session recordings, a local Datadog-compatible intake (or the real Datadog when
-// DD_API_KEY is set), and the forwarder with both sources: the poller reads the audit log, and a client that posts
-// like teleport-event-handler sends events to the fluentd-compatible ingest. a live line shows events flowing.
-import { mkdtempSync, writeFileSync, createWriteStream, mkdirSync } from 'node:fs';
+// DD_API_KEY is set), and the forwarder with both sources and its admin api on a free port: the poller reads the
+// audit log, and a client that posts like teleport-event-handler sends events to the fluentd-compatible ingest. a
+// live line shows events flowing.
+import { mkdtempSync, writeFileSync, createWriteStream, mkdirSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import https from 'node:https';
 import { pino } from 'pino';
 import { createCA, createCert, encryptKey, randomPassphrase } from '../tls/certs.js';
@@ -14,6 +16,10 @@ import { formatIdentityFile } from '../sources/teleport/identity.js';
 import { loadConfig } from '../config/load.js';
 import { startApp } from '../app.js';
 import { createLogger } from '../telemetry/logger.js';
+import { ConfigError } from '../errors.js';
+
+// the first line of the config the demo writes: a --dir holding it may be reused, one holding another config not
+const HEADER = '# written by `teleport-datadog-forwarder demo`';
 
 export interface DemoOptions {
   dir?: string;
@@ -31,6 +37,14 @@ export interface DemoOptions {
 export async function runDemo(o: DemoOptions): Promise<number> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'tdf-demo-'));
   mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'forwarder.toml');
+  if (existsSync(configFile)) {
+    if (!readFileSync(configFile, 'utf8').startsWith(HEADER)) {
+      throw new ConfigError(`${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`);
+    }
+    // an earlier demo's spool holds the cursor and records of a fake cluster and intake that are gone
+    rmSync(join(dir, 'storage'), { recursive: true, force: true });
+  }
   const say = (s: string) => o.out.write(s + '\n');
   const realDatadog = Boolean(o.env.DD_API_KEY);
 
@@ -66,8 +80,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     intake = await startFakeIntake({ keepLogs: false, idField: 'uid', onLogs: (logs) => { for (const l of logs) received.write(JSON.stringify(l) + '\n'); } });
   }
 
-  const configFile = join(dir, 'forwarder.toml');
-  writeFileSync(configFile, `# written by \`teleport-datadog-forwarder demo\`: a complete config, both sources on
+  // the admin api on a port of its own, written into the config, so `status --config` finds the running demo
+  const adminPort = await freePort();
+  writeFileSync(configFile, `${HEADER}: a complete config, both sources on
 storage = "storage"
 hostname = "demo-forwarder"
 exit-on-last-event = ${o.follow ? 'false' : 'true'}
@@ -87,7 +102,9 @@ key = "server.key"
 key-passphrase-file = "server.key.passphrase"
 
 [admin]
-enabled = false
+enabled = true
+host = "127.0.0.1"
+port = ${adminPort}
 
 [datadog]
 ${intake ? `url = "${intake.url}"` : `site = "${o.env.DD_SITE ?? 'datadoghq.com'}"`}
@@ -113,7 +130,11 @@ include-tag-key = true
   say(`  fake Teleport Auth Service  ${teleport.address} (${o.days} days of audit events, recorded sessions)`);
   say(`  Datadog intake              ${intake ? `${intake.url} (local)` : `Datadog site ${config.datadog.site} (DD_API_KEY is set)`}`);
   const app = await startApp(config, { logger });
+  const cli = cliPrefix();
   say(`  fluentd-compatible ingest   https://127.0.0.1:${app.ingest!.port} (mutual TLS)`);
+  say(`  admin API                   http://127.0.0.1:${app.admin?.port ?? adminPort} (/status, /metrics)`);
+  say(`  while it runs               ${cli} status --config ${configFile}`);
+  if (o.follow) say('  it keeps running: ctrl-c stops it');
   say('');
 
   // a client that behaves like teleport-event-handler: mTLS keep-alive, one JSON event per POST
@@ -155,6 +176,8 @@ include-tag-key = true
   process.once('SIGINT', onSigint);
   try {
     await poster;
+  } catch (err) {
+    if (!interrupted) throw err; // ctrl-c stops the ingest under the posts
   } finally {
     agent.destroy();
   }
@@ -179,6 +202,32 @@ include-tag-key = true
   say(`  forwarder logs      ${logFile}`);
   if (receivedFile) say(`  what Datadog got    ${receivedFile} (one JSON log per line)`);
   else say(`  Datadog             Logs explorer, query: source:teleport env:demo`);
-  say(`  run it yourself     node dist/src/cli/main.js start --config ${configFile}`);
+  // the fake cluster and intake end with the demo: running `start` on this config alone would have nothing to
+  // read and nowhere to send. so: the demo again, kept running, and the commands that work on it
+  say(`  the spool           ${cli} spool stats --config ${configFile}`);
+  say(`  again, kept running ${cli} demo --dir ${dir} --follow`);
+  say(`                      and meanwhile: ${cli} status --config ${configFile}`);
   return interrupted || complete ? 0 : 1;
+}
+
+/** a free loopback port, for the admin api */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** how this command was run, for the commands the demo prints: `node dist/src/cli/main.js`, or the installed bin */
+function cliPrefix(): string {
+  const script = process.argv[1];
+  if (!script) return 'teleport-datadog-forwarder';
+  if (!/\.[cm]?[jt]s$/.test(script)) return basename(script); // an installed bin, on the PATH
+  const rel = relative(process.cwd(), script);
+  const shown = rel.startsWith('..') || isAbsolute(rel) ? script : rel;
+  return script.endsWith('.ts') ? `node --import tsx ${shown}` : `node ${shown}`;
 }

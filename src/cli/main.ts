@@ -3,7 +3,7 @@
 // on stderr with exit code 2; anything unexpected exits 1.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ForwarderError } from '../errors.js';
+import { ConfigError, ForwarderError } from '../errors.js';
 import { settingOptions, givenFlags } from './options.js';
 import { runStart } from './start.js';
 import { runDemo } from './demo.js';
@@ -110,10 +110,10 @@ async function main(argv: string[]): Promise<number> {
     .strict()
     .help()
     .wrap(Math.min(120, process.stdout.columns || 120))
+    // throwing (not printing) stops yargs from still running the command after it refused an argument
     .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`error: ${msg}\nrun with --help for usage\n`);
-      code = 2;
+      throw new ConfigError(`${msg}\nrun with --help for usage`);
     })
     .parseAsync();
   return code;

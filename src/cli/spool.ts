@@ -88,14 +88,15 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
     }
   }
 
+  let code: number;
   try {
-    await perform(o, request, backend);
+    code = await perform(o, request, backend);
     // damage found when this command opened the store (or kept from before) is said whatever the action
     if (o.action !== 'stats') for (const w of walWarnings(await backend.stats())) o.out.write(`! ${clean(w)}\n`);
   } finally {
     await backend.close();
   }
-  return 0;
+  return code;
 }
 
 interface Request {
@@ -144,7 +145,8 @@ export function parseBefore(input: string, now: number): number {
   }
 }
 
-async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<void> {
+/** the exit code: 1 when replay was given keys that are not dead letters, so a script notices a mistyped key */
+async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<number> {
   const out = o.out;
   switch (o.action) {
     case 'stats': {
@@ -155,7 +157,7 @@ async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<void
       out.write(`oldest: ${s.oldestAgeSeconds === null ? 'none (the spool is empty)' : `queued ${formatDuration(s.oldestAgeSeconds)} ago`}\n`);
       out.write(`dead letters: ${s.deadLetters}\n`);
       for (const w of spoolWarnings(s)) out.write(`! ${clean(w)}\n`);
-      return;
+      return 0;
     }
     case 'ls': {
       const letters = await b.listDead(r.limit);
@@ -163,23 +165,27 @@ async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<void
       if (letters.length === 0) out.write('no dead letters\n');
       else if (letters.length === r.limit) out.write(`showing the first ${letters.length}; raise --limit (up to ${SPOOL_CLI_DEFAULTS.maxLimit}) to see more\n`);
       else out.write(`${letters.length} dead letter${letters.length === 1 ? '' : 's'}\n`);
-      return;
+      return 0;
     }
     case 'replay': {
       const keys = o.id !== undefined && o.id.length > 0 ? [...new Set(o.id)] : undefined;
       const n = await b.replayDead(keys);
       out.write(`moved ${n} dead letter${n === 1 ? '' : 's'} back to the queue; ${b.running ? 'the forwarder delivers them now' : 'they are delivered at the next start'}\n`);
-      if (keys && n < keys.length) out.write(`${keys.length - n} of the given keys are not dead letters (already replayed or purged, or mistyped?)\n`);
+      if (keys && n < keys.length) {
+        const missing = keys.length - n;
+        out.write(`${missing} of the given keys ${missing === 1 ? 'is not a dead letter' : 'are not dead letters'} (already replayed or purged, or mistyped?)\n`);
+        return 1;
+      }
       if (!keys) {
         const left = (await b.stats()).deadLetters;
         if (left > 0) out.write(`${left} dead letter${left === 1 ? '' : 's'} left: the spool filled up, or Datadog refused them again meanwhile; run replay again once the spool has room\n`);
       }
-      return;
+      return 0;
     }
     case 'purge': {
       const n = await b.purgeDead(r.before!);
       out.write(`purged ${n} dead letter${n === 1 ? '' : 's'} dead-lettered before ${new Date(r.before!).toISOString()}\n`);
-      return;
+      return 0;
     }
   }
 }

@@ -2,14 +2,24 @@
 import { loadConfig, isLooseSecretFile } from '../config/load.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startApp, type App } from '../app.js';
+import { TlsFileError } from '../errors.js';
+import { startupChecks, startupFailure } from './check.js';
 
 export async function runStart(configFile: string | undefined, flags: Record<string, unknown>): Promise<number> {
   const config = loadConfig({ file: configFile, flags });
   const logger = createLogger({ level: config.logLevel });
+  // the files `check` looks at, before the spool or the admin server opens: a missing file or passphrase stops
+  // start-up with check's message (where it was set, what was expected, what to do), and nothing left to undo
+  const lookup = { file: config.file, env: process.env, flags, cwd: process.cwd() };
+  const results = startupChecks(config, lookup, Date.now());
+  const failure = startupFailure(results, lookup);
+  if (failure) throw new TlsFileError(failure);
+  for (const r of results) if (r.status !== 'pass') logger.warn({ check: r.name }, r.detail);
   if (config.datadog.apiKeyOrigin && config.datadog.apiKeyOrigin.startsWith('/') && isLooseSecretFile(config.datadog.apiKeyOrigin)) {
     logger.warn({ file: config.datadog.apiKeyOrigin }, 'the Datadog API key file is readable by group or others; chmod 600 it');
   }
   for (const n of config.fluentNotes) logger[n.level]({ where: n.where }, `fluent.conf: ${n.message}`);
+  for (const n of config.notes) logger[n.level]({ where: n.where }, n.message);
   logger.info({ config: config.file, ingest: config.ingest.enabled, teleport: config.teleport.enabled, dryRun: config.dryRun }, 'starting teleport-datadog-forwarder');
   // signals are handled from before start-up: one that arrives while the app starts (the ingest may already be
   // listening) stops it cleanly once it is up, instead of killing the process half-started

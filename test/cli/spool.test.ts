@@ -95,10 +95,17 @@ test('stats, ls, replay and purge on a stopped forwarder\'s storage', async (t) 
   const keys = [...r.out.text().matchAll(/^(d!\S+)/gm)].map((m) => m[1]!);
   assert.equal(keys.length, 2);
 
+  // a key that is not a dead letter fails the command (exit 1), so a script notices a mistyped one
   r = run(dir, { action: 'replay', id: [keys[0]!, keys[0]!, 'd!nonexistent'] });
-  assert.equal(await r.done, 0);
+  assert.equal(await r.done, 1);
   assert.match(r.out.text(), /moved 1 dead letter back to the queue; they are delivered at the next start/);
-  assert.match(r.out.text(), /1 of the given keys are not dead letters/);
+  assert.match(r.out.text(), /^1 of the given keys is not a dead letter \(/m);
+  assert.deepEqual(await counts(dir), { records: 5, deadLetters: 4 });
+
+  r = run(dir, { action: 'replay', id: [keys[0]!, 'nope'] });
+  assert.equal(await r.done, 1);
+  assert.match(r.out.text(), /moved 0 dead letters back/);
+  assert.match(r.out.text(), /^2 of the given keys are not dead letters \(/m);
   assert.deepEqual(await counts(dir), { records: 5, deadLetters: 4 });
 
   r = run(dir, { action: 'purge', before: '7d' });
@@ -190,7 +197,7 @@ test('goes through the admin api while the forwarder runs', async (t) => {
   assert.match(r.out.text(), /3 dead letters/);
 
   r = run(dir, { action: 'replay', id: [keys[2]!] }, flags);
-  await r.done;
+  assert.equal(await r.done, 0, 'every given key was a dead letter');
   assert.match(r.out.text(), /moved 1 dead letter back to the queue; the forwarder delivers them now/);
   assert.equal(spool.stats().records, 2, 'the live spool has it queued');
 

@@ -99,3 +99,41 @@ test('the handler posts to the forwarder service, and the forwarder routes what 
   assert.equal(asOurs.teleport.eventsTag, eventsTag);
 });
 
+
+test('README step 2 leaves every file the forwarder reads readable by its uid, and the secret ones by nobody else', () => {
+  const readme = readRepoFile('deploy/compose/README.md');
+  const step = readme.slice(readme.indexOf('\n2. '), readme.indexOf('\n3. '));
+  const block = /```sh\n([\s\S]*?)```/.exec(step)?.[1];
+  assert.ok(block, 'a shell block in step 2');
+  const uid = Number(/--uid (\d+)/.exec(readRepoFile('Dockerfile'))![1]);
+  // as `configure` leaves them (run as root through docker run, every file 0600), and the secrets printf writes
+  const files = new Map<string, { owner: number; mode: number }>();
+  for (const f of ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'client.crt', 'client.key']) files.set(`certs/${f}`, { owner: 0, mode: 0o600 });
+  const glob = (pattern: string) => {
+    const re = new RegExp(`^${pattern.replace(/\./g, '\\.').replace(/\*/g, '[^/]*')}$`);
+    const hit = [...files.keys()].filter((f) => re.test(f));
+    assert.ok(hit.length > 0, `${pattern} matches a file`);
+    return hit;
+  };
+  for (const command of block.split(/\n|&&/).map((c) => c.trim().replace(/^sudo /, ''))) {
+    const words = command.split(/\s+/);
+    const made = /> (secrets\/\S+)$/.exec(command);
+    if (made) files.set(made[1]!, { owner: 1000, mode: 0o644 });
+    else if (words[0] === 'chown') for (const f of words.slice(2).flatMap(glob)) files.get(f)!.owner = Number(words[1]);
+    else if (words[0] === 'chmod') for (const f of words.slice(2).flatMap(glob)) files.get(f)!.mode = parseInt(words[1]!, 8);
+  }
+  const readable = (f: string) => {
+    const st = files.get(f);
+    assert.ok(st, `${f} exists`);
+    return (st.owner === uid && (st.mode & 0o400) !== 0) || (st.mode & 0o004) !== 0;
+  };
+  // what the forwarder reads: forwarder.toml's ingest files (certs/ is mounted beside it) and its secrets
+  const config = parseToml(readRepoFile('deploy/compose/forwarder.toml')) as { ingest: Record<string, string> };
+  for (const k of ['ca', 'cert', 'key']) assert.ok(readable(config.ingest[k]!), `ingest.${k} (${config.ingest[k]}) readable by uid ${uid}`);
+  for (const s of listItems(service('forwarder'), 'secrets')) assert.ok(readable(`secrets/${s}`), `secret ${s} readable by uid ${uid}`);
+  for (const f of ['certs/server.key', ...listItems(service('forwarder'), 'secrets').map((s) => `secrets/${s}`)]) {
+    assert.equal(files.get(f)!.mode & 0o077, 0, `${f} readable by its owner only`);
+  }
+  // the handler verifies the forwarder with ca.crt and presents client.crt
+  assert.ok((files.get('certs/ca.crt')!.mode & 0o004) !== 0 && (files.get('certs/client.crt')!.mode & 0o004) !== 0);
+});

@@ -7,7 +7,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
@@ -177,4 +178,29 @@ test('the image start command, run outside a container: starts, ships, stops cle
 
 test('the health check command fails when nothing answers', async () => {
   assert.equal(await runHealthcheck({ TDF_ADMIN_PORT: String(await freePort()) }), 1);
+});
+
+test('the header\'s docker run example mounts the config and the TLS files it names, and passes the key\'s passphrase', () => {
+  const header = dockerfile.split('\n').filter((l) => l.startsWith('#')).map((l) => l.replace(/^# ?/, ''));
+  const start = header.findIndex((l) => /^\s*docker run /.test(l));
+  assert.ok(start >= 0, 'a docker run example');
+  let cmd = '';
+  for (let i = start; i < header.length; i++) {
+    cmd += header[i]!.replace(/\\$/, ' ');
+    if (!header[i]!.endsWith('\\')) break;
+  }
+  const mounts = [...cmd.matchAll(/-v\s+"?([^"\s]+)"?/g)].map((m) => m[1]!.split(':'));
+  const envs = [...cmd.matchAll(/-e\s+(\S+)/g)].map((m) => m[1]!);
+  const configPath = execForm(one(runtime, 'CMD'))![2]!;
+  assert.ok(mounts.some(([, to]) => to === configPath), 'the config where the image command reads it');
+  // the config the header points to names its TLS files relative to itself; each must be under a mount
+  assert.match(header.join('\n'), /as deploy\/compose\/forwarder\.toml does/);
+  const example = parseToml(readRepoFile('deploy/compose/forwarder.toml')) as { ingest: Record<string, string> };
+  for (const k of ['ca', 'cert', 'key']) {
+    const inImage = posix.resolve(posix.dirname(configPath), example.ingest[k]!);
+    assert.ok(mounts.some(([from, to]) => from !== configPath && inImage.startsWith(to! + '/')), `ingest.${k} (${inImage}) is mounted`);
+  }
+  assert.ok(envs.includes('DD_API_KEY'));
+  assert.ok(envs.includes('TDF_INGEST_KEY_PASSPHRASE') || mounts.some(([, to]) => to!.startsWith('/run/secrets')), 'the key\'s passphrase');
+  assert.ok(knownEnvNames().has('TDF_INGEST_KEY_PASSPHRASE'));
 });

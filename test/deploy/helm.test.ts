@@ -202,3 +202,11 @@ test('config, services and ServiceMonitor wiring', () => {
   assert.match(headless, /- name: admin\s*\n\s*port: \{\{ \.Values\.admin\.port \}\}/);
   assert.ok(existsSync(join(repoRoot, chartDir, '.helmignore')));
 });
+
+test('deploy/helm/README.md points to the config reference, docs/configuration.md, by a link that resolves', () => {
+  const readme = readRepoFile('deploy/helm/README.md');
+  const links = [...readme.matchAll(/\]\(([^)]*configuration\.md)\)/g)].map((m) => m[1]!);
+  assert.ok(links.length > 0, 'a link to docs/configuration.md');
+  for (const link of links) assert.ok(existsSync(join(repoRoot, 'deploy/helm', link)), `${link} exists`);
+  assert.doesNotMatch(readme, /`README\.md` of the repository,\s*`start --help`/, 'not the old pointer');
+});

@@ -107,3 +107,25 @@ test('systemd-analyze verify finds nothing to say (where systemd is installed)',
   assert.equal(res.out.trim(), '', 'no warnings (unknown keys and bad values are only warned about)');
   assert.equal(res.code, 0);
 });
+
+test('forwarder.toml.example names the unit\'s storage itself, so `spool` and `status` with --config alone find the spool', () => {
+  const { config } = loadExample(readRepoFile('deploy/systemd/forwarder.toml.example'), { DD_API_KEY: 'x' });
+  assert.equal(config.storage, `/var/lib/${one('StateDirectory')}`);
+  assert.equal(config.storage, environment().get('TDF_STORAGE'));
+});
+
+test('the README\'s admin commands run as the unit does: its user, env file, credential source, node and config', () => {
+  const readme = readRepoFile('deploy/systemd/README.md');
+  const section = readme.slice(readme.indexOf('## As an admin'));
+  assert.ok(readme.includes('## As an admin'), 'an "As an admin" section');
+  const fn = /^tdf\(\) \{\n[\s\S]*?^\}$/m.exec(section)?.[0];
+  assert.ok(fn, 'a tdf() shell function');
+  const exec = one('ExecStart').split(/\s+/);
+  const credential = unitValues(unit, 'Service', 'LoadCredential')[0]!.split(':').slice(1).join(':');
+  const envFile = unitValues(unit, 'Service', 'EnvironmentFile')[0]!.replace(/^-/, '');
+  assert.ok(fn.includes(`runuser -u ${one('User')} -- ${exec[0]} ${exec[1]} "$@"`), 'the unit\'s user, node and script');
+  assert.ok(fn.includes(`--config ${exec[4]}`), 'the unit\'s config file');
+  assert.ok(fn.includes(`DD_API_KEY=$(cat ${credential})`), 'the key from the file the credential is loaded from');
+  assert.ok(fn.includes(`. ${envFile};`), 'the unit\'s environment file');
+  for (const cmd of ['tdf check', 'tdf status', 'tdf spool stats']) assert.match(section, new RegExp(`^${cmd}\\b`, 'm'), cmd);
+});

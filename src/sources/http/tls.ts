@@ -16,6 +16,8 @@ export interface IngestTls {
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const ANY_EKU = '2.5.29.37.0';
+// our names for the passphrase (fluent.conf's private_key_passphrase is read into the first)
+const PASSPHRASE_SETTINGS = 'ingest.key-passphrase-file or ingest.key-passphrase (env TDF_INGEST_KEY_PASSPHRASE)';
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
 
 function reasonOf(err: unknown): string {
@@ -52,10 +54,10 @@ export function secureContextOptions(t: IngestTls, now = Date.now()): tls.Secure
     key = createPrivateKey({ key: t.key, format: 'pem', passphrase: t.passphrase });
   } catch (err) {
     if (encrypted && (t.passphrase === undefined || t.passphrase === '')) {
-      throw new TlsFileError('ingest TLS: the server key is encrypted and no passphrase was given (private_key_passphrase)');
+      throw new TlsFileError(`ingest TLS: the server key is encrypted and no passphrase was given: set ${PASSPHRASE_SETTINGS}`);
     }
     if (encrypted) {
-      throw new TlsFileError('ingest TLS: the server key could not be decrypted: the passphrase is wrong (private_key_passphrase)');
+      throw new TlsFileError(`ingest TLS: the server key could not be decrypted: the passphrase is wrong: check ${PASSPHRASE_SETTINGS}`);
     }
     throw new TlsFileError(`ingest TLS: the server key is not a valid PEM private key: ${reasonOf(err)}`);
   }

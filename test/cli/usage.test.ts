@@ -1,0 +1,34 @@
+// usage errors from the command line: one clear line, exit 2, and the command does not run anyway
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliCommand, repoRoot } from '../helpers/paths.js';
+
+function cli(args: string[], storage: string) {
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TDF_STORAGE: storage };
+  return spawnSync(cliCommand[0]!, [...cliCommand.slice(1), ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+}
+
+test('an unknown action or flag is one error line, exit 2, and the command is not run', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-usage-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const cases: Array<[string[], RegExp]> = [
+    [['spool', 'frobnicate'], /Argument: action, Given: "frobnicate"/],
+    [['spool', 'stats', '--bogus'], /Unknown argument: bogus/],
+    [['start', '--nope'], /Unknown argument: nope/],
+  ];
+  for (const [args, reason] of cases) {
+    const r = cli(args, join(dir, 'storage'));
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
+    assert.equal(errors.length, 1, `${args.join(' ')} printed: ${r.stderr}`);
+    assert.match(r.stderr, reason);
+    assert.match(r.stderr, /run with --help for usage/);
+    // the command itself never ran: no spool message, no storage made
+    assert.doesNotMatch(r.stderr + r.stdout, /no spool|starting/i, args.join(' '));
+    assert.equal(existsSync(join(dir, 'storage')), false);
+  }
+});

@@ -1,0 +1,130 @@
+// `start` checks the files it needs the way `check` does, before it opens the spool or the admin server: a missing
+// file or passphrase fails with check's words (where the setting was given, what was expected, what to do), and
+// the ingest's own TLS errors name our settings, not fluentd's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCA, createCert, encryptKey } from '../../src/tls/certs.js';
+import { secureContextOptions } from '../../src/sources/http/tls.js';
+import { runStart } from '../../src/cli/start.js';
+import { cliCommand } from '../helpers/paths.js';
+
+const ca = createCA({ commonName: 'CA' });
+const server = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'] });
+const PASSPHRASE = 'start-files-passphrase-0123';
+
+function material(t: { after(fn: () => void): void }, o: { encrypted?: boolean } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-start-files-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'ca.crt'), ca.cert);
+  writeFileSync(join(dir, 'server.crt'), server.cert);
+  writeFileSync(join(dir, 'server.key'), o.encrypted ? encryptKey(server.key, PASSPHRASE) : server.key, { mode: 0o600 });
+  return dir;
+}
+
+/** a config whose ingest names ca, cert and key, with admin on `adminPort` */
+function config(dir: string, o: { ca?: string; adminPort?: number; extra?: string } = {}): string {
+  const file = join(dir, 'forwarder.toml');
+  writeFileSync(file, `storage = "storage"
+dry-run = true
+[ingest]
+host = "127.0.0.1"
+port = 0
+ca = "${o.ca ?? 'ca.crt'}"
+cert = "server.crt"
+key = "server.key"
+${o.extra ?? ''}
+[admin]
+enabled = true
+host = "127.0.0.1"
+port = ${o.adminPort ?? 0}
+`);
+  return file;
+}
+
+test('the ingest TLS errors name ingest.key-passphrase(-file), not fluentd\'s private_key_passphrase', () => {
+  const key = encryptKey(server.key, PASSPHRASE);
+  assert.throws(() => secureContextOptions({ ca: ca.cert, cert: server.cert, key }), (err: Error) => {
+    assert.match(err.message, /encrypted and no passphrase was given: set ingest\.key-passphrase-file or ingest\.key-passphrase \(env TDF_INGEST_KEY_PASSPHRASE\)/);
+    assert.doesNotMatch(err.message, /private_key_passphrase/);
+    return true;
+  });
+  assert.throws(() => secureContextOptions({ ca: ca.cert, cert: server.cert, key, passphrase: 'wrong' }), (err: Error) => {
+    assert.match(err.message, /the passphrase is wrong: check ingest\.key-passphrase-file/);
+    assert.doesNotMatch(err.message, /private_key_passphrase|wrong'/);
+    return true;
+  });
+  assert.doesNotThrow(() => secureContextOptions({ ca: ca.cert, cert: server.cert, key, passphrase: PASSPHRASE }));
+});
+
+test('start with a missing CA file: exit 2 with check\'s words, before the spool or the admin server opens', async (t) => {
+  const dir = material(t);
+  // the admin port is held here: a start that got as far as the admin server would fail on it instead
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  t.after(() => holder.close());
+  const adminPort = (holder.address() as { port: number }).port;
+  const file = config(dir, { ca: 'missing-ca.crt', adminPort });
+  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'start', '--config', file], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME }, encoding: 'utf8', timeout: 60_000,
+  });
+  assert.equal(r.status, 2, r.stderr);
+  const first = r.stderr.split('\n')[0]!;
+  assert.equal(
+    first,
+    `error: ${file}: key "ingest.ca": ${join(dir, 'missing-ca.crt')} does not exist: expected the PEM CA certificate that signs the client certificates (ca.crt); ` +
+      `fix the path, or create the files with \`teleport-datadog-forwarder configure\` (\`teleport-datadog-forwarder check --config ${file}\` runs every check)`,
+  );
+  assert.doesNotMatch(r.stderr, /EADDRINUSE|admin/);
+  assert.equal(existsSync(join(dir, 'storage')), false, 'the spool was not opened');
+});
+
+test('start with an encrypted key and no passphrase: check\'s words, our setting names', async (t) => {
+  const dir = material(t, { encrypted: true });
+  const file = config(dir);
+  await assert.rejects(runStart(file, {}), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'TDF_TLS');
+    assert.match(err.message, new RegExp(`^${file}: key "ingest\\.key": ${join(dir, 'server.key')} is encrypted and no passphrase is set: set ingest\\.key-passphrase-file`));
+    assert.doesNotMatch(err.message, /private_key_passphrase\)/);
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'storage')), false, 'the spool was not opened');
+
+  // a wrong one, from a file: the file is named
+  writeFileSync(join(dir, 'pass'), 'not-the-passphrase\n', { mode: 0o600 });
+  const wrong = config(dir, { extra: 'key-passphrase-file = "pass"' });
+  await assert.rejects(runStart(wrong, {}), (err: Error) => {
+    assert.match(err.message, new RegExp(`key "ingest\\.key": .*could not be decrypted: the passphrase from ${join(dir, 'pass')} is wrong`));
+    assert.doesNotMatch(err.message, /not-the-passphrase/);
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'storage')), false);
+});
+
+test('start names the flag or environment variable a bad path came from, and lists every problem', async (t) => {
+  const dir = material(t);
+  const file = config(dir);
+  const flag = join(dir, 'nope.crt');
+  await assert.rejects(runStart(file, { 'ingest-cert': flag }), (err: Error) => {
+    assert.match(err.message, new RegExp(`^flag --ingest-cert: key "ingest\\.cert": ${flag} does not exist: expected the PEM server certificate`));
+    return true;
+  });
+  const saved = process.env.TDF_INGEST_KEY;
+  process.env.TDF_INGEST_KEY = join(dir, 'nope.key');
+  t.after(() => {
+    if (saved === undefined) delete process.env.TDF_INGEST_KEY;
+    else process.env.TDF_INGEST_KEY = saved;
+  });
+  await assert.rejects(runStart(file, { 'ingest-cert': flag }), (err: Error) => {
+    const lines = err.message.split('\n');
+    assert.match(lines[0]!, /^2 problems with the files start needs/);
+    assert.match(lines[1]!, /^ {2}flag --ingest-cert: key "ingest\.cert": /);
+    assert.match(lines[2]!, /^ {2}environment variable TDF_INGEST_KEY: key "ingest\.key": .*nope\.key does not exist/);
+    return true;
+  });
+  assert.equal(existsSync(join(dir, 'storage')), false);
+});
