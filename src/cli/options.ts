@@ -3,6 +3,7 @@
 // flags the user gave.
 import type { Options } from 'yargs';
 import { SETTINGS, envName, flagName } from '../config/schema.js';
+import { defaultValueText } from '../config/docs.js';
 
 export function settingOptions(): Record<string, Options> {
   const out: Record<string, Options> = {};
@@ -10,7 +11,7 @@ export function settingOptions(): Record<string, Options> {
     const env = [envName(s.key), ...(s.env ?? [])].join(', ');
     out[flagName(s.key)] = {
       type: s.type === 'bool' ? 'boolean' : 'string',
-      describe: `${s.doc} [env: ${env}]${s.default !== undefined && !s.secret ? ` [default: ${JSON.stringify(s.default)}]` : ''}`,
+      describe: `${s.doc} [env: ${env}]${s.default !== undefined && !s.secret ? ` [default: ${defaultValueText(s.type, s.default)}]` : ''}`,
       alias: [...(s.aliases ?? []), ...(s.short ? [s.short] : [])],
       group: groupOf(s.key),
       hidden: s.key.startsWith('forward.'),

@@ -8,10 +8,16 @@ function fmt(v: unknown): string {
 }
 
 function defaultText(type: string, v: unknown): string {
-  if (v === undefined) return '';
-  if (type === 'duration') return fmt(msToGo(v as number));
-  if (type === 'bytes') return fmt(bytesText(v as number));
-  return fmt(v);
+  const text = defaultValueText(type, v);
+  return text === undefined ? '' : '`' + text + '`';
+}
+
+/** a setting's default as it would be written in the TOML file (`"5m"`, `"32MiB"`), for the docs and --help */
+export function defaultValueText(type: string, v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (type === 'duration') return JSON.stringify(msToGo(v as number));
+  if (type === 'bytes') return JSON.stringify(bytesText(v as number));
+  return JSON.stringify(v);
 }
 
 function msToGo(ms: number): string {

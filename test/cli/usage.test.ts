@@ -32,3 +32,15 @@ test('an unknown action or flag is one error line, exit 2, and the command is no
     assert.equal(existsSync(join(dir, 'storage')), false);
   }
 });
+
+test('--help shows durations and sizes as a config file would write them, each flag once', () => {
+  const r = cli(['start', '--help'], join(tmpdir(), 'tdf-usage-unused'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\[default: "17h"\]/);
+  assert.match(r.stdout, /\[default: "32MiB"\]/);
+  assert.doesNotMatch(r.stdout, /61200000|33554432/);
+  // each option line starts with its names: `--a, --b, -c  description`
+  const flags = r.stdout.split('\n').filter((l) => /^\s+-/.test(l)).flatMap((l) => l.trim().split(/\s{2,}/)[0]!.split(', '));
+  assert.ok(flags.includes('--lock-enabled'));
+  assert.equal(new Set(flags).size, flags.length, 'no flag listed twice');
+});
