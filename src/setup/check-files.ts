@@ -1,7 +1,7 @@
 // the file-system side of `check`: reading a file with a message that says why it cannot be read, the storage
 // directory, the modes of secret files, and where a path setting was given (the loader keeps only contents).
-import { accessSync, constants, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { envName, flagName } from '../config/schema.js';
 import { setting } from './toml.js';
@@ -63,14 +63,21 @@ function creatable(dir: string): CheckResult {
       const st = statSync(parent);
       if (!st.isDirectory()) return result('fail', 'storage', `${dir} cannot be created: ${parent} is not a directory`);
       accessSync(parent, constants.W_OK | constants.X_OK);
-      return result('pass', 'storage', `${dir} does not exist yet; it will be created in ${parent}`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT') return result('fail', 'storage', `${dir} cannot be created in ${parent} (${code ?? (err as Error).message})`);
+      const up = dirname(parent);
+      if (up === parent) return result('fail', 'storage', `${dir} cannot be created: no existing parent directory`);
+      parent = up;
+      continue;
     }
-    const up = dirname(parent);
-    if (up === parent) return result('fail', 'storage', `${dir} cannot be created: no existing parent directory`);
-    parent = up;
+    // access() passes for root everywhere, /proc included: make (and remove) a directory there to know
+    try {
+      rmdirSync(mkdtempSync(join(parent, '.tdf-check-')));
+      return result('pass', 'storage', `${dir} does not exist yet; it will be created in ${parent}`);
+    } catch (err) {
+      return result('fail', 'storage', `${dir} cannot be created in ${parent} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
   }
 }
 

@@ -18,6 +18,7 @@
 //   landed after all, so counts stay exact.
 import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
+import nodePath from 'node:path';
 import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
@@ -870,6 +871,23 @@ class LevelSpool implements Spool {
 // what leveldb and the spool itself create in the storage directory
 const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+)$/;
 
+/**
+ * mkdir -p without node's recursive mkdir, which loops forever where a directory cannot be made although its
+ * parent exists (under /proc: ENOENT for the child, and the parent "missing" again)
+ */
+function makeDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
+    const parent = nodePath.dirname(dir);
+    if (code !== 'ENOENT' || parent === dir || fs.existsSync(parent)) throw err;
+    makeDir(parent);
+    fs.mkdirSync(dir);
+  }
+}
+
 /** names in the storage directory that neither leveldb nor the spool made */
 function foreignFiles(dir: string): string[] {
   try {
@@ -895,7 +913,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   } else {
     const path = options.path as string;
     try {
-      fs.mkdirSync(path, { recursive: true });
+      makeDir(path);
     } catch (err) {
       throw openError(path, err);
     }

@@ -51,3 +51,14 @@ test("another program's files in the storage directory: one warning naming them,
   assert.equal(readFileSync(join(dir, 'cursor'), 'utf8'), 'handler-cursor-v1');
   assert.equal(readFileSync(join(dir, 'id'), 'utf8'), 'last-event-id');
 });
+
+test('storage is created with its missing parents; where it cannot be, open fails instead of spinning', { timeout: 30_000 }, async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const deep = join(base, 'a', 'b', 'storage');
+  const spool = await openSpool({ path: deep, maxBytes: 1 << 30 });
+  await spool.close();
+  assert.ok(readdirSync(deep).includes('CURRENT'));
+  // node's own recursive mkdir loops forever here (the parent exists, the child cannot be made)
+  await assert.rejects(openSpool({ path: '/proc/tdf-no-such-dir/storage', maxBytes: 1 << 30 }), /\/proc\/tdf-no-such-dir\/storage/);
+});
