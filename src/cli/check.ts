@@ -8,7 +8,7 @@ import { INTAKE_PATH } from '../sinks/datadog/limits.js';
 import { loadExtraCa } from '../sinks/datadog/transport.js';
 import { loadIdentity, type IdentitySource, type TlsIdentity } from '../sources/teleport/identity.js';
 import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
-import { result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
+import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
 import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
 import { readForCheck, secretModeResult, storageResult, configuredPath, type PathLookup } from '../setup/check-files.js';
 import { validateApiKey, keyResult } from '../setup/check-datadog.js';
@@ -91,8 +91,8 @@ export function startupChecks(config: Readonly<Config>, lookup: PathLookup, now:
 
 /** what a failed startup check means for `start`: one error naming where the setting was given; undefined when none failed */
 export function startupFailure(results: readonly CheckResult[], lookup: PathLookup): string | undefined {
-  // a file open to other users fails `check` but only warns at start, as a loose API key file always has
-  const failed = results.filter((r) => r.status === 'fail' && r.name !== 'secret-mode');
+  // only what start cannot run past; the rest (a file open to others, an expired CA in a bundle, ...) warns
+  const failed = results.filter((r) => r.status === 'fail' && r.blocking);
   if (failed.length === 0) return undefined;
   const lines = failed.map((r) => `${whereSet(r.name, lookup)}key "${r.name}": ${r.detail}`);
   const config = lookup.file ? ` --config ${lookup.file}` : '';
@@ -123,10 +123,10 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
     return;
   }
   let cas: X509Certificate[] = [];
-  if (!ing.ca) emit(result('fail', 'ingest.ca', 'not set: the ingest needs the CA that signs client certificates'));
+  if (!ing.ca) emit(blocker('ingest.ca', 'not set: the ingest needs the CA that signs client certificates'));
   else {
     const r = readForCheck(ing.ca);
-    if ('problem' in r) emit(result('fail', 'ingest.ca', unreadable(r.problem, 'the PEM CA certificate that signs the client certificates (ca.crt)')));
+    if ('problem' in r) emit(blocker('ingest.ca', unreadable(r.problem, 'the PEM CA certificate that signs the client certificates (ca.crt)')));
     else {
       const c = checkCa(r.text, ing.ca, now);
       cas = c.cas;
@@ -134,10 +134,10 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
     }
   }
   let cert: X509Certificate | undefined;
-  if (!ing.cert) emit(result('fail', 'ingest.cert', 'not set: the ingest needs a server certificate'));
+  if (!ing.cert) emit(blocker('ingest.cert', 'not set: the ingest needs a server certificate'));
   else {
     const r = readForCheck(ing.cert);
-    if ('problem' in r) emit(result('fail', 'ingest.cert', unreadable(r.problem, 'the PEM server certificate (server.crt)')));
+    if ('problem' in r) emit(blocker('ingest.cert', unreadable(r.problem, 'the PEM server certificate (server.crt)')));
     else {
       const c = checkServerCert(r.text, ing.cert, now);
       cert = c.cert;
@@ -146,10 +146,10 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
   }
   if (cert && cas.length > 0) emit(checkChain(cert, cas, ing.cert!, ing.ca!));
   const passphraseFile = configuredPath('ingest.key-passphrase-file', lookup);
-  if (!ing.key) emit(result('fail', 'ingest.key', 'not set: the ingest needs the server certificate\'s private key'));
+  if (!ing.key) emit(blocker('ingest.key', 'not set: the ingest needs the server certificate\'s private key'));
   else {
     const r = readForCheck(ing.key);
-    if ('problem' in r) emit(result('fail', 'ingest.key', unreadable(r.problem, 'the PEM private key of the server certificate (server.key)')));
+    if ('problem' in r) emit(blocker('ingest.key', unreadable(r.problem, 'the PEM private key of the server certificate (server.key)')));
     else {
       const passphraseFrom = passphraseFile && !configuredValue('ingest.key-passphrase', lookup) ? passphraseFile : 'ingest.key-passphrase';
       emit(checkKey(r.text, ing.key, { cert, certFile: ing.cert, passphrase: ing.keyPassphrase, passphraseFrom }));

@@ -4,7 +4,6 @@
 // audit log, and a client that posts like teleport-event-handler sends events to the fluentd-compatible ingest. a
 // live line shows events flowing.
 import { mkdtempSync, writeFileSync, createWriteStream, mkdirSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import https from 'node:https';
@@ -81,8 +80,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   }
 
   // the admin api on a port of its own, written into the config, so `status --config` finds the running demo
-  const adminPort = await freePort();
-  writeFileSync(configFile, `${HEADER}: a complete config, both sources on
+  // admin on port 0 (a port found free beforehand could be taken before the app binds it); the port it got is
+  // written into the config once it listens, so `status --config` finds the running demo
+  const writeConfig = (adminPort: number) => writeFileSync(configFile, `${HEADER}: a complete config, both sources on
 storage = "storage"
 hostname = "demo-forwarder"
 exit-on-last-event = ${o.follow ? 'false' : 'true'}
@@ -122,6 +122,7 @@ service = "teleport-sessions"
 tags = ["env:demo"]
 include-tag-key = true
 `);
+  writeConfig(0);
 
   const logFile = join(dir, 'forwarder.log');
   const config = loadConfig({ file: configFile, env: { DD_API_KEY: o.env.DD_API_KEY ?? 'demo-key-for-the-local-intake' } });
@@ -130,9 +131,10 @@ include-tag-key = true
   say(`  fake Teleport Auth Service  ${teleport.address} (${o.days} days of audit events, recorded sessions)`);
   say(`  Datadog intake              ${intake ? `${intake.url} (local)` : `Datadog site ${config.datadog.site} (DD_API_KEY is set)`}`);
   const app = await startApp(config, { logger });
+  if (app.admin) writeConfig(app.admin.port);
   const cli = cliPrefix();
   say(`  fluentd-compatible ingest   https://127.0.0.1:${app.ingest!.port} (mutual TLS)`);
-  say(`  admin API                   http://127.0.0.1:${app.admin?.port ?? adminPort} (/status, /metrics)`);
+  if (app.admin) say(`  admin API                   http://127.0.0.1:${app.admin.port} (/status, /metrics)`);
   say(`  while it runs               ${cli} status --config ${configFile}`);
   if (o.follow) say('  it keeps running: ctrl-c stops it');
   say('');
@@ -208,18 +210,6 @@ include-tag-key = true
   say(`  again, kept running ${cli} demo --dir ${dir} --follow`);
   say(`                      and meanwhile: ${cli} status --config ${configFile}`);
   return interrupted || complete ? 0 : 1;
-}
-
-/** a free loopback port, for the admin api */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** how this command was run, for the commands the demo prints: `node dist/src/cli/main.js`, or the installed bin */

@@ -128,8 +128,14 @@ export function tomlErrorMessage(file: string, text: string, err: unknown): stri
   if (typeof e?.line !== 'number' || typeof e.column !== 'number') return `${file}: invalid TOML: ${reason}`;
   const head = `${file}:${e.line}:${e.column}: invalid TOML: ${reason}`;
   // tabs shown as one space keep the caret under the column
-  const src = (text.split(/\r?\n/)[e.line - 1] ?? '').replace(/\t/g, ' ');
+  const lines = text.split(/\r?\n/);
+  const src = (lines[e.line - 1] ?? '').replace(/\t/g, ' ');
   if (src.trim() === '' || src.length > EXCERPT_MAX || /api[-_]?key|passphrase|password|secret|token/i.test(src)) return head;
+  // a line inside a multi-line string is a value with its key lines above (a passphrase, maybe): only a line
+  // that starts a statement (`key = ...`, `[table]`) outside such a string is quoted
+  const before = lines.slice(0, e.line - 1).join('\n');
+  const open = ((before.match(/"""/g)?.length ?? 0) % 2) + ((before.match(/'''/g)?.length ?? 0) % 2);
+  if (open !== 0 || !/^\s*(\[|[A-Za-z0-9_"'-][^=]*=)/.test(src) || /"""|'''/.test(src)) return head;
   const num = String(e.line);
   return `${head}\n  ${num} | ${src}\n  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, e.column - 1))}^`;
 }

@@ -3,7 +3,7 @@
 // clock comes in as `now`. messages name files, never key material or passphrases.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { splitCertificates } from '../sources/teleport/identity.js';
-import { result, isoSeconds, type CheckResult } from './report.js';
+import { blocker, result, isoSeconds, type CheckResult } from './report.js';
 
 export const EXPIRY_WARN_MS = 30 * 24 * 3600_000; // warn when a certificate has less than 30 days left
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -47,13 +47,13 @@ export interface CaCheck {
 /** the CA file: PEM certificates, at least one of them a CA (basicConstraints CA:TRUE), in date */
 export function checkCa(text: string, file: string, now: number, name = 'ingest.ca'): CaCheck {
   const blocks = splitCertificates(text);
-  if (blocks.length === 0) return { result: result('fail', name, `${file} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`), cas: [] };
+  if (blocks.length === 0) return { result: blocker(name, `${file} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`), cas: [] };
   const certs: X509Certificate[] = [];
   for (const [i, pem] of blocks.entries()) {
     try {
       certs.push(new X509Certificate(pem));
     } catch (err) {
-      return { result: result('fail', name, `certificate ${i + 1} in ${file} does not parse: ${reasonOf(err)}`), cas: [] };
+      return { result: blocker(name, `certificate ${i + 1} in ${file} does not parse: ${reasonOf(err)}`), cas: [] };
     }
   }
   const cas = certs.filter((c) => c.ca);
@@ -79,12 +79,12 @@ function rank(s: 'pass' | 'warn' | 'fail'): number {
 export function checkServerCert(text: string, file: string, now: number): { result: CheckResult; cert?: X509Certificate } {
   const name = 'ingest.cert';
   const blocks = splitCertificates(text);
-  if (blocks.length === 0) return { result: result('fail', name, `${file} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`) };
+  if (blocks.length === 0) return { result: blocker(name, `${file} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----")`) };
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(blocks[0]!);
   } catch (err) {
-    return { result: result('fail', name, `${file} does not parse as a certificate: ${reasonOf(err)}`) };
+    return { result: blocker(name, `${file} does not parse as a certificate: ${reasonOf(err)}`) };
   }
   const v = validity(cert, now);
   if (v.status === 'fail') return { result: result('fail', name, `${file} ${label(cert)} ${v.text}: renew it (\`configure\` makes new ones)`), cert };
@@ -120,24 +120,24 @@ export function checkKey(
 ): CheckResult {
   const name = o.name ?? 'ingest.key';
   if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) {
-    return result('fail', name, `${file} holds no PEM private key (expected "-----BEGIN RSA PRIVATE KEY-----" or "-----BEGIN PRIVATE KEY-----")`);
+    return blocker(name, `${file} holds no PEM private key (expected "-----BEGIN RSA PRIVATE KEY-----" or "-----BEGIN PRIVATE KEY-----")`);
   }
   const encrypted = /ENCRYPTED/.test(text);
   if (encrypted && !o.passphrase) {
-    return result('fail', name, `${file} is encrypted and no passphrase is set: set ingest.key-passphrase-file (the server.key.passphrase of \`configure\`, or private_key_passphrase of fluent.conf) or TDF_INGEST_KEY_PASSPHRASE`);
+    return blocker(name, `${file} is encrypted and no passphrase is set: set ingest.key-passphrase-file (the server.key.passphrase of \`configure\`, or private_key_passphrase of fluent.conf) or TDF_INGEST_KEY_PASSPHRASE`);
   }
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: text, format: 'pem', passphrase: encrypted ? o.passphrase : undefined });
   } catch (err) {
-    if (encrypted) return result('fail', name, `${file} could not be decrypted: the passphrase from ${o.passphraseFrom ?? 'ingest.key-passphrase'} is wrong`);
-    return result('fail', name, `${file} is not a valid PEM private key: ${reasonOf(err)}`);
+    if (encrypted) return blocker(name, `${file} could not be decrypted: the passphrase from ${o.passphraseFrom ?? 'ingest.key-passphrase'} is wrong`);
+    return blocker(name, `${file} is not a valid PEM private key: ${reasonOf(err)}`);
   }
   const details = key.asymmetricKeyDetails;
   const kind = `${(key.asymmetricKeyType ?? 'unknown').toUpperCase()}${details?.modulusLength ? ` ${details.modulusLength}` : ''}${encrypted ? ', encrypted' : ''}`;
   if (o.cert) {
     if (!o.cert.checkPrivateKey(key)) {
-      return result('fail', name, `${file} does not match ${o.certFile ?? 'the certificate'}: use the key that was written with that certificate`);
+      return blocker(name, `${file} does not match ${o.certFile ?? 'the certificate'}: use the key that was written with that certificate`);
     }
     return result('pass', name, `${file} (${kind}) matches ${o.certFile ?? 'the certificate'}`);
   }

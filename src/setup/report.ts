@@ -8,11 +8,20 @@ export interface CheckResult {
   name: string;
   /** what was found, and for warn/fail what to do; never a secret */
   detail: string;
+  /**
+   * a fail that start cannot run past (a file not set, unreadable or not parsing, a key that does not open or does
+   * not match): start stops with it. other fails (an expired CA in a bundle, a usage, a chain) only warn at start,
+   * as they did before start ran these checks
+   */
+  blocking?: true;
 }
 
 const NAME_WIDTH = 18;
 
 export const result = (status: CheckStatus, name: string, detail: string): CheckResult => ({ status, name, detail });
+
+/** a fail that start cannot run past (see CheckResult.blocking) */
+export const blocker = (name: string, detail: string): CheckResult => ({ status: 'fail', name, detail, blocking: true });
 
 export function formatResult(r: CheckResult): string {
   return `${r.status.toUpperCase().padEnd(4)}  ${r.name.padEnd(NAME_WIDTH)}  ${r.detail}`;

@@ -54,6 +54,11 @@ test('a TOML syntax error does not quote a line that may hold a secret, nor a lo
   const long = toml(`types = ["${'a'.repeat(150)}" "b"]`);
   const longMsg = message(() => loadConfig({ file: long, env, partial: true }));
   assert.match(longMsg, new RegExp(`^${long}:1:\\d+: invalid TOML: [^\\n]+$`));
+  // a value on its own line inside a multi-line string (its key on the line above) is never quoted
+  const multi = toml('[ingest]', 'key-passphrase = """', 'my\\pass-word-99', '"""');
+  const multiMsg = message(() => loadConfig({ file: multi, env, partial: true }));
+  assert.match(multiMsg, new RegExp(`^${multi}:3:\\d+: invalid TOML: [^\\n]+$`));
+  assert.ok(!multiMsg.includes('pass-word-99'), multiMsg);
   // something that is not a TomlError keeps the old form
   assert.equal(tomlErrorMessage('/f.toml', '', new Error('boom\nmore')), '/f.toml: invalid TOML: boom');
 });

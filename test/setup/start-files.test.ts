@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { createCA, createCert, encryptKey } from '../../src/tls/certs.js';
 import { secureContextOptions } from '../../src/sources/http/tls.js';
 import { runStart } from '../../src/cli/start.js';
 import { cliCommand } from '../helpers/paths.js';
+import { runForwarder } from '../helpers/forwarder.js';
 
 const ca = createCA({ commonName: 'CA' });
 const server = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'] });
@@ -83,7 +84,7 @@ test('start with a missing CA file: exit 2 with check\'s words, before the spool
   assert.equal(existsSync(join(dir, 'storage')), false, 'the spool was not opened');
 });
 
-test('start with an encrypted key and no passphrase: check\'s words, our setting names', async (t) => {
+test('start with an encrypted key and no passphrase: check\'s words, our setting names', { timeout: 60_000 }, async (t) => {
   const dir = material(t, { encrypted: true });
   const file = config(dir);
   await assert.rejects(runStart(file, {}), (err: Error & { code?: string }) => {
@@ -105,7 +106,7 @@ test('start with an encrypted key and no passphrase: check\'s words, our setting
   assert.equal(existsSync(join(dir, 'storage')), false);
 });
 
-test('start names the flag or environment variable a bad path came from, and lists every problem', async (t) => {
+test('start names the flag or environment variable a bad path came from, and lists every problem', { timeout: 60_000 }, async (t) => {
   const dir = material(t);
   const file = config(dir);
   const flag = join(dir, 'nope.crt');
@@ -127,4 +128,20 @@ test('start names the flag or environment variable a bad path came from, and lis
     return true;
   });
   assert.equal(existsSync(join(dir, 'storage')), false);
+});
+
+test('what start used to accept still starts: an expired CA beside the current one, a group-readable key; it warns, once', { timeout: 90_000 }, async (t) => {
+  const dir = material(t);
+  // a CA rotation: the bundle holds an expired CA and the one that signed the certificates
+  const old = createCA({ commonName: 'OldCA', notBefore: new Date(Date.now() - 10 * 24 * 3_600_000), ttlHours: 24 });
+  writeFileSync(join(dir, 'ca.crt'), old.cert + ca.cert);
+  // how the systemd unit and the helm chart share the key with the service: readable by its group
+  chmodSync(join(dir, 'server.key'), 0o640);
+  const file = config(dir);
+  const fw = await runForwarder(['start', '--config', file], { TDF_DRY_RUN: 'true' });
+  t.after(() => fw.stop('SIGKILL'));
+  const warns = fw.logs.filter((l) => l.level === 40 || l.level === 'warn');
+  assert.ok(warns.some((l) => l.check === 'ingest.ca' && /OldCA/.test(String(l.msg))), `the expired CA is warned about: ${JSON.stringify(warns)}`);
+  assert.equal(warns.filter((l) => l.check === 'secret-mode').length, 0, 'a group-readable key is not worth a line at every start');
+  assert.equal(await fw.stop(), 0);
 });
