@@ -129,6 +129,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const raw = new Map<string, { value: unknown; origin: Origin }>();
   let matchTables: unknown[] | undefined;
   let fluentNotes: MigrationNote[] = [];
+  let fromFluentConf = false;
   const notes: ConfigNote[] = [];
 
   const file = input.file ?? env.TDF_CONFIG ?? env.FDFWD_CONFIG;
@@ -137,6 +138,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     const fluent = isFluentConf(filePath) ? readFluentConf(filePath, env) : undefined;
     const doc = fluent ? (parseToml(fluent.toml) as Record<string, unknown>) : readToml(filePath);
     fluentNotes = fluent?.notes ?? [];
+    fromFluentConf = fluent !== undefined;
     const base = dirname(filePath);
     if (fluent?.apiKey) raw.set('datadog.api-key', { value: fluent.apiKey, origin: { where: `${filePath}: api_key`, base } });
     if (fluent?.keyPassphrase) raw.set('ingest.key-passphrase', { value: fluent.keyPassphrase, origin: { where: `${filePath}: private_key_passphrase`, base } });
@@ -289,6 +291,16 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const passphraseFile = path('ingest.key-passphrase-file');
   let keyPassphrase = get('ingest.key-passphrase') as string | undefined;
   if (!keyPassphrase && passphraseFile) keyPassphrase = readSecretFile(passphraseFile, whereOf('ingest.key-passphrase-file'));
+
+  // fluent.conf has no place for our spool: by default it lands beside the file (/etc/fluent/storage, say)
+  // (the conversion writes storage = "./storage" itself; a flag or environment variable may set it elsewhere)
+  if (fromFluentConf && (origin('storage')?.where.startsWith(`${filePath}:`) ?? true)) {
+    notes.push({
+      level: 'info',
+      where: filePath!,
+      message: `the spool is kept in ${path('storage')}, beside this fluent.conf (storage defaults to ./storage next to the config file): set storage (flag --storage, env TDF_STORAGE) to keep it elsewhere, e.g. /var/lib/teleport-datadog-forwarder`,
+    });
+  }
 
   const config: Config = {
     file: filePath,

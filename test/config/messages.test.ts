@@ -168,3 +168,16 @@ test('routing.max-age over 18 h: a warning naming where it was set (Datadog does
   // with old-timestamps = keep, max-age is not used
   assert.equal(noteMatching(loadConfig({ env, flags: { ...flags, 'routing-old-timestamps': 'keep' } }).notes, /max-age/), undefined);
 });
+
+test('a fluent.conf started as it is: a note says where the spool goes, unless storage is set', () => {
+  const file = fixture('fluentd', 'teleport-datadog.conf');
+  const notes = loadConfig({ file, env, partial: true }).notes.filter((n) => /the spool is kept in/.test(n.message));
+  assert.equal(notes.length, 1);
+  assert.equal(notes[0]!.where, file);
+  assert.match(notes[0]!.message, new RegExp(`kept in ${join(fixture('fluentd'), 'storage')}, beside this fluent\\.conf.*env TDF_STORAGE`));
+  const set = loadConfig({ file, env: { ...env, TDF_STORAGE: '/var/lib/tdf' }, partial: true });
+  assert.equal(set.notes.filter((n) => /the spool is kept in/.test(n.message)).length, 0);
+  // a toml config names its own storage, default or not: no note
+  const toml = loadConfig({ file: fixture('fluentd', 'teleport-event-handler.toml'), env, partial: true });
+  assert.equal(toml.notes.filter((n) => /the spool is kept in/.test(n.message)).length, 0);
+});

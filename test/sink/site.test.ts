@@ -64,3 +64,13 @@ test('bad explicit urls are refused with a reason, never echoing credentials', (
     assert.throws(() => parseIntakeUrl(input), (err: unknown) => err instanceof ConfigError && re.test(err.message) && !err.message.includes('hunter2'), input);
   }
 });
+
+test('an invalid intake url never shows the credentials written in it', () => {
+  for (const value of ['ftp://proxy-user:hunter2-secret@proxy.example.com/', 'https://proxy-user:hunter2-secret@exa mple.com:99999/']) {
+    assert.throws(() => parseIntakeUrl(value), (err: Error) => {
+      assert.ok(!err.message.includes('hunter2-secret') && !err.message.includes('proxy-user'), err.message);
+      assert.match(err.message, /\*\*\*@/);
+      return true;
+    });
+  }
+});

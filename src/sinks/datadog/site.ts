@@ -43,10 +43,10 @@ export function parseIntakeUrl(value: string): string {
   try {
     url = new URL(value.trim());
   } catch {
-    throw new ConfigError(`Datadog intake url "${value}" is not a valid url: expected e.g. https://proxy.example.com:8443`);
+    throw new ConfigError(`Datadog intake url "${withoutCredentials(value)}" is not a valid url: expected e.g. https://proxy.example.com:8443`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`Datadog intake url "${value}" must use http or https, not ${url.protocol.replace(/:$/, '')}`);
+    throw new ConfigError(`Datadog intake url "${withoutCredentials(value)}" must use http or https, not ${url.protocol.replace(/:$/, '')}`);
   }
   if (url.username !== '' || url.password !== '') {
     throw new ConfigError('Datadog intake url must not contain credentials: the API key is sent in the DD-API-KEY header');
@@ -67,4 +67,9 @@ export function resolveIntake(options: { site?: string | undefined; url?: string
   }
   const site = parseSite(options.site ?? SITES[0]);
   return { site, intakeBaseUrl: intakeBaseUrl(site), apiBaseUrl: apiBaseUrl(site) };
+}
+
+/** a url as it may be shown in an error: whatever stands before an @ in its authority (user:password) masked */
+function withoutCredentials(value: string): string {
+  return value.replace(/^([^/]*\/\/)[^/?#]*@/, '$1***@');
 }
