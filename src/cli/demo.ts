@@ -16,6 +16,7 @@ import { loadConfig } from '../config/load.js';
 import { startApp } from '../app.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ConfigError } from '../errors.js';
+import { ClassicLevel } from 'classic-level';
 
 // the first line of the config the demo writes: a --dir holding it may be reused, one holding another config not
 const HEADER = '# written by `teleport-datadog-forwarder demo`';
@@ -41,8 +42,22 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     if (!readFileSync(configFile, 'utf8').startsWith(HEADER)) {
       throw new ConfigError(`${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`);
     }
-    // an earlier demo's spool holds the cursor and records of a fake cluster and intake that are gone
-    rmSync(join(dir, 'storage'), { recursive: true, force: true });
+    // an earlier demo's spool holds the cursor and records of a fake cluster and intake that are gone; one that
+    // still runs there (demo --follow) holds leveldb's lock on it, and is left alone
+    const storage = join(dir, 'storage');
+    if (existsSync(storage)) {
+      const db = new ClassicLevel(storage, { createIfMissing: false });
+      try {
+        await db.open();
+        await db.close();
+      } catch (err) {
+        // not a store (an empty or broken directory) is for the removal below; only a held lock stops the demo
+        if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+          throw new ConfigError(`${storage} is in use (is a \`demo --dir ${dir} --follow\` still running?): stop it first, or give --dir a new directory`);
+        }
+      }
+    }
+    rmSync(storage, { recursive: true, force: true });
   }
   const say = (s: string) => o.out.write(s + '\n');
   const realDatadog = Boolean(o.env.DD_API_KEY);

@@ -67,6 +67,13 @@ test('demo: the printed spool, rerun and status commands work', { timeout: 240_0
   assert.doesNotMatch(status.stdout, /not running/, status.stdout);
   assert.match(status.stdout, /teleport/);
 
+  // a third demo in the same directory while this one runs: refused, this one's spool untouched
+  const third = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(third.status, 2, third.stdout + third.stderr);
+  assert.match(third.stderr, /storage is in use \(is a `demo --dir .* --follow` still running\?\)/);
+  const still = spawnSync(statusCmd[0]!, statusCmd.slice(1), { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(still.status, 0, still.stdout + still.stderr);
+
   live.kill('SIGINT');
   assert.equal(await exited, 0, out);
   assert.match(out, /^stopped\.$/m);
