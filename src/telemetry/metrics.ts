@@ -255,6 +255,15 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       const s = teleport();
       return s && (s.caughtUp ? 1 : 0);
     });
+    // the alert for a poller that reads nothing (a quiet cluster still answers, so this keeps moving)
+    gaugeFrom('tdf_teleport_last_success_timestamp_seconds', 'When a call to the Teleport auth service last succeeded (a listing, a page, a chunk streamed).', [], () => {
+      const t = teleport()?.lastSuccessAt;
+      return t === null || t === undefined ? undefined : t / 1000;
+    });
+    gaugeFrom('tdf_teleport_failing_seconds', 'How long calls to the Teleport auth service have been failing without one succeeding; 0 when the last one succeeded.', [], () => {
+      const s = teleport();
+      return s && (s.failingSince === null ? 0 : Math.max(0, (now() - s.failingSince) / 1000));
+    });
     // a quiet cluster makes this grow too: alert on it together with tdf_teleport_caught_up == 0
     gaugeFrom('tdf_teleport_export_lag_seconds', 'Now minus the time of the newest audit event shipped.', [], () => {
       const t = teleport()?.lastEventTime;

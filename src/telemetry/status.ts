@@ -106,7 +106,20 @@ export const STATUS_THRESHOLDS = Object.freeze({
   datadogWindowSeconds: 18 * 3600,
   spoolWarnRatio: 0.9,
   identityWarnSeconds: 24 * 3600,
+  /**
+   * with refresh on, warn only when less than this many refresh intervals (and at least identityRefreshWarnSeconds)
+   * are left: tbot renews its 1 h certificates every 20 min, so a healthy one never has under 40 min left
+   */
+  identityRefreshIntervalsLeft: 10,
+  identityRefreshWarnSeconds: 30 * 60,
+  /** the poller failing for this long (at least; 3 poll intervals if longer) is a warning */
+  teleportFailingWarnSeconds: 60,
 });
+
+/** how long the poller may fail before it is a warning: a restart of the auth service should not raise one */
+function failingWarnMs(config: Readonly<Config>): number {
+  return Math.max(STATUS_THRESHOLDS.teleportFailingWarnSeconds * 1000, 3 * config.teleport.pollIntervalMs);
+}
 
 export function healthReport(s: StatusSources): HealthReport {
   const checks: HealthCheck[] = [];
@@ -129,7 +142,13 @@ export function healthReport(s: StatusSources): HealthReport {
     const t = s.teleport?.();
     if (!t) checks.push({ name: 'teleport', ok: false, detail: 'the teleport poller has not started' });
     else if (t.state === 'running') {
-      checks.push({ name: 'teleport', ok: true, detail: t.lastError ? `running, retrying after: ${t.lastError}` : `running${t.caughtUp ? ', caught up' : ''}` });
+      // not a readiness failure (the ingest on the same pod still takes events), but it says that nothing is read
+      const now = (s.now ?? Date.now)();
+      const failingFor = t.failingSince === null ? 0 : now - t.failingSince;
+      const detail = t.lastError
+        ? `running, ${failingFor >= failingWarnMs(config) ? `reading nothing for ${formatDuration(failingFor / 1000)}` : 'retrying'} after: ${t.lastError}`
+        : `running${t.caughtUp ? ', caught up' : ''}`;
+      checks.push({ name: 'teleport', ok: true, detail });
     } else {
       checks.push({ name: 'teleport', ok: false, detail: `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}` });
     }
@@ -192,7 +211,16 @@ export function statusDoc(s: StatusSources): StatusDoc {
       warnings.push(`Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`);
     }
     if (t.state === 'failed') warnings.push(`The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`);
-    if (identityExpiresInSeconds !== null && identityExpiresInSeconds < STATUS_THRESHOLDS.identityWarnSeconds) {
+    if (t.state === 'running' && t.failingSince !== null && now - t.failingSince >= failingWarnMs(config)) {
+      const since = new Date(t.failingSince).toISOString();
+      const last = t.lastSuccessAt === null ? 'no call has succeeded since the start' : `the last call that succeeded was at ${new Date(t.lastSuccessAt).toISOString()}`;
+      warnings.push(`The Teleport poller has read nothing since ${since} (${formatDuration((now - t.failingSince) / 1000)}; ${last}): ${t.lastError ?? 'see the logs'}. \`check\` tests the address, the identity and the role.`);
+    }
+    // tbot renews short-lived identities on its own: with refresh on, only an identity about to lapse is news
+    const identityWarn = config.teleport.refreshEnabled
+      ? Math.min(STATUS_THRESHOLDS.identityWarnSeconds, Math.max(STATUS_THRESHOLDS.identityRefreshWarnSeconds, (STATUS_THRESHOLDS.identityRefreshIntervalsLeft * config.teleport.refreshIntervalMs) / 1000))
+      : STATUS_THRESHOLDS.identityWarnSeconds;
+    if (identityExpiresInSeconds !== null && identityExpiresInSeconds < identityWarn) {
       warnings.push(identityExpiresInSeconds <= 0
         ? `The Teleport identity ${t.identity!.file} has expired: renew it (tbot, or tctl auth sign).`
         : `The Teleport identity ${t.identity!.file} expires in ${formatDuration(identityExpiresInSeconds)}: make sure it is renewed.`);

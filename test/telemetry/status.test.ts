@@ -126,3 +126,45 @@ test('helpers: durations, scrub, version', () => {
   assert.deepEqual(scrub({ a: ['xx secret-value yy'], b: 1, c: null }, ['secret-value']), { a: ['xx [redacted] yy'], b: 1, c: null });
   assert.match(readVersion(), /^\d+\.\d+\.\d+/);
 });
+
+test('a poller that reads nothing says so after a while; a short-lived identity that tbot renews does not warn', async (t) => {
+  const dir = tempDir(t);
+  let clock = Date.parse('2024-05-02T00:00:00Z');
+  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
+  t.after(() => spool.close());
+  const teleport = teleportStatus();
+  const base = { version: '0.0.1', startedAt: clock, now: () => clock, spool: () => spool.stats(), sink: () => sinkStatus(), teleport: () => teleport };
+  const sources: StatusSources = { ...base, config: testConfig(dir, { 'ingest-enabled': false }) };
+
+  // the auth service went away 20 s ago: retrying, not yet worth a warning (a restart takes that long)
+  teleport.lastSuccessAt = clock - 25_000;
+  teleport.failingSince = clock - 20_000;
+  teleport.lastError = '14 UNAVAILABLE: No connection established';
+  let doc = statusDoc(sources);
+  assert.deepEqual(doc.warnings, []);
+  assert.match(doc.checks.find((c) => c.name === 'teleport')!.detail, /^running, retrying after: 14 UNAVAILABLE/);
+
+  // past three poll intervals (16 s each) and a minute: a warning with since when and the last success
+  clock += 60_000;
+  doc = statusDoc(sources);
+  assert.equal(doc.warnings.length, 1, doc.warnings.join('\n'));
+  assert.match(doc.warnings[0]!, /^The Teleport poller has read nothing since 2024-05-01T23:59:40\.000Z \(1 m 20 s; the last call that succeeded was at 2024-05-01T23:59:35\.000Z\): 14 UNAVAILABLE/);
+  assert.match(doc.checks.find((c) => c.name === 'teleport')!.detail, /^running, reading nothing for 1 m 20 s after: 14 UNAVAILABLE/);
+  assert.equal(doc.ready, true, 'the ingest beside it still takes events: not a readiness failure');
+
+  // it answers again
+  teleport.failingSince = null;
+  teleport.lastError = null;
+  teleport.lastSuccessAt = clock;
+  assert.deepEqual(statusDoc(sources).warnings, []);
+
+  // a 1 h certificate renewed by tbot every 20 min: with refresh on, 45 min left is normal
+  teleport.identity = { file: '/id', user: 'bot', notAfter: new Date(clock + 45 * 60_000).toISOString() };
+  const refreshing: StatusSources = { ...base, config: testConfig(dir, { 'ingest-enabled': false, 'teleport-refresh-enabled': true }) };
+  assert.deepEqual(statusDoc(refreshing).warnings, []);
+  teleport.identity.notAfter = new Date(clock + 20 * 60_000).toISOString();
+  assert.match(statusDoc(refreshing).warnings.join('\n'), /identity \/id expires in 20 m 0 s/);
+  // without refresh, the 24 h notice stays
+  teleport.identity.notAfter = new Date(clock + 45 * 60_000).toISOString();
+  assert.match(statusDoc(sources).warnings.join('\n'), /identity \/id expires in 45 m 0 s/);
+});

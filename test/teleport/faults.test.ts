@@ -69,9 +69,20 @@ test('the auth service going away and coming back is retried, never fatal', asyn
   const source = e.source({}, { after: (r) => void (emitted += r.length) });
   await source.start();
   await until(() => emitted >= 200, 15_000, 'progress');
+  // the status while it is down: failing since when, not caught up (a status poll, as /status would read it)
+  let sawFailing = false;
+  const watch = setInterval(() => {
+    const st = source.status();
+    if (st.failingSince !== null && !st.caughtUp && st.lastError !== null) sawFailing = true;
+  }, 5);
   await e.fake.restart({ downMs: 300 });
   e.fake.faults.slowStreamMs = 0;
   await within(source.done, 15_000, 'export across a restart of the auth service');
+  clearInterval(watch);
+  assert.ok(sawFailing, 'the status said it was failing while the auth service was down');
+  const after = source.status();
+  assert.equal(after.failingSince, null, 'and no longer once it answered');
+  assert.ok(after.lastSuccessAt !== null && after.caughtUp);
   await source.stop();
   const records = await drain(e.spool);
   assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');

@@ -182,6 +182,10 @@ export interface TeleportSourceStatus {
   /** epoch ms of the newest shipped audit event */
   lastEventTime: number | null;
   lastError: string | null;
+  /** epoch ms of the last call to the auth service that answered (a listing, a page, a chunk streamed) */
+  lastSuccessAt: number | null;
+  /** epoch ms of the first failure since the last success: the poller reads nothing new while it is set */
+  failingSince: number | null;
   /** export chunks that keep failing (each holds its date back until it succeeds) */
   stuckChunks: StuckChunk[];
   identity: { file: string; user: string | undefined; notAfter: string } | null;
@@ -204,6 +208,8 @@ export function initialStatus(): TeleportSourceStatus {
     locksUpserted: 0,
     lastEventTime: null,
     lastError: null,
+    lastSuccessAt: null,
+    failingSince: null,
     stuckChunks: [],
     identity: null,
     identityRefreshedAt: null,
@@ -346,7 +352,18 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
             if (p.caughtUp !== undefined) st.caughtUp = p.caughtUp;
             st.eventsEmitted += p.emitted ?? 0;
             if (p.lastEventTime !== undefined) st.lastEventTime = Math.max(st.lastEventTime ?? 0, p.lastEventTime);
-            if ('error' in p) st.lastError = p.error ?? null;
+            if ('error' in p) {
+              st.lastError = p.error ?? null;
+              if (p.error === undefined) {
+                st.lastSuccessAt = now();
+                st.failingSince = null;
+              } else {
+                // a failed round or page: not caught up until one succeeds again
+                st.caughtUp = false;
+                st.failingSince ??= now();
+              }
+            }
+            if (p.emitted) st.lastSuccessAt = now();
             if (p.stuck) st.stuckChunks = p.stuck;
           },
         },
