@@ -61,7 +61,10 @@ export function parseBool(input: unknown): boolean {
   throw new Error(`expected true or false, got ${JSON.stringify(input)}`);
 }
 
-/** a list: a TOML array of strings or a comma-separated string ("a,b"); empty parts are dropped */
+/**
+ * a list: a TOML array of strings or a comma-separated string ("a,b"); empty parts are dropped. the string "[]"
+ * (or "[ ]") is the empty list: an empty env var counts as unset, so this is how an env var clears a list
+ */
 export function parseList(input: unknown): string[] {
   if (Array.isArray(input)) {
     return input.map((v) => {
@@ -69,7 +72,10 @@ export function parseList(input: unknown): string[] {
       return v.trim();
     }).filter((v) => v !== '');
   }
-  if (typeof input === 'string') return input.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (typeof input === 'string') {
+    if (/^\s*\[\s*\]\s*$/.test(input)) return [];
+    return input.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  }
   throw new Error('expected a list of strings like ["a", "b"] or "a,b"');
 }
 

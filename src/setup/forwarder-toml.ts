@@ -28,6 +28,12 @@ export function forwarderToml(o: ForwarderTomlOptions): string {
   parts.push(settingsTable('', [
     { key: 'storage', value: './storage' },
     { key: 'log-level' },
+    {
+      key: 'start-time',
+      value: '2024-05-01T00:00:00Z',
+      commented: true,
+      note: 'For the poller ([teleport] below): uncomment and set it before the first start to also ship the audit log from before then (e.g. from where teleport-event-handler stopped).',
+    },
   ]));
 
   const ingest = [

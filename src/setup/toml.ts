@@ -72,10 +72,11 @@ export function setting(key: string): Setting {
 /**
  * one `[table]` (or the top level when table is '') with the given settings, each preceded by its schema doc.
  * keys are full schema keys; a value of undefined writes the schema default. `note` adds a line of our own.
+ * `commented` writes the key line as a comment: an example to uncomment, for a setting best left unset
  */
 export function settingsTable(
   table: string,
-  entries: Array<{ key: string; value?: unknown; note?: string }>,
+  entries: Array<{ key: string; value?: unknown; note?: string; commented?: boolean }>,
   heading?: string,
 ): string {
   const lines: string[] = [];
@@ -91,7 +92,7 @@ export function settingsTable(
     lines.push(...commentLines(s.doc));
     if (e.note) lines.push(...commentLines(e.note));
     lines.push(`# (${hint(s)})`);
-    lines.push(`${name} = ${tomlValue(fileValue(s, value))}`);
+    lines.push(`${e.commented ? '# ' : ''}${name} = ${tomlValue(fileValue(s, value))}`);
   }
   return lines.join('\n') + '\n';
 }

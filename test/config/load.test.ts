@@ -140,3 +140,16 @@ test('a bad value in the file is an error even when an env var overrides it', ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('"[]" is the empty list, so an env var can clear a list that has a default', () => {
+  assert.deepEqual(parseList('[]'), []);
+  assert.deepEqual(parseList(' [ ] '), []);
+  assert.deepEqual(parseList('print,[]'), ['print', '[]'], 'only a whole "[]" is the empty list');
+  const base = { DD_API_KEY: 'k', FDFWD_TELEPORT_IDENTITY: '/id' };
+  assert.deepEqual(loadConfig({ env: base }).teleport.skipSessionTypes, ['print']);
+  // an empty env var counts as unset: the default stays
+  assert.deepEqual(loadConfig({ env: { ...base, TDF_SKIP_SESSION_TYPES: '' } }).teleport.skipSessionTypes, ['print']);
+  assert.deepEqual(loadConfig({ env: { ...base, TDF_SKIP_SESSION_TYPES: '[]' } }).teleport.skipSessionTypes, []);
+  assert.deepEqual(loadConfig({ env: { ...base, FDFWD_SKIP_SESSION_TYPES: '[ ]' } }).teleport.skipSessionTypes, []);
+  assert.deepEqual(loadConfig({ env: base, flags: { 'skip-session-types': '[]' } }).teleport.skipSessionTypes, []);
+});

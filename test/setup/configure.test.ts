@@ -246,3 +246,18 @@ test('end to end: start from the generated forwarder.toml, post with the generat
   assert.equal(log.ddsource, 'teleport');
   assert.ok(!fw.logs.some((l) => JSON.stringify(l).includes(API_KEY)), 'the key is not logged');
 });
+
+test('forwarder.toml offers start-time as a commented line that loads once uncommented', async (t) => {
+  const { dir } = await configured(t, { teleportAddr: 'tele.example.com:3025' });
+  const file = join(dir, FILES.config);
+  const text = read(dir, FILES.config);
+  const line = /^# start-time = "([^"]+)"$/m.exec(text);
+  assert.ok(line, 'a commented start-time line');
+  const block = text.slice(0, line.index).split('\n\n').pop()!;
+  assert.match(block.replace(/\n# /g, ' '), /starts at the time of its first run and never ships older events/);
+  // commented out, the poller has no start time; top level (before any table), so uncommenting it just works
+  assert.equal(loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime, undefined);
+  assert.ok(line.index < text.indexOf('\n['), 'start-time is written before the first table');
+  writeFileSync(file, text.replace(line[0], line[0].slice(2)));
+  assert.equal(loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime?.toISOString(), new Date(line[1]!).toISOString());
+});
