@@ -13,7 +13,6 @@ import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-t
 import { readForCheck, secretModeResult, storageResult, configuredPath, type PathLookup } from '../setup/check-files.js';
 import { validateApiKey, keyResult } from '../setup/check-datadog.js';
 import { probeAuthService } from '../setup/check-teleport.js';
-import { SETTINGS, envName, flagName } from '../config/schema.js';
 import type { X509Certificate } from 'node:crypto';
 
 export interface CheckOptions {
@@ -90,25 +89,22 @@ export function startupChecks(config: Readonly<Config>, lookup: PathLookup, now:
 }
 
 /** what a failed startup check means for `start`: one error naming where the setting was given; undefined when none failed */
-export function startupFailure(results: readonly CheckResult[], lookup: PathLookup): string | undefined {
+export function startupFailure(results: readonly CheckResult[], config: Readonly<Config>): string | undefined {
   // only what start cannot run past; the rest (a file open to others, an expired CA in a bundle, ...) warns
   const failed = results.filter((r) => r.status === 'fail' && r.blocking);
   if (failed.length === 0) return undefined;
-  const lines = failed.map((r) => `${whereSet(r.name, lookup)}key "${r.name}": ${r.detail}`);
-  const config = lookup.file ? ` --config ${lookup.file}` : '';
-  const more = `(\`teleport-datadog-forwarder check${config}\` runs every check)`;
+  const lines = failed.map((r) => `${whereSet(r.name, config)}${r.detail}`);
+  const file = config.file ? ` --config ${config.file}` : '';
+  const more = `(\`teleport-datadog-forwarder check${file}\` runs every check)`;
   return failed.length === 1 ? `${lines[0]} ${more}` : `${failed.length} problems with the files start needs ${more}:\n  ${lines.join('\n  ')}`;
 }
 
-/** where a setting was given, as a message prefix: the flag, the environment variable or the config file */
-function whereSet(key: string, lookup: PathLookup): string {
-  const inFile = lookup.file ? `${lookup.file}: ` : '';
-  const s = SETTINGS.find((x) => x.key === key);
-  if (!s) return inFile;
-  const flag = flagName(key);
-  if (lookup.flags[flag] !== undefined && lookup.flags[flag] !== '') return `flag --${flag}: `;
-  const env = [envName(key), ...(s.env ?? [])].find((n) => lookup.env[n] !== undefined && lookup.env[n] !== '');
-  return env ? `environment variable ${env}: ` : inFile;
+/** where a setting was given, as the loader recorded it, as a message prefix ending in its key */
+function whereSet(key: string, config: Readonly<Config>): string {
+  const where = config.origins[key];
+  if (where === undefined) return `${config.file ? `${config.file}: ` : ''}key "${key}": `;
+  // a file's origin names the key already (`<file>: key "x"`); a flag's or an environment variable's does not
+  return where.endsWith(`key "${key}"`) ? `${where}: ` : `${where}: key "${key}": `;
 }
 
 /** a file that cannot be read: the reason, what the setting should name, and what to do */

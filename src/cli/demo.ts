@@ -94,7 +94,6 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     intake = await startFakeIntake({ keepLogs: false, idField: 'uid', onLogs: (logs) => { for (const l of logs) received.write(JSON.stringify(l) + '\n'); } });
   }
 
-  // the admin api on a port of its own, written into the config, so `status --config` finds the running demo
   // admin on port 0 (a port found free beforehand could be taken before the app binds it); the port it got is
   // written into the config once it listens, so `status --config` finds the running demo
   const writeConfig = (adminPort: number) => writeFileSync(configFile, `${HEADER}: a complete config, both sources on

@@ -12,7 +12,7 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   // start-up with check's message (where it was set, what was expected, what to do), and nothing left to undo
   const lookup = { file: config.file, env: process.env, flags, cwd: process.cwd() };
   const results = startupChecks(config, lookup, Date.now());
-  const failure = startupFailure(results, lookup);
+  const failure = startupFailure(results, config);
   if (failure) throw new TlsFileError(failure);
   // a group-readable secret is how the systemd unit and the helm chart share files with the service: only a file
   // open to other users is worth a line at every start (check still reports both)

@@ -30,6 +30,8 @@ export interface Config {
   fluentNotes: MigrationNote[];
   /** warnings about the config itself (ignored obsolete keys, settings without effect); start logs them */
   notes: ConfigNote[];
+  /** where each setting that was given came from: `<file>: key "x"`, `environment variable X`, `flag --x` */
+  origins: Readonly<Record<string, string>>;
   storage: string;
   hostname: string;
   logLevel: string;
@@ -306,6 +308,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     file: filePath,
     fluentNotes,
     notes,
+    origins: Object.fromEntries([...raw].map(([key, r]) => [key, r.origin.where])),
     storage: path('storage')!,
     hostname: (get('hostname') as string | undefined) ?? osHostname(),
     logLevel,
