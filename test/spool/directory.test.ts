@@ -6,19 +6,14 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSpool } from '../../src/spool/spool.js';
+import { collectingLogger } from './helpers.js';
 
-function collecting() {
-  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg });
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } };
-}
-
-const foreignWarnings = (lines: ReturnType<typeof collecting>['lines']) => lines.filter((l) => l.level === 'warn' && /not the spool's/.test(l.msg ?? ''));
+const foreignWarnings = (lines: ReturnType<typeof collectingLogger>['lines']) => lines.filter((l) => l.level === 'warn' && /not the spool's/.test(l.msg ?? ''));
 
 test("a directory the spool made itself (logs, tables, manifest) is never reported as holding others' files", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const first = collecting();
+  const first = collectingLogger();
   let spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger: first.logger });
   // past leveldb's 4 MiB write buffer, so tables (.ldb) exist beside the log
   for (let i = 0; i < 24; i++) await spool.append(Array.from({ length: 100 }, (_, j) => JSON.stringify({ n: i * 100 + j, pad: 'p'.repeat(2000) })));
@@ -27,7 +22,7 @@ test("a directory the spool made itself (logs, tables, manifest) is never report
   // and what the filesystem adds: ext4's lost+found when the storage is a volume's root, nfs's files of open handles
   mkdirSync(join(dir, 'lost+found'));
   writeFileSync(join(dir, '.nfs000000000012abcd00000001'), '');
-  const second = collecting();
+  const second = collectingLogger();
   spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger: second.logger });
   assert.equal(spool.stats().records, 2400);
   await spool.close();
@@ -40,7 +35,7 @@ test("another program's files in the storage directory: one warning naming them,
   writeFileSync(join(dir, 'cursor'), 'handler-cursor-v1');
   writeFileSync(join(dir, 'id'), 'last-event-id');
   mkdirSync(join(dir, 'sessions'));
-  const { lines, logger } = collecting();
+  const { lines, logger } = collectingLogger();
   const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
   await spool.append(['{"a":1}']);
   const items = await spool.take(10, 1 << 20);

@@ -145,3 +145,10 @@ export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
   return settled;
 }
+
+/** a spool logger that keeps every line, for assertions on what was logged */
+export function collectingLogger() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
+  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } };
+}

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { openSpool } from '../../src/spool/spool.js';
+import { collectingLogger } from './helpers.js';
 import { parseDamage } from '../../src/spool/wal-damage.js';
 import { namesDamagedFile } from '../../src/spool/storage-errors.js';
 
@@ -26,19 +27,13 @@ async function storeWithLog(t: { after(fn: () => void): void }): Promise<{ dir: 
   return { dir, log: join(dir, log) };
 }
 
-function collecting() {
-  const lines: Array<{ level: string; obj: object; msg?: string }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj, msg });
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } };
-}
-
 test('a log overwritten in the middle: reported with the bytes dropped, the log kept whole', async (t) => {
   const { dir, log } = await storeWithLog(t);
   const size = statSync(log).size;
   const fd = openSync(log, 'r+');
   writeSync(fd, Buffer.alloc(2000, 0x5a), 0, 2000, 70_000);
   closeSync(fd);
-  const { lines, logger } = collecting();
+  const { lines, logger } = collectingLogger();
   const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
   const stats = spool.stats();
   await spool.close();
@@ -58,7 +53,7 @@ test('a log overwritten in the middle: reported with the bytes dropped, the log 
 test('a log cut short in its last record (a crash mid-write): no damage reported, nothing kept', async (t) => {
   const { dir, log } = await storeWithLog(t);
   truncateSync(log, statSync(log).size - 100);
-  const { lines, logger } = collecting();
+  const { lines, logger } = collectingLogger();
   const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
   const stats = spool.stats();
   await spool.close();
