@@ -116,9 +116,14 @@ export const STATUS_THRESHOLDS = Object.freeze({
   teleportFailingWarnSeconds: 60,
 });
 
-/** how long the poller may fail before it is a warning: a restart of the auth service should not raise one */
-function failingWarnMs(config: Readonly<Config>): number {
-  return Math.max(STATUS_THRESHOLDS.teleportFailingWarnSeconds * 1000, 3 * config.teleport.pollIntervalMs);
+/**
+ * how long a running poller has read nothing, once that is worth saying (3 poll intervals, at least a minute: a
+ * restart of the auth service should not raise it); null while it reads or has failed only briefly
+ */
+function readingNothingFor(t: TeleportSourceStatus, config: Readonly<Config>, now: number): number | null {
+  if (t.state !== 'running' || t.failingSince === null) return null;
+  const ms = now - t.failingSince;
+  return ms >= Math.max(STATUS_THRESHOLDS.teleportFailingWarnSeconds * 1000, 3 * config.teleport.pollIntervalMs) ? ms : null;
 }
 
 export function healthReport(s: StatusSources): HealthReport {
@@ -143,10 +148,9 @@ export function healthReport(s: StatusSources): HealthReport {
     if (!t) checks.push({ name: 'teleport', ok: false, detail: 'the teleport poller has not started' });
     else if (t.state === 'running') {
       // not a readiness failure (the ingest on the same pod still takes events), but it says that nothing is read
-      const now = (s.now ?? Date.now)();
-      const failingFor = t.failingSince === null ? 0 : now - t.failingSince;
+      const silent = readingNothingFor(t, config, (s.now ?? Date.now)());
       const detail = t.lastError
-        ? `running, ${failingFor >= failingWarnMs(config) ? `reading nothing for ${formatDuration(failingFor / 1000)}` : 'retrying'} after: ${t.lastError}`
+        ? `running, ${silent !== null ? `reading nothing for ${formatDuration(silent / 1000)}` : 'retrying'} after: ${t.lastError}`
         : `running${t.caughtUp ? ', caught up' : ''}`;
       checks.push({ name: 'teleport', ok: true, detail });
     } else {
@@ -211,10 +215,11 @@ export function statusDoc(s: StatusSources): StatusDoc {
       warnings.push(`Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`);
     }
     if (t.state === 'failed') warnings.push(`The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`);
-    if (t.state === 'running' && t.failingSince !== null && now - t.failingSince >= failingWarnMs(config)) {
-      const since = new Date(t.failingSince).toISOString();
+    const silent = readingNothingFor(t, config, now);
+    if (silent !== null) {
+      const since = new Date(now - silent).toISOString();
       const last = t.lastSuccessAt === null ? 'no call has succeeded since the start' : `the last call that succeeded was at ${new Date(t.lastSuccessAt).toISOString()}`;
-      warnings.push(`The Teleport poller has read nothing since ${since} (${formatDuration((now - t.failingSince) / 1000)}; ${last}): ${t.lastError ?? 'see the logs'}. \`check\` tests the address, the identity and the role.`);
+      warnings.push(`The Teleport poller has read nothing since ${since} (${formatDuration(silent / 1000)}; ${last}): ${t.lastError ?? 'see the logs'}. \`check\` tests the address, the identity and the role.`);
     }
     // tbot renews short-lived identities on its own: with refresh on, only an identity about to lapse is news
     const identityWarn = config.teleport.refreshEnabled
