@@ -77,7 +77,7 @@ function loadForCheck(o: CheckOptions, cwd: string, emit: (r: CheckResult) => vo
 /**
  * the checks of the ingest's files (CA, certificate, key and its passphrase): `start` runs them before it opens
  * the spool or the admin server, and fails with these same words. (the Teleport identity keeps its own errors,
- * from the poller's start.)
+ * from the poller's start: only the mode of its private key is said here, never blocking.)
  */
 export function startupChecks(config: Readonly<Config>, lookup: PathLookup, now: number): CheckResult[] {
   const results: CheckResult[] = [];
@@ -85,6 +85,11 @@ export function startupChecks(config: Readonly<Config>, lookup: PathLookup, now:
     if (r) results.push(r);
   };
   if (config.ingest.enabled) checkIngest(config, lookup, now, emit);
+  if (config.teleport.enabled) {
+    // the same file check names; no credentials at all is the poller's error to give
+    const key = config.teleport.identity ?? config.teleport.key;
+    if (key) emit(secretModeResult(key, 'Teleport private key'));
+  }
   return results;
 }
 

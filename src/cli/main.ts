@@ -4,7 +4,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, ForwarderError } from '../errors.js';
-import { settingOptions, givenFlags } from './options.js';
+import { withSettingOptions, givenFlags } from './options.js';
 import { runStart } from './start.js';
 import { runDemo } from './demo.js';
 import { runMigrate } from './migrate.js';
@@ -23,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'start',
       'run the forwarder: Fluentd-compatible ingest and/or Teleport poller -> durable spool -> Datadog',
-      (y) => y.option('config', { alias: 'c', type: 'string', describe: 'TOML config file (ours, or a teleport-event-handler.toml) [env: TDF_CONFIG, FDFWD_CONFIG]' }).options(settingOptions()),
+      (y) => withSettingOptions(y.option('config', { alias: 'c', type: 'string', describe: 'TOML config file (ours, or a teleport-event-handler.toml) [env: TDF_CONFIG, FDFWD_CONFIG]' })),
       (args) => run(runStart(args.config as string | undefined, givenFlags(args as Record<string, unknown>))),
     )
     .command(
@@ -72,34 +72,31 @@ async function main(argv: string[]): Promise<number> {
     .command(
       'check',
       'validate config, files, permissions and certificates; check the Datadog key and dial Teleport',
-      (y) => y
+      (y) => withSettingOptions(y
         .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-        .option('offline', { type: 'boolean', default: false, describe: 'skip the Datadog and Teleport network checks' })
-        .options(settingOptions()),
+        .option('offline', { type: 'boolean', default: false, describe: 'skip the Datadog and Teleport network checks' })),
       (a) => run(runCheck({ configFile: a.config as string | undefined, flags: givenFlags(a as Record<string, unknown>), env: process.env, out: process.stdout, offline: a.offline as boolean })),
     )
     .command(
       'status',
       'what the forwarder is doing: cursor, spool depth, oldest record age, dead letters, last errors',
-      (y) => y
+      (y) => withSettingOptions(y
         .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
         .option('url', { type: 'string', describe: 'admin server URL (default: from the config, http://127.0.0.1:8889)' })
-        .option('json', { type: 'boolean', default: false, describe: 'print the raw status document' })
-        .options(settingOptions()),
+        .option('json', { type: 'boolean', default: false, describe: 'print the raw status document' })),
       (a) => run(runStatus({ configFile: a.config as string | undefined, flags: givenFlags(a as Record<string, unknown>), env: process.env, url: a.url as string | undefined, out: process.stdout, json: a.json as boolean })),
     )
     .command(
       'spool <action>',
       'inspect the spool and its dead letters: stats, ls --dead, replay --dead [--id K], purge --dead --before T',
-      (y) => y
+      (y) => withSettingOptions(y
         .positional('action', { choices: ['stats', 'ls', 'replay', 'purge'] as const, demandOption: true })
         .option('dead', { type: 'boolean', default: false, describe: 'act on dead letters (records Datadog refused for good)' })
         .option('id', { type: 'array', string: true, describe: 'dead letter keys (replay)' })
         .option('before', { type: 'string', describe: 'purge dead letters older than this: RFC 3339 time or an age like "7d", "24h"' })
         .option('limit', { type: 'number', describe: 'how many to list' })
         .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-        .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' })
-        .options(settingOptions()),
+        .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' })),
       (a) => run(runSpool({
         action: a.action as 'stats' | 'ls' | 'replay' | 'purge', dead: a.dead as boolean, id: a.id as string[] | undefined, before: a.before as string | undefined,
         limit: a.limit as number | undefined, configFile: a.config as string | undefined, flags: givenFlags(a as Record<string, unknown>), env: process.env,

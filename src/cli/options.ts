@@ -1,7 +1,7 @@
 // yargs options derived from the config schema, so every setting has its flag (and teleport-event-handler's
 // spelling as an alias). flags carry no yargs defaults: the loader applies defaults, so it can tell which
 // flags the user gave.
-import type { Options } from 'yargs';
+import type { Argv, Options } from 'yargs';
 import { SETTINGS, envName, flagName } from '../config/schema.js';
 import { defaultValueText } from '../config/docs.js';
 
@@ -14,10 +14,24 @@ export function settingOptions(): Record<string, Options> {
       describe: `${s.doc} [env: ${env}]${s.default !== undefined && !s.secret ? ` [default: ${defaultValueText(s.type, s.default)}]` : ''}`,
       alias: [...(s.aliases ?? []), ...(s.short ? [s.short] : [])],
       group: groupOf(s.key),
-      hidden: s.key.startsWith('forward.'),
     };
   }
   return out;
+}
+
+/** teleport-event-handler's [forward.fluentd] keys: listed so a migrating user finds --fluentd-url, but last */
+export const COMPAT_GROUP = 'teleport-event-handler compatibility:';
+
+/**
+ * adds the setting flags to a command. yargs lists groups in the order they are first named and adds its own
+ * "Options:" (--config, --help, ...) at the end unless named before: naming it before the compatibility flags
+ * keeps those last.
+ */
+export function withSettingOptions<T>(y: Argv<T>) {
+  const main: Record<string, Options> = {};
+  const compat: Record<string, Options> = {};
+  for (const [name, o] of Object.entries(settingOptions())) (o.group === COMPAT_GROUP ? compat : main)[name] = o;
+  return y.options(main).group([], 'Options:').options(compat);
 }
 
 function groupOf(key: string): string {
@@ -27,6 +41,7 @@ function groupOf(key: string): string {
     case 'datadog': return 'Datadog:';
     case 'spool': return 'Spool:';
     case 'routing': return 'Routing:';
+    case 'forward': return COMPAT_GROUP;
     case 'teleport': case 'lock': return 'Teleport poller:';
     default: return ['batch', 'window-size', 'types', 'skip-event-types', 'skip-session-types', 'concurrency', 'timeout', 'start-time', 'poll-interval', 'events-tag', 'session-tag-prefix'].includes(key)
       ? 'Teleport poller:' : 'General:';

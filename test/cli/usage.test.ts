@@ -44,3 +44,20 @@ test('--help shows durations and sizes as a config file would write them, each f
   assert.ok(flags.includes('--lock-enabled'));
   assert.equal(new Set(flags).size, flags.length, 'no flag listed twice');
 });
+
+test('--help lists teleport-event-handler\'s [forward.fluentd] flags, in their own group, last', () => {
+  const r = cli(['start', '--help'], join(tmpdir(), 'tdf-usage-unused'));
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const headers = lines.filter((l) => /^\S.*:$/.test(l));
+  assert.equal(headers.at(-1), 'teleport-event-handler compatibility:', `groups: ${headers.join(' | ')}`);
+  // the handler's spellings sit under that header, with what they do
+  const group = lines.slice(lines.indexOf('teleport-event-handler compatibility:')).join('\n');
+  for (const flag of ['--fluentd-url', '--fluentd-session-url', '--fluentd-ca', '--fluentd-cert', '--fluentd-key', '--fluentd-max-connections']) {
+    assert.match(group, new RegExp(`^\\s+(--\\S+, )?${flag}(,|\\s|$)`, 'm'), flag);
+  }
+  assert.match(group, /its path sets\s+events-tag/);
+  // and only there
+  const before = lines.slice(0, lines.indexOf('teleport-event-handler compatibility:')).join('\n');
+  assert.doesNotMatch(before, /--fluentd-/);
+});

@@ -12,7 +12,9 @@ import { createCA, createCert, encryptKey } from '../../src/tls/certs.js';
 import { secureContextOptions } from '../../src/sources/http/tls.js';
 import { runStart } from '../../src/cli/start.js';
 import { cliCommand } from '../helpers/paths.js';
-import { runForwarder } from '../helpers/forwarder.js';
+import { runForwarder, writeConfig } from '../helpers/forwarder.js';
+import { startFakeTeleport, generatedDataset } from '../../src/fakes/teleport.js';
+import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 
 const ca = createCA({ commonName: 'CA' });
 const server = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'] });
@@ -144,4 +146,41 @@ test('what start used to accept still starts: an expired CA beside the current o
   assert.ok(warns.some((l) => l.check === 'ingest.ca' && /OldCA/.test(String(l.msg))), `the expired CA is warned about: ${JSON.stringify(warns)}`);
   assert.equal(warns.filter((l) => l.check === 'secret-mode').length, 0, 'a group-readable key is not worth a line at every start');
   assert.equal(await fw.stop(), 0);
+});
+
+test('a Teleport identity file open to other users: start warns, naming it and chmod 600, and polls anyway; a group-readable one is not logged', { timeout: 90_000 }, async (t) => {
+  const ds = generatedDataset({ dates: { start: new Date(Date.parse(new Date().toISOString().slice(0, 10))), days: 1 }, eventsPerDate: 5, chunksPerDate: 1, sessions: { count: 0, eventsPerSession: 0 }, seed: 3 });
+  const fake = await startFakeTeleport({ dataset: ds });
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-start-files-'));
+  t.after(async () => {
+    await fake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const client = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 24 });
+  const identity = join(dir, 'identity');
+  writeFileSync(identity, formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }));
+  const file = writeConfig(dir, `storage = "storage"
+dry-run = true
+[ingest]
+enabled = false
+[teleport]
+addr = "${fake.address}"
+identity = "identity"
+`);
+  const run = async (mode: number) => {
+    chmodSync(identity, mode);
+    const fw = await runForwarder(['start', '--config', file], {}, { waitForIngest: false });
+    t.after(() => fw.stop('SIGKILL'));
+    // the warning is not blocking: the poller starts
+    await fw.waitForLog((l) => l.msg === 'teleport poller started');
+    assert.equal(await fw.stop(), 0, fw.stderr());
+    return fw.logs.filter((l) => (l.level === 40 || l.level === 'warn') && l.check === 'secret-mode');
+  };
+
+  const open = await run(0o644);
+  assert.equal(open.length, 1, JSON.stringify(open));
+  assert.equal(open[0]!.msg, `${identity} (Teleport private key) is open to other users (mode 0644): chmod 600 ${identity}`);
+
+  // how the systemd unit and the helm chart share files with the service: check reports it, start does not
+  assert.deepEqual(await run(0o640), []);
 });
