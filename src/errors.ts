@@ -89,3 +89,11 @@ export class SetupError extends ForwarderError {
     this.name = 'SetupError';
   }
 }
+
+/** the Teleport Auth Service keeps refusing the poller (role, identity, TLS trust): waiting will not fix it */
+export class TeleportAccessError extends ForwarderError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('TDF_TELEPORT_ACCESS', message, options);
+    this.name = 'TeleportAccessError';
+  }
+}

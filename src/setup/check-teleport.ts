@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { createAuditLogClient, resolveMode } from '../sources/teleport/client.js';
 import type { TlsIdentity } from '../sources/teleport/identity.js';
+import { explainTeleportError } from '../sources/teleport/explain.js';
 import { result, type CheckResult } from './report.js';
 
 export interface ProbeOptions {
@@ -39,22 +40,14 @@ export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
     await client.getEventExportChunks(new Date((o.now ?? Date.now()) + 2 * 86_400_000), signal);
     return result('pass', NAME, `connected to ${o.addr}${via} ${who}: the audit log export API answers`);
   } catch (err) {
-    const e = err as grpc.ServiceError;
-    // grpc-js appends an empty "Resolution note:" to connection errors; keep the part that says what failed
-    const details = (e.details || e.message || '').replace(/\.?\s*Resolution note:[\s\S]*$/, '').replace(/Last error: Error: /, 'last error: ').trim();
     if (signal.aborted) return result('fail', NAME, `no answer from ${o.addr} within ${Math.round(o.timeoutMs / 1000)} s: check the address and that this host may reach it`);
-    switch (e.code) {
-      case grpc.status.UNIMPLEMENTED:
-        return result('pass', NAME, `connected to ${o.addr}${via} ${who}; this Auth Service has no export API, so the poller will use the older search API`);
-      case grpc.status.PERMISSION_DENIED:
-        return result('fail', NAME, `connected to ${o.addr} ${who}, but it may not read the audit log (${details}): give the user the role in teleport-datadog-forwarder-role.yaml`);
-      case grpc.status.UNAUTHENTICATED:
-        return result('fail', NAME, `${o.addr} refused the identity (${details}): sign a new identity file for this cluster`);
-      case grpc.status.UNAVAILABLE:
-        return result('fail', NAME, `could not connect to ${o.addr}${via}: ${details}. Check the address, and that the identity's CA is this cluster's (a TLS error means one side does not trust the other)`);
-      default:
-        return result('fail', NAME, `${o.addr} answered ${grpc.status[e.code] ?? e.code}: ${details}`);
+    if ((err as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) {
+      return result('pass', NAME, `connected to ${o.addr}${via} ${who}; this Auth Service has no export API, so the poller will use the older search API`);
     }
+    // the poller's own words for it (explain.ts), so check and the running poller agree
+    const x = explainTeleportError(err, 'events', { addr: o.addr, serverName: o.serverName, identity: o.identity, now: o.now ?? Date.now(), refusal: client.lastRefusal?.() });
+    const lead = x.problem === 'unreachable' ? `could not connect to ${o.addr}${via}` : x.summary;
+    return result('fail', NAME, `${lead} (${x.err})${x.hint ? `: ${x.hint}` : ''}`);
   } finally {
     client.close();
   }

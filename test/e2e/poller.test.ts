@@ -170,3 +170,15 @@ test('SIGHUP re-reads a rotated identity file without a restart', async (t) => {
   fake.addEvents([live]);
   await waitFor(() => intake.logs.some((l: any) => l.uid === 'after-rotation'), 'an event read with the new identity', 90_000);
 });
+
+test('--exit-on-last-event with a role that may not read the audit log exits 1, saying which rule is missing', async (t) => {
+  const ds = dataset(1, 20, { count: 0, eventsPerSession: 0 });
+  const { dir, fake, intake, startTime } = await env(t, ds);
+  fake.faults.failNextCalls.push({ rpc: 'GetEventExportChunks', code: 7, times: Infinity, details: 'access denied to perform action "list" on "event"' });
+  const fw = await start(handlerToml(dir, fake, startTime), intake, ['--exit-on-last-event']);
+  assert.equal(await fw.exited, 1, fw.stderr());
+  const failed = fw.logs.find((l) => l.msg === 'the teleport poller failed');
+  assert.ok(failed, JSON.stringify(fw.logs.slice(-5)));
+  assert.match(String(failed.err), /teleport denied "teleport-event-handler" access to the audit log .*times in a row: its role needs `event` list, read/);
+  assert.equal(intake.logs.length, 0);
+});

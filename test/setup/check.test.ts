@@ -221,13 +221,19 @@ test('teleport: an expired identity fails and skips the connection; an identity 
   const f = await check(s.dir, { flags: withTeleport(foreign) });
   assert.equal(f.code, 1);
   assert.match(f.line('teleport.identity'), /^PASS /);
-  assert.match(f.line('teleport.connect'), /^FAIL .*could not connect to 127\.0\.0\.1:\d+/);
+  assert.match(f.line('teleport.connect'), /^FAIL .*this host does not trust the certificate of 127\.0\.0\.1:\d+ \(.*self-signed certificate.*\): the identity's CA must be this cluster's/);
+
+  // this cluster's CA, but a client certificate from another: the auth service ends the handshake
+  writeFileSync(foreign, formatIdentityFile({ key: c.key, cert: c.cert, cas: [teleport.ca] }), { mode: 0o600 });
+  const refused = await check(s.dir, { flags: withTeleport(foreign) });
+  assert.equal(refused.code, 1);
+  assert.match(refused.line('teleport.connect'), /^FAIL .*refused the TLS connection \(closed right after the handshake\): it does not accept the client certificate in .*foreign-identity/);
 
   // the auth service takes the identity but the role lacks the audit log rules
   teleport.faults.failNextCalls.push({ rpc: 'GetEventExportChunks', code: grpc.status.PERMISSION_DENIED, times: 1, details: 'access denied to perform action "list" on "event"' });
   const denied = await check(s.dir, { flags: withTeleport(identityFile(s.dir)) });
   assert.equal(denied.code, 1);
-  assert.match(denied.line('teleport.connect'), /^FAIL .*may not read the audit log \(access denied .*\): give the user the role in teleport-datadog-forwarder-role\.yaml/);
+  assert.match(denied.line('teleport.connect'), /^FAIL .*teleport denied "teleport-datadog-forwarder" access to the audit log \(PERMISSION_DENIED: access denied .*\): its role needs `event` list, read: give it the role in teleport-datadog-forwarder-role\.yaml/);
 
   const short = identityFile(s.dir, { ttlHours: 6 });
   const w = await check(s.dir, { flags: withTeleport(short), offline: true });

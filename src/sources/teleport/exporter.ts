@@ -14,7 +14,8 @@ import type { AuditLogClient } from './client.js';
 import type { WireExportEvent } from './decoder.js';
 import { readBatches } from './batches.js';
 import { decodeWireEvent, toSourceRecord, type DecodedEvent } from './events.js';
-import { Backoff, describeError, isUnimplemented, sleep } from './retry.js';
+import { Backoff, isUnimplemented, sleep } from './retry.js';
+import { PermanentFailures, explainedText, logFailure, plainExplain, type Explain, type ExplainedError } from './explain.js';
 import { K, del, putJson, type ChunkState, type LegacyState, type StateStore } from './state.js';
 
 const DAY = 86_400_000;
@@ -82,6 +83,8 @@ export interface ExporterDeps {
   now: () => number;
   signal: AbortSignal;
   hooks: ExporterHooks;
+  /** what a failed call means (explain.ts); default: without the identity and address */
+  explain?: Explain;
 }
 
 export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
@@ -127,6 +130,15 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   const backoff = new Backoff(o.retryBaseMs, o.retryMaxMs);
   const shipType = typeFilter(o.types, o.skipEventTypes);
   const startMs = o.startTime.getTime();
+  const explain = d.explain ?? plainExplain;
+  const permanent = new PermanentFailures(o.exitOnLastEvent);
+  /** a failed call: recorded for status, counted (exit-on-last-event gives up on a refusal), returned for logging */
+  const failure = (err: unknown) => {
+    const x = explain(err, 'events');
+    hooks.progress({ error: explainedText(x) });
+    permanent.failed(x);
+    return x;
+  };
 
   /** ships a batch: records for the selected events, with the cursor ops, in one write */
   async function ship(events: DecodedEvent[], cursorOps: StateOp[]): Promise<void> {
@@ -161,8 +173,8 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
       } catch (err) {
         if (isUnimplemented(err)) return 'legacy';
         if (signal.aborted) return undefined;
-        hooks.progress({ error: describeError(err) });
-        logger.warn({ err: describeError(err) }, 'teleport auth service unreachable; retrying');
+        const x = failure(err);
+        logFailure(logger, x, {}, `${x.summary}; retrying`);
         await sleep(probeBackoff.next(), signal);
       }
     }
@@ -179,6 +191,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     const key = K.chunk(date, chunk);
     const result = await streamChunk(key, date, chunk, cursor);
     if (result.ok) {
+      permanent.succeeded();
       if (failing.delete(key)) reportStuck();
       return 'done';
     }
@@ -186,12 +199,15 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     f.failures += 1;
     f.lastError = result.error;
     failing.set(key, f);
+    const x = result.explained;
     if (f.failures >= STUCK_AFTER) {
       logger.error(
-        { date, chunk, failures: f.failures, since: new Date(f.since).toISOString(), err: result.error },
+        { date, chunk, failures: f.failures, since: new Date(f.since).toISOString(), err: result.error, ...(x.permanent ? { hint: x.hint } : {}) },
         'teleport export chunk keeps failing: its events (and the rest of its date) are not exported until it succeeds; retrying from its saved cursor',
       );
       reportStuck();
+    } else if (x.permanent) {
+      logFailure(logger, x, { date, chunk }, 'teleport export chunk failed; it will be retried from its saved cursor');
     } else {
       logger.warn({ date, chunk, err: result.error }, 'teleport export chunk failed; it will be retried from its saved cursor');
     }
@@ -199,7 +215,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   }
 
   /** streams one chunk from its cursor; a failure is returned for runChunk to count, stop errors propagate */
-  async function streamChunk(key: string, date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string }> {
+  async function streamChunk(key: string, date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string; explained: ExplainedError }> {
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
       for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
@@ -216,8 +232,8 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
       return { ok: true };
     } catch (err) {
       if (signal.aborted || isStop(err)) throw err;
-      hooks.progress({ error: describeError(err) });
-      return { ok: false, error: describeError(err) };
+      const x = failure(err);
+      return { ok: false, error: x.err, explained: x };
     }
   }
 
@@ -231,8 +247,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         chunks = await client.getEventExportChunks(new Date(dateMs(date)), signal);
       } catch (err) {
         if (signal.aborted) throw err;
-        logger.warn({ date, err: describeError(err) }, 'listing teleport export chunks failed; retrying');
-        hooks.progress({ error: describeError(err) });
+        logFailure(logger, failure(err), { date }, 'listing teleport export chunks failed; retrying');
         failed = true;
         continue;
       }
@@ -328,6 +343,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         continue;
       }
       backoff.reset();
+      permanent.succeeded();
       hooks.progress({ error: undefined });
       // chunks were streamed: list again at once, more may have appeared meanwhile
       if (work > 0) continue;
@@ -360,12 +376,12 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         );
       } catch (err) {
         if (signal.aborted) return;
-        logger.warn({ err: describeError(err) }, 'teleport event search failed; retrying');
-        hooks.progress({ error: describeError(err) });
+        logFailure(logger, failure(err), {}, 'teleport event search failed; retrying');
         await sleep(backoff.next(), signal);
         continue;
       }
       backoff.reset();
+      permanent.succeeded();
       hooks.progress({ error: undefined });
       let items = page.items;
       if (st.id) {

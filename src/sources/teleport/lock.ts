@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import type { LockSpec } from './client.js';
 import { failedLoginUser, type DecodedEvent } from './events.js';
-import { Backoff, describeError, sleep } from './retry.js';
+import { Backoff, sleep } from './retry.js';
+import { plainExplain, type Explain } from './explain.js';
 
 export const STALE_MS = 3600_000; // 1 h
 export const LOCK_MESSAGE = 'Locked by the Datadog forwarder after too many failed login attempts';
@@ -30,6 +31,8 @@ export interface LockDeps {
   now: () => number;
   signal: AbortSignal;
   retryBaseMs?: number;
+  /** what a failed upsert means (explain.ts) */
+  explain?: Explain;
 }
 
 /** pure: does this sorted list of failure times hold `count` within `periodMs`? */
@@ -70,11 +73,13 @@ export function createLocker(o: LockOptions, d: LockDeps) {
         return;
       } catch (err) {
         if (d.signal.aborted) return;
-        if (attempt >= UPSERT_ATTEMPTS) {
-          d.logger.error({ user: lock.user, err: describeError(err) }, 'could not lock teleport user; giving up');
+        const x = (d.explain ?? plainExplain)(err, 'lock');
+        // a role without the lock rules will not get them by retrying: say what to do once, and give up
+        if (attempt >= UPSERT_ATTEMPTS || x.problem === 'access') {
+          d.logger.error({ user: lock.user, err: x.err, ...(x.hint ? { hint: x.hint } : {}) }, `could not lock teleport user; giving up${x.problem === 'access' ? `: ${x.summary}` : ''}`);
           return;
         }
-        d.logger.warn({ user: lock.user, err: describeError(err) }, 'could not lock teleport user; retrying');
+        d.logger.warn({ user: lock.user, err: x.err }, 'could not lock teleport user; retrying');
         await sleep(backoff.next(), d.signal);
       }
     }

@@ -13,6 +13,7 @@ import { readBatches } from './batches.js';
 import { decodeWireEvent, toSourceRecord, uploadedSessionId, type DecodedEvent } from './events.js';
 import { EXPORT_BATCH_MAX, LINGER_MS, isStop } from './exporter.js';
 import { Backoff, describeError, isNotFound } from './retry.js';
+import { explainedText, plainExplain, type Explain } from './explain.js';
 import { K, del, putJson, type SessionState, type StateStore } from './state.js';
 import type { StateOp } from '../../spool/types.js';
 
@@ -39,6 +40,8 @@ export interface SessionDeps {
   now: () => number;
   signal: AbortSignal;
   progress(p: { emitted?: number; finished?: number; gaveUp?: number; error?: string }): void;
+  /** what a failed stream means (explain.ts) */
+  explain?: Explain;
 }
 
 interface Entry {
@@ -214,7 +217,8 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
     } catch (err) {
       if (signal.aborted || isStop(err)) return;
       const notFound = isNotFound(err);
-      const why = notFound ? 'recording not found' : describeError(err);
+      const x = notFound ? undefined : (d.explain ?? plainExplain)(err, 'sessions');
+      const why = x ? x.err : 'recording not found';
       e.notFound = notFound;
       e.failures++;
       e.lastError = why;
@@ -242,8 +246,10 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       }
       const delay = e.backoff.next();
       e.nextTryAt = d.now() + delay;
-      d.progress({ error: why });
-      logger.warn({ sid, index: e.state.i, attempts: e.failures, retryInMs: Math.round(delay), err: why }, 'teleport session recording failed; will retry');
+      d.progress({ error: x ? explainedText(x) : why });
+      const fields = { sid, index: e.state.i, attempts: e.failures, retryInMs: Math.round(delay), err: why };
+      if (x?.permanent) logger.error({ ...fields, hint: x.hint }, `${x.summary}; the recording will be retried`);
+      else logger.warn(fields, 'teleport session recording failed; will retry');
     }
   }
 

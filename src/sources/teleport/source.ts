@@ -13,6 +13,7 @@ import { createExporter, isStop, type StuckChunk } from './exporter.js';
 import { loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
 import { describeError } from './retry.js';
+import { explainTeleportError, type Explain } from './explain.js';
 import { createSessions, SESSION_GIVE_UP_MS, type Sessions } from './sessions.js';
 import { StateStore, resolveStartTime } from './state.js';
 
@@ -245,7 +246,9 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   let refreshTimer: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
 
+  let current: TlsIdentity | undefined;
   const showIdentity = (id: TlsIdentity) => {
+    current = id;
     st.identity = { file: id.file, user: id.user, notAfter: id.notAfter.toISOString() };
   };
 
@@ -288,9 +291,12 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       timeoutMs: o.timeoutMs,
     });
     const c = client;
+    // a failed call explained with what we know: the address, the identity in use, a refused handshake
+    const explain: Explain = (err, call) =>
+      explainTeleportError(err, call, { addr: o.addr, serverName: o.serverName, identity: current, now: now(), refusal: c.lastRefusal?.() });
     locker = createLocker(
       { ...o.lock, dryRun: o.dryRun },
-      { upsert: (lock, signal) => c.upsertLock(lock, signal), logger, now, signal: ac.signal, retryBaseMs: o.retryBaseMs },
+      { upsert: (lock, signal) => c.upsertLock(lock, signal), logger, now, signal: ac.signal, retryBaseMs: o.retryBaseMs, explain },
     );
     sessions = createSessions(
       {
@@ -308,6 +314,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         logger,
         now,
         signal: ac.signal,
+        explain,
         progress(p) {
           st.sessionEventsEmitted += p.emitted ?? 0;
           st.sessionsFinished += p.finished ?? 0;
@@ -339,6 +346,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         logger,
         now,
         signal: ac.signal,
+        explain,
         hooks: {
           opsFor: (kept) => s.opsFor(kept),
           committed(kept, claimed) {
