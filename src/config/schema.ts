@@ -44,7 +44,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'dry-run', type: 'bool', default: false,
     doc: 'Read and route events but ship nothing: log what would be shipped. No cursor moves, no lock is created.' },
   { key: 'exit-on-last-event', type: 'bool', default: false,
-    doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered.' },
+    doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered; exit 1 if Teleport refuses it (role, identity, TLS trust) 3 times in a row.' },
 
   // http ingest (the fluentd endpoint)
   { key: 'ingest.enabled', type: 'bool', default: true,
