@@ -264,6 +264,12 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       const s = teleport();
       return s && (s.failingSince === null ? 0 : Math.max(0, (now() - s.failingSince) / 1000));
     });
+    gaugeFrom('tdf_teleport_streams_open', 'Teleport server streams open now (export chunks, session recordings).', [], () => teleport()?.streamsOpen);
+    // a stalled stream fails only at stream-idle-timeout: this shows it before
+    gaugeFrom('tdf_teleport_stream_quiet_seconds', 'How long the quietest open Teleport stream has sent nothing, once that is a minute (a fifth of stream-idle-timeout if less); else 0.', [], () => {
+      const s = teleport();
+      return s && (s.quietStreams.length === 0 ? 0 : s.quietStreams[0]!.quietForMs / 1000);
+    });
     // a quiet cluster makes this grow too: alert on it together with tdf_teleport_caught_up == 0
     gaugeFrom('tdf_teleport_export_lag_seconds', 'Now minus the time of the newest audit event shipped.', [], () => {
       const t = teleport()?.lastEventTime;

@@ -10,6 +10,7 @@ import type { RouterStats } from '../router/router.js';
 import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
 import type { TeleportSourceStatus } from '../sources/teleport/source.js';
+import { FIRST_MESSAGE_IDLE_FACTOR } from '../sources/teleport/batches.js';
 import type { MetricsSources } from './metrics.js';
 
 /** what readiness and /status read; the same object can be handed to createMetrics */
@@ -116,6 +117,9 @@ export const STATUS_THRESHOLDS = Object.freeze({
   teleportFailingWarnSeconds: 60,
 });
 
+/** quiet teleport streams given a warning each; the rest are counted */
+const QUIET_WARNED = 3;
+
 /**
  * how long a running poller has read nothing, once that is worth saying (3 poll intervals, at least a minute: a
  * restart of the auth service should not raise it); null while it reads or has failed only briefly
@@ -214,6 +218,12 @@ export function statusDoc(s: StatusSources): StatusDoc {
     for (const c of t.stuckChunks) {
       warnings.push(`Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`);
     }
+    for (const q of t.quietStreams.slice(0, QUIET_WARNED)) {
+      const cancelAfter = (q.started ? 1 : FIRST_MESSAGE_IDLE_FACTOR) * config.teleport.streamIdleMs;
+      warnings.push(`Teleport ${q.what} has sent nothing for ${formatDuration(q.quietForMs / 1000)} with its connection up${q.started ? '' : ' (nothing yet: the auth service may still be preparing it)'}; it is cancelled and retried from its cursor after ${formatDuration(cancelAfter / 1000)} of silence (stream-idle-timeout).`);
+    }
+    const moreQuiet = t.quietStreams.length - QUIET_WARNED;
+    if (moreQuiet > 0) warnings.push(`${moreQuiet} more Teleport ${moreQuiet === 1 ? 'stream has' : 'streams have'} sent nothing for as long.`);
     if (t.state === 'failed') warnings.push(`The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`);
     const silent = readingNothingFor(t, config, now);
     if (silent !== null) {

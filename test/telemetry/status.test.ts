@@ -168,3 +168,29 @@ test('a poller that reads nothing says so after a while; a short-lived identity 
   teleport.identity.notAfter = new Date(clock + 45 * 60_000).toISOString();
   assert.match(statusDoc(sources).warnings.join('\n'), /identity \/id expires in 45 m 0 s/);
 });
+
+test('quiet teleport streams are warnings naming them and when they are cancelled; past three, counted', async (t) => {
+  const dir = tempDir(t);
+  const clock = Date.parse('2024-05-02T00:00:00Z');
+  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
+  t.after(() => spool.close());
+  const teleport = teleportStatus();
+  const sources: StatusSources = {
+    version: '0.0.1', startedAt: clock, now: () => clock, spool: () => spool.stats(), sink: () => sinkStatus(), teleport: () => teleport,
+    config: testConfig(dir, { 'ingest-enabled': false }),
+  };
+  teleport.streamsOpen = 5;
+  teleport.quietStreams = [
+    { what: 'session recording s1', quietForMs: 600_000, started: false },
+    { what: 'export chunk c1 of 2024-05-01', quietForMs: 90_000, started: true },
+    { what: 'export chunk c2 of 2024-05-01', quietForMs: 70_000, started: true },
+    { what: 'export chunk c3 of 2024-05-01', quietForMs: 61_000, started: true },
+  ];
+  const w = statusDoc(sources).warnings;
+  assert.equal(w.length, 4, w.join('\n'));
+  assert.equal(w[0], 'Teleport session recording s1 has sent nothing for 10 m 0 s with its connection up (nothing yet: the auth service may still be preparing it); it is cancelled and retried from its cursor after 20 m 0 s of silence (stream-idle-timeout).');
+  assert.match(w[1]!, /^Teleport export chunk c1 of 2024-05-01 has sent nothing for 1 m 30 s with its connection up; .* after 5 m 0 s of silence/);
+  assert.equal(w[3], '1 more Teleport stream has sent nothing for as long.');
+  teleport.quietStreams = [];
+  assert.deepEqual(statusDoc(sources).warnings, []);
+});

@@ -39,6 +39,26 @@ test('streams that go silent (connection up, nothing sent) are cancelled after s
   assert.equal(idle.length, 3, 'each stall was cut by the idle timeout, and logged');
 });
 
+test('a stalled stream is visible before stream-idle-timeout cancels it: a warning naming it, and status', async () => {
+  const e = await env({ dataset: bigDataset() });
+  e.fake.faults.stallAfter = { messages: 25, times: 1, rpcs: ['ExportUnstructuredEvents'] };
+  // quiet is reported at a fifth of the idle timeout (a minute with the default 5 min)
+  const source = e.source({ streamIdleMs: 2_000 });
+  const quiet: string[] = [];
+  const watch = setInterval(() => quiet.push(...source.status().quietStreams.map((q) => q.what)), 20);
+  await source.start();
+  await within(source.done, 20_000, 'export with a stalled stream');
+  clearInterval(watch);
+  await source.stop();
+  assertExactlyOnce(auditIds(await drain(e.spool)), datasetIds(e.fake.dataset), 'audit events');
+  const warned = e.logs.lines.filter((l) => /^a teleport stream has sent nothing for \d+ s with its connection up/.test(String(l.msg)));
+  assert.equal(warned.length, 1, 'one warning for the one stall');
+  assert.match(String(warned[0]!.stream), /^export chunk \S+ of \d{4}-\d{2}-\d{2}$/);
+  assert.equal(warned[0]!.cancelAfterSeconds, 2, 'it had sent events: the plain idle timeout applies');
+  assert.ok(quiet.includes(String(warned[0]!.stream)), 'status listed it while it was quiet');
+  assert.deepEqual([source.status().streamsOpen, source.status().quietStreams], [0, []]);
+});
+
 test('a chunk that keeps failing is called stuck (error log, status) until it succeeds; nothing is skipped', async () => {
   const e = await env({ dataset: bigDataset() });
   // the first chunk asked for fails 7 times in a row, the others stream

@@ -7,7 +7,7 @@
 // audit storage, before it sends anything.
 import type { Readable } from 'node:stream';
 
-const FIRST_MESSAGE_IDLE_FACTOR = 4;
+export const FIRST_MESSAGE_IDLE_FACTOR = 4;
 
 export class StreamIdleError extends Error {
   constructor(idleMs: number) {

@@ -13,6 +13,7 @@ import type { StateOp } from '../../spool/types.js';
 import type { AuditLogClient } from './client.js';
 import type { WireExportEvent } from './decoder.js';
 import { readBatches } from './batches.js';
+import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, type DecodedEvent } from './events.js';
 import { Backoff, isUnimplemented, sleep } from './retry.js';
 import { PermanentFailures, explainedText, logFailure, plainExplain, type Explain, type ExplainedError } from './explain.js';
@@ -85,6 +86,8 @@ export interface ExporterDeps {
   hooks: ExporterHooks;
   /** what a failed call means (explain.ts); default: without the identity and address */
   explain?: Explain;
+  /** open streams, for status and the quiet-stream warning */
+  streams?: StreamWatch;
 }
 
 export const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
@@ -216,9 +219,11 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
 
   /** streams one chunk from its cursor; a failure is returned for runChunk to count, stop errors propagate */
   async function streamChunk(key: string, date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string; explained: ExplainedError }> {
+    const watched = d.streams?.track(`export chunk ${chunk} of ${date}`);
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
       for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
+        watched?.received();
         const events: DecodedEvent[] = [];
         for (let i = 0; i < batch.length; i++) {
           const ev = batch[i]!.event;
@@ -227,13 +232,17 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         const last = batch[batch.length - 1]!.cursor;
         if (last) cursor = last;
         await ship(events, [putJson(key, { c: cursor } satisfies ChunkState)]);
+        watched?.reading();
       }
+      watched?.done();
       await store.put([putJson(key, { done: true } satisfies ChunkState)], signal);
       return { ok: true };
     } catch (err) {
       if (signal.aborted || isStop(err)) throw err;
       const x = failure(err);
       return { ok: false, error: x.err, explained: x };
+    } finally {
+      watched?.done();
     }
   }
 

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AuditLogClient } from './client.js';
 import type { WireEvent } from './decoder.js';
 import { readBatches } from './batches.js';
+import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, uploadedSessionId, type DecodedEvent } from './events.js';
 import { EXPORT_BATCH_MAX, LINGER_MS, isStop } from './exporter.js';
 import { Backoff, describeError, isNotFound } from './retry.js';
@@ -42,6 +43,8 @@ export interface SessionDeps {
   progress(p: { emitted?: number; finished?: number; gaveUp?: number; error?: string }): void;
   /** what a failed stream means (explain.ts) */
   explain?: Explain;
+  /** open streams, for status and the quiet-stream warning */
+  streams?: StreamWatch;
 }
 
 interface Entry {
@@ -194,9 +197,11 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
   async function run(sid: string, e: Entry): Promise<void> {
     const key = K.session(sid);
     const tag = `${o.tagPrefix}.${sid}.log`;
+    const watched = d.streams?.track(`session recording ${sid}`);
     try {
       const stream = client.streamSessionEvents(sid, e.state.i, signal);
       for await (const batch of readBatches<WireEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
+        watched?.received();
         const now = d.now();
         const events = batch.map((x) => decodeWireEvent(x, now));
         const kept = events.filter((x) => !skip.has(x.type));
@@ -209,12 +214,15 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         e.failures = 0;
         setParked(e, false);
         if (kept.length > 0) d.progress({ emitted: kept.length });
+        watched?.reading();
       }
+      watched?.done();
       await store.put([del(key)], signal);
       remove(sid);
       d.progress({ finished: 1 });
       logger.debug({ sid }, 'teleport session recording shipped');
     } catch (err) {
+      watched?.done();
       if (signal.aborted || isStop(err)) return;
       const notFound = isNotFound(err);
       const x = notFound ? undefined : (d.explain ?? plainExplain)(err, 'sessions');

@@ -14,8 +14,14 @@ import { loadIdentity, type IdentitySource, type TlsIdentity } from './identity.
 import { createLocker } from './lock.js';
 import { describeError } from './retry.js';
 import { explainTeleportError, type Explain } from './explain.js';
+import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
+import { QUIET_WARN_MS, StreamWatch, type QuietStream } from './streams.js';
 import { createSessions, SESSION_GIVE_UP_MS, type Sessions } from './sessions.js';
 import { StateStore, resolveStartTime } from './state.js';
+
+/** quiet streams listed in status; how often they are looked for */
+const QUIET_LISTED = 10;
+const QUIET_CHECK_MS = 5_000;
 
 /** recordings named one by one in the exit log; the rest are counted */
 const LEFT_BEHIND_LOGGED = 20;
@@ -189,6 +195,10 @@ export interface TeleportSourceStatus {
   failingSince: number | null;
   /** export chunks that keep failing (each holds its date back until it succeeds) */
   stuckChunks: StuckChunk[];
+  /** server streams open now (export chunks, recordings) */
+  streamsOpen: number;
+  /** open streams that have sent nothing for a minute or more (a fifth of stream-idle-timeout if less), quietest first (at most QUIET_LISTED) */
+  quietStreams: QuietStream[];
   identity: { file: string; user: string | undefined; notAfter: string } | null;
   identityRefreshedAt: number | null;
 }
@@ -212,6 +222,8 @@ export function initialStatus(): TeleportSourceStatus {
     lastSuccessAt: null,
     failingSince: null,
     stuckChunks: [],
+    streamsOpen: 0,
+    quietStreams: [],
     identity: null,
     identityRefreshedAt: null,
   };
@@ -244,6 +256,9 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   let locker: ReturnType<typeof createLocker> | undefined;
   let main: Promise<void> | undefined;
   let refreshTimer: NodeJS.Timeout | undefined;
+  let quietTimer: NodeJS.Timeout | undefined;
+  const streams = new StreamWatch(now);
+  let quietMs = QUIET_WARN_MS;
   let stopping: Promise<void> | undefined;
 
   let current: TlsIdentity | undefined;
@@ -315,6 +330,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         now,
         signal: ac.signal,
         explain,
+        streams,
         progress(p) {
           st.sessionEventsEmitted += p.emitted ?? 0;
           st.sessionsFinished += p.finished ?? 0;
@@ -347,6 +363,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         now,
         signal: ac.signal,
         explain,
+        streams,
         hooks: {
           opsFor: (kept) => s.opsFor(kept),
           committed(kept, claimed) {
@@ -384,6 +401,18 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       refreshTimer = setInterval(() => refresh(o.identity), o.refreshIntervalMs);
       refreshTimer.unref?.();
     }
+    // a fifth of the idle timeout, at most a minute: with the default 5 min, a minute
+    quietMs = Math.min(QUIET_WARN_MS, o.streamIdleMs / 5);
+    quietTimer = setInterval(() => {
+      for (const q of streams.newlyQuiet(quietMs)) {
+        const cancelAfter = q.started ? o.streamIdleMs : o.streamIdleMs * FIRST_MESSAGE_IDLE_FACTOR;
+        logger.warn(
+          { stream: q.what, quietSeconds: Math.round(q.quietForMs / 1000), cancelAfterSeconds: Math.round(cancelAfter / 1000) },
+          `a teleport stream has sent nothing for ${Math.round(q.quietForMs / 1000)} s with its connection up; it is cancelled and retried from its cursor at stream-idle-timeout`,
+        );
+      }
+    }, Math.min(QUIET_CHECK_MS, quietMs / 2));
+    quietTimer.unref?.();
     st.state = 'running';
     logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun }, 'teleport poller started');
 
@@ -459,6 +488,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     stopping ??= (async () => {
       ac.abort();
       if (refreshTimer) clearInterval(refreshTimer);
+      if (quietTimer) clearInterval(quietTimer);
       await main;
       await sessions?.stop();
       await locker?.stop();
@@ -483,6 +513,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         sessionsActive: ss?.active ?? 0,
         sessionsPending: ss?.pending ?? 0,
         locksUpserted: locker?.locks() ?? 0,
+        streamsOpen: streams.size,
+        quietStreams: streams.quiet(quietMs).slice(0, QUIET_LISTED),
         identity: st.identity ? { ...st.identity } : null,
       };
     },
