@@ -2,12 +2,15 @@
 //   sources (http ingest, teleport poller) -> router -> spool (fsync) -> datadog sink
 // start: spool, router, sink, then sources. stop: sources first (accept nothing new), then the sink (finish
 // in-flight requests up to a deadline), then the spool (flush and close leveldb).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from './telemetry/logger.js';
 import type { Config } from './config/load.js';
 import type { SourceRecord } from './record.js';
 import type { Spool, StateOp } from './spool/types.js';
+import { DryRunState } from './spool/dry-run.js';
 import { openSpool } from './spool/spool.js';
+import { levelCode } from './spool/storage-errors.js';
 import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
@@ -48,9 +51,12 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   const { logger } = deps;
   const heapGrowth = applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
   logger.debug({ heapGrowingPercent: heapGrowth ?? 'set by node flags' }, 'v8 heap growth');
-  const spool = await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger });
-  const stats = spool.stats();
-  logger.info({ storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters }, 'spool opened');
+  const spool = await openStorage(config, logger);
+  const inMemory = spool instanceof DryRunState;
+  if (!inMemory) {
+    const stats = spool.stats();
+    logger.info({ storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters }, 'spool opened');
+  }
 
   // telemetry reads the components through these closures; they are assigned below as the components start
   let spoolOpen = true;
@@ -89,7 +95,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       metrics,
       health: () => healthReport(sources),
       status: () => statusDoc(sources),
-      spool,
+      // the dead-letter endpoints work on the storage: none when dry run could not open it
+      spool: inMemory ? undefined : spool,
       logger,
     });
     try {
@@ -105,18 +112,35 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     await spool.close();
   };
 
-  // route a source's records and append the survivors, with the source's state, in one synced batch
+  // route a source's records and append the survivors, with the source's state, in one synced batch.
+  // dry run routes the same way and writes nothing (neither records nor state): one line per batch says what
+  // would be shipped, dropped or rejected, with the first routed log as a sample
   const emit = async (source: RecordSource, records: SourceRecord[], state: StateOp[] = []): Promise<void> => {
     metrics.observeRecords(source, records);
     const values: string[] = [];
+    let dropped = 0;
+    let rejected = 0;
+    let rejectReason: string | undefined;
     for (const rec of records) {
       const r = router.route(rec);
       if (r.kind === 'send') values.push(r.value);
-      else if (r.kind === 'reject') throw new DecodeError(r.reason, 400);
+      else if (r.kind === 'drop') dropped++;
+      else if (!config.dryRun) throw new DecodeError(r.reason, 400);
+      else {
+        rejected++;
+        rejectReason ??= r.reason;
+      }
     }
     if (config.dryRun) {
-      if (values.length > 0) logger.info({ records: values.length, sample: JSON.parse(values[0]!) }, 'dry run: would ship records');
-      return;
+      if (records.length === 0) return;
+      if (rejectReason === undefined) {
+        const sample = values.length > 0 ? JSON.parse(values[0]!) : undefined;
+        logger.info({ source, records: values.length, dropped, sample }, 'dry run: would ship records');
+        return;
+      }
+      // a real run refuses the whole batch (the ingest answers 400): so does the dry run, once it said so
+      logger.info({ source, records: 0, dropped, rejected, reason: rejectReason }, 'dry run: the rules would reject this batch; nothing of it would be shipped');
+      throw new DecodeError(rejectReason, 400);
     }
     if (values.length === 0 && state.length === 0) return;
     await spool.append(values, state);
@@ -292,6 +316,27 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     },
   };
   return app;
+}
+
+/**
+ * the spool, or in dry run, when the storage holds none yet or another forwarder holds its lock, an in-memory
+ * stand-in: dry run writes nothing there anyway, and a missing or busy storage should not stop it. a normal start
+ * opens (or creates) the spool and refuses a storage in use, as before.
+ */
+async function openStorage(config: Readonly<Config>, logger: Logger): Promise<Spool> {
+  const fresh = 'the dry run starts from start-time as a fresh install would, and writes nothing';
+  if (config.dryRun && !existsSync(join(config.storage, 'CURRENT'))) {
+    // no spool yet: nothing to read, and a dry run should not create one (maybe as the wrong user)
+    logger.info({ storage: config.storage }, `storage ${config.storage} holds no spool yet; ${fresh}`);
+    return new DryRunState(config.spool.maxBytes);
+  }
+  try {
+    return await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger });
+  } catch (err) {
+    if (!config.dryRun || levelCode(err) !== 'LEVEL_LOCKED') throw err;
+    logger.warn({ storage: config.storage }, `storage ${config.storage} is in use by a running forwarder; ${fresh}`);
+    return new DryRunState(config.spool.maxBytes);
+  }
 }
 
 function readTlsFile(file: string, key: string): string {

@@ -3,15 +3,15 @@
 // sessions; failed logins lock the user; SIGHUP re-reads a rotated identity.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeIntake, type FakeIntake } from '../../src/fakes/intake.js';
-import { startFakeTeleport, generatedDataset, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
+import type { FakeIntake } from '../../src/fakes/intake.js';
+import { generatedDataset, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
 import { addFakeLockService } from '../../src/fakes/teleport-lock.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { runForwarder, waitFor } from '../helpers/forwarder.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
+import { pollerEnv } from '../helpers/poller-env.js';
 
 await awayFromUtcMidnight();
 
@@ -79,18 +79,7 @@ function assertExactlyOnce(intake: FakeIntake, want: string[], t: import('node:t
   assert.equal(got.length, want.length);
 }
 
-async function env(t: import('node:test').TestContext, ds: FakeDataset) {
-  const dir = mkdtempSync(join(tmpdir(), 'tdf-poll-'));
-  const fake = await startFakeTeleport({ dataset: ds });
-  const intake = await startFakeIntake({ apiKeys: [API_KEY] });
-  t.after(async () => {
-    await fake.close();
-    await intake.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const startTime = new Date(Date.parse(ds.chunks[0]!.date)).toISOString();
-  return { dir, fake, intake, startTime };
-}
+const env = (t: import('node:test').TestContext, ds: FakeDataset) => pollerEnv(t, ds, API_KEY);
 
 const start = (config: string, intake: FakeIntake, extra: string[] = []) =>
   runForwarder(['start', '--config', config, '--datadog-url', intake.url, '--datadog-retry-initial', '50ms', ...extra], { DD_API_KEY: API_KEY }, { waitForIngest: false });

@@ -9,7 +9,8 @@
 //   legacy/cursor                     {"w": window start ms, "k": start_key, "id": last sent event id}
 //   session/<sid>                     {"i": next event index, "t": upload time ms}: a recording still to stream
 //
-// in dry run nothing is written: ops apply to an in-memory overlay so the poller still moves forward.
+// in dry run nothing is written: records go to emit with no state (in dry run it routes and logs them, and writes
+// nothing), and ops apply to an in-memory overlay so the poller still moves forward.
 import type { Logger } from 'pino';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
@@ -103,9 +104,8 @@ export class StateStore {
    */
   async commit(records: SourceRecord[], ops: StateOp[], signal?: AbortSignal): Promise<void> {
     if (this.dryRun) {
-      if (records.length > 0) {
-        this.logger.info({ count: records.length, sample: records[0] }, 'dry run: would ship records');
-      }
+      // emit routes them and logs what would be shipped or dropped, and writes nothing; the state ops stay here
+      if (records.length > 0) await this.deps.emit(records, []);
       for (const op of ops) this.overlay.set(op.key, op.type === 'put' ? op.value : null);
       return;
     }

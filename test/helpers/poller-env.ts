@@ -1,0 +1,21 @@
+// a poller end-to-end test's surroundings: a temp dir, the fake Auth Service with a dataset, a local intake that
+// accepts one API key, and the start time of the dataset's first date. all closed after the test.
+import type { TestContext } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeIntake } from '../../src/fakes/intake.js';
+import { startFakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
+
+export async function pollerEnv(t: TestContext, ds: FakeDataset, apiKey: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-poll-'));
+  const fake = await startFakeTeleport({ dataset: ds });
+  const intake = await startFakeIntake({ apiKeys: [apiKey] });
+  t.after(async () => {
+    await fake.close();
+    await intake.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const startTime = new Date(Date.parse(ds.chunks[0]!.date)).toISOString();
+  return { dir, fake, intake, startTime };
+}
