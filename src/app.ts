@@ -102,8 +102,14 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     try {
       adminAddress = await admin.start();
     } catch (err) {
-      await spool.close();
-      throw err;
+      // a dry run beside the running forwarder, with its config: the admin API is not what the dry run is for
+      if (config.dryRun && ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') {
+        logger.warn({ port: config.admin.port }, `the admin port is in use (the running forwarder?): the dry run goes on without the admin API`);
+        admin = undefined;
+      } else {
+        await spool.close();
+        throw err;
+      }
     }
   }
   const closeEarly = async (): Promise<void> => {

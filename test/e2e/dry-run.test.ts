@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeIntake, type FakeIntake } from '../../src/fakes/intake.js';
@@ -140,12 +141,15 @@ test('dry run of the poller logs the routed logs and what the rules drop, ships 
 test('dry run beside a running forwarder on the same storage starts fresh with a warning and disturbs nothing', async (t) => {
   const ds = dataset(40, { count: 0, eventsPerSession: 0 });
   const { fake, intake, config, storage } = await env(t, ds);
-  const running = await start(config, intake);
+  // the same admin port too, as with one config file: the dry run goes on without the admin API
+  const admin = ['--admin-port', String(await freePort())];
+  const running = await start(config, intake, admin);
   t.after(() => running.stop('SIGKILL'));
   await waitFor(() => intake.logs.length >= ds.events.length, 'the running forwarder shipped the history');
 
-  const dry = await start(config, intake, ['--dry-run', '--exit-on-last-event']);
+  const dry = await start(config, intake, ['--dry-run', '--exit-on-last-event', ...admin]);
   assert.equal(await finished(dry), 0, dry.stderr());
+  assert.ok(dry.logs.some((l) => l.level === 'warn' && /^the admin port is in use \(the running forwarder\?\): the dry run goes on without the admin API$/.test(String(l.msg))));
   const warnings = dry.logs.filter((l) => l.level === 'warn' && /is in use by a running forwarder/.test(String(l.msg)));
   assert.equal(warnings.length, 1, JSON.stringify(dry.logs.filter((l) => l.level === 'warn' || l.level === 'error')));
   assert.equal(warnings[0]!.storage, storage);
@@ -219,3 +223,11 @@ service = "audit-trail"`,
   assert.equal(running.proc.exitCode, null, 'the running forwarder is still up');
   assert.equal(await running.stop(), 0, running.stderr());
 });
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
