@@ -10,7 +10,7 @@ import { loadIdentity, type IdentitySource, type TlsIdentity } from '../sources/
 import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
 import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
 import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
-import { readForCheck, secretModeResult, storageResult, configuredPath, type PathLookup } from '../setup/check-files.js';
+import { readForCheck, secretModeResult, storageResult } from '../setup/check-files.js';
 import { validateApiKey, keyResult } from '../setup/check-datadog.js';
 import { probeAuthService } from '../setup/check-teleport.js';
 import type { X509Certificate } from 'node:crypto';
@@ -43,10 +43,9 @@ export async function runCheck(o: CheckOptions): Promise<number> {
 
   const config = loadForCheck(o, cwd, emit);
   if (config) {
-    const lookup: PathLookup = { file: config.file, env: o.env, flags: o.flags, cwd };
     emit(storageResult(config.storage));
-    checkIngest(config, lookup, now, emit);
-    await checkDatadog(config, lookup, o.offline ?? false, emit);
+    checkIngest(config, now, emit);
+    await checkDatadog(config, o.offline ?? false, emit);
     await checkTeleport(config, o.offline ?? false, now, emit);
   }
   const failed = results.some((r) => r.status === 'fail');
@@ -79,17 +78,20 @@ function loadForCheck(o: CheckOptions, cwd: string, emit: (r: CheckResult) => vo
  * the spool or the admin server, and fails with these same words. (the Teleport identity keeps its own errors,
  * from the poller's start: only the mode of its private key is said here, never blocking.)
  */
-export function startupChecks(config: Readonly<Config>, lookup: PathLookup, now: number): CheckResult[] {
+export function startupChecks(config: Readonly<Config>, now: number): CheckResult[] {
   const results: CheckResult[] = [];
   const emit = (r: CheckResult | undefined) => {
     if (r) results.push(r);
   };
-  if (config.ingest.enabled) checkIngest(config, lookup, now, emit);
+  if (config.ingest.enabled) checkIngest(config, now, emit);
   if (config.teleport.enabled) {
     // the same file check names; no credentials at all is the poller's error to give
     const key = config.teleport.identity ?? config.teleport.key;
     if (key) emit(secretModeResult(key, 'Teleport private key'));
   }
+  // the API key's file, or the config file it is written in: the modes check reports
+  if (config.datadog.apiKeyFile) emit(secretModeResult(config.datadog.apiKeyFile, 'Datadog API key file'));
+  else if (config.file && config.datadog.apiKeyOrigin === config.file) emit(secretModeResult(config.file, 'config file holding the API key'));
   return results;
 }
 
@@ -117,7 +119,7 @@ function unreadable(problem: string, expected: string): string {
   return `${problem}: expected ${expected}; fix the path, or create the files with \`teleport-datadog-forwarder configure\``;
 }
 
-function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, emit: (r: CheckResult | undefined) => void): void {
+function checkIngest(config: Readonly<Config>, now: number, emit: (r: CheckResult | undefined) => void): void {
   const ing = config.ingest;
   if (!ing.enabled) {
     emit(result('skip', 'ingest', 'the Fluentd-compatible ingest is off (ingest.enabled)'));
@@ -146,26 +148,21 @@ function checkIngest(config: Readonly<Config>, lookup: PathLookup, now: number, 
     }
   }
   if (cert && cas.length > 0) emit(checkChain(cert, cas, ing.cert!, ing.ca!));
-  const passphraseFile = configuredPath('ingest.key-passphrase-file', lookup);
+  // the loader's own account: the file is named only when the passphrase was read from it
+  const passphraseFile = ing.keyPassphraseFile;
   if (!ing.key) emit(blocker('ingest.key', 'not set: the ingest needs the server certificate\'s private key'));
   else {
     const r = readForCheck(ing.key);
     if ('problem' in r) emit(blocker('ingest.key', unreadable(r.problem, 'the PEM private key of the server certificate (server.key)')));
     else {
-      const passphraseFrom = passphraseFile && !configuredValue('ingest.key-passphrase', lookup) ? passphraseFile : 'ingest.key-passphrase';
-      emit(checkKey(r.text, ing.key, { cert, certFile: ing.cert, passphrase: ing.keyPassphrase, passphraseFrom }));
+      emit(checkKey(r.text, ing.key, { cert, certFile: ing.cert, passphrase: ing.keyPassphrase, passphraseFrom: passphraseFile ?? 'ingest.key-passphrase' }));
     }
     emit(secretModeResult(ing.key, 'ingest private key'));
   }
   if (passphraseFile) emit(secretModeResult(passphraseFile, 'passphrase of the ingest key'));
 }
 
-/** true when a secret setting was given inline (file, env or flag), as opposed to through its -file sibling */
-function configuredValue(key: string, lookup: PathLookup): boolean {
-  return configuredPath(key, lookup) !== undefined;
-}
-
-async function checkDatadog(config: Readonly<Config>, lookup: PathLookup, offline: boolean, emit: (r: CheckResult | undefined) => void): Promise<void> {
+async function checkDatadog(config: Readonly<Config>, offline: boolean, emit: (r: CheckResult | undefined) => void): Promise<void> {
   const dd = config.datadog;
   let apiBaseUrl: string | undefined;
   try {
@@ -187,7 +184,7 @@ async function checkDatadog(config: Readonly<Config>, lookup: PathLookup, offlin
     }
   }
 
-  const keyFile = configuredPath('datadog.api-key-file', lookup);
+  const keyFile = dd.apiKeyFile;
   if (!dd.apiKey) {
     emit(result(config.dryRun ? 'warn' : 'fail', 'datadog.api-key',
       `not set: set the DD_API_KEY environment variable or datadog.api-key-file${config.dryRun ? ' (fine for --dry-run, which ships nothing)' : ''}`));

@@ -1,5 +1,5 @@
 // `start`: load the config once, start the app, and own the process lifecycle (signals, exit codes).
-import { loadConfig, isLooseSecretFile } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import { createLogger } from '../telemetry/logger.js';
 import { startApp, type App } from '../app.js';
 import { TlsFileError } from '../errors.js';
@@ -10,8 +10,7 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   const logger = createLogger({ level: config.logLevel });
   // the files `check` looks at, before the spool or the admin server opens: a missing file or passphrase stops
   // start-up with check's message (where it was set, what was expected, what to do), and nothing left to undo
-  const lookup = { file: config.file, env: process.env, flags, cwd: process.cwd() };
-  const results = startupChecks(config, lookup, Date.now());
+  const results = startupChecks(config, Date.now());
   const failure = startupFailure(results, config);
   if (failure) throw new TlsFileError(failure);
   // a group-readable secret is how the systemd unit and the helm chart share files with the service: only a file
@@ -19,9 +18,6 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   for (const r of results) {
     if (r.status === 'pass' || r.status === 'skip' || (r.name === 'secret-mode' && r.status === 'warn')) continue;
     logger.warn({ check: r.name }, r.detail);
-  }
-  if (config.datadog.apiKeyOrigin && config.datadog.apiKeyOrigin.startsWith('/') && isLooseSecretFile(config.datadog.apiKeyOrigin)) {
-    logger.warn({ file: config.datadog.apiKeyOrigin }, 'the Datadog API key file is readable by group or others; chmod 600 it');
   }
   for (const n of config.fluentNotes) logger[n.level]({ where: n.where }, `fluent.conf: ${n.message}`);
   for (const n of config.notes) logger[n.level]({ where: n.where }, n.message);

@@ -1,7 +1,7 @@
 // loads the configuration once at start: defaults < TOML file < env vars < flags. every value is validated
 // against the schema; an error names where the bad value came from (file and key, env var, or flag) and what
 // was expected. the result is frozen.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { parse as parseToml } from 'smol-toml';
@@ -45,6 +45,8 @@ export interface Config {
     cert?: string;
     key?: string;
     keyPassphrase?: string;
+    /** absolute path of the file keyPassphrase was read from; unset when it was given inline (or not at all) */
+    keyPassphraseFile?: string;
     bodyLimit: number;
     maxDecompressed: number;
     retryAfterMs: number;
@@ -57,6 +59,8 @@ export interface Config {
     apiKey?: string;
     /** where the key came from, for messages (never the key itself) */
     apiKeyOrigin?: string;
+    /** absolute path of the file apiKey was read from; unset when the key was given inline (or not at all) */
+    apiKeyFile?: string;
     concurrency: number;
     batchMaxEntries: number;
     batchMaxBytes: number;
@@ -285,14 +289,16 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   }
 
   const dryRun = get('dry-run') as boolean;
-  const { apiKey, apiKeyOrigin } = readApiKey(get('datadog.api-key') as string | undefined, origin('datadog.api-key'), path('datadog.api-key-file'), whereOf('datadog.api-key-file'));
+  const { apiKey, apiKeyOrigin, apiKeyFile } = readApiKey(get('datadog.api-key') as string | undefined, origin('datadog.api-key'), path('datadog.api-key-file'), whereOf('datadog.api-key-file'));
   if (!apiKey && !dryRun && !input.partial) {
     throw new ConfigError('no Datadog API key: set the DD_API_KEY environment variable or datadog.api-key-file (or run with --dry-run)');
   }
 
+  // an inline passphrase wins over the file, which is then not read
   const passphraseFile = path('ingest.key-passphrase-file');
   let keyPassphrase = get('ingest.key-passphrase') as string | undefined;
-  if (!keyPassphrase && passphraseFile) keyPassphrase = readSecretFile(passphraseFile, whereOf('ingest.key-passphrase-file'));
+  const keyPassphraseFile = keyPassphrase ? undefined : passphraseFile;
+  if (keyPassphraseFile) keyPassphrase = readSecretFile(keyPassphraseFile, whereOf('ingest.key-passphrase-file'));
 
   // fluent.conf has no place for our spool: by default it lands beside the file (/etc/fluent/storage, say)
   // (the conversion writes storage = "./storage" itself; a flag or environment variable may set it elsewhere)
@@ -320,6 +326,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       port: get('ingest.port') as number,
       ...ingestFiles,
       keyPassphrase,
+      keyPassphraseFile,
       bodyLimit: get('ingest.body-limit') as number,
       maxDecompressed: get('ingest.max-decompressed') as number,
       retryAfterMs: get('ingest.retry-after') as number,
@@ -331,6 +338,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       url: get('datadog.url') as string | undefined,
       apiKey,
       apiKeyOrigin,
+      apiKeyFile,
       concurrency: get('datadog.concurrency') as number,
       batchMaxEntries: get('datadog.batch-max-entries') as number,
       batchMaxBytes: get('datadog.batch-max-bytes') as number,
@@ -553,9 +561,12 @@ function tagFromUrl(url: string, origin: Origin): string {
   return tag;
 }
 
-function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined, fileWhere: string): { apiKey?: string; apiKeyOrigin?: string } {
+type ApiKey = { apiKey?: string; apiKeyOrigin?: string; apiKeyFile?: string };
+
+/** the inline key wins over the file, which is then not read */
+function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined, fileWhere: string): ApiKey {
   if (inline) return { apiKey: checkApiKey(inline.trim(), origin?.where ?? 'datadog.api-key'), apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config' };
-  if (file) return { apiKey: checkApiKey(readSecretFile(file, fileWhere), `${fileWhere} (${file})`), apiKeyOrigin: file };
+  if (file) return { apiKey: checkApiKey(readSecretFile(file, fileWhere), `${fileWhere} (${file})`), apiKeyOrigin: file, apiKeyFile: file };
   return {};
 }
 
@@ -579,15 +590,6 @@ export function readSecretFile(file: string, where: string): string {
   const value = text.trim();
   if (!value) throw new ConfigError(`${where}: ${file} is empty`);
   return value;
-}
-
-/** true when a secret file can be read by group or others */
-export function isLooseSecretFile(file: string): boolean {
-  try {
-    return (statSync(file).mode & 0o077) !== 0;
-  } catch {
-    return false;
-  }
 }
 
 function deepFreeze<T>(o: T): T {

@@ -1,10 +1,7 @@
 // the file-system side of `check`: reading a file with a message that says why it cannot be read, the storage
-// directory, the modes of secret files, and where a path setting was given (the loader keeps only contents).
+// directory and the modes of secret files.
 import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
-import { envName, flagName } from '../config/schema.js';
-import { setting } from './toml.js';
 import { result, type CheckResult } from './report.js';
 
 export type ReadOutcome = { text: string } | { problem: string };
@@ -79,38 +76,4 @@ function creatable(dir: string): CheckResult {
       return result('fail', 'storage', `${dir} cannot be created in ${parent} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
     }
   }
-}
-
-export interface PathLookup {
-  /** the loaded config file, if any */
-  file: string | null;
-  env: NodeJS.ProcessEnv;
-  flags: Record<string, unknown>;
-  cwd: string;
-}
-
-/**
- * where a path setting points, with the loader's precedence (flag, env, file) and its relative-path rule. the
- * loader reads secret files and keeps only their content; `check` needs the file itself to look at its mode.
- */
-export function configuredPath(key: string, o: PathLookup): string | undefined {
-  const s = setting(key);
-  const flag = o.flags[flagName(s.key)];
-  if (typeof flag === 'string' && flag !== '') return resolve(o.cwd, flag);
-  for (const name of [envName(s.key), ...(s.env ?? [])]) {
-    const v = o.env[name];
-    if (v !== undefined && v !== '') return resolve(o.cwd, v);
-  }
-  if (!o.file) return undefined;
-  let node: unknown;
-  try {
-    node = parseToml(readFileSync(o.file, 'utf8'));
-  } catch {
-    return undefined; // the loader already read it; a file changed meanwhile is not worth a second error
-  }
-  for (const part of s.key.split('.')) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string, unknown>)[part];
-  }
-  return typeof node === 'string' && node !== '' ? resolve(dirname(o.file), node) : undefined;
 }

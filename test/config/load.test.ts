@@ -153,3 +153,32 @@ test('"[]" is the empty list, so an env var can clear a list that has a default'
   assert.deepEqual(loadConfig({ env: { ...base, FDFWD_SKIP_SESSION_TYPES: '[ ]' } }).teleport.skipSessionTypes, []);
   assert.deepEqual(loadConfig({ env: base, flags: { 'skip-session-types': '[]' } }).teleport.skipSessionTypes, []);
 });
+
+test('the secret files read are named beside their contents, resolved like every path; not a file an inline value overrides', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-secret-files-'));
+  try {
+    writeFileSync(join(dir, 'dd.key'), 'abcdef0123456789\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'pass'), 'hunter2\n', { mode: 0o600 });
+    // a dotted key at the top is the same setting as one under its table
+    const file = join(dir, 'c.toml');
+    writeFileSync(file, '"ingest.key-passphrase-file" = "pass"\n[datadog]\napi-key-file = "dd.key"\n[teleport]\nidentity = "id"\n');
+    const c = loadConfig({ file, env: {}, cwd: '/' });
+    assert.equal(c.datadog.apiKey, 'abcdef0123456789');
+    assert.equal(c.datadog.apiKeyFile, join(dir, 'dd.key'));
+    assert.equal(c.ingest.keyPassphrase, 'hunter2');
+    assert.equal(c.ingest.keyPassphraseFile, join(dir, 'pass'));
+
+    // an env var's or a flag's relative path is from the working directory
+    const fromEnv = loadConfig({ env: { TDF_DATADOG_API_KEY_FILE: 'dd.key' }, flags: { 'ingest-key-passphrase-file': 'pass', 'teleport-identity': 'id' }, cwd: dir });
+    assert.equal(fromEnv.datadog.apiKeyFile, join(dir, 'dd.key'));
+    assert.equal(fromEnv.ingest.keyPassphraseFile, join(dir, 'pass'));
+
+    const inline = loadConfig({ file, env: { DD_API_KEY: 'k', TDF_INGEST_KEY_PASSPHRASE: 'p' } });
+    assert.equal(inline.datadog.apiKey, 'k');
+    assert.equal(inline.datadog.apiKeyFile, undefined);
+    assert.equal(inline.ingest.keyPassphrase, 'p');
+    assert.equal(inline.ingest.keyPassphraseFile, undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

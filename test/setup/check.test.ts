@@ -263,3 +263,60 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => srv.close(resolve));
   return port;
 }
+
+test('the secret files checked are the ones the loader read: a dotted key at the top of the file', async (t) => {
+  // `"ingest.key-passphrase-file" = ...` before any table is the same setting to the loader; check used to look
+  // for it only under [ingest], so it named no file for the passphrase and checked the mode of neither
+  const s = await setup(t);
+  const toml = s.read(FILES.config).replace(/^key-passphrase-file = .*$/m, '');
+  writeFileSync(s.path(FILES.config), `"ingest.key-passphrase-file" = "${FILES.passphrase}"\n"datadog.api-key-file" = "dd.key"\n${toml}`);
+  writeFileSync(s.path(FILES.passphrase), 'wrong-passphrase\n', { mode: 0o644 });
+  chmodSync(s.path(FILES.passphrase), 0o644);
+  writeFileSync(s.path('dd.key'), API_KEY + '\n', { mode: 0o644 });
+  chmodSync(s.path('dd.key'), 0o644);
+  const r = await check(s.dir, { env: {}, offline: true });
+  assert.equal(r.code, 1);
+  assert.match(r.line('ingest.key'), new RegExp(`^FAIL .*could not be decrypted: the passphrase from ${s.path(FILES.passphrase)} is wrong`));
+  assert.match(r.line('datadog.api-key'), new RegExp(`^PASS .*from ${s.path('dd.key')}$`));
+  const modes = r.text.split('\n').filter((l) => l.includes('secret-mode'));
+  assert.ok(modes.some((l) => /^FAIL .*server\.key\.passphrase \(passphrase of the ingest key\) is open to other users/.test(l)), modes.join('\n'));
+  assert.ok(modes.some((l) => /^FAIL .*dd\.key \(Datadog API key file\) is open to other users/.test(l)), modes.join('\n'));
+});
+
+test('a fluent.conf passphrase is the one used, not a passphrase file from the environment', async (t) => {
+  // check used to read the fluent.conf as TOML, find no inline passphrase, and blame the file the loader ignored
+  const s = await setup(t);
+  const conf = s.path('fluent.conf');
+  writeFileSync(conf, `<source>
+  @type http
+  port 8888
+  <transport tls>
+    client_cert_auth true
+    ca_path ${s.path(FILES.ca)}
+    cert_path ${s.path(FILES.cert)}
+    private_key_path ${s.path(FILES.key)}
+    private_key_passphrase "wrong-passphrase"
+  </transport>
+</source>
+`);
+  const r = await check(s.dir, { configFile: conf, env: { DD_API_KEY: API_KEY, TDF_INGEST_KEY_PASSPHRASE_FILE: s.path(FILES.passphrase) }, offline: true });
+  assert.equal(r.code, 1);
+  assert.match(r.line('ingest.key'), /^FAIL .*could not be decrypted: the passphrase from ingest\.key-passphrase is wrong/);
+  assert.ok(!r.text.includes('wrong-passphrase'));
+});
+
+test('a secret file that an inline value overrides is not read, so its mode is not checked', async (t) => {
+  const s = await setup(t);
+  chmodSync(s.path(FILES.passphrase), 0o644);
+  writeFileSync(s.path('dd.key'), 'not-the-key-0000000000000000000000\n', { mode: 0o644 });
+  chmodSync(s.path('dd.key'), 0o644);
+  const r = await check(s.dir, {
+    env: { DD_API_KEY: API_KEY, TDF_INGEST_KEY_PASSPHRASE: s.passphrase },
+    flags: { 'datadog-api-key-file': s.path('dd.key') },
+    offline: true,
+  });
+  assert.equal(r.code, 0, r.text);
+  assert.match(r.line('ingest.key'), /^PASS .*encrypted\) matches/);
+  assert.match(r.line('datadog.api-key'), /^PASS .*from environment variable DD_API_KEY$/);
+  assert.doesNotMatch(r.text, /secret-mode .*(server\.key\.passphrase|dd\.key)/);
+});

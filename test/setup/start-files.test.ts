@@ -148,7 +148,7 @@ test('what start used to accept still starts: an expired CA beside the current o
   assert.equal(await fw.stop(), 0);
 });
 
-test('a Teleport identity file open to other users: start warns, naming it and chmod 600, and polls anyway; a group-readable one is not logged', { timeout: 90_000 }, async (t) => {
+test('a Teleport identity or Datadog API key file open to other users: start warns, naming it and chmod 600, and polls anyway; a group-readable one is not logged', { timeout: 90_000 }, async (t) => {
   const ds = generatedDataset({ dates: { start: new Date(Date.parse(new Date().toISOString().slice(0, 10))), days: 1 }, eventsPerDate: 5, chunksPerDate: 1, sessions: { count: 0, eventsPerSession: 0 }, seed: 3 });
   const fake = await startFakeTeleport({ dataset: ds });
   const dir = mkdtempSync(join(tmpdir(), 'tdf-start-files-'));
@@ -159,16 +159,21 @@ test('a Teleport identity file open to other users: start warns, naming it and c
   const client = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 24 });
   const identity = join(dir, 'identity');
   writeFileSync(identity, formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }));
+  const apiKeyFile = join(dir, 'dd.key');
+  writeFileSync(apiKeyFile, 'abcdef0123456789abcdef0123456789\n');
   const file = writeConfig(dir, `storage = "storage"
 dry-run = true
 [ingest]
 enabled = false
+[datadog]
+api-key-file = "dd.key"
 [teleport]
 addr = "${fake.address}"
 identity = "identity"
 `);
   const run = async (mode: number) => {
     chmodSync(identity, mode);
+    chmodSync(apiKeyFile, mode);
     const fw = await runForwarder(['start', '--config', file], {}, { waitForIngest: false });
     t.after(() => fw.stop('SIGKILL'));
     // the warning is not blocking: the poller starts
@@ -178,8 +183,10 @@ identity = "identity"
   };
 
   const open = await run(0o644);
-  assert.equal(open.length, 1, JSON.stringify(open));
-  assert.equal(open[0]!.msg, `${identity} (Teleport private key) is open to other users (mode 0644): chmod 600 ${identity}`);
+  assert.deepEqual(open.map((l) => l.msg).sort(), [
+    `${apiKeyFile} (Datadog API key file) is open to other users (mode 0644): chmod 600 ${apiKeyFile}`,
+    `${identity} (Teleport private key) is open to other users (mode 0644): chmod 600 ${identity}`,
+  ].sort());
 
   // how the systemd unit and the helm chart share files with the service: check reports it, start does not
   assert.deepEqual(await run(0o640), []);
