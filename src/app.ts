@@ -127,8 +127,10 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     let dropped = 0;
     let rejected = 0;
     let rejectReason: string | undefined;
+    // the poller has no client to refuse: a record no rule matches is dropped and counted, whatever routing.unmatched
+    const unmatched = source === 'teleport' ? 'drop' : undefined;
     for (const rec of records) {
-      const r = router.route(rec);
+      const r = router.route(rec, unmatched);
       if (r.kind === 'send') values.push(r.value);
       else if (r.kind === 'drop') dropped++;
       else if (!config.dryRun) throw new DecodeError(r.reason, 400);

@@ -263,6 +263,15 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     }
   }
 
+  // reject answers an http client 400: the poller has none to answer, so its unmatched records are dropped (app.ts)
+  if (get('routing.unmatched') === 'reject' && teleportEnabled) {
+    notes.push({
+      level: 'info',
+      where: whereOf('routing.unmatched'),
+      message: 'routing.unmatched = "reject" answers the ingest\'s clients 400; the poller has no client to refuse, so its records no rule matches are dropped and counted, as with "drop"',
+    });
+  }
+
   // datadog takes log times up to 18 h old: past that, an event sent with its own time is not indexed as current.
   // a warning, not an error: datadog.url may point at an intake without that limit
   const maxAgeMs = get('routing.max-age') as number;

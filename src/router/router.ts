@@ -77,7 +77,11 @@ export interface RouterStats {
 }
 
 export interface Router {
-  route(rec: SourceRecord): RouteResult;
+  /**
+   * `unmatched` overrides the configured policy for this record: the poller's records have no client to answer
+   * 400, so a record no rule matches is dropped and counted even under unmatched = reject
+   */
+  route(rec: SourceRecord, unmatched?: 'drop'): RouteResult;
   stats(): RouterStats;
 }
 
@@ -178,9 +182,9 @@ export function createRouter(options: RouterOptions): Router {
   let sinceWarn = 0;
   let tagCounts = new Map<string, number>();
 
-  function unmatched(fullTag: string): RouteResult {
+  function unmatched(fullTag: string, drop: boolean): RouteResult {
     const tag = shortTag(fullTag);
-    if (rejectUnmatched) {
+    if (rejectUnmatched && !drop) {
       stats.rejected += 1;
       return { kind: 'reject', reason: `no <match> rule matches tag "${tag}"` };
     }
@@ -230,7 +234,7 @@ export function createRouter(options: RouterOptions): Router {
   }
 
   return {
-    route(rec: SourceRecord): RouteResult {
+    route(rec: SourceRecord, unmatchedPolicy?: 'drop'): RouteResult {
       const tag = rec.tag;
       for (let i = 0; i < rules.length; i++) {
         const rule = rules[i];
@@ -249,7 +253,7 @@ export function createRouter(options: RouterOptions): Router {
         }
         return send(rule, i, rec);
       }
-      return unmatched(tag);
+      return unmatched(tag, unmatchedPolicy === 'drop');
     },
     stats: () => ({ ...stats }),
   };

@@ -171,3 +171,21 @@ test('--exit-on-last-event with a role that may not read the audit log exits 1, 
   assert.match(String(failed.err), /teleport denied "teleport-event-handler" access to the audit log .*times in a row: its role needs `event` list, read/);
   assert.equal(intake.logs.length, 0);
 });
+
+test('routing.unmatched = "reject" with the poller: records no rule matches are dropped and counted, the export goes on', async (t) => {
+  const ds = dataset(1, 40, { count: 1, eventsPerSession: 30 });
+  const { dir, fake, intake, startTime } = await env(t, ds);
+  const rules = `[routing]
+unmatched = "reject"
+
+[[match]]
+pattern = "test.log"
+service = "audit"
+`;
+  const fw = await start(handlerToml(dir, fake, startTime, rules), intake, ['--exit-on-last-event']);
+  assert.equal(await fw.exited, 0, fw.stderr());
+  assert.equal(intake.logs.length, ds.events.length, 'every audit event, and no session event');
+  assert.ok(intake.logs.every((l: any) => l.service === 'audit'), JSON.stringify(intake.logs[0]));
+  assert.ok(fw.logs.some((l) => /the poller has no client to refuse, so its records no rule matches are dropped and counted/.test(String(l.msg))), JSON.stringify(fw.logs.slice(0, 6)));
+  assert.ok(fw.logs.some((l) => l.msg === 'records matched no <match> rule and were dropped' && /^session\./.test(String(l.sampleTag))), JSON.stringify(fw.logs.filter((l) => /match/.test(String(l.msg)))));
+});

@@ -271,6 +271,16 @@ test('a record that is not an object, or cannot be serialized, is rejected and c
   assert.deepEqual(r.stats(), { routed: 0, droppedNullRule: 0, unmatched: 0, rejected: 2, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
 });
 
+test('unmatched = reject can be overridden per record: the poller\'s records are dropped and counted instead', () => {
+  const r = createRouter({ rules: [{ ...DD, pattern: 'test.log' }], unmatched: 'reject', hostname: 'fwd-1' });
+  const rec = { tag: 'other.log', time: T0, record: { event: 'x' } };
+  assert.equal(r.route(rec).kind, 'reject');
+  assert.deepEqual(r.route(rec, 'drop'), { kind: 'drop', reason: 'unmatched', rule: null });
+  assert.equal(r.route({ tag: 'test.log', time: T0, record: { event: 'x' } }, 'drop').kind, 'send', 'rules apply as usual');
+  const st = r.stats();
+  assert.deepEqual([st.rejected, st.unmatched, st.routed], [1, 1, 1]);
+});
+
 test('first matching rule wins; null rules drop explicitly', () => {
   const r = router([
     { pattern: 'session.*.log', type: 'null' },
