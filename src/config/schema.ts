@@ -44,7 +44,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'dry-run', type: 'bool', default: false,
     doc: 'Read and route events but ship and store nothing: log per batch what would be shipped or dropped, with a routed sample. No cursor moves, no lock is created. A storage in use by a running forwarder, or none yet, is not opened: the dry run then starts from start-time.' },
   { key: 'exit-on-last-event', type: 'bool', default: false,
-    doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered; exit 1 if Teleport refuses it (role, identity, TLS trust) 3 times in a row.' },
+    doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered; exit 1 if Teleport keeps refusing it (a role without the rules, an expired or untrusted identity) over 3 retries and at least 30 s, or refuses its session recordings.' },
 
   // http ingest (the fluentd endpoint)
   { key: 'ingest.enabled', type: 'bool', default: true,

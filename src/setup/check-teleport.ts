@@ -45,8 +45,8 @@ export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
       return result('pass', NAME, `connected to ${o.addr}${via} ${who}; this Auth Service has no export API, so the poller will use the older search API`);
     }
     // the poller's own words for it (explain.ts), so check and the running poller agree
-    const x = explainTeleportError(err, 'events', { addr: o.addr, serverName: o.serverName, identity: o.identity, now: o.now ?? Date.now(), refusal: client.lastRefusal?.() });
-    const lead = x.problem === 'unreachable' ? `could not connect to ${o.addr}${via}` : x.summary;
+    const x = explainTeleportError(err, 'events', { addr: o.addr, serverName: o.serverName, identity: o.identity, now: o.now ?? Date.now() });
+    const lead = x.summary === 'teleport auth service unreachable' ? `could not connect to ${o.addr}${via}` : x.summary;
     return result('fail', NAME, `${lead} (${x.err})${x.hint ? `: ${x.hint}` : ''}`);
   } finally {
     client.close();

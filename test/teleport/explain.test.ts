@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { PERMANENT_GIVE_UP, PermanentFailures, cleanDetails, explainTeleportError, explainedText, type ExplainContext } from '../../src/sources/teleport/explain.js';
+import { FailureLog, PERMANENT_GIVE_UP, PROBLEM_LOG_INTERVAL_MS, PermanentFailures, cleanDetails, explainTeleportError, explainedText, type ExplainContext } from '../../src/sources/teleport/explain.js';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const ctx = (o: Partial<ExplainContext> = {}): ExplainContext => ({
@@ -22,7 +22,7 @@ test('PERMISSION_DENIED names the rule the call needs and the role file', () => 
   assert.equal(events.problem, 'access');
   assert.equal(events.permanent, true);
   assert.equal(events.summary, 'teleport denied "forwarder" access to the audit log');
-  assert.match(events.hint!, /`event` list, read: give it the role in teleport-datadog-forwarder-role\.yaml/);
+  assert.match(events.hint!, /^its role needs `event` list, read \(the role in teleport-datadog-forwarder-role\.yaml.* has them\); a locked user is refused the same way$/);
   assert.equal(events.err, 'PERMISSION_DENIED: access denied to perform action "list" on "event"');
   assert.match(explainTeleportError(err, 'sessions', ctx()).hint!, /`session` list, read/);
   assert.match(explainTeleportError(err, 'lock', ctx()).hint!, /`lock` create, update/);
@@ -45,26 +45,38 @@ test('our side refusing the server certificate is "untrusted", whatever the reas
   }
 });
 
-test('the server refusing our certificate: a tls alert, a close during the handshake, or a recent refusal behind "Failed to connect"', () => {
-  const alert = explainTeleportError(noConnection('Error: error:0A000418:SSL routines::tlsv1 alert unknown ca'), 'events', ctx());
-  assert.equal(alert.problem, 'refused');
-  assert.match(alert.summary, /refused the TLS connection \(tlsv1 alert unknown ca\): it does not accept the client certificate in \/var\/lib\/tdf\/identity/);
+test('a TLS alert refusing our certificate is permanent; a connection cut at the handshake without one is passing, with a hint', () => {
+  // as node reports an alert from a go or openssl server (tls 1.2 and 1.3), openssl's source location and all
+  const text = 'Error: 809CA57B577F0000:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 48\n';
+  const alert = explainTeleportError(noConnection(text), 'events', ctx());
+  assert.deepEqual([alert.problem, alert.permanent], ['refused', true]);
+  assert.equal(alert.summary, 'auth.example.com:3025 refused the client certificate in /var/lib/tdf/identity (tlsv1 alert unknown ca)');
+  assert.equal(alert.err, 'UNAVAILABLE: No connection established. last error: tlsv1 alert unknown ca', 'openssl internals are cut');
+  assert.equal(explainTeleportError(noConnection('Error: sslv3 alert bad certificate'), 'events', ctx()).problem, 'refused');
 
-  const during = explainTeleportError(noConnection('Error: connection closed during the TLS handshake'), 'events', ctx());
-  assert.equal(during.problem, 'refused');
+  // what node says when the server hangs up at the handshake: a refused certificate, or an auth service going away
+  for (const last of [
+    'Error: Client network socket disconnected before secure TLS connection was established',
+    'Error: connection closed during the TLS handshake',
+    'Failed to connect (2026-11-22T11:59:59.000Z)',
+  ]) {
+    const x = explainTeleportError(noConnection(last), 'events', ctx());
+    assert.deepEqual([x.problem, x.permanent], ['unreachable', false], last);
+    assert.equal(x.summary, 'auth.example.com:3025 ended the connection at the TLS handshake');
+    assert.match(x.hint!, /restarting .* does not accept the client certificate in \/var\/lib\/tdf\/identity .*: if it lasts, sign the identity on this cluster/);
+    assert.match(explainedText(x), /: an auth service restarting does this/, 'status carries the hint');
+  }
+});
 
-  const failed = noConnection('Failed to connect (2026-11-22T11:59:59.000Z)');
-  const recent = explainTeleportError(failed, 'events', ctx({ refusal: { at: NOW - 1000, reason: 'closed right after the handshake' } }));
-  assert.equal(recent.problem, 'refused');
-  assert.match(recent.summary, /\(closed right after the handshake\)/);
-  // an old refusal says nothing about this failure; without one it is just unreachable
-  assert.equal(explainTeleportError(failed, 'events', ctx({ refusal: { at: NOW - 3600_000, reason: 'x' } })).problem, 'unreachable');
-  assert.equal(explainTeleportError(failed, 'events', ctx()).problem, 'unreachable');
+test('a server certificate not valid yet is about clocks, not the CA', () => {
+  const x = explainTeleportError(noConnection('Error: certificate is not yet valid'), 'events', ctx());
+  assert.deepEqual([x.problem, x.permanent], ['untrusted', true]);
+  assert.match(x.hint!, /clocks/);
 });
 
 test('an expired identity is named with its file and expiry, whatever the connection says', () => {
   const c = ctx({ identity: { file: '/id', user: 'forwarder', notAfter: new Date(NOW - 60_000) } });
-  for (const err of [noConnection('Failed to connect (x)'), grpcError(status.UNAUTHENTICATED, 'expired certificate')]) {
+  for (const err of [noConnection('Failed to connect (x)'), noConnection('Error: sslv3 alert certificate expired'), grpcError(status.UNAUTHENTICATED, 'expired certificate')]) {
     const x = explainTeleportError(err, 'events', c);
     assert.equal(x.problem, 'expired');
     assert.equal(x.summary, `the identity in /id expired at ${new Date(NOW - 60_000).toISOString()}`);
@@ -90,30 +102,69 @@ test('network trouble is passing: unreachable, with a hint only when the address
   assert.equal(explainTeleportError(new Error('spool write failed'), 'events', ctx()).problem, 'other');
 });
 
-test('explainedText carries the hint only for a problem waiting will not fix', () => {
+test('explainedText carries what to do when there is something: a permanent problem, or an address to check', () => {
   const denied = explainTeleportError(grpcError(status.PERMISSION_DENIED, 'no'), 'events', ctx());
   assert.match(explainedText(denied), /^teleport denied "forwarder" access to the audit log \(PERMISSION_DENIED: no\): its role needs/);
   const down = explainTeleportError(noConnection('Error: connect ECONNREFUSED 10.0.0.1:3025'), 'events', ctx());
-  assert.equal(explainedText(down), down.err);
+  assert.equal(explainedText(down), `teleport auth service unreachable (${down.err}): check teleport.addr (auth.example.com:3025) and that this host may reach it`);
+  const cut = explainTeleportError(grpcError(status.UNAVAILABLE, 'Connection dropped'), 'events', ctx());
+  assert.equal(explainedText(cut), 'UNAVAILABLE: Connection dropped');
+  const internal = explainTeleportError(grpcError(status.INTERNAL, 'backend read failed'), 'events', ctx());
+  assert.equal(explainedText(internal), 'INTERNAL: backend read failed');
   assert.equal(cleanDetails(noConnection('Error: x')), 'UNAVAILABLE: No connection established. last error: x');
   assert.equal(cleanDetails(noConnection('Failed to connect (2026-11-22T11:59:59.000Z)')), 'UNAVAILABLE: No connection established. last error: failed to connect');
 });
 
-test('exit-on-last-event gives up on the third permanent failure in a row; anything else resets the count', () => {
+test('exit-on-last-event gives up after three permanent failures in a row spanning the longest backoff; anything else resets the count', () => {
   const denied = explainTeleportError(grpcError(status.PERMISSION_DENIED, 'no'), 'events', ctx());
   const down = explainTeleportError(noConnection('Error: connect ECONNREFUSED 10.0.0.1:3025'), 'events', ctx());
-  const p = new PermanentFailures(true);
-  for (let i = 1; i < PERMANENT_GIVE_UP; i++) p.failed(denied);
-  p.failed(down);
-  for (let i = 1; i < PERMANENT_GIVE_UP; i++) p.failed(denied);
+  let now = 0;
+  const p = new PermanentFailures(true, 30_000, () => now);
+  const cycle = (x: typeof denied) => {
+    now += 10_000;
+    p.failed(x);
+  };
+  for (let i = 1; i < PERMANENT_GIVE_UP; i++) cycle(denied);
+  cycle(down);
+  for (let i = 1; i < PERMANENT_GIVE_UP; i++) cycle(denied);
   p.succeeded();
-  for (let i = 1; i < PERMANENT_GIVE_UP; i++) p.failed(denied);
+  // three in a row, but within a moment (one broken connection failing several calls): not yet
+  for (let i = 0; i < 5; i++) p.failed(denied);
+  now += 29_999;
+  p.failed(denied);
+  now += 1;
   assert.throws(() => p.failed(denied), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'TDF_TELEPORT_ACCESS');
-    assert.match(err.message, /^teleport denied "forwarder" access to the audit log \(PERMISSION_DENIED: no\), 3 times in a row: its role needs/);
+    assert.match(err.message, /^teleport denied "forwarder" access to the audit log \(PERMISSION_DENIED: no\), 7 times in a row: its role needs/);
     return true;
   });
   // a long-running poller never gives up: a fixed role or a renewed identity works without a restart
-  const forever = new PermanentFailures(false);
+  const forever = new PermanentFailures(false, 0, () => (now += 60_000));
   for (let i = 0; i < 10 * PERMANENT_GIVE_UP; i++) forever.failed(denied);
+});
+
+test('failure log: a permanent problem is an error with its hint when new or every few minutes; the rest are warnings', () => {
+  const lines: Array<{ level: string; o: Record<string, unknown>; msg: string }> = [];
+  const logger = {
+    error: (o: Record<string, unknown>, msg: string) => lines.push({ level: 'error', o, msg }),
+    warn: (o: Record<string, unknown>, msg: string) => lines.push({ level: 'warn', o, msg }),
+  } as unknown as import('pino').Logger;
+  let now = 0;
+  const log = new FailureLog(logger, () => now);
+  const denied = explainTeleportError(grpcError(status.PERMISSION_DENIED, 'no'), 'sessions', ctx());
+  for (let i = 0; i < 50; i++) log.failed(denied, { sid: `s${i}` }, 'teleport session recording failed; will retry');
+  assert.deepEqual(lines.map((l) => l.level), ['error', ...Array(49).fill('warn')]);
+  assert.equal(lines[0]!.msg, 'teleport denied "forwarder" access to session recordings; retrying');
+  assert.match(String(lines[0]!.o.hint), /`session` list, read/);
+  assert.deepEqual([lines[1]!.msg, lines[1]!.o.sid, lines[1]!.o.hint], ['teleport session recording failed; will retry', 's1', undefined]);
+  now += PROBLEM_LOG_INTERVAL_MS;
+  log.failed(denied, {}, 'x');
+  assert.equal(lines.at(-1)!.level, 'error', 'said again after the interval');
+  log.succeeded();
+  log.failed(denied, {}, 'x');
+  assert.equal(lines.at(-1)!.level, 'error', 'and after a success');
+  const down = explainTeleportError(noConnection('Error: connect ECONNREFUSED 10.0.0.1:3025'), 'events', ctx());
+  log.failed(down, { date: 'd' }, 'listing failed; retrying');
+  assert.deepEqual([lines.at(-1)!.level, lines.at(-1)!.msg], ['warn', 'listing failed; retrying']);
+  assert.match(String(lines.at(-1)!.o.hint), /check teleport\.addr/);
 });

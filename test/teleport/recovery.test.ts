@@ -91,9 +91,10 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
   await sessions.stop();
 });
 
-test('exit-on-last-event exits when recordings keep failing (not NotFound): they stay in state, are logged, and resume next run', async () => {
+test('exit-on-last-event exits when recordings keep failing (not NotFound, not refused): they stay in state, are logged, and resume next run', async () => {
   const e = await env({ dataset: small({ count: 2, eventsPerSession: 10 }) });
-  e.fake.faults.failNextCalls.push({ rpc: 'StreamUnstructuredSessionEvents', code: grpc.status.PERMISSION_DENIED, times: Infinity, details: 'access denied to session' });
+  // a refusal (PERMISSION_DENIED) ends the run with an error instead: access.test.ts
+  e.fake.faults.failNextCalls.push({ rpc: 'StreamUnstructuredSessionEvents', code: grpc.status.INTERNAL, times: Infinity, details: 'backend read failed' });
   let s = e.source();
   await s.start();
   await within(s.done, 15_000, 'exit-on-last-event with failing recordings');
@@ -108,11 +109,11 @@ test('exit-on-last-event exits when recordings keep failing (not NotFound): they
     assert.ok(calls.length >= 3, `${calls.length} attempts before exiting`);
     const left = e.logs.lines.find((l) => l.sid === sid && /left behind at exit/.test(String(l.msg)));
     assert.ok(left, 'logged at exit');
-    assert.match(String(left!.err), /PERMISSION_DENIED/);
+    assert.match(String(left!.err), /INTERNAL: backend read failed/);
     assert.ok(Number(left!.attempts) >= 3);
   }
 
-  e.fake.faults.failNextCalls.length = 0; // permissions fixed
+  e.fake.faults.failNextCalls.length = 0; // the auth service's storage is back
   s = e.source();
   await s.start();
   await within(s.done, 15_000, 'second run');

@@ -7,7 +7,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { TlsIdentity } from './identity.js';
 import { protoDir } from '../../paths.js';
 import { TeleportChannelCredentials, TELEPORT_API_DOMAIN, authAlpnProtocol } from './credentials.js';
-import type { Refusal } from './explain.js';
 import { decodeEventMessage, decodeEventsPage, decodeExportEvent, type WireEvent, type WireExportEvent } from './decoder.js';
 
 /** directory holding our .proto files: <root>/proto from src/ (tsx) and from dist/src/ (built) */
@@ -74,8 +73,6 @@ export interface AuditLogClient {
   upsertLock(lock: LockSpec, signal?: AbortSignal): Promise<void>;
   /** use a new identity for calls made from now on */
   setIdentity(identity: TlsIdentity): void;
-  /** the latest connection the server ended right after the TLS handshake: it refused the client certificate */
-  lastRefusal?(): Refusal | undefined;
   close(): void;
 }
 
@@ -179,7 +176,6 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
   };
   const deadline = (ms = o.timeoutMs) => new Date(Date.now() + ms);
 
-  let refusal: Refusal | undefined;
   let clients!: { audit: grpc.Client & Record<string, any>; auth: grpc.Client & Record<string, any> };
   const build = (identity: TlsIdentity) => {
     const alpn = ['h2'];
@@ -188,7 +184,7 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
       if (!cluster) throw new Error('proxy mode needs the cluster name and the identity does not tell it');
       alpn.unshift(authAlpnProtocol(cluster));
     }
-    const creds = new TeleportChannelCredentials({ identity, serverName, alpnProtocols: alpn, onRefused: (r) => (refusal = r) });
+    const creds = new TeleportChannelCredentials({ identity, serverName, alpnProtocols: alpn });
     const channelOptions: grpc.ChannelOptions = {
       'grpc.ssl_target_name_override': serverName,
       'grpc.default_authority': serverName,
@@ -273,10 +269,8 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
         signal,
       );
     },
-    lastRefusal: () => refusal,
     setIdentity(identity) {
       const old = clients;
-      refusal = undefined;
       clients = build(identity);
       // calls in flight keep their connection; the old channel goes once they end
       old.auth.close();

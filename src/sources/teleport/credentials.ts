@@ -13,13 +13,6 @@ import * as tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { ChannelCredentials, CallCredentials, experimental } from '@grpc/grpc-js';
 import type { TlsIdentity } from './identity.js';
-import type { Refusal } from './explain.js';
-
-/**
- * a connection that ends this soon after our side of the handshake was refused by the server: with tls 1.3 a
- * server checks the client certificate after the client is done, and grpc-js then reports only "Failed to connect"
- */
-const REFUSED_WITHIN_MS = 1_000;
 
 /** teleport's api domain: the name on the auth service's certificate */
 export const TELEPORT_API_DOMAIN = 'teleport.cluster.local';
@@ -35,8 +28,6 @@ export interface TeleportTlsOptions {
   serverName: string;
   /** ALPN protocols offered, in order; `h2` must be among them */
   alpnProtocols: string[];
-  /** told when the server ends a connection right after the handshake (a refused client certificate) */
-  onRefused?: (r: Refusal) => void;
 }
 
 type CreateSecureConnector = ChannelCredentials['_createSecureConnector'];
@@ -62,7 +53,7 @@ export class TeleportChannelCredentials extends ChannelCredentials {
     callCredentials?: CallCredentials,
   ): experimental.SecureConnector {
     const { secureContext } = this;
-    const { serverName, alpnProtocols, onRefused } = this.o;
+    const { serverName, alpnProtocols } = this.o;
     const creds = callCredentials ?? CallCredentials.createEmpty();
     return {
       connect(socket: Socket) {
@@ -87,7 +78,6 @@ export class TeleportChannelCredentials extends ChannelCredentials {
               reject(tlsSocket.authorizationError ?? new Error('server certificate not trusted'));
               return;
             }
-            if (onRefused) watchRefusal(tlsSocket, onRefused);
             resolve({ socket: tlsSocket, secure: true });
           });
         });
@@ -97,20 +87,4 @@ export class TeleportChannelCredentials extends ChannelCredentials {
       destroy() {},
     };
   }
-}
-
-/** reports a tls alert or a close that comes within REFUSED_WITHIN_MS of the handshake; listens no longer */
-function watchRefusal(socket: tls.TLSSocket, onRefused: (r: Refusal) => void): void {
-  let reason: string | undefined;
-  const onError = (err: Error) => {
-    const alert = /\w+ alert [\w ]+/.exec(err.message);
-    if (alert) reason = alert[0];
-  };
-  const onClose = () => onRefused({ at: Date.now(), reason: reason ?? 'closed right after the handshake' });
-  socket.on('error', onError);
-  socket.once('close', onClose);
-  setTimeout(() => {
-    socket.removeListener('error', onError);
-    socket.removeListener('close', onClose);
-  }, REFUSED_WITHIN_MS).unref();
 }

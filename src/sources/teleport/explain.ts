@@ -1,8 +1,10 @@
 // what a failed call to the auth service means for the person running us: the kind of problem, whether waiting
 // can fix it, and what to do. grpc-js reports every connection problem as UNAVAILABLE with the socket's error
-// folded into the details, and a client certificate the server refuses (tls 1.3: after our side of the
-// handshake is done) only as "Failed to connect": the connector records that refusal (credentials.ts) and it is
-// read back here. pure: the same text serves the poller's logs, its status and `check`.
+// folded into the details. only what is certain is called permanent: a PERMISSION_DENIED, an UNAUTHENTICATED, an
+// identity past its expiry, a server certificate our side refuses, a TLS alert refusing ours. a connection that
+// ends during or right after the handshake without an alert is what a refused client certificate looks like from
+// node, and also what a restarting auth service looks like: passing, with a hint that names both.
+// pure: the same words serve the poller's logs, its status and `check`.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TeleportAccessError } from '../../errors.js';
@@ -14,29 +16,20 @@ export type TeleportProblem = 'access' | 'identity' | 'expired' | 'untrusted' | 
 /** what the failed call was for: it decides which role rule a PERMISSION_DENIED is about */
 export type TeleportCall = 'events' | 'sessions' | 'lock';
 
-export interface Refusal {
-  /** epoch ms */
-  at: number;
-  /** the TLS alert or "closed", as the socket saw it */
-  reason: string;
-}
-
 export interface ExplainContext {
   addr: string;
   serverName: string;
   identity?: { file: string; user?: string; notAfter: Date };
   now: number;
-  /** the latest connection the auth service ended right after the handshake (client.lastRefusal()) */
-  refusal?: Refusal;
 }
 
 export interface ExplainedError {
   problem: TeleportProblem;
-  /** waiting does not fix it: a role, a file or an address must change */
+  /** waiting does not fix it: a role, a file, a clock or an address must change */
   permanent: boolean;
   /** one sentence, for a log message */
   summary: string;
-  /** what to do; absent for passing trouble */
+  /** what to do; absent for passing trouble with nothing to check */
   hint?: string;
   /** the error as grpc reported it, without grpc-js's boilerplate */
   err: string;
@@ -49,9 +42,6 @@ export type Explain = (err: unknown, call: TeleportCall) => ExplainedError;
 export const plainExplain: Explain = (err, call) =>
   explainTeleportError(err, call, { addr: 'the auth service', serverName: 'teleport.cluster.local', now: Date.now() });
 
-/** a refusal this recent explains a "Failed to connect" */
-const REFUSAL_WINDOW_MS = 60_000;
-
 const RULES: Record<TeleportCall, { what: string; rule: string }> = {
   events: { what: 'the audit log', rule: '`event` list, read' },
   sessions: { what: 'session recordings', rule: '`session` list, read' },
@@ -59,16 +49,22 @@ const RULES: Record<TeleportCall, { what: string; rule: string }> = {
 };
 
 // our side refused the server's certificate: node's verification errors, as grpc-js folds them in
-const UNTRUSTED = /self[- ]signed certificate|unable to (get|verify)|local issuer|certificate (has expired|is not yet valid|signature failure)|ERR_TLS_CERT_ALTNAME|altnames|CERT_/i;
-// the server refused ours: tls alerts it sent (a go server sends one; node's just closes)
-const ALERT = /(\w+ )?alert (bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied|handshake failure)/i;
+const UNTRUSTED = /self[- ]signed certificate|unable to (get|verify)|local issuer|certificate has expired|certificate signature failure|ERR_TLS_CERT_ALTNAME|altnames|CERT_/i;
+const NOT_YET_VALID = /certificate is not yet valid|CERT_NOT_YET_VALID/i;
+// the server refused ours with a tls alert (a go server sends one; openssl's text: "tlsv1 alert unknown ca")
+const ALERT = /(\w+ )?alert (bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied)/i;
+// the connection ended at the handshake without saying why: a refused certificate, or a server going away
+const CUT_AT_HANDSHAKE = /during the TLS handshake|disconnected before secure TLS connection|failed to connect/i;
+const DIALLING = /No connection established|Name resolution failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/;
 
-/** grpc-js details without its "Resolution note" and the "Last error: Error:" wrapper */
+/** grpc-js details without its "Resolution note", the "Last error: Error:" wrapper, openssl's source locations */
 export function cleanDetails(err: unknown): string {
   return describeError(err)
     .replace(/\.?\s*Resolution note:[\s\S]*$/, '')
     .replace(/Last error: Error( \[[A-Z_]+\])?: /, 'last error: ')
     .replace(/Last error: Failed to connect \([^)]*\)/, 'last error: failed to connect')
+    // "809C...:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/...:SSL alert number 48"
+    .replace(/[0-9A-F]+:error:[0-9A-F]+:SSL routines:\w+:([^:]+):\S*?:\d+:SSL alert number \d+\s*/g, '$1')
     .trim();
 }
 
@@ -77,14 +73,13 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
   const code = grpcCode(err);
   const who = c.identity?.user ? `"${c.identity.user}"` : 'the identity';
   const file = c.identity?.file ?? 'the identity file';
-  const refused = c.refusal !== undefined && c.now - c.refusal.at <= REFUSAL_WINDOW_MS;
   const expired = c.identity !== undefined && c.now >= c.identity.notAfter.getTime();
   const mk = (problem: TeleportProblem, permanent: boolean, summary: string, hint?: string): ExplainedError => ({ problem, permanent, summary, hint, err: text });
 
   if (code === GrpcStatus.PERMISSION_DENIED) {
     const r = RULES[call];
     return mk('access', true, `teleport denied ${who} access to ${r.what}`,
-      `its role needs ${r.rule}: give it the role in ${ROLE_FILE} (\`teleport-datadog-forwarder configure\` writes it)`);
+      `its role needs ${r.rule} (the role in ${ROLE_FILE}, which \`teleport-datadog-forwarder configure\` writes, has them); a locked user is refused the same way`);
   }
   // an expired certificate fails in every way there is (a tls alert, a closed connection, UNAUTHENTICATED)
   if (expired && (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.UNAUTHENTICATED)) {
@@ -96,54 +91,99 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
   }
   const connection = code === GrpcStatus.UNAVAILABLE;
   if (connection || code === undefined) {
+    if (NOT_YET_VALID.test(text)) {
+      return mk('untrusted', true, `the certificate of ${c.addr} is not valid yet`, 'check the clocks of this host and of the auth service');
+    }
     if (UNTRUSTED.test(text)) {
       return mk('untrusted', true, `this host does not trust the certificate of ${c.addr}`,
         `the identity's CA must be this cluster's (sign the identity on it), teleport.addr must be its Auth Service (:3025) or proxy (:443), and the certificate must name ${c.serverName}`);
     }
-    if (ALERT.test(text) || /during the TLS handshake/.test(text) || (refused && /failed to connect/.test(text))) {
-      const why = ALERT.exec(text)?.[0] ?? (refused ? c.refusal!.reason : 'closed during the handshake');
-      return mk('refused', true, `${c.addr} refused the TLS connection (${why}): it does not accept the client certificate in ${file}`,
+    const alert = ALERT.exec(text);
+    if (alert) {
+      return mk('refused', true, `${c.addr} refused the client certificate in ${file} (${alert[0]})`,
         'sign the identity on this cluster (tctl auth sign or tbot), and check that teleport.addr is its Auth Service (:3025) or proxy (:443)');
     }
     if (!connection) return mk('other', false, 'teleport call failed');
-    const dialling = /No connection established|Name resolution failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/.test(text);
-    return mk('unreachable', false, 'teleport auth service unreachable', dialling ? `check teleport.addr (${c.addr}) and that this host may reach it` : undefined);
+    if (CUT_AT_HANDSHAKE.test(text)) {
+      return mk('unreachable', false, `${c.addr} ended the connection at the TLS handshake`,
+        `an auth service restarting does this, and so does one that does not accept the client certificate in ${file} (signed on another cluster, or revoked): if it lasts, sign the identity on this cluster`);
+    }
+    return mk('unreachable', false, 'teleport auth service unreachable', DIALLING.test(text) ? `check teleport.addr (${c.addr}) and that this host may reach it` : undefined);
   }
   if (code === GrpcStatus.DEADLINE_EXCEEDED) return mk('unreachable', false, 'teleport auth service did not answer in time');
   return mk('other', false, `teleport answered ${(GrpcStatus as unknown as Record<number, string>)[code] ?? code}`);
 }
 
-/** the error for status and lastError: what happened, and for a permanent problem what to do */
+/** the error for status and lastError: what happened, and what to do when there is something */
 export function explainedText(x: ExplainedError): string {
-  return x.permanent && x.hint ? `${x.summary} (${x.err}): ${x.hint}` : x.err;
+  return x.hint && (x.permanent || x.problem === 'unreachable') ? `${x.summary} (${x.err}): ${x.hint}` : x.err;
 }
+
+/** how often the same permanent problem is logged as an error with its hint; the rest of its lines are warnings */
+export const PROBLEM_LOG_INTERVAL_MS = 5 * 60_000;
 
 /**
- * logs a failed call: a problem waiting will not fix is an error that says what to do; passing trouble is a
- * warning with `message` (the caller's words for what is retried)
+ * logs failed calls without flooding: a permanent problem is an error that says what to do when it is new (or
+ * every PROBLEM_LOG_INTERVAL_MS); each failed item (a chunk, a recording) is a warning with `message`
  */
-export function logFailure(logger: Logger, x: ExplainedError, fields: Record<string, unknown>, message: string): void {
-  if (x.permanent) logger.error({ ...fields, err: x.err, hint: x.hint }, `${x.summary}; retrying`);
-  else logger.warn(x.hint ? { ...fields, err: x.err, hint: x.hint } : { ...fields, err: x.err }, message);
+export class FailureLog {
+  private last: { key: string; at: number } | undefined;
+  constructor(
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  failed(x: ExplainedError, fields: Record<string, unknown>, message: string): void {
+    if (x.permanent) {
+      const key = `${x.problem}\n${x.summary}`;
+      const t = this.now();
+      if (this.last?.key !== key || t - this.last.at >= PROBLEM_LOG_INTERVAL_MS) {
+        this.last = { key, at: t };
+        this.logger.error({ ...fields, err: x.err, hint: x.hint }, `${x.summary}; retrying`);
+        return;
+      }
+    }
+    this.logger.warn(x.hint && !x.permanent ? { ...fields, err: x.err, hint: x.hint } : { ...fields, err: x.err }, message);
+  }
+
+  /** a call succeeded: the next permanent problem is news again */
+  succeeded(): void {
+    this.last = undefined;
+  }
 }
 
-/** failures in a row that exit-on-last-event takes as final when each was permanent */
+/** retry cycles in a row that exit-on-last-event takes as final when each failed permanently */
 export const PERMANENT_GIVE_UP = 3;
 
 /**
- * counts permanent failures in a row (any success resets it). with exit-on-last-event, the third ends the run:
- * a batch job must fail, not retry a refused role forever. a long-running poller keeps retrying, since a role
- * or a renewed identity fixes it without a restart.
+ * counts retry cycles (a probe, a round over the polled dates, a search page) that failed permanently, in a row.
+ * with exit-on-last-event, a run gives up once there were PERMANENT_GIVE_UP of them over at least `spanMs` (the
+ * longest backoff): a batch job must fail, not retry a refused role forever, but not on a burst of failures
+ * from one moment. a long-running poller keeps retrying: a fixed role or a renewed identity works without a
+ * restart.
  */
 export class PermanentFailures {
   private row = 0;
-  constructor(private readonly exitOnLastEvent: boolean) {}
+  private since = 0;
+  constructor(
+    private readonly exitOnLastEvent: boolean,
+    private readonly spanMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** one failed cycle, with the last problem it met */
   failed(x: ExplainedError): void {
-    this.row = x.permanent ? this.row + 1 : 0;
-    if (this.exitOnLastEvent && this.row >= PERMANENT_GIVE_UP) {
+    if (!x.permanent) {
+      this.row = 0;
+      return;
+    }
+    if (this.row === 0) this.since = this.now();
+    this.row += 1;
+    if (this.exitOnLastEvent && this.row >= PERMANENT_GIVE_UP && this.now() - this.since >= this.spanMs) {
       throw new TeleportAccessError(`${x.summary} (${x.err}), ${this.row} times in a row: ${x.hint ?? 'see the logs'}`);
     }
   }
+
   succeeded(): void {
     this.row = 0;
   }

@@ -16,7 +16,7 @@ import { readBatches } from './batches.js';
 import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, type DecodedEvent } from './events.js';
 import { Backoff, isUnimplemented, sleep } from './retry.js';
-import { PermanentFailures, explainedText, logFailure, plainExplain, type Explain, type ExplainedError } from './explain.js';
+import { FailureLog, PermanentFailures, explainedText, plainExplain, type Explain, type ExplainedError } from './explain.js';
 import { K, del, putJson, type ChunkState, type LegacyState, type StateStore } from './state.js';
 
 const DAY = 86_400_000;
@@ -134,13 +134,22 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   const shipType = typeFilter(o.types, o.skipEventTypes);
   const startMs = o.startTime.getTime();
   const explain = d.explain ?? plainExplain;
-  const permanent = new PermanentFailures(o.exitOnLastEvent);
-  /** a failed call: recorded for status, counted (exit-on-last-event gives up on a refusal), returned for logging */
+  // retry cycles that failed for good (exit-on-last-event gives up on them), and the logging of failed calls
+  const permanent = new PermanentFailures(o.exitOnLastEvent, o.retryMaxMs, d.now);
+  const failureLog = new FailureLog(logger, d.now);
+  /** the last failure of the current round, counted once per round */
+  let roundProblem: ExplainedError | undefined;
+  /** a failed call: explained, recorded for status */
   const failure = (err: unknown) => {
     const x = explain(err, 'events');
     hooks.progress({ error: explainedText(x) });
-    permanent.failed(x);
+    roundProblem = x;
     return x;
+  };
+  /** a call, a round or a page succeeded */
+  const success = () => {
+    permanent.succeeded();
+    failureLog.succeeded();
   };
 
   /** ships a batch: records for the selected events, with the cursor ops, in one write */
@@ -177,7 +186,8 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         if (isUnimplemented(err)) return 'legacy';
         if (signal.aborted) return undefined;
         const x = failure(err);
-        logFailure(logger, x, {}, `${x.summary}; retrying`);
+        failureLog.failed(x, {}, `${x.summary}; retrying`);
+        permanent.failed(x);
         await sleep(probeBackoff.next(), signal);
       }
     }
@@ -194,7 +204,6 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     const key = K.chunk(date, chunk);
     const result = await streamChunk(key, date, chunk, cursor);
     if (result.ok) {
-      permanent.succeeded();
       if (failing.delete(key)) reportStuck();
       return 'done';
     }
@@ -209,10 +218,8 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         'teleport export chunk keeps failing: its events (and the rest of its date) are not exported until it succeeds; retrying from its saved cursor',
       );
       reportStuck();
-    } else if (x.permanent) {
-      logFailure(logger, x, { date, chunk }, 'teleport export chunk failed; it will be retried from its saved cursor');
     } else {
-      logger.warn({ date, chunk, err: result.error }, 'teleport export chunk failed; it will be retried from its saved cursor');
+      failureLog.failed(x, { date, chunk }, 'teleport export chunk failed; it will be retried from its saved cursor');
     }
     return 'failed';
   }
@@ -256,7 +263,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         chunks = await client.getEventExportChunks(new Date(dateMs(date)), signal);
       } catch (err) {
         if (signal.aborted) throw err;
-        logFailure(logger, failure(err), { date }, 'listing teleport export chunks failed; retrying');
+        failureLog.failed(failure(err), { date }, 'listing teleport export chunks failed; retrying');
         failed = true;
         continue;
       }
@@ -345,14 +352,17 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         continue;
       }
       const dates = [addDays(date, -2), addDays(date, -1), date].filter((x) => x >= startDate);
+      roundProblem = undefined;
       const { work, failed } = await round(dates);
       if (signal.aborted) return;
       if (failed) {
+        // one count per round, however many of its calls failed on the same broken connection
+        if (roundProblem) permanent.failed(roundProblem);
         await sleep(backoff.next(), signal);
         continue;
       }
       backoff.reset();
-      permanent.succeeded();
+      success();
       hooks.progress({ error: undefined });
       // chunks were streamed: list again at once, more may have appeared meanwhile
       if (work > 0) continue;
@@ -385,12 +395,14 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         );
       } catch (err) {
         if (signal.aborted) return;
-        logFailure(logger, failure(err), {}, 'teleport event search failed; retrying');
+        const x = failure(err);
+        failureLog.failed(x, {}, 'teleport event search failed; retrying');
+        permanent.failed(x);
         await sleep(backoff.next(), signal);
         continue;
       }
       backoff.reset();
-      permanent.succeeded();
+      success();
       hooks.progress({ error: undefined });
       let items = page.items;
       if (st.id) {

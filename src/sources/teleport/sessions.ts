@@ -14,7 +14,16 @@ import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, uploadedSessionId, type DecodedEvent } from './events.js';
 import { EXPORT_BATCH_MAX, LINGER_MS, isStop } from './exporter.js';
 import { Backoff, describeError, isNotFound } from './retry.js';
-import { explainedText, plainExplain, type Explain } from './explain.js';
+import { FailureLog, explainedText, plainExplain, type Explain, type ExplainedError } from './explain.js';
+
+/** a recording exit-on-last-event did not wait for; it stays in state for the next run */
+export interface LeftBehind {
+  sid: string;
+  index: number;
+  attempts: number;
+  err: string;
+  problem?: ExplainedError;
+}
 import { K, del, putJson, type SessionState, type StateStore } from './state.js';
 import type { StateOp } from '../../spool/types.js';
 
@@ -55,6 +64,8 @@ interface Entry {
   /** failed attempts in a row, and the last one's error */
   failures: number;
   lastError: string;
+  /** the last failure, explained (not for a recording not found) */
+  problem?: ExplainedError;
   /** not found yet, or failed EXIT_AFTER_ATTEMPTS times in a row: counts as idle for exit-on-last-event */
   parked: boolean;
   nextTryAt: number;
@@ -63,6 +74,8 @@ interface Entry {
 
 export function createSessions(o: SessionOptions, d: SessionDeps) {
   const { client, store, logger, signal } = d;
+  // one error with what to do per problem (every few minutes), not one per recording per retry
+  const failureLog = new FailureLog(logger, d.now);
   const entries = new Map<string, Entry>();
   const skip = new Set(o.skipSessionTypes);
   /** sid -> upload time, for sessions whose state put is in a batch not yet durable */
@@ -230,6 +243,7 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       e.notFound = notFound;
       e.failures++;
       e.lastError = why;
+      e.problem = x;
       setParked(e, notFound || e.failures >= EXIT_AFTER_ATTEMPTS);
       // only a missing recording is given up on, once its upload is old: it will never appear. other errors
       // (auth service down, permissions being fixed) are retried with capped backoff, never dropped
@@ -255,9 +269,9 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       const delay = e.backoff.next();
       e.nextTryAt = d.now() + delay;
       d.progress({ error: x ? explainedText(x) : why });
-      const fields = { sid, index: e.state.i, attempts: e.failures, retryInMs: Math.round(delay), err: why };
-      if (x?.permanent) logger.error({ ...fields, hint: x.hint }, `${x.summary}; the recording will be retried`);
-      else logger.warn(fields, 'teleport session recording failed; will retry');
+      const fields = { sid, index: e.state.i, attempts: e.failures, retryInMs: Math.round(delay) };
+      if (x) failureLog.failed(x, fields, 'teleport session recording failed; will retry');
+      else logger.warn({ ...fields, err: why }, 'teleport session recording failed; will retry');
     }
   }
 
@@ -279,9 +293,9 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
     },
     stats: () => ({ active: running, pending: entries.size - running }),
     /** recordings still in state and waiting to be retried, with their last error (for the exit log) */
-    leftBehind(): Array<{ sid: string; index: number; attempts: number; err: string }> {
-      const out: Array<{ sid: string; index: number; attempts: number; err: string }> = [];
-      for (const [sid, e] of entries) if (!e.running) out.push({ sid, index: e.state.i, attempts: e.failures, err: e.lastError });
+    leftBehind(): LeftBehind[] {
+      const out: LeftBehind[] = [];
+      for (const [sid, e] of entries) if (!e.running) out.push({ sid, index: e.state.i, attempts: e.failures, err: e.lastError, problem: e.problem });
       return out;
     },
     async stop(): Promise<void> {

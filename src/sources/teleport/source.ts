@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
-import { ConfigError, TlsFileError } from '../../errors.js';
+import { ConfigError, TeleportAccessError, TlsFileError } from '../../errors.js';
 import { createAuditLogClient, resolveMode, type AuditLogClient } from './client.js';
 import { TELEPORT_API_DOMAIN } from './credentials.js';
 import { createExporter, isStop, type StuckChunk } from './exporter.js';
@@ -308,7 +308,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     const c = client;
     // a failed call explained with what we know: the address, the identity in use, a refused handshake
     const explain: Explain = (err, call) =>
-      explainTeleportError(err, call, { addr: o.addr, serverName: o.serverName, identity: current, now: now(), refusal: c.lastRefusal?.() });
+      explainTeleportError(err, call, { addr: o.addr, serverName: o.serverName, identity: current, now: now() });
     locker = createLocker(
       { ...o.lock, dryRun: o.dryRun },
       { upsert: (lock, signal) => c.upsertLock(lock, signal), logger, now, signal: ac.signal, retryBaseMs: o.retryBaseMs, explain },
@@ -431,7 +431,14 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       await s.idle();
       await l.idle();
       if (ac.signal.aborted) return;
-      logLeftBehind(s.leftBehind());
+      const left = s.leftBehind();
+      logLeftBehind(left);
+      // recordings the auth service refuses (a role without session read) will not come by waiting: the run failed
+      const refused = left.filter((x) => x.problem?.permanent);
+      if (refused.length > 0) {
+        const x = refused[0]!.problem!;
+        throw new TeleportAccessError(`${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`);
+      }
       logger.info('teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
     })().then(
       () => resolveDone(),
