@@ -2,6 +2,7 @@
 // directory and the modes of secret files.
 import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { missingCurrentError } from '../spool/storage-errors.js';
 import { result, type CheckResult } from './report.js';
 
 export type ReadOutcome = { text: string } | { problem: string };
@@ -33,7 +34,7 @@ export function secretModeResult(file: string, what: string): CheckResult | unde
   return result('pass', 'secret-mode', `${file} (${what}) mode ${octal}`);
 }
 
-/** the storage directory exists and takes a file, or can be created */
+/** the storage directory exists and takes a file, or can be created; a store that lost its CURRENT file fails */
 export function storageResult(dir: string): CheckResult {
   const name = 'storage';
   try {
@@ -42,6 +43,9 @@ export function storageResult(dir: string): CheckResult {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return result('fail', name, `${dir} cannot be inspected (${(err as NodeJS.ErrnoException).code})`);
     return creatable(dir);
   }
+  // the words start would refuse with; before the probe below writes into the directory
+  const noCurrent = missingCurrentError(dir);
+  if (noCurrent) return result('fail', name, noCurrent.message);
   // a real write, not access(): access() says yes to root on a read-only mount
   const probe = resolve(dir, `.tdf-check-${process.pid}`);
   try {

@@ -26,7 +26,7 @@ import {
   DEAD_GTE, DEAD_LT, META_KEY, QUEUE_GTE, QUEUE_LT, deadBefore, deadKey, formatMeta, isDeadKey, parseMeta,
   parseQueueKey, queueFrom, queueKey, stateKey, STATE_PREFIX,
 } from './keys.js';
-import { corruptError, isCorruption, openError, writeError } from './storage-errors.js';
+import { corruptError, isCorruption, missingCurrentError, openError, writeError } from './storage-errors.js';
 import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Tail, type TailEntry } from './tail.js';
 import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
@@ -913,6 +913,9 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     db = options.db;
   } else {
     const path = options.path as string;
+    // before anything writes into the directory (the wal guard's links, leveldb's create)
+    const noCurrent = missingCurrentError(path);
+    if (noCurrent) throw noCurrent;
     try {
       makeDir(path);
     } catch (err) {

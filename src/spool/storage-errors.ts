@@ -59,6 +59,55 @@ export function openError(where: string, err: unknown): StorageError {
   );
 }
 
+const DATA_FILE = /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
+const SHOWN_FILES = 5;
+
+/**
+ * a store whose CURRENT file is gone (disk damage, a partial restore, a deletion): leveldb, told to create a missing
+ * store, would start an empty one over it and delete its tables, losing every queued record and the poller's
+ * cursors without a word. only reads the directory: callers refuse before anything writes into it. null when the
+ * directory holds no leveldb data, or cannot be read (the open that follows says why).
+ */
+export function missingCurrentError(dir: string): StorageError | null {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return null;
+  }
+  if (names.includes('CURRENT')) return null;
+  const data = names.filter((n) => DATA_FILE.test(n)).sort();
+  if (data.length === 0) return null;
+  // newest first, by number (leveldb pads to 6 digits, more past 999999)
+  const manifests = data.filter((n) => MANIFEST_FILE.test(n)).sort((a, b) => manifestNumber(b) - manifestNumber(a));
+  const shown = data.slice(0, SHOWN_FILES).join(', ') + (data.length > SHOWN_FILES ? ` and ${data.length - SHOWN_FILES} more` : '');
+  const aside = 'or move the directory aside and start with an empty --storage (records still queued in the old one are not delivered)';
+  const [newest, older] = manifests;
+  let todo: string;
+  if (newest === undefined) {
+    todo = `no MANIFEST- file is left for CURRENT to name: try to salvage the tables and logs with a LevelDB repair, ${aside}`;
+  } else {
+    // the format leveldb itself writes: the manifest's name and a newline
+    todo =
+      `restore CURRENT, one line naming the newest manifest: printf '${newest}\\n' > ${shellQuote(path.join(dir, 'CURRENT'))} ` +
+      `and start again${older ? ` (if LevelDB then calls it corrupt, name the next older one, ${older})` : ''}; ${aside}`;
+  }
+  return new StorageError(
+    `storage directory ${dir} holds a LevelDB store (${data.length} data files: ${shown}) but no CURRENT file; ` +
+      'opening it would start an empty store over it and delete its tables, so it was not opened and nothing in it ' +
+      `was changed. ${todo}`,
+  );
+}
+
+function manifestNumber(name: string): number {
+  return Number(name.slice('MANIFEST-'.length));
+}
+
+/** a path pasted into a shell as one word */
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 /** a failed synced batch: nothing of it was acknowledged */
 export function writeError(where: string, err: unknown): StorageError {
   return new StorageError(

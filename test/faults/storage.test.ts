@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { cpSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../helpers/forwarder.js';
@@ -106,6 +106,19 @@ for (const c of cases) {
     expectCorrupt(t, damaged(c.from(), c.name.replace(/\W+/g, '-'), c.damage), runs);
   });
 }
+
+test('CURRENT deleted: start exits 2 naming the newest manifest, and changes no file in the storage', { timeout: 90_000 }, (t) => {
+  const manifest = readFileSync(join(tableStore, 'CURRENT'), 'utf8').trim();
+  const dir = damaged(tableStore, 'current-deleted', (d) => rmSync(join(d, 'CURRENT')));
+  const before = readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]);
+  const r = startOn(dir);
+  t.diagnostic(`exit ${r.status} after ${r.ms} ms: ${r.stderr.trim().slice(0, 400)}`);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^error: storage directory .* holds a LevelDB store .* but no CURRENT file; .* nothing in it was changed/m);
+  assert.ok(r.stderr.includes(`printf '${manifest}\\n' > ${join(dir, 'CURRENT')}`), r.stderr);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.deepEqual(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f)).toString('base64')]), before);
+});
 
 test('damaged write-ahead log (overwritten in the middle): an error says records may be lost, the damaged log is kept, status and metrics show it', { timeout: 90_000 }, async (t) => {
   const storage = damaged(logStore, 'log-overwritten', (d) => overwrite(fileIn(d, (f) => f.endsWith('.log')), 100_000, 4000));
