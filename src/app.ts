@@ -2,13 +2,13 @@
 //   sources (http ingest, teleport poller) -> router -> spool (fsync) -> datadog sink
 // start: spool, router, sink, then sources. stop: sources first (accept nothing new), then the sink (finish
 // in-flight requests up to a deadline), then the spool (flush and close leveldb).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { Logger } from './telemetry/logger.js';
 import type { Config } from './config/load.js';
 import type { SourceRecord } from './record.js';
 import type { Spool, StateOp } from './spool/types.js';
 import { DryRunState } from './spool/dry-run.js';
+import { PREFIX as STATE_PREFIX } from './sources/teleport/state.js';
 import { openSpool } from './spool/spool.js';
 import { levelCode } from './spool/storage-errors.js';
 import { applyHeapGrowingPercent } from './runtime.js';
@@ -16,7 +16,7 @@ import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
 import { createTeleportSource, type TeleportSource } from './sources/teleport/source.js';
-import { DecodeError, TlsFileError } from './errors.js';
+import { DecodeError, DryRunNotKeptError, TlsFileError } from './errors.js';
 import { createMetrics, type Metrics, type RecordSource } from './telemetry/metrics.js';
 import { createAdminServer, type AdminServer } from './telemetry/admin.js';
 import { healthReport, readVersion, statusDoc, type StatusSources } from './telemetry/status.js';
@@ -51,9 +51,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   const { logger } = deps;
   const heapGrowth = applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
   logger.debug({ heapGrowingPercent: heapGrowth ?? 'set by node flags' }, 'v8 heap growth');
-  const spool = await openStorage(config, logger);
-  const inMemory = spool instanceof DryRunState;
-  if (!inMemory) {
+  const { spool, dryRunFrom } = await openStorage(config, logger);
+  if (!config.dryRun) {
     const stats = spool.stats();
     logger.info({ storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters }, 'spool opened');
   }
@@ -95,8 +94,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       metrics,
       health: () => healthReport(sources),
       status: () => statusDoc(sources),
-      // the dead-letter endpoints work on the storage: none when dry run could not open it
-      spool: inMemory ? undefined : spool,
+      // the dead-letter endpoints work on the storage, which a dry run does not hold
+      spool: config.dryRun ? undefined : spool,
       logger,
     });
     try {
@@ -120,7 +119,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   // route a source's records and append the survivors, with the source's state, in one synced batch.
   // dry run routes the same way and writes nothing (neither records nor state): one line per batch says what
-  // would be shipped, dropped or rejected, with the first routed log as a sample
+  // would be shipped, dropped or rejected, with the first routed log as a sample. it keeps nothing, so it
+  // acknowledges nothing an http client would lose: the ingest answers 503 and the client keeps its records
   const emit = async (source: RecordSource, records: SourceRecord[], state: StateOp[] = []): Promise<void> => {
     metrics.observeRecords(source, records);
     const values: string[] = [];
@@ -133,7 +133,11 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       const r = router.route(rec, unmatched);
       if (r.kind === 'send') values.push(r.value);
       else if (r.kind === 'drop') dropped++;
-      else if (!config.dryRun) throw new DecodeError(r.reason, 400);
+      else if (source === 'teleport') {
+        // a poller record the router cannot write as JSON: refusing its batch would stall the export for good
+        dropped++;
+        logger.error({ tag: rec.tag, reason: r.reason }, 'a teleport record could not be routed and was dropped');
+      } else if (!config.dryRun) throw new DecodeError(r.reason, 400);
       else {
         rejected++;
         rejectReason ??= r.reason;
@@ -144,6 +148,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       if (rejectReason === undefined) {
         const sample = values.length > 0 ? JSON.parse(values[0]!) : undefined;
         logger.info({ source, records: values.length, dropped, sample }, 'dry run: would ship records');
+        if (source === 'http' && values.length > 0) throw new DryRunNotKeptError();
         return;
       }
       // a real run refuses the whole batch (the ingest answers 400): so does the dry run, once it said so
@@ -215,6 +220,9 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       await closeEarly();
       throw err;
     }
+    if (config.dryRun) {
+      logger.warn('dry run: the ingest logs what it would ship and answers 503, since it keeps nothing: clients keep their records and send them again');
+    }
   }
 
   if (config.teleport.enabled) {
@@ -234,7 +242,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         types: [...t.types],
         skipEventTypes: [...t.skipEventTypes],
         skipSessionTypes: [...t.skipSessionTypes],
-        startTime: t.startTime,
+        // a dry run beside a running forwarder reads from now, unless a start-time was given for it
+        startTime: dryRunFrom === 'now' ? undefined : t.startTime,
         concurrency: t.concurrency,
         dryRun: config.dryRun,
         exitOnLastEvent: config.exitOnLastEvent,
@@ -327,23 +336,48 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
 }
 
 /**
- * the spool, or in dry run, when the storage holds none yet or another forwarder holds its lock, an in-memory
- * stand-in: dry run writes nothing there anyway, and a missing or busy storage should not stop it. a normal start
- * opens (or creates) the spool and refuses a storage in use, as before.
+ * the spool. a dry run never holds the storage: it reads the poller's cursors from it (open, read, close at
+ * once, so a real start is not locked out while it runs) into an in-memory stand-in. with no storage yet it
+ * starts as a first run would; beside a running forwarder, whose cursors it cannot read, from now (or a
+ * start-time given for this run) rather than re-reading the whole history from the configured start-time.
  */
-async function openStorage(config: Readonly<Config>, logger: Logger): Promise<Spool> {
-  const fresh = 'the dry run starts from start-time as a fresh install would, and writes nothing';
-  if (config.dryRun && !existsSync(join(config.storage, 'CURRENT'))) {
+async function openStorage(config: Readonly<Config>, logger: Logger): Promise<{ spool: Spool; dryRunFrom?: 'now' }> {
+  if (!config.dryRun) return { spool: await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger }) };
+  const nothing = 'the dry run writes nothing';
+  if (!holdsFiles(config.storage)) {
     // no spool yet: nothing to read, and a dry run should not create one (maybe as the wrong user)
-    logger.info({ storage: config.storage }, `storage ${config.storage} holds no spool yet; ${fresh}`);
-    return new DryRunState(config.spool.maxBytes);
+    logger.info({ storage: config.storage }, `storage ${config.storage} holds no spool yet; the dry run starts from start-time as a first run would, and ${nothing}`);
+    return { spool: new DryRunState(config.spool.maxBytes) };
+  }
+  let real: Spool;
+  try {
+    real = await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger });
+  } catch (err) {
+    if (levelCode(err) !== 'LEVEL_LOCKED') throw err;
+    const given = /^(flag|env) /.test(config.origins['start-time'] ?? '');
+    logger.warn(
+      { storage: config.storage },
+      `storage ${config.storage} is in use by a running forwarder, so its cursors cannot be read: the dry run reads Teleport from ${given ? 'the start-time given' : 'now (give --start-time to look further back)'}, and ${nothing}`,
+    );
+    return { spool: new DryRunState(config.spool.maxBytes), dryRunFrom: given ? undefined : 'now' };
   }
   try {
-    return await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger });
+    const state = await real.listState(STATE_PREFIX);
+    const queued = real.stats().records;
+    logger.info({ storage: config.storage, cursors: state.length, queued }, `dry run: read the poller's cursors from ${config.storage} and closed it; ${nothing}`);
+    return { spool: new DryRunState(config.spool.maxBytes, state) };
+  } finally {
+    await real.close();
+  }
+}
+
+/** a directory with anything in it but what the file system puts there (ext4's lost+found) */
+function holdsFiles(dir: string): boolean {
+  try {
+    return readdirSync(dir).some((f) => f !== 'lost+found');
   } catch (err) {
-    if (!config.dryRun || levelCode(err) !== 'LEVEL_LOCKED') throw err;
-    logger.warn({ storage: config.storage }, `storage ${config.storage} is in use by a running forwarder; ${fresh}`);
-    return new DryRunState(config.spool.maxBytes);
+    // only a missing directory means "no spool yet"; an unreadable one is for openSpool to explain
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 

@@ -42,7 +42,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'debug', type: 'bool', default: false, short: 'd', env: ['FDFWD_DEBUG'],
     doc: 'Same as log-level = "debug" (teleport-event-handler\'s flag).' },
   { key: 'dry-run', type: 'bool', default: false,
-    doc: 'Read and route events but ship and store nothing: log per batch what would be shipped or dropped, with a routed sample. No cursor moves, no lock is created. A storage in use by a running forwarder, or none yet, is not opened: the dry run then starts from start-time.' },
+    doc: 'Read and route events but ship and store nothing: log per batch what would be shipped or dropped, with a routed sample. The poller goes on from the stored cursors (read, then the storage is closed), or from now beside a running forwarder; no user is locked. The ingest answers 503 to what it would ship, since it keeps nothing.' },
   { key: 'exit-on-last-event', type: 'bool', default: false,
     doc: 'Exit 0 once the poller has caught up with the audit log and everything spooled was delivered; exit 1 if Teleport keeps refusing it (a role without the rules, an expired or untrusted identity) over 3 retries and at least 30 s, or refuses its session recordings.' },
 

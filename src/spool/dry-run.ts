@@ -1,5 +1,5 @@
-// the spool a dry run uses when it cannot, or should not, open the storage (app.ts openStorage): poller state in
-// memory for this run, never a record.
+// the spool of a dry run (app.ts openStorage): the poller's state in memory for this run, read from the storage
+// when it could be, never a record.
 import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
 /**
@@ -7,8 +7,14 @@ import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.
  * appends none). its stats are those of an empty spool, so /readyz and /status stay meaningful.
  */
 export class DryRunState implements Spool {
-  private readonly state = new Map<string, string>();
-  constructor(private readonly maxBytes: number) {}
+  private readonly state: Map<string, string>;
+  /** `state`: the poller's state read from the storage, to carry on from its cursors */
+  constructor(
+    private readonly maxBytes: number,
+    state: ReadonlyArray<{ key: string; value: string }> = [],
+  ) {
+    this.state = new Map(state.map((r) => [r.key, r.value]));
+  }
 
   private apply(ops: StateOp[]): void {
     for (const op of ops) {

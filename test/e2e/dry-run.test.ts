@@ -130,7 +130,8 @@ test('dry run of the poller logs the routed logs and what the rules drop, ships 
   const dry2 = await start(config, intake, ['--dry-run', '--exit-on-last-event']);
   assert.equal(await finished(dry2), 0, dry2.stderr());
   assert.equal(dryRunTotals(dry2).records, 2, 'the dry run continues from the stored cursors');
-  assert.ok(dry2.logs.some((l) => l.msg === 'spool opened'));
+  const read = dry2.logs.find((l) => /^dry run: read the poller's cursors from .* and closed it; the dry run writes nothing$/.test(String(l.msg)));
+  assert.ok(read && Number(read.cursors) > 0, JSON.stringify(read));
   assert.equal(intake.logs.length, ds.events.length, 'the second dry run sent nothing');
 
   const real2 = await start(config, intake, ['--exit-on-last-event']);
@@ -138,7 +139,7 @@ test('dry run of the poller logs the routed logs and what the rules drop, ships 
   assertOnce(uidsOf(intake), [...datasetUids(ds), 'new-1', 'new-2'], 'the normal run after the second dry run');
 });
 
-test('dry run beside a running forwarder on the same storage starts fresh with a warning and disturbs nothing', async (t) => {
+test('dry run beside a running forwarder on the same storage reads from now (or a start-time given for it) and disturbs nothing', async (t) => {
   const ds = dataset(40, { count: 0, eventsPerSession: 0 });
   const { fake, intake, config, storage } = await env(t, ds);
   // the same admin port too, as with one config file: the dry run goes on without the admin API
@@ -147,15 +148,25 @@ test('dry run beside a running forwarder on the same storage starts fresh with a
   t.after(() => running.stop('SIGKILL'));
   await waitFor(() => intake.logs.length >= ds.events.length, 'the running forwarder shipped the history');
 
+  const before = Date.now();
   const dry = await start(config, intake, ['--dry-run', '--exit-on-last-event', ...admin]);
   assert.equal(await finished(dry), 0, dry.stderr());
+  const after = Date.now();
   assert.ok(dry.logs.some((l) => l.level === 'warn' && /^the admin port is in use \(the running forwarder\?\): the dry run goes on without the admin API$/.test(String(l.msg))));
   const warnings = dry.logs.filter((l) => l.level === 'warn' && /is in use by a running forwarder/.test(String(l.msg)));
   assert.equal(warnings.length, 1, JSON.stringify(dry.logs.filter((l) => l.level === 'warn' || l.level === 'error')));
   assert.equal(warnings[0]!.storage, storage);
-  assert.match(String(warnings[0]!.msg), /the dry run starts from start-time as a fresh install would, and writes nothing/);
-  assert.equal(dryRunTotals(dry).records, ds.events.length, 'fresh state: the whole history from start-time');
-  assert.equal(intake.logs.length, ds.events.length, 'the dry run shipped nothing');
+  assert.match(String(warnings[0]!.msg), /its cursors cannot be read: the dry run reads Teleport from now \(give --start-time to look further back\), and the dry run writes nothing/);
+  // the generated dataset spreads today's events over the whole day: those still ahead are "from now"
+  const since = (t: number) => datasetTimes(ds).filter((x) => x >= t).length;
+  const fromNow = dryRunTotals(dry).records;
+  assert.ok(fromNow <= since(before) && fromNow >= since(after) && fromNow < ds.events.length, `${fromNow}: not the whole history again, from now`);
+  // a start-time given for the dry run: read from there
+  const given = await start(config, intake, ['--dry-run', '--exit-on-last-event', '--start-time', new Date(Date.parse(ds.chunks[0]!.date)).toISOString()]);
+  assert.equal(await finished(given), 0, given.stderr());
+  assert.ok(given.logs.some((l) => /reads Teleport from the start-time given/.test(String(l.msg))));
+  assert.equal(dryRunTotals(given).records, ds.events.length, 'the history from the start-time given');
+  assert.equal(intake.logs.length, ds.events.length, 'the dry runs shipped nothing');
 
   // a normal start on the same storage is still refused
   const second = await start(config, intake, ['--exit-on-last-event']);
@@ -198,10 +209,16 @@ service = "audit-trail"`,
     rmSync(dir, { recursive: true, force: true });
   });
   assert.ok(dry.logs.some((l) => l.level === 'warn' && /is in use by a running forwarder/.test(String(l.msg))));
+  // logged just after the ingest listens: read from the child's stdout a little later
+  await waitFor(() => dry.logs.some((l) => l.level === 'warn' && /the ingest logs what it would ship and answers 503/.test(String(l.msg))), 'the 503 warning');
 
   const ev = (uid: string) => ({ event: 'user.login', code: 'T1000I', uid, time: new Date().toISOString() });
-  assert.equal((await client.post('/test.log', JSON.stringify([ev('a'), ev('b')]))).status, 200);
-  assert.equal((await client.post('/debug.log', JSON.stringify(ev('c')))).status, 200);
+  // a 200 would tell teleport-event-handler the events are safe: the dry run keeps nothing, so it says 503
+  const kept = await client.post('/test.log', JSON.stringify([ev('a'), ev('b')]));
+  assert.equal(kept.status, 503);
+  assert.ok(Number(kept.headers['retry-after']) >= 1);
+  assert.match(kept.body, /dry run: the records were routed and logged but not kept, so they are not acknowledged/);
+  assert.equal((await client.post('/debug.log', JSON.stringify(ev('c')))).status, 200, 'all dropped by the rules: a real run would not keep them either');
   const refused = await client.post('/other.log', JSON.stringify(ev('d')));
   assert.equal(refused.status, 400, 'unmatched = reject refuses the request in dry run too');
   // logged before each answer, read from the child's stdout a little later
@@ -230,4 +247,8 @@ async function freePort(): Promise<number> {
   const port = (srv.address() as { port: number }).port;
   await new Promise((resolve) => srv.close(resolve));
   return port;
+}
+
+function datasetTimes(ds: FakeDataset): number[] {
+  return Array.from({ length: ds.events.length }, (_, i) => ds.events.timeAt(i));
 }

@@ -1,7 +1,7 @@
 // in_http responses: what a failure means for the client. fluentd's error body is `<code> <text>\n<reason>\n`;
 // success is a 200 with an empty text/plain body (teleport-event-handler counts only 200 as delivered).
 import { STATUS_CODES } from 'node:http';
-import { DecodeError, SpoolClosedError, SpoolFullError } from '../../errors.js';
+import { DecodeError, DryRunNotKeptError, SpoolClosedError, SpoolFullError } from '../../errors.js';
 import { PARAMETER_REQUIRED } from './decode.js';
 
 export interface Failure {
@@ -23,6 +23,7 @@ export function classify(err: unknown, opts: { bodyLimit: number; retryAfterSeco
   if (err instanceof DecodeError) return { status: err.status, reason: err.message };
   if (err instanceof SpoolFullError) return { status: 503, reason: err.message, retryAfter: opts.retryAfterSeconds };
   if (err instanceof SpoolClosedError) return { status: 503, reason: err.message };
+  if (err instanceof DryRunNotKeptError) return { status: 503, reason: err.message, retryAfter: opts.retryAfterSeconds };
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
