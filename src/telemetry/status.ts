@@ -222,7 +222,7 @@ export function statusDoc(s: StatusSources): StatusDoc {
       const cancelAfter = (q.started ? 1 : FIRST_MESSAGE_IDLE_FACTOR) * config.teleport.streamIdleMs;
       warnings.push(`Teleport ${q.what} has sent nothing for ${formatDuration(q.quietForMs / 1000)} with its connection up${q.started ? '' : ' (nothing yet: the auth service may still be preparing it)'}; it is cancelled and retried from its cursor after ${formatDuration(cancelAfter / 1000)} of silence (stream-idle-timeout).`);
     }
-    const moreQuiet = t.quietStreams.length - QUIET_WARNED;
+    const moreQuiet = t.streamsQuiet - Math.min(QUIET_WARNED, t.quietStreams.length);
     if (moreQuiet > 0) warnings.push(`${moreQuiet} more Teleport ${moreQuiet === 1 ? 'stream has' : 'streams have'} sent nothing for as long.`);
     if (t.state === 'failed') warnings.push(`The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`);
     const silent = readingNothingFor(t, config, now);

@@ -186,11 +186,16 @@ test('quiet teleport streams are warnings naming them and when they are cancelle
     { what: 'export chunk c2 of 2024-05-01', quietForMs: 70_000, started: true },
     { what: 'export chunk c3 of 2024-05-01', quietForMs: 61_000, started: true },
   ];
+  teleport.streamsQuiet = 4;
   const w = statusDoc(sources).warnings;
   assert.equal(w.length, 4, w.join('\n'));
   assert.equal(w[0], 'Teleport session recording s1 has sent nothing for 10 m 0 s with its connection up (nothing yet: the auth service may still be preparing it); it is cancelled and retried from its cursor after 20 m 0 s of silence (stream-idle-timeout).');
   assert.match(w[1]!, /^Teleport export chunk c1 of 2024-05-01 has sent nothing for 1 m 30 s with its connection up; .* after 5 m 0 s of silence/);
   assert.equal(w[3], '1 more Teleport stream has sent nothing for as long.');
+  // the status lists at most ten: the count covers the rest
+  teleport.streamsQuiet = 25;
+  assert.equal(statusDoc(sources).warnings[3], '22 more Teleport streams have sent nothing for as long.');
   teleport.quietStreams = [];
+  teleport.streamsQuiet = 0;
   assert.deepEqual(statusDoc(sources).warnings, []);
 });

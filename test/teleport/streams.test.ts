@@ -35,3 +35,17 @@ test('quiet streams: reported once per stall, not while a batch is written, gone
   assert.equal(w.size, 0);
   assert.deepEqual(w.quiet(0), []);
 });
+
+test('a stream that has sent nothing yet is quiet only after the first-message factor', () => {
+  let now = 0;
+  const w = new StreamWatch(() => now, 4);
+  const a = w.track('session recording a');
+  now = 60_000;
+  assert.deepEqual(w.newlyQuiet(60_000), [], 'the auth service may still be preparing it');
+  now = 240_000;
+  assert.deepEqual(w.newlyQuiet(60_000).map((q) => [q.what, q.started]), [['session recording a', false]]);
+  a.received();
+  a.reading();
+  now += 60_000;
+  assert.deepEqual(w.quiet(60_000).map((q) => q.started), [true], 'once started, the plain threshold');
+});

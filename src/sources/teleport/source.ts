@@ -23,6 +23,8 @@ import { StateStore, resolveStartTime } from './state.js';
 const QUIET_LISTED = 10;
 const QUIET_CHECK_MS = 5_000;
 
+const quietOf = (q: QuietStream[]) => ({ quietStreams: q.slice(0, QUIET_LISTED), streamsQuiet: q.length });
+
 /** recordings named one by one in the exit log; the rest are counted */
 const LEFT_BEHIND_LOGGED = 20;
 
@@ -197,8 +199,10 @@ export interface TeleportSourceStatus {
   stuckChunks: StuckChunk[];
   /** server streams open now (export chunks, recordings) */
   streamsOpen: number;
-  /** open streams that have sent nothing for a minute or more (a fifth of stream-idle-timeout if less), quietest first (at most QUIET_LISTED) */
+  /** open streams that have sent nothing for a minute or more (a fifth of stream-idle-timeout if less; 4x before a first message), quietest first (at most QUIET_LISTED) */
   quietStreams: QuietStream[];
+  /** how many streams are that quiet, listed or not */
+  streamsQuiet: number;
   identity: { file: string; user: string | undefined; notAfter: string } | null;
   identityRefreshedAt: number | null;
 }
@@ -224,6 +228,7 @@ export function initialStatus(): TeleportSourceStatus {
     stuckChunks: [],
     streamsOpen: 0,
     quietStreams: [],
+    streamsQuiet: 0,
     identity: null,
     identityRefreshedAt: null,
   };
@@ -257,7 +262,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   let main: Promise<void> | undefined;
   let refreshTimer: NodeJS.Timeout | undefined;
   let quietTimer: NodeJS.Timeout | undefined;
-  const streams = new StreamWatch(now);
+  // the first message may take FIRST_MESSAGE_IDLE_FACTOR times as long (the auth service prepares it): so may its silence
+  const streams = new StreamWatch(now, FIRST_MESSAGE_IDLE_FACTOR);
   let quietMs = QUIET_WARN_MS;
   let stopping: Promise<void> | undefined;
 
@@ -521,7 +527,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         sessionsPending: ss?.pending ?? 0,
         locksUpserted: locker?.locks() ?? 0,
         streamsOpen: streams.size,
-        quietStreams: streams.quiet(quietMs).slice(0, QUIET_LISTED),
+        ...quietOf(streams.quiet(quietMs)),
         identity: st.identity ? { ...st.identity } : null,
       };
     },

@@ -25,7 +25,15 @@ interface Open {
 
 export class StreamWatch {
   private readonly open = new Set<Open>();
-  constructor(private readonly now: () => number) {}
+  /** `firstFactor`: a stream that has sent nothing yet is quiet only after this many times as long (batches.ts) */
+  constructor(
+    private readonly now: () => number,
+    private readonly firstFactor = 1,
+  ) {}
+
+  private quietAfter(s: Open, minMs: number): number {
+    return s.started ? minMs : minMs * this.firstFactor;
+  }
 
   /** a stream opened: received() when a batch arrives, reading() once it is written, done() however it ends */
   track(what: string): { received(): void; reading(): void; done(): void } {
@@ -55,7 +63,7 @@ export class StreamWatch {
     const out: QuietStream[] = [];
     for (const s of this.open) {
       const quietForMs = now - s.lastAt;
-      if (!s.holding && quietForMs >= minMs) out.push({ what: s.what, quietForMs, started: s.started });
+      if (!s.holding && quietForMs >= this.quietAfter(s, minMs)) out.push({ what: s.what, quietForMs, started: s.started });
     }
     return out.sort((a, b) => b.quietForMs - a.quietForMs);
   }
@@ -65,7 +73,7 @@ export class StreamWatch {
     const now = this.now();
     const out: QuietStream[] = [];
     for (const s of this.open) {
-      if (s.warned || s.holding || now - s.lastAt < minMs) continue;
+      if (s.warned || s.holding || now - s.lastAt < this.quietAfter(s, minMs)) continue;
       s.warned = true;
       out.push({ what: s.what, quietForMs: now - s.lastAt, started: s.started });
     }
