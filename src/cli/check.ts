@@ -91,8 +91,13 @@ export function startupChecks(config: Readonly<Config>, now: number): CheckResul
   }
   // the API key's file, or the config file it is written in: the modes check reports
   if (config.datadog.apiKeyFile) emit(secretModeResult(config.datadog.apiKeyFile, 'Datadog API key file'));
-  else if (config.file && config.datadog.apiKeyOrigin === config.file) emit(secretModeResult(config.file, 'config file holding the API key'));
+  else if (inConfigFile(config, config.datadog.apiKeyOrigin)) emit(secretModeResult(config.file!, 'config file holding the API key'));
   return results;
+}
+
+/** a secret written in the config file itself (our TOML: the file; a fluent.conf: `<file>: api_key`) */
+function inConfigFile(config: Readonly<Config>, origin: string | undefined): boolean {
+  return config.file !== null && origin !== undefined && (origin === config.file || origin.startsWith(`${config.file}:`));
 }
 
 /** what a failed startup check means for `start`: one error naming where the setting was given; undefined when none failed */
@@ -160,6 +165,7 @@ function checkIngest(config: Readonly<Config>, now: number, emit: (r: CheckResul
     emit(secretModeResult(ing.key, 'ingest private key'));
   }
   if (passphraseFile) emit(secretModeResult(passphraseFile, 'passphrase of the ingest key'));
+  else if (ing.keyPassphrase && inConfigFile(config, config.origins['ingest.key-passphrase'])) emit(secretModeResult(config.file!, 'config file holding the key passphrase'));
 }
 
 async function checkDatadog(config: Readonly<Config>, offline: boolean, emit: (r: CheckResult | undefined) => void): Promise<void> {
@@ -188,9 +194,9 @@ async function checkDatadog(config: Readonly<Config>, offline: boolean, emit: (r
   if (!dd.apiKey) {
     emit(result(config.dryRun ? 'warn' : 'fail', 'datadog.api-key',
       `not set: set the DD_API_KEY environment variable or datadog.api-key-file${config.dryRun ? ' (fine for --dry-run, which ships nothing)' : ''}`));
-  } else if (config.file && dd.apiKeyOrigin === config.file) {
+  } else if (inConfigFile(config, dd.apiKeyOrigin)) {
     emit(result('warn', 'datadog.api-key', `written in ${config.file}: prefer the DD_API_KEY environment variable or datadog.api-key-file, and keep that file private`));
-    emit(secretModeResult(config.file, 'config file holding the API key'));
+    emit(secretModeResult(config.file!, 'config file holding the API key'));
   } else if (dd.apiKeyOrigin?.startsWith('flag ')) {
     emit(result('warn', 'datadog.api-key', `given as ${dd.apiKeyOrigin}: other users can see it in the process list; prefer DD_API_KEY or datadog.api-key-file`));
   } else {

@@ -286,19 +286,7 @@ test('the secret files checked are the ones the loader read: a dotted key at the
 test('a fluent.conf passphrase is the one used, not a passphrase file from the environment', async (t) => {
   // check used to read the fluent.conf as TOML, find no inline passphrase, and blame the file the loader ignored
   const s = await setup(t);
-  const conf = s.path('fluent.conf');
-  writeFileSync(conf, `<source>
-  @type http
-  port 8888
-  <transport tls>
-    client_cert_auth true
-    ca_path ${s.path(FILES.ca)}
-    cert_path ${s.path(FILES.cert)}
-    private_key_path ${s.path(FILES.key)}
-    private_key_passphrase "wrong-passphrase"
-  </transport>
-</source>
-`);
+  const conf = fluentConf(s, 'wrong-passphrase');
   const r = await check(s.dir, { configFile: conf, env: { DD_API_KEY: API_KEY, TDF_INGEST_KEY_PASSPHRASE_FILE: s.path(FILES.passphrase) }, offline: true });
   assert.equal(r.code, 1);
   assert.match(r.line('ingest.key'), /^FAIL .*could not be decrypted: the passphrase from ingest\.key-passphrase is wrong/);
@@ -320,3 +308,38 @@ test('a secret file that an inline value overrides is not read, so its mode is n
   assert.match(r.line('datadog.api-key'), /^PASS .*from environment variable DD_API_KEY$/);
   assert.doesNotMatch(r.text, /secret-mode .*(server\.key\.passphrase|dd\.key)/);
 });
+
+test('secrets written in the config itself (a fluent.conf api_key, a passphrase): the file\'s mode is checked', async (t) => {
+  const s = await setup(t);
+  const conf = fluentConf(s, s.passphrase, `<match **>
+  @type datadog
+  api_key ${API_KEY}
+</match>
+`);
+  chmodSync(conf, 0o644);
+  const r = await check(s.dir, { configFile: conf, env: {}, offline: true });
+  assert.equal(r.code, 1);
+  assert.match(r.line('datadog.api-key'), new RegExp(`^WARN .*written in ${conf.replace(/[.]/g, '\\.')}`));
+  const modes = r.text.split('\n').filter((l) => l.includes('secret-mode'));
+  assert.ok(modes.some((l) => /^FAIL .*fluent\.conf \(config file holding the API key\) is open to other users/.test(l)), modes.join('\n'));
+  assert.ok(modes.some((l) => /^FAIL .*fluent\.conf \(config file holding the key passphrase\) is open to other users/.test(l)), modes.join('\n'));
+  assert.ok(!r.text.includes(API_KEY) && !r.text.includes(s.passphrase), 'no secret in the output');
+});
+
+/** a fluent.conf with in_http over mTLS on the setup's files, the key's passphrase inline */
+function fluentConf(s: { path(f: string): string }, passphrase: string, more = ''): string {
+  const conf = s.path('fluent.conf');
+  writeFileSync(conf, `<source>
+  @type http
+  port 8888
+  <transport tls>
+    client_cert_auth true
+    ca_path ${s.path(FILES.ca)}
+    cert_path ${s.path(FILES.cert)}
+    private_key_path ${s.path(FILES.key)}
+    private_key_passphrase "${passphrase}"
+  </transport>
+</source>
+${more}`);
+  return conf;
+}
