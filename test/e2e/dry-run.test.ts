@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeIntake, type FakeIntake } from '../../src/fakes/intake.js';
@@ -16,6 +15,7 @@ import { runForwarder, waitFor, writeIngestConfig, type RunningForwarder } from 
 import { MtlsClient, writeTlsFiles } from '../helpers/mtls.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
 import { pollerEnv } from '../helpers/poller-env.js';
+import { unusedPort } from '../helpers/ports.js';
 
 await awayFromUtcMidnight();
 
@@ -143,7 +143,7 @@ test('dry run beside a running forwarder on the same storage reads from now (or 
   const ds = dataset(40, { count: 0, eventsPerSession: 0 });
   const { fake, intake, config, storage } = await env(t, ds);
   // the same admin port too, as with one config file: the dry run goes on without the admin API
-  const admin = ['--admin-port', String(await freePort())];
+  const admin = ['--admin-port', String(await unusedPort())];
   const running = await start(config, intake, admin);
   t.after(() => running.stop('SIGKILL'));
   await waitFor(() => intake.logs.length >= ds.events.length, 'the running forwarder shipped the history');
@@ -240,14 +240,6 @@ service = "audit-trail"`,
   assert.equal(running.proc.exitCode, null, 'the running forwarder is still up');
   assert.equal(await running.stop(), 0, running.stderr());
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 function datasetTimes(ds: FakeDataset): number[] {
   return Array.from({ length: ds.events.length }, (_, i) => ds.events.timeAt(i));

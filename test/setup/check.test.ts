@@ -7,7 +7,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +16,7 @@ import { createCA, createCert, encryptKey } from '../../src/tls/certs.js';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { startFakeTeleport } from '../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
+import { unusedPort } from '../helpers/ports.js';
 
 const API_KEY = 'chk0123456789abcdef0123456789abcd';
 const HOUR = 3600_000;
@@ -101,7 +101,7 @@ test('the API key: refused by the intake (403) fails; an unreachable intake only
   assert.match(bad.line('datadog.validate'), /^FAIL .*refused the API key \(HTTP 403\)/);
   assert.match(bad.text, /^check failed: /m);
 
-  const port = await closedPort();
+  const port = await unusedPort();
   const away = await check(s.dir, { flags: { 'datadog-url': `http://127.0.0.1:${port}` } });
   assert.equal(away.code, 0, away.text);
   assert.match(away.line('datadog.validate'), /^WARN .*could not reach http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
@@ -255,14 +255,6 @@ test('a config error is a failed check with its message; a storage path that is 
   assert.equal(st.code, 1);
   assert.match(st.line('storage'), /^FAIL .*storage exists but is not a directory/);
 });
-
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 test('the secret files checked are the ones the loader read: a dotted key at the top of the file', async (t) => {
   // `"ingest.key-passphrase-file" = ...` before any table is the same setting to the loader; check used to look

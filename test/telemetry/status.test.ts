@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSpool } from '../../src/spool/spool.js';
 import type { DatadogSinkStatus } from '../../src/sinks/datadog/sink.js';
@@ -128,13 +128,8 @@ test('helpers: durations, scrub, version', () => {
 });
 
 test('a poller that reads nothing says so after a while; a short-lived identity that tbot renews does not warn', async (t) => {
-  const dir = tempDir(t);
   let clock = Date.parse('2024-05-02T00:00:00Z');
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
-  t.after(() => spool.close());
-  const teleport = teleportStatus();
-  const base = { version: '0.0.1', startedAt: clock, now: () => clock, spool: () => spool.stats(), sink: () => sinkStatus(), teleport: () => teleport };
-  const sources: StatusSources = { ...base, config: testConfig(dir, { 'ingest-enabled': false }) };
+  const { dir, teleport, base, sources } = await pollerSources(t, () => clock);
 
   // the auth service went away 20 s ago: retrying, not yet worth a warning (a restart takes that long)
   teleport.lastSuccessAt = clock - 25_000;
@@ -170,15 +165,7 @@ test('a poller that reads nothing says so after a while; a short-lived identity 
 });
 
 test('quiet teleport streams are warnings naming them and when they are cancelled; past three, counted', async (t) => {
-  const dir = tempDir(t);
-  const clock = Date.parse('2024-05-02T00:00:00Z');
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
-  t.after(() => spool.close());
-  const teleport = teleportStatus();
-  const sources: StatusSources = {
-    version: '0.0.1', startedAt: clock, now: () => clock, spool: () => spool.stats(), sink: () => sinkStatus(), teleport: () => teleport,
-    config: testConfig(dir, { 'ingest-enabled': false }),
-  };
+  const { teleport, sources } = await pollerSources(t, () => Date.parse('2024-05-02T00:00:00Z'));
   teleport.streamsOpen = 5;
   teleport.quietStreams = [
     { what: 'session recording s1', quietForMs: 600_000, started: false },
@@ -199,3 +186,14 @@ test('quiet teleport streams are warnings naming them and when they are cancelle
   teleport.streamsQuiet = 0;
   assert.deepEqual(statusDoc(sources).warnings, []);
 });
+
+/** the status sources of a poller-only forwarder with a real spool, all read at now() */
+async function pollerSources(t: TestContext, now: () => number) {
+  const dir = tempDir(t);
+  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now });
+  t.after(() => spool.close());
+  const teleport = teleportStatus();
+  const base = { version: '0.0.1', startedAt: now(), now, spool: () => spool.stats(), sink: () => sinkStatus(), teleport: () => teleport };
+  const sources: StatusSources = { ...base, config: testConfig(dir, { 'ingest-enabled': false }) };
+  return { dir, teleport, base, sources };
+}
