@@ -241,7 +241,6 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
         await ship(events, [putJson(key, { c: cursor } satisfies ChunkState)]);
         watched?.reading();
       }
-      watched?.done();
       await store.put([putJson(key, { done: true } satisfies ChunkState)], signal);
       return { ok: true };
     } catch (err) {

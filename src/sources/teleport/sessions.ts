@@ -15,6 +15,8 @@ import { decodeWireEvent, toSourceRecord, uploadedSessionId, type DecodedEvent }
 import { EXPORT_BATCH_MAX, LINGER_MS, isStop } from './exporter.js';
 import { Backoff, describeError, isNotFound } from './retry.js';
 import { FailureLog, explainedText, plainExplain, type Explain, type ExplainedError } from './explain.js';
+import { K, del, putJson, type SessionState, type StateStore } from './state.js';
+import type { StateOp } from '../../spool/types.js';
 
 /** a recording exit-on-last-event did not wait for; it stays in state for the next run */
 export interface LeftBehind {
@@ -24,8 +26,6 @@ export interface LeftBehind {
   err: string;
   problem?: ExplainedError;
 }
-import { K, del, putJson, type SessionState, type StateStore } from './state.js';
-import type { StateOp } from '../../spool/types.js';
 
 export const SESSION_GIVE_UP_MS = 48 * 3600_000;
 /** failed attempts in a row after which a recording no longer holds back exit-on-last-event */
@@ -229,13 +229,11 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         if (kept.length > 0) d.progress({ emitted: kept.length });
         watched?.reading();
       }
-      watched?.done();
       await store.put([del(key)], signal);
       remove(sid);
       d.progress({ finished: 1 });
       logger.debug({ sid }, 'teleport session recording shipped');
     } catch (err) {
-      watched?.done();
       if (signal.aborted || isStop(err)) return;
       const notFound = isNotFound(err);
       const x = notFound ? undefined : (d.explain ?? plainExplain)(err, 'sessions');
@@ -272,6 +270,8 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       const fields = { sid, index: e.state.i, attempts: e.failures, retryInMs: Math.round(delay) };
       if (x) failureLog.failed(x, fields, 'teleport session recording failed; will retry');
       else logger.warn({ ...fields, err: why }, 'teleport session recording failed; will retry');
+    } finally {
+      watched?.done();
     }
   }
 

@@ -16,7 +16,7 @@ import { describeError } from './retry.js';
 import { explainTeleportError, type Explain } from './explain.js';
 import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
 import { QUIET_WARN_MS, StreamWatch, type QuietStream } from './streams.js';
-import { createSessions, SESSION_GIVE_UP_MS, type Sessions } from './sessions.js';
+import { createSessions, SESSION_GIVE_UP_MS, type LeftBehind } from './sessions.js';
 import { StateStore, resolveStartTime } from './state.js';
 
 /** quiet streams listed in status; how often they are looked for */
@@ -462,7 +462,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   }
 
   /** recordings exit-on-last-event did not wait for: they stay in state and resume on the next run */
-  function logLeftBehind(left: ReturnType<Sessions['leftBehind']>): void {
+  function logLeftBehind(left: LeftBehind[]): void {
     for (const x of left.slice(0, LEFT_BEHIND_LOGGED)) {
       logger.warn({ sid: x.sid, index: x.index, attempts: x.attempts, err: x.err }, 'teleport session recording left behind at exit; it resumes on the next run');
     }
