@@ -31,8 +31,6 @@ export type IdentitySource = { identityFile: string } | { certFile: string; keyF
 
 const BEGIN = /^-----BEGIN ([A-Z0-9 ]+)-----\s*$/;
 const END = /^-----END ([A-Z0-9 ]+)-----\s*$/;
-// openssh certificate lines: `ssh-rsa-cert-v01@openssh.com AAAA...`, `ecdsa-sha2-nistp256-cert-v01@openssh.com ...`
-const SSH_CERT = /^\S+-cert-v01@openssh\.com\s/;
 
 interface PemBlock {
   type: string;
