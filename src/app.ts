@@ -282,6 +282,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       logger.info({ reason }, 'stopping: no new records are accepted');
       await ingest?.close();
       await teleport?.stop();
+      router.flush(); // nothing is routed from now on: log the old-timestamp count not logged yet
       await sink?.stop(deps.drainDeadlineMs ?? 10_000);
       const left = spool.stats();
       spoolOpen = false;

@@ -9,6 +9,8 @@ import { ConfigError } from '../errors.js';
 import type { SourceRecord } from '../record.js';
 import { compilePattern, type TagMatcher } from './pattern.js';
 import { fitJson, MIN_FIT_BYTES, toJson, TRUNCATED_KEY } from './truncate.js';
+import { goDuration } from '../setup/toml.js';
+import { formatDuration } from '../telemetry/status.js';
 
 export { TRUNCATED_KEY, DROPPED_KEY } from './truncate.js';
 
@@ -43,6 +45,11 @@ export interface RouterOptions {
   maxLogBytes?: number;
   /** for the warn rate limit and the age of events */
   now?: () => number;
+  /**
+   * runs fn once after ms (the end of an "old events" log interval) and returns its cancel. default: an unref'd
+   * setTimeout, so the pending line never keeps the process alive (flush() logs it at stop)
+   */
+  setTimer?: (fn: () => void, ms: number) => () => void;
   /**
    * events older than maxAgeMs (Datadog does not index logs over 18 h old as current): restamp sends them with
    * the timestamp key set to now and the event time kept in `original_timestamp`; keep sends them as they are;
@@ -83,6 +90,8 @@ export interface Router {
    */
   route(rec: SourceRecord, unmatched?: 'drop'): RouteResult;
   stats(): RouterStats;
+  /** logs the old-timestamp count not logged yet (nothing when there is none) and cancels its timer: call at stop */
+  flush(): void;
 }
 
 export const ROUTER_DEFAULTS = Object.freeze({
@@ -94,7 +103,7 @@ export const ROUTER_DEFAULTS = Object.freeze({
   tagCharsShown: 200, // longer tags are cut in warnings and reasons (an http path can be long)
   maxAgeMs: 17 * 3_600_000, // datadog indexes logs up to 18 h old as current; keep a margin
   originalTimestampKey: 'original_timestamp',
-  oldLogIntervalMs: 60_000, // at most one "old events" line a minute
+  oldLogIntervalMs: 60_000, // the first old event is logged at once, the rest at most once a minute with their count
 });
 
 // a teleport event code: T, a few digits or capitals, and a severity letter
@@ -137,30 +146,62 @@ export function createRouter(options: RouterOptions): Router {
   const maxAgeMs = o.maxAgeMs ?? ROUTER_DEFAULTS.maxAgeMs;
   const oldPolicy = o.oldTimestamps;
   const info = o.logger?.info ? o.logger.info.bind(o.logger) : warn;
+  const setTimer = o.setTimer ?? unrefTimer;
+  const oldInterval = ROUTER_DEFAULTS.oldLogIntervalMs;
   let lastOldLogAt = -Infinity;
-  let oldSinceLog = 0;
+  // old events not logged yet, the time of the first of them, and the end-of-interval timer that logs them
+  let oldPending = 0;
+  let oldPendingSample: number | undefined;
+  let cancelOldTimer: (() => void) | undefined;
 
-  // a backfill must not vanish silently: apply the policy and say how many events it touched
+  // a backfill must not vanish silently: apply the policy and say how many events it touched. the first old
+  // event is logged at once (the policy is seen to be active); later ones are counted and logged when the
+  // interval ends or at flush(), so the logged counts add up to the stats
   function old(rec: SourceRecord, t: number): 'drop' | 'keep' | 'restamp' {
-    oldSinceLog += 1;
-    if (info && t - lastOldLogAt >= ROUTER_DEFAULTS.oldLogIntervalMs) {
-      info(
-        { events: oldSinceLog, policy: oldPolicy, maxAgeMs, sampleTime: isoTime(rec.time), restamped: stats.oldRestamped, kept: stats.oldKept, dropped: stats.oldDropped },
-        `events older than Datadog's indexing window: ${oldPolicy === 'restamp' ? 'sent stamped now, with original_timestamp' : oldPolicy === 'drop' ? 'dropped' : 'sent as they are'}`,
-      );
-      lastOldLogAt = t;
-      oldSinceLog = 0;
-    }
+    let action: 'drop' | 'keep' | 'restamp' = 'restamp';
     if (oldPolicy === 'drop') {
       stats.oldDropped += 1;
-      return 'drop';
-    }
-    if (oldPolicy === 'keep') {
+      action = 'drop';
+    } else if (oldPolicy === 'keep') {
       stats.oldKept += 1;
-      return 'keep';
+      action = 'keep';
+    } else stats.oldRestamped += 1;
+    if (info) {
+      oldPending += 1;
+      if (oldPending === 1) oldPendingSample = rec.time;
+      if (t - lastOldLogAt >= oldInterval) logOld(t);
+      // the clock can step back: never wait longer than one interval
+      else cancelOldTimer ??= setTimer(onOldTimer, Math.min(oldInterval, lastOldLogAt + oldInterval - t));
     }
-    stats.oldRestamped += 1;
-    return 'restamp';
+    return action;
+  }
+
+  function onOldTimer(): void {
+    cancelOldTimer = undefined;
+    if (oldPending > 0) logOld(now());
+  }
+
+  function logOld(t: number): void {
+    if (cancelOldTimer) {
+      cancelOldTimer();
+      cancelOldTimer = undefined;
+    }
+    const first = lastOldLogAt === -Infinity;
+    const periodMs = first ? 0 : Math.max(0, t - lastOldLogAt);
+    const n = oldPending;
+    const what = oldPolicy === 'restamp' ? 'sent stamped now, with original_timestamp' : oldPolicy === 'drop' ? 'dropped' : 'sent as they are';
+    const when = first ? '' : ` in the last ${formatDuration(periodMs / 1000)}`;
+    const next = first ? `; later counts follow at most every ${goDuration(oldInterval)}` : '';
+    info?.(
+      {
+        events: n, policy: oldPolicy, maxAgeMs, periodMs, sampleTime: isoTime(oldPendingSample ?? NaN),
+        restamped: stats.oldRestamped, kept: stats.oldKept, dropped: stats.oldDropped,
+      },
+      `routing.old-timestamps = ${String(oldPolicy)}: ${n} ${n === 1 ? 'event' : 'events'} older than ${goDuration(maxAgeMs)} (Datadog's indexing window)${when}: ${what}${next}`,
+    );
+    lastOldLogAt = t;
+    oldPending = 0;
+    oldPendingSample = undefined;
   }
 
   // a backfill restamps every event: the key goes onto the record's text instead of a copy of the record. the
@@ -256,7 +297,20 @@ export function createRouter(options: RouterOptions): Router {
       return unmatched(tag, unmatchedPolicy === 'drop');
     },
     stats: () => ({ ...stats }),
+    flush(): void {
+      if (oldPending > 0) logOld(now());
+      else if (cancelOldTimer) {
+        cancelOldTimer();
+        cancelOldTimer = undefined;
+      }
+    },
   };
+}
+
+function unrefTimer(fn: () => void, ms: number): () => void {
+  const h = setTimeout(fn, ms);
+  h.unref();
+  return () => clearTimeout(h);
 }
 
 const ORIGINAL_PREFIX = `,${JSON.stringify(ROUTER_DEFAULTS.originalTimestampKey)}:`;
@@ -449,6 +503,7 @@ function validateOptions(options: RouterOptions): RouterOptions {
     fail(`maxLogBytes must be an integer of at least ${MIN_FIT_BYTES}, got ${String(max)}`);
   }
   if (options.now !== undefined && typeof options.now !== 'function') fail('now must be a function');
+  if (options.setTimer !== undefined && typeof options.setTimer !== 'function') fail('setTimer must be a function');
   if (options.logger !== undefined && typeof options.logger?.warn !== 'function') fail('logger must have a warn method');
   if (options.oldTimestamps !== undefined && !['restamp', 'keep', 'drop'].includes(options.oldTimestamps)) {
     fail(`oldTimestamps must be "restamp", "keep" or "drop", got ${JSON.stringify(options.oldTimestamps)}`);

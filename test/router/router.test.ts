@@ -8,6 +8,7 @@ import {
   createRouter,
   DROPPED_KEY,
   isoTime,
+  ROUTER_DEFAULTS,
   TRUNCATED_KEY,
   type MatchRule,
   type RouteResult,
@@ -649,7 +650,11 @@ test('events past the indexing window: restamp, keep or drop, counted and logged
   assert.equal(f1['@timestamp'], new Date(fresh.time).toISOString());
   assert.equal(f1.original_timestamp, undefined);
   assert.equal(restamp.stats().oldRestamped, 1);
-  assert.ok(lines.some((l) => l.obj.policy === 'restamp' && l.obj.events === 1), 'the policy is logged with a count');
+  // the first old event is logged at once, so the policy is seen to be active
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0]!.obj.policy, 'restamp');
+  assert.equal(lines[0]!.obj.events, 1);
+  assert.equal(lines[0]!.obj.restamped, 1, 'the totals include the event logged');
 
   const keep = make('keep');
   const k = JSON.parse((keep.route(old) as { value: string }).value);
@@ -724,4 +729,122 @@ test('restamp appends original_timestamp to the text: the same text as routing a
     sent(r.route(rec({ a: 1 }, 'events.log', OLD))).text,
     `{"a":1,"original_timestamp":"${new Date(OLD).toISOString()}","hostname":"h","@timestamp":"${new Date(NOW).toISOString()}"}`,
   );
+});
+
+// a clock and timers the test moves by hand: a timer runs when advance() passes its time
+function fakeTime(start: number) {
+  let t = start;
+  let timers: Array<{ at: number; fn: () => void }> = [];
+  return {
+    now: () => t,
+    setTimer(fn: () => void, ms: number): () => void {
+      const timer = { at: t + ms, fn };
+      timers.push(timer);
+      return () => (timers = timers.filter((x) => x !== timer));
+    },
+    advance(ms: number): void {
+      t += ms;
+      for (;;) {
+        const due = timers.filter((x) => x.at <= t).sort((a, b) => a.at - b.at)[0];
+        if (!due) return;
+        timers = timers.filter((x) => x !== due);
+        due.fn();
+      }
+    },
+    pending: () => timers.length,
+  };
+}
+
+function oldRouter(policy: 'restamp' | 'keep' | 'drop', time: ReturnType<typeof fakeTime>, lines: Array<{ obj: any; msg: string }>) {
+  const log = (obj: object, msg: string) => lines.push({ obj, msg });
+  return createRouter({
+    rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: policy,
+    now: time.now, setTimer: time.setTimer, logger: { warn: log, info: log },
+  });
+}
+
+const STAT_OF = { restamp: 'oldRestamped', keep: 'oldKept', drop: 'oldDropped' } as const;
+
+test('old events: the logged counts add up to the events the policy applied to, across intervals and at flush', () => {
+  const N = 1000;
+  const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+  for (const policy of ['restamp', 'keep', 'drop'] as const) {
+    const time = fakeTime(NOW);
+    const lines: Array<{ obj: any; msg: string }> = [];
+    const r = oldRouter(policy, time, lines);
+    // 1,000 old events 150 ms apart: 150 s, across two interval ends; a fresh event now and then is not counted
+    for (let i = 0; i < N; i++) {
+      r.route({ tag: 'events.log', time: time.now() - 20 * 3_600_000, record: { i } });
+      if (i % 100 === 0) r.route({ tag: 'events.log', time: time.now(), record: { fresh: i } });
+      time.advance(150);
+    }
+    assert.equal(r.stats()[STAT_OF[policy]], N);
+    assert.equal(lines[0]!.obj.events, 1, `${policy}: the first old event is logged at once`);
+    assert.ok(lines.length >= 3, `${policy}: the interval ends logged what came since (${lines.length} lines)`);
+    const before = lines.length;
+    r.flush();
+    assert.equal(lines.length, before + 1, `${policy}: flush logs the remainder`);
+    assert.equal(time.pending(), 0, `${policy}: flush cancels the timer`);
+    const sum = lines.reduce((n, l) => n + l.obj.events, 0);
+    assert.equal(sum, N, `${policy}: logged counts ${lines.map((l) => l.obj.events).join('+')}`);
+    for (const l of lines) {
+      assert.equal(l.obj.policy, policy);
+      assert.match(l.msg, new RegExp(`= ${policy}: ${l.obj.events} events? older than 17h`));
+      assert.equal(typeof l.obj.periodMs, 'number');
+    }
+    assert.match(lines.at(-1)!.msg, /in the last \d/, 'the period the count covers');
+    assert.equal(lines.at(-1)!.obj[{ restamp: 'restamped', keep: 'kept', drop: 'dropped' }[policy]], N);
+
+    r.flush();
+    assert.equal(lines.length, before + 1, `${policy}: nothing left, nothing logged`);
+  }
+});
+
+test('old events: counts add up when no timer runs (one long synchronous backfill)', () => {
+  const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const lines: Array<{ obj: any; msg: string }> = [];
+  let clock = NOW;
+  const stuck = createRouter({
+    rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: 'drop',
+    now: () => clock, setTimer: () => () => {}, logger: { warn: (obj, msg) => lines.push({ obj, msg }) },
+  });
+  for (let i = 0; i < 1000; i++) {
+    stuck.route({ tag: 'x', time: 0, record: {} });
+    clock += 150;
+  }
+  stuck.flush();
+  assert.ok(lines.length > 2, 'a line each time an interval had passed');
+  assert.equal(lines.reduce((n, l) => n + l.obj.events, 0), 1000, lines.map((l) => l.obj.events).join('+'));
+});
+
+test('old events: flush with none pending logs nothing; a quiet interval then logs the next event at once', () => {
+  const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const time = fakeTime(NOW);
+  const lines: Array<{ obj: any; msg: string }> = [];
+  const r = oldRouter('keep', time, lines);
+  r.flush();
+  assert.equal(lines.length, 0, 'no old events: nothing to log');
+  r.route({ tag: 'x', time: 0, record: {} });
+  r.flush();
+  assert.deepEqual(lines.map((l) => l.obj.events), [1], 'the one event was logged at once; flush adds nothing');
+  assert.equal(time.pending(), 0, 'no timer for nothing');
+  time.advance(ROUTER_DEFAULTS.oldLogIntervalMs * 5);
+  r.route({ tag: 'x', time: 0, record: {} });
+  assert.deepEqual(lines.map((l) => l.obj.events), [1, 1]);
+  r.route({ tag: 'x', time: 0, record: {} });
+  assert.equal(lines.length, 2, 'within the interval: counted, not logged');
+  assert.equal(time.pending(), 1);
+  time.advance(ROUTER_DEFAULTS.oldLogIntervalMs);
+  assert.deepEqual(lines.map((l) => l.obj.events), [1, 1, 1], 'logged at the end of the interval');
+  r.flush();
+  assert.equal(lines.length, 3);
+});
+
+test('old events without a logger set no timer', () => {
+  const time = fakeTime(Date.UTC(2026, 10, 22, 12, 0, 0));
+  const r = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: 'drop', now: time.now, setTimer: time.setTimer });
+  for (let i = 0; i < 10; i++) r.route({ tag: 'x', time: 0, record: {} });
+  assert.equal(time.pending(), 0);
+  r.flush();
+  assert.equal(r.stats().oldDropped, 10);
 });
