@@ -11,7 +11,7 @@ import { runMigrate } from './migrate.js';
 import { runConfigure } from './configure.js';
 import { runCheck } from './check.js';
 import { runStatus } from './status.js';
-import { runSpool } from './spool.js';
+import { runSpool, type SpoolAction } from './spool.js';
 import { parseTtlHours } from '../setup/material.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -88,9 +88,10 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'spool <action>',
-      'inspect the spool and its dead letters: stats, ls --dead, replay --dead [--id K], purge --dead --before T',
+      'inspect the spool and its dead letters: stats, ls --dead, replay --dead [--id K], purge --dead --before T; ' +
+        'repair a damaged storage (copied aside first)',
       (y) => withSettingOptions(y
-        .positional('action', { choices: ['stats', 'ls', 'replay', 'purge'] as const, demandOption: true })
+        .positional('action', { choices: ['stats', 'ls', 'replay', 'purge', 'repair'] as const, demandOption: true })
         .option('dead', { type: 'boolean', default: false, describe: 'act on dead letters (records Datadog refused for good)' })
         .option('id', { type: 'array', string: true, describe: 'dead letter keys (replay)' })
         .option('before', { type: 'string', describe: 'purge dead letters older than this: RFC 3339 time or an age like "7d", "24h"' })
@@ -98,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
         .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
         .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' })),
       (a) => run(runSpool({
-        action: a.action as 'stats' | 'ls' | 'replay' | 'purge', dead: a.dead as boolean, id: a.id as string[] | undefined, before: a.before as string | undefined,
+        action: a.action as SpoolAction, dead: a.dead as boolean, id: a.id as string[] | undefined, before: a.before as string | undefined,
         limit: a.limit as number | undefined, configFile: a.config as string | undefined, flags: givenFlags(a as Record<string, unknown>), env: process.env,
         url: a.url as string | undefined, out: process.stdout,
       })),

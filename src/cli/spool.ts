@@ -1,17 +1,22 @@
-// `spool stats | ls --dead | replay --dead | purge --dead`: the spool and its dead letters.
+// `spool stats | ls --dead | replay --dead | purge --dead | repair`: the spool and its dead letters.
 // LevelDB admits one process at a time. so: with the forwarder stopped, we open the storage directory ourselves;
 // while it runs (the directory is locked), we go through its admin api (/status and /spool/dead*, loopback only),
 // after checking that the api belongs to the forwarder using this storage. with neither, we refuse and say why.
-// an explicit --url goes to the admin api first.
+// an explicit --url goes to the admin api first. `repair` (src/spool/repair.ts) works on the directory only, with the
+// forwarder stopped.
 import { loadConfig } from '../config/load.js';
 import { ConfigError, StorageError } from '../errors.js';
 import { parseDuration, parseTime } from '../config/values.js';
+import { repairStorage } from '../spool/repair.js';
 import { openSpool } from '../spool/spool.js';
+import { innermostMessage } from '../spool/storage-errors.js';
 import type { DeadLetter, Spool, SpoolStats } from '../spool/types.js';
 import { formatDuration, spoolWarnings, walWarnings, type StatusDoc } from '../telemetry/status.js';
-import { adminBaseUrl, clean, fetchAdmin, formatBytes, hasStore, isLocked, normalizeBaseUrl, type Output } from './status.js';
+import {
+  adminBaseUrl, clean, fetchAdmin, formatBytes, hasStore, isLocked, normalizeBaseUrl, readStorage, renderDiskStatus, type DiskStatus, type Output,
+} from './status.js';
 
-export type SpoolAction = 'stats' | 'ls' | 'replay' | 'purge';
+export type SpoolAction = 'stats' | 'ls' | 'replay' | 'purge' | 'repair';
 
 export interface RunSpoolOptions {
   action: SpoolAction;
@@ -57,6 +62,7 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
   const request = checkRequest(o, now());
   const config = loadConfig({ file: o.configFile, env: o.env, flags: o.flags, partial: true });
   const storage = config.storage;
+  if (o.action === 'repair') return runRepair(o.out, storage, config.spool.maxBytes, now);
   const base = o.url !== undefined ? normalizeBaseUrl(o.url) : adminBaseUrl(config);
 
   let backend: Backend | undefined;
@@ -106,8 +112,14 @@ interface Request {
 
 /** usage errors before anything is opened */
 function checkRequest(o: RunSpoolOptions, now: number): Request {
-  if (!['stats', 'ls', 'replay', 'purge'].includes(o.action)) throw new ConfigError(`unknown spool action "${o.action}": use stats, ls, replay or purge`);
-  if (o.action !== 'stats' && !o.dead) {
+  if (!['stats', 'ls', 'replay', 'purge', 'repair'].includes(o.action)) {
+    throw new ConfigError(`unknown spool action "${o.action}": use stats, ls, replay, purge or repair`);
+  }
+  if (o.action === 'repair') {
+    if (o.dead) throw new ConfigError('spool repair works on the whole store: drop --dead');
+    if (o.url !== undefined) throw new ConfigError('spool repair works on the storage directory with the forwarder stopped, not through its admin API: drop --url');
+  }
+  if (o.action !== 'stats' && o.action !== 'repair' && !o.dead) {
     throw new ConfigError(`spool ${o.action} works on dead letters: add --dead (the queue itself is summarized by \`spool stats\`)`);
   }
   if (o.id !== undefined && o.id.length > 0 && o.action !== 'replay') throw new ConfigError('--id goes with `spool replay --dead`');
@@ -149,16 +161,9 @@ export function parseBefore(input: string, now: number): number {
 async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<number> {
   const out = o.out;
   switch (o.action) {
-    case 'stats': {
-      const s = await b.stats();
-      const pct = s.maxBytes > 0 ? Math.floor((s.bytes / s.maxBytes) * 100) : 0;
-      out.write(`storage: ${clean(b.via)}\n`);
-      out.write(`records: ${s.records} (${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)}, ${pct}%), ${s.inFlight} in flight\n`);
-      out.write(`oldest: ${s.oldestAgeSeconds === null ? 'none (the spool is empty)' : `queued ${formatDuration(s.oldestAgeSeconds)} ago`}\n`);
-      out.write(`dead letters: ${s.deadLetters}\n`);
-      for (const w of spoolWarnings(s)) out.write(`! ${clean(w)}\n`);
+    case 'stats':
+      writeStats(out, b.via, await b.stats());
       return 0;
-    }
     case 'ls': {
       const letters = await b.listDead(r.limit);
       for (const d of letters) out.write(formatDeadLetter(d));
@@ -187,7 +192,49 @@ async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<numb
       out.write(`purged ${n} dead letter${n === 1 ? '' : 's'} dead-lettered before ${new Date(r.before!).toISOString()}\n`);
       return 0;
     }
+    case 'repair':
+      throw new ConfigError('spool repair does not go through a backend'); // runSpool calls runRepair before
   }
+}
+
+/** what `spool stats` prints */
+function writeStats(out: Output, via: string, s: SpoolStats & { oldestAgeSeconds: number | null }): void {
+  const pct = s.maxBytes > 0 ? Math.floor((s.bytes / s.maxBytes) * 100) : 0;
+  out.write(`storage: ${clean(via)}\n`);
+  out.write(`records: ${s.records} (${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)}, ${pct}%), ${s.inFlight} in flight\n`);
+  out.write(`oldest: ${s.oldestAgeSeconds === null ? 'none (the spool is empty)' : `queued ${formatDuration(s.oldestAgeSeconds)} ago`}\n`);
+  out.write(`dead letters: ${s.deadLetters}\n`);
+  for (const w of spoolWarnings(s)) out.write(`! ${clean(w)}\n`);
+}
+
+/**
+ * `spool repair`: copy aside, repair, then open the store the way `start` does and say what it holds now. exit 0
+ * when it opens; a StorageError (exit 2) with the reason and the copy's path when it still does not
+ */
+async function runRepair(out: Output, storage: string, maxBytes: number, now: () => number): Promise<number> {
+  const r = await repairStorage(storage, new Date(now()));
+  out.write(`copied ${clean(r.storage)} as it was to ${clean(r.backup)}\n`);
+  out.write(`LevelDB rebuilt the store from the table and log files it could read` +
+    `${r.lost ? `; the files it replaced or could not read are in ${clean(r.lost)} (the copy has them too)` : ''}\n`);
+  let disk: DiskStatus;
+  try {
+    disk = await readStorage(r.storage, maxBytes, 'spool repair', now());
+  } catch (err) {
+    throw new StorageError(
+      `the repaired storage ${r.storage} still cannot be opened (${innermostMessage(err)}): move it aside and start with an ` +
+        `empty --storage; the directory as it was before the repair is in ${r.backup}`,
+      { cause: err },
+    );
+  }
+  writeStats(out, `${r.storage} (opened after the repair)`, disk.spool);
+  // the poller's cursors as `status` shows them from disk
+  const poller = renderDiskStatus(disk).split('\n').find((line) => line.startsWith('teleport: '));
+  if (poller) out.write(`${poller}\n`);
+  out.write(
+    'start the forwarder again (teleport-datadog-forwarder start, as before) to deliver what is queued. records or cursors ' +
+      'in files LevelDB could not read are gone; a record delivered before the damage may come back and reach Datadog twice\n',
+  );
+  return 0;
 }
 
 /** one dead letter: key, when, status, reason, then a short preview of the log. pure */

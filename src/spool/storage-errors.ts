@@ -20,7 +20,8 @@ export function levelCode(err: unknown): string | undefined {
   return found;
 }
 
-function innermostMessage(err: unknown): string {
+/** the leveldb reason, from the innermost error that has a message */
+export function innermostMessage(err: unknown): string {
   let message = err instanceof Error ? err.message : String(err);
   for (let e = err as CodedError | undefined, depth = 0; e && depth < 5; e = e.cause as CodedError, depth++) {
     if (typeof e.message === 'string' && e.message) message = e.message;
@@ -34,9 +35,9 @@ export function isCorruption(err: unknown): boolean {
 
 export function corruptError(where: string, err: unknown): StorageError {
   return new StorageError(
-    `storage directory ${where} is corrupt (LevelDB: ${innermostMessage(err)}); stop the forwarder, move the ` +
-      'directory aside and start with an empty --storage (records still queued in the old one are not delivered), ' +
-      'or try to salvage it with a LevelDB repair first',
+    `storage directory ${where} is corrupt (LevelDB: ${innermostMessage(err)}); stop the forwarder and salvage what ` +
+      `it can with ${repairCommand(where)} (it copies the directory aside first), or move the directory aside and ` +
+      'start with an empty --storage (records still queued in the old one are not delivered)',
     { cause: err },
   );
 }
@@ -60,6 +61,17 @@ export function openError(where: string, err: unknown): StorageError {
 }
 
 const DATA_FILE = /^(MANIFEST-\d+|\d+\.(ldb|sst|log))$/;
+
+/** the names that are leveldb data (manifests, tables, logs), sorted: what a store is made of */
+export function levelDataFiles(names: readonly string[]): string[] {
+  return names.filter((n) => DATA_FILE.test(n)).sort();
+}
+
+/** the command that salvages a damaged store (src/spool/repair.ts), ready to paste */
+export function repairCommand(dir: string): string {
+  return `teleport-datadog-forwarder spool repair --storage ${shellQuote(dir)}`;
+}
+
 const SHOWN_FILES = 5;
 
 /**
@@ -76,21 +88,23 @@ export function missingCurrentError(dir: string): StorageError | null {
     return null;
   }
   if (names.includes('CURRENT')) return null;
-  const data = names.filter((n) => DATA_FILE.test(n)).sort();
+  const data = levelDataFiles(names);
   if (data.length === 0) return null;
   // newest first, by number (leveldb pads to 6 digits, more past 999999)
   const manifests = data.filter((n) => MANIFEST_FILE.test(n)).sort((a, b) => manifestNumber(b) - manifestNumber(a));
   const shown = data.slice(0, SHOWN_FILES).join(', ') + (data.length > SHOWN_FILES ? ` and ${data.length - SHOWN_FILES} more` : '');
   const aside = 'or move the directory aside and start with an empty --storage (records still queued in the old one are not delivered)';
+  // a repair writes a new manifest and CURRENT from what the tables and logs hold, whatever the manifests say
+  const repair = `rebuild CURRENT and a manifest from the tables and logs with ${repairCommand(dir)} (it copies the directory aside first)`;
   const [newest, older] = manifests;
   let todo: string;
   if (newest === undefined) {
-    todo = `no MANIFEST- file is left for CURRENT to name: try to salvage the tables and logs with a LevelDB repair, ${aside}`;
+    todo = `no MANIFEST- file is left for CURRENT to name: ${repair}, ${aside}`;
   } else {
     // the format leveldb itself writes: the manifest's name and a newline
     todo =
       `restore CURRENT, one line naming the newest manifest: printf '${newest}\\n' > ${shellQuote(path.join(dir, 'CURRENT'))} ` +
-      `and start again${older ? ` (if LevelDB then calls it corrupt, name the next older one, ${older})` : ''}; ${aside}`;
+      `and start again${older ? ` (if LevelDB then calls it corrupt, name the next older one, ${older})` : ''}; or ${repair}; ${aside}`;
   }
   return new StorageError(
     `storage directory ${dir} holds a LevelDB store (${data.length} data files: ${shown}) but no CURRENT file; ` +
