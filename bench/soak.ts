@@ -2,7 +2,8 @@
 // 500 bursts, 429s with rate-limit headers, slow answers, connection resets). every few seconds it samples the
 // forwarder's rss, the spool depth and the counts; at the end it lets the spool drain and checks, by unique id,
 // that delivered / acknowledged is exactly 1. clients retry refused posts with the same id, like
-// teleport-event-handler. exits 1 when an acknowledged record is missing or the spool does not drain.
+// teleport-event-handler. exits 1 when an acknowledged record is missing, the spool does not drain, or rss grew:
+// the last quarter's median more than --max-rss-growth MiB (default 25) over the first quarter's, after warm-up.
 //
 //   node --import tsx bench/soak.ts --duration 120 [--rate 400] [--connections 8] [--seed 1] [--json out.json]
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '8' },
     seed: { type: 'string', default: '1' },
     sample: { type: 'string', default: '5' },
+    'max-rss-growth': { type: 'string', default: '25' },
     json: { type: 'string' },
   },
 });
@@ -25,6 +27,7 @@ const DURATION_S = Number(args.duration);
 const RATE = Number(args.rate);
 const CONNECTIONS = Number(args.connections);
 const SAMPLE_S = Number(args.sample);
+const MAX_RSS_GROWTH_MIB = Number(args['max-rss-growth']);
 const API_KEY = 'soak000123456789abcdef0123456789';
 
 interface Sample {
@@ -138,8 +141,10 @@ async function main(): Promise<number> {
     process.stdout.write(`posts ${load.sent()} (${statusLine(load.statuses)})\n`);
     process.stdout.write(`rss after warm-up: median ${rssFirst.toFixed(1)} MiB (first quarter) -> ${rssLast.toFixed(1)} MiB (last quarter), max ${summary.rssMiB.max.toFixed(1)} MiB\n`);
     process.stdout.write(`spool: peak ${peakSpool} records; ${drained ? `drained to 0 in ${drainS.toFixed(1)} s after the load stopped` : 'DID NOT DRAIN'}\n`);
+    const grew = rssLast - rssFirst > MAX_RSS_GROWTH_MIB;
+    if (grew) process.stdout.write(`RSS GREW: ${(rssLast - rssFirst).toFixed(1)} MiB, more than the ${MAX_RSS_GROWTH_MIB} MiB allowed (--max-rss-growth)\n`);
     if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2));
-    return tl.lost.length === 0 && drained && ratio === 1 && code === 0 ? 0 : 1;
+    return tl.lost.length === 0 && drained && ratio === 1 && code === 0 && !grew ? 0 : 1;
   } finally {
     for (const fn of cleanups.reverse()) await fn();
   }

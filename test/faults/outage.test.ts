@@ -10,7 +10,7 @@ import { createRig, figures, startLoad, statusLine, tally, waitDelivered } from 
 const API_KEY = 'outage0123456789abcdef0123456789';
 const OUTAGE_MS = Number(process.env.TDF_OUTAGE_MS ?? 15_000);
 
-test('intake down for a while under load, then back: every acknowledged record delivered', { timeout: 180_000 }, async (t) => {
+test('intake down for a while under load, then back: every acknowledged record delivered', { timeout: OUTAGE_MS + 165_000 }, async (t) => {
   const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200' });
   const fw = await rig.start();
   const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'outage', connections: 8, pauseMs: 2 });

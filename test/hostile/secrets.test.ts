@@ -92,8 +92,10 @@ test('no api key, passphrase or private key in any output, on the good path and 
   const { intake, counts } = await startCountingIntake({ apiKeys: [apiKey] });
   const storage = join(dir, 'storage');
   const config = join(dir, 'forwarder.toml');
+  // trace: every line the forwarder can write is written, and searched
   writeFileSync(config, `
 storage = "${storage}"
+log-level = "trace"
 start-time = "${firstDay.toISOString()}"
 poll-interval = "1s"
 [teleport]
@@ -143,6 +145,7 @@ url = "${intake.url}"
   outputs.push(['`spool stats` output', spoolCli.out]);
   assert.equal(await fw.stop(), 0);
   outputs.push(['forwarder stdout', fw.logs.map((l) => JSON.stringify(l)).join('\n')], ['forwarder stderr', fw.stderr()]);
+  assert.ok(fw.logs.some((l) => l.level === 'debug'), 'debug lines were written, and are searched');
   assert.ok(fw.logs.some((l) => /refused the api key/.test(String(l.msg))), 'the refusal was logged');
 
   // `check` with the key refused, and again with it accepted
@@ -208,7 +211,7 @@ test('an intake that echoes the api key in its refusals (400, 403): the key reac
   writeFileSync(join(dir, 'server.crt'), server.cert);
   writeFileSync(join(dir, 'server.key'), server.key, { mode: 0o600 });
   const config = join(dir, 'forwarder.toml');
-  writeFileSync(config, `storage = "${join(dir, 'storage')}"\n[ingest]\nhost = "127.0.0.1"\nport = 0\nca = "${join(dir, 'ca.crt')}"\ncert = "${join(dir, 'server.crt')}"\nkey = "${join(dir, 'server.key')}"\n[datadog]\nurl = "${intake.url}"\n`);
+  writeFileSync(config, `storage = "${join(dir, 'storage')}"\nlog-level = "trace"\n[ingest]\nhost = "127.0.0.1"\nport = 0\nca = "${join(dir, 'ca.crt')}"\ncert = "${join(dir, 'server.crt')}"\nkey = "${join(dir, 'server.key')}"\n[datadog]\nurl = "${intake.url}"\n`);
   // the first record is refused for good (a dead letter with the answer as its reason), the second meets a 403
   intake.inject({ status: 400, times: 1, body: JSON.stringify({ errors: [`bad request from key ${apiKey}`] }) });
   const fw = await startForwarder(config, { DD_API_KEY: apiKey });

@@ -132,10 +132,17 @@ test('TLS: no client certificate, another CA, expired, not for client auth, plai
     ['a certificate for server auth only', createCert(ca, { usage: 'server', commonName: 'Client' })],
   ];
   const before = (await fw.getJson('/status')).ingest.stats;
+  const refusals = (st: { tlsFailed: number; tlsRefused: number }) => st.tlsFailed + st.tlsRefused;
   for (const [name, cert] of cases) {
+    const was = (await fw.getJson('/status')).ingest.stats;
     const got = await post(fw.port!, { ca: ca.cert, cert, body: eventBody(`refused-${name}`) }).then((s) => `answered ${s}`, (e: Error) => `refused (${(e as NodeJS.ErrnoException).code ?? e.message})`);
     t.diagnostic(`${name}: ${got}`);
     assert.match(got, /^refused/, name);
+    // the server's side of it is counted as the handshake ends, which may be just after the client saw it
+    await waitFor(async () => refusals((await fw.getJson('/status')).ingest.stats) > refusals(was), `${name}: the refusal counted`);
+    const now = (await fw.getJson('/status')).ingest.stats;
+    assert.equal(now.requests, was.requests, `${name}: no handler ran`);
+    assert.equal(now.status4xx, was.status4xx, `${name}: no answer was written`);
   }
   // plain http to the https port
   const plain = await new Promise<string>((resolve) => {
