@@ -32,6 +32,9 @@
  *   failNextCalls. `restart({ downMs })` closes every connection and listens again on the same port.
  * - `calls[rpc]`: { count, last, recent } with each request as decoded, the `version` metadata and the
  *   client certificate's CN. `resetCalls()` zeroes them.
+ * - `streams[rpc]`: { open, peak }: server streams of that RPC open now and the most open at once. a stream is
+ *   open while the server sends it, until its end, failure or cancel; NOT_FOUND and injected call failures never
+ *   open one. `resetCalls()` sets peak back to open.
  * - `addEvents(events)` (JSON objects, `time` defaults to now), `addRecording(sid, events)`.
  * - `addService(definition, implementation)` (or the `services` option) registers more services on this
  *   server, e.g. `/proto.AuthService/UpsertLock`; its handler should call `beginCall('UpsertLock', call)`
@@ -121,6 +124,13 @@ export interface RpcCalls {
   recent: RecordedCall[];
 }
 
+export interface OpenStreams {
+  /** server streams open now */
+  open: number;
+  /** the most open at once since the start or the last resetCalls() */
+  peak: number;
+}
+
 export interface FakeTeleport {
   /** `host:port` */
   readonly address: string;
@@ -132,6 +142,8 @@ export interface FakeTeleport {
   readonly faults: FakeTeleportFaults;
   /** per RPC name; the four audit RPCs are always present, added services appear on their first call */
   readonly calls: Record<string, RpcCalls>;
+  /** per streaming audit RPC: how many of its server streams are open, and the most at once */
+  readonly streams: Record<AuditRpc, OpenStreams>;
   /** lock requests received by an added UpsertLock handler */
   readonly locks: unknown[];
   /** a client certificate signed by `ca` (CN = user, default 'teleport-event-handler'; ttl default 12 h) */
@@ -207,6 +219,7 @@ class Fake implements FakeTeleport {
     failNextCalls: [],
   };
   readonly calls: Record<string, RpcCalls> = {};
+  readonly streams = Object.fromEntries(AUDIT_RPCS.map((rpc) => [rpc, { open: 0, peak: 0 }])) as Record<AuditRpc, OpenStreams>;
   readonly locks: unknown[] = [];
   readonly clusterName: string;
   port = 0;
@@ -298,6 +311,8 @@ class Fake implements FakeTeleport {
   resetCalls(): void {
     for (const k of Object.keys(this.calls)) delete this.calls[k];
     for (const rpc of AUDIT_RPCS) this.calls[rpc] = { count: 0, recent: [] };
+    // streams open now stay counted: zeroing them would make their end go negative
+    for (const s of Object.values(this.streams)) s.peak = s.open;
   }
 
   beginCall(rpc: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): grpc.ServiceError | undefined {
@@ -452,6 +467,9 @@ class Fake implements FakeTeleport {
   /** writes messages one by one, waiting for 'drain' when the client is slow; applies stream faults */
   private async pump(call: WritableCall, rpc: AuditRpc, messages: Iterable<Buffer>): Promise<void> {
     let sent = 0;
+    const open = this.streams[rpc];
+    open.open++;
+    open.peak = Math.max(open.peak, open.open);
     try {
       for (const msg of messages) {
         if (call.cancelled) return;
@@ -469,6 +487,8 @@ class Fake implements FakeTeleport {
       call.end();
     } catch (err) {
       if (!call.cancelled) call.emit('error', status(grpc.status.INTERNAL, `${rpc} failed: ${(err as Error).message}`));
+    } finally {
+      open.open--;
     }
   }
 

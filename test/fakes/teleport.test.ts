@@ -346,6 +346,42 @@ test('fault: slowStreamMs delays each message (checked as a lower bound only)', 
   assert.ok(Date.now() - started >= 3 * 40 - 5);
 });
 
+test('streams[rpc] counts the server streams open now and the most at once; NOT_FOUND opens none', async (t) => {
+  t.after(() => (fake.faults.stallAfter = undefined));
+  const sid = '8d57a9d5-3848-5ce2-a326-85eb4a6d2eed';
+  const counter = fake.streams.StreamUnstructuredSessionEvents;
+  fake.resetCalls();
+  assert.deepEqual(counter, { open: 0, peak: 0 });
+  // held open (silent after one message) until cancelled: three at once, whatever the machine's speed
+  fake.faults.stallAfter = { messages: 1, times: 3, rpcs: ['StreamUnstructuredSessionEvents'] };
+  const held = [0, 1, 2].map(() => {
+    const call = (client as any).StreamUnstructuredSessionEvents({ session_id: sid, start_index: 0 }, meta()) as grpc.ClientReadableStream<unknown>;
+    const ended = new Promise<void>((resolve) => {
+      call.on('error', () => resolve());
+      call.on('end', () => resolve());
+    });
+    call.on('data', () => {});
+    return { call, ended };
+  });
+  const deadline = Date.now() + 10_000;
+  while (counter.open < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(counter, { open: 3, peak: 3 });
+  for (const h of held) h.call.cancel();
+  await Promise.all(held.map((h) => h.ended));
+  while (counter.open > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(counter, { open: 0, peak: 3 }, 'cancelled streams are closed, the peak stays');
+
+  fake.resetCalls();
+  assert.deepEqual(counter, { open: 0, peak: 0 });
+  const missing = await stream(client, 'StreamUnstructuredSessionEvents', { session_id: 'no-such-session', start_index: 0 });
+  assert.equal(missing.error?.code, grpc.status.NOT_FOUND);
+  assert.equal(counter.peak, 0);
+  const done = await stream(client, 'StreamUnstructuredSessionEvents', { session_id: sid, start_index: 0 });
+  assert.equal(done.items.length, 9);
+  assert.deepEqual(counter, { open: 0, peak: 1 }, 'an ended stream is closed');
+  assert.equal(fake.streams.ExportUnstructuredEvents.peak, 0, 'counted per rpc');
+});
+
 test('restart drops in-flight streams and serves again on the same port', async (t) => {
   t.after(() => (gen.faults.slowStreamMs = 0));
   const port = gen.port;

@@ -2,6 +2,7 @@
 // dates and chunks, restarts, faults, the legacy fallback, filters, start time, dry run, a full spool.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../../src/errors.js';
 import { generatedDataset } from '../../src/fakes/teleport.js';
 import { K } from '../../src/sources/teleport/state.js';
@@ -161,4 +162,38 @@ test('dry run hands every record to emit without state, and writes no state', as
   assertExactlyOnce(auditIds(emitted), datasetIds(e.fake.dataset), 'audit events');
   assertExactlyOnce(sessionKeys(emitted), recordingKeys(e.fake.dataset), 'session events');
   assert.ok(!e.logs.has(/dry run: would ship/), 'what would be shipped is the app\'s to log, after routing');
+});
+
+test('caught up on today, late chunks of the two previous dates are still read, once; three dates back is not polled', async () => {
+  const e = await env({ dataset: generatedDataset({ dates: { start: new Date(today - 4 * DAY), days: 4 }, eventsPerDate: 30, chunksPerDate: 2, seed: 12 }) });
+  const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  const shipped: string[] = [];
+  const source = e.source({ exitOnLastEvent: false, pollIntervalMs: 50 }, { after: (r) => void shipped.push(...auditIds(r)) });
+  await source.start();
+  await until(() => source.status().caughtUp && source.status().date === isoDay(today), 15_000, 'caught up on today');
+
+  // teleport adds chunks to past dates late; the fake puts events added now in new chunks of their dates
+  const login = (t: number) => ({ event: 'user.login', code: 'T1000I', success: true, user: 'late', method: 'local', uid: randomUUID(), time: new Date(t).toISOString() });
+  const late = [login(today - DAY + 3600_000), login(today - 2 * DAY + 3600_000)];
+  // after the start time, so only the polled window keeps it out
+  const tooOld = login(today - 3 * DAY + 3600_000);
+  const addedAt = Date.now();
+  assert.equal(e.fake.addEvents(late).length, 2);
+  const [oldChunk] = e.fake.addEvents([tooOld]);
+  await until(() => late.every((x) => shipped.includes(x.uid)), 15_000, 'late events of yesterday and the day before shipped');
+  // three more full rounds (three dates each): a late chunk read again, or the old one read late, would show
+  const listed = e.fake.calls.GetEventExportChunks!.count;
+  await until(() => e.fake.calls.GetEventExportChunks!.count >= listed + 9, 15_000, 'more polling rounds');
+  await source.stop();
+
+  const records = await drain(e.spool);
+  assertExactlyOnce(auditIds(records), [...datasetIds(e.fake.dataset), ...late.map((x) => x.uid)], 'audit events with the late ones');
+  // the rule: each round lists the export date (today once caught up) and the two dates before it; a chunk that
+  // appears on an older date after the export moved past it is never read (the saved date only moves forward)
+  assert.ok(!records.some((r) => r.record.uid === tooOld.uid), 'an event added three dates back is not shipped');
+  assert.ok(!e.fake.calls.ExportUnstructuredEvents!.recent.some((c) => (c.request as { chunk: string }).chunk === oldChunk));
+  const polled = new Set(
+    e.fake.calls.GetEventExportChunks!.recent.filter((c) => c.at >= addedAt).map((c) => isoDay(Number((c.request as { date: { seconds: string } }).date.seconds) * 1000)),
+  );
+  assert.deepEqual([...polled].sort(), [isoDay(today - 2 * DAY), isoDay(today - DAY), isoDay(today)]);
 });

@@ -127,7 +127,7 @@ test('exit-on-last-event exits when recordings keep failing (not NotFound, not r
 test('a give-up whose state delete fails backs off instead of retrying at once', async () => {
   const e = await env({ dataset: small() });
   const lost = randomUUID();
-  e.fake.addEvents([upload(lost, Date.now() - 60_000)]); // older than the give-up time set below
+  e.fake.addEvents([upload(lost, Date.now() - 60_000)]);
   e.fake.faults.notFoundSessions.set(lost, Infinity);
   const deps = spoolDeps(e.spool, e.logs.logger);
   const putState = deps.putState;
@@ -139,6 +139,8 @@ test('a give-up whose state delete fails backs off instead of retrying at once',
     }
     return putState(ops);
   };
+  // not found since a minute ago (saved by an earlier run), past the give-up time set below
+  await e.spool.putState([{ type: 'put', key: K.session(lost), value: JSON.stringify({ i: 0, t: Date.now() - 60_000, nf: Date.now() - 60_000 }) }]);
   // retries of the session are a minute away at least: any second attempt during this test is a tight loop
   const s = createTeleportSource(e.options({ sessionRetryBaseMs: 60_000, sessionRetryMaxMs: 60_000, sessionGiveUpMs: 1000 }), deps);
   await s.start();

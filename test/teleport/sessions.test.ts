@@ -1,5 +1,5 @@
-// session recordings (resume from the saved index, NotFound retried, given up after 48 h), the auto-lock, and
-// identity refresh, against the fake auth service over mTLS with the real spool.
+// session recordings (resume from the saved index, the concurrency cap, NotFound retried and given up 48 h after
+// the first one), the auto-lock, and identity refresh, against the fake auth service over mTLS with the real spool.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -9,8 +9,11 @@ import { addFakeLockService, type FakeLock } from '../../src/fakes/teleport-lock
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { K } from '../../src/sources/teleport/state.js';
 import { LOCK_MESSAGE, lockName } from '../../src/sources/teleport/lock.js';
+import { createTeleportSource } from '../../src/sources/teleport/source.js';
 import type { SourceRecord } from '../../src/record.js';
-import { DAY, auditIds, drain, exactlyOnce, setup, until, within, writeIdentity, type Env } from './harness.js';
+import {
+  DAY, assertExactlyOnce, auditIds, drain, exactlyOnce, recordingKeys, sessionKeys, setup, spoolDeps, until, within, writeIdentity, type Env,
+} from './harness.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
 
 await awayFromUtcMidnight();
@@ -70,29 +73,104 @@ test('a recording stopped mid-way resumes from the saved index after a restart: 
   assert.equal(auditIds(all).filter((id) => all.some((x) => x.record.uid === id && x.record.sid === sid)).length, 1);
 });
 
-test('a recording not found yet is retried, then streamed; one missing for over 48 h is given up with a reason', async () => {
+test('recordings stream at most `concurrency` at once, and that many do run together', async () => {
+  const ds = generatedDataset({ dates: [yesterday], eventsPerDate: 40, chunksPerDate: 1, sessions: { count: 8, eventsPerSession: 100 }, seed: 5 });
+  const e = await setup({ dataset: ds });
+  envs.push(e);
+  // each recording stays open for 100 slow messages: recordings overlap whenever the cap lets them
+  e.fake.faults.slowStreamMs = 5;
+  const source = e.source({ concurrency: 3, skipSessionTypes: [] });
+  await source.start();
+  await within(source.done, 30_000, 'export with recordings');
+  await source.stop();
+  assertExactlyOnce(sessionKeys(await drain(e.spool)), recordingKeys(ds, []), 'session events');
+  const peak = e.fake.streams.StreamUnstructuredSessionEvents.peak;
+  assert.ok(peak <= 3, `at most concurrency (3) recordings streamed at once, saw ${peak}`);
+  assert.equal(peak, 3, 'the cap was reached: recordings are not streamed one at a time');
+  // export chunks have a cap of their own (the same number), not shared with the recordings
+  assert.ok(e.fake.streams.ExportUnstructuredEvents.peak <= 3);
+});
+
+test('a recording not found yet is retried, then streamed', async () => {
   const e = await env();
   const late = randomUUID();
-  const lost = randomUUID();
   e.fake.addRecording(late, recording(late, 30, Date.now() - 600_000));
   e.fake.faults.notFoundSessions.set(late, 3);
-  e.fake.faults.notFoundSessions.set(lost, Infinity);
-  e.fake.addEvents([upload(late, Date.now() - 60_000), upload(lost, Date.now() - 3 * DAY + 3600_000)]);
+  e.fake.addEvents([upload(late, Date.now() - 60_000)]);
   const source = e.source({ exitOnLastEvent: false, skipSessionTypes: [] });
   await source.start();
-  await until(async () => (await e.spool.listState(K.sessionPrefix)).length === 0 && source.status().sessionsFinished === 1, 15_000, 'late recording shipped, lost one dropped');
-  const st = source.status();
+  await until(async () => (await e.spool.listState(K.sessionPrefix)).length === 0 && source.status().sessionsFinished === 1, 15_000, 'late recording shipped');
   await source.stop();
   const records = await drain(e.spool);
   assert.deepEqual(keysOf(records, late).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 30 }, (_, i) => String(i)));
-  assert.equal(keysOf(records, lost).length, 0);
   const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as any).session_id === late);
   assert.equal(calls.length, 4, 'three NOT_FOUND answers, then the stream');
   assert.ok(e.logs.lines.some((l) => l.sid === late && /will retry/.test(String(l.msg)) && l.err === 'recording not found'));
+});
+
+test('an upload older than 48 h (a backfill) is not given up on its first NOT_FOUND: retried until it appears', async () => {
+  const e = await env();
+  const old = randomUUID();
+  e.fake.addRecording(old, recording(old, 30, Date.now() - 3 * DAY));
+  e.fake.faults.notFoundSessions.set(old, 3);
+  e.fake.addEvents([upload(old, Date.now() - 3 * DAY + 3600_000)]);
+  const source = e.source({ exitOnLastEvent: false, skipSessionTypes: [] });
+  await source.start();
+  await until(() => source.status().sessionsFinished + source.status().sessionsGivenUp >= 1, 15_000, 'old recording shipped or given up');
+  const st = source.status();
+  await source.stop();
+  assert.equal(st.sessionsGivenUp, 0);
+  assert.equal(st.sessionsFinished, 1);
+  assert.deepEqual(keysOf(await drain(e.spool), old).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 30 }, (_, i) => String(i)));
+  assert.equal(await e.spool.getState(K.session(old)), undefined);
+  assert.ok(!e.logs.has(/giving up/));
+});
+
+test('a recording not found for over 48 h since its first NOT_FOUND is given up with the reason; that time survives a restart', async () => {
+  const e = await env();
+  // the injected clock runs up to 49 h ahead of the certificate's real validity
+  writeIdentity(e.fake, e.identityFile, 'bot-datadog', 72);
+  const lost = randomUUID();
+  e.fake.faults.notFoundSessions.set(lost, Infinity);
+  // uploaded 30 h ago: a give-up counted from the upload would come at the restart below (70 h), too soon
+  e.fake.addEvents([upload(lost, Date.now() - 30 * 3600_000)]);
+  let ahead = 0;
+  const clock = () => Date.now() + ahead;
+  const start = () => createTeleportSource(e.options({ exitOnLastEvent: false }), spoolDeps(e.spool, e.logs.logger, {}, clock));
+  const saved = async (): Promise<{ i: number; t: number; nf?: number } | undefined> => {
+    const v = await e.spool.getState(K.session(lost));
+    return v === undefined ? undefined : JSON.parse(v);
+  };
+  const tries = () => e.fake.calls.StreamUnstructuredSessionEvents!.count;
+
+  let source = start();
+  await source.start();
+  await until(async () => (await saved())?.nf !== undefined, 15_000, 'first NOT_FOUND time saved');
+  const first = (await saved())!.nf!;
+  await until(() => tries() >= 3, 15_000, 'retried');
+  await source.stop();
+  assert.equal(source.status().sessionsGivenUp, 0);
+  assert.equal((await saved())!.nf, first, 'written once, at the first NOT_FOUND');
+  assert.equal((await saved())!.i, 0);
+
+  // restarted 40 h on: not yet 48 h since the first NOT_FOUND, so still retried
+  ahead = 40 * 3600_000;
+  source = start();
+  await source.start();
+  const before = tries();
+  await until(() => tries() >= before + 2, 15_000, 'retried after the restart');
+  assert.equal(source.status().sessionsGivenUp, 0);
+  assert.equal((await saved())?.nf, first, 'the first NOT_FOUND time is kept across the restart');
+  // 49 h after the first NOT_FOUND (9 h after the restart: a count restarted there would keep waiting)
+  ahead = 49 * 3600_000;
+  await until(() => source.status().sessionsGivenUp === 1, 15_000, 'given up');
+  await source.stop();
+  assert.equal(await saved(), undefined);
+  assert.equal(keysOf(await drain(e.spool), lost).length, 0);
   const gaveUp = e.logs.lines.find((l) => l.sid === lost && /giving up/.test(String(l.msg)));
   assert.ok(gaveUp, 'the give-up is logged');
   assert.match(String(gaveUp!.msg), /not found.*48 h/);
-  assert.equal(st.sessionsGivenUp, 1);
+  assert.equal(gaveUp!.notFoundSince, new Date(first).toISOString());
 });
 
 function failedLogin(user: string, t: number) {

@@ -2,8 +2,10 @@
 // StreamUnstructuredSessionEvents(sid, saved index). the session's entry is written in the same batch as the
 // upload event (a crash never forgets a session); its index moves in the same batch as the events it covers (a
 // restart resumes mid-recording without duplicates); it is deleted when the stream ends. a recording not found
-// yet (uploads lag) is retried with backoff and given up (logged) once its upload is 48 h old; other failures
-// are retried with capped backoff and never dropped. one failing session never stops the others.
+// yet (uploads lag) is retried with backoff and given up (logged) once it has been not found for 48 h, counted
+// from its first NOT_FOUND: that time is saved in its entry, so a restart does not start the count again, and
+// an old upload (a backfill from an old start-time) is not dropped on one passing NOT_FOUND. other failures are
+// retried with capped backoff and never dropped. one failing session never stops the others.
 // exit-on-last-event does not wait for recordings not found yet, nor for those that failed EXIT_AFTER_ATTEMPTS
 // times in a row (the go handler gives up after 3): they stay in state and resume on the next run.
 import type { Logger } from 'pino';
@@ -27,6 +29,7 @@ export interface LeftBehind {
   problem?: ExplainedError;
 }
 
+/** how long a recording may stay not found, from its first NOT_FOUND, before it is given up */
 export const SESSION_GIVE_UP_MS = 48 * 3600_000;
 /** failed attempts in a row after which a recording no longer holds back exit-on-last-event */
 export const EXIT_AFTER_ATTEMPTS = 3;
@@ -154,7 +157,9 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       const sid = row.key.slice(K.sessionPrefix.length);
       try {
         const st = JSON.parse(row.value) as SessionState;
-        add(sid, entry({ i: Number(st.i) || 0, t: Number(st.t) || d.now() }));
+        // an nf that is not a time is dropped: the count starts again (later, never sooner)
+        const nf = typeof st.nf === 'number' && Number.isFinite(st.nf) && st.nf > 0 ? { nf: st.nf } : {};
+        add(sid, entry({ i: Number(st.i) || 0, t: Number(st.t) || d.now(), ...nf }));
       } catch {
         add(sid, entry({ i: 0, t: d.now() }));
       }
@@ -220,6 +225,7 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         const kept = events.filter((x) => !skip.has(x.type));
         let next = e.state.i;
         for (const x of events) if (Number.isFinite(x.index)) next = Math.max(next, x.index + 1);
+        // found: a not-found count (nf) ends here
         const state: SessionState = { i: next, t: e.state.t };
         await store.commit(kept.map((x) => toSourceRecord(tag, x)), [putJson(key, state)], signal);
         e.state = state;
@@ -243,12 +249,31 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
       e.lastError = why;
       e.problem = x;
       setParked(e, notFound || e.failures >= EXIT_AFTER_ATTEMPTS);
-      // only a missing recording is given up on, once its upload is old: it will never appear. other errors
-      // (auth service down, permissions being fixed) are retried with capped backoff, never dropped
-      if (notFound && d.now() - e.state.t >= o.giveUpMs) {
+      if (notFound && e.state.nf === undefined) {
+        // the give-up counts from here, not from the upload: saved, so a restart keeps counting from it
+        const state: SessionState = { ...e.state, nf: d.now() };
+        try {
+          await store.put([putJson(key, state)], signal);
+          e.state = state;
+        } catch (e2) {
+          if (signal.aborted || isStop(e2)) return;
+          // unsaved, the count starts at a later NOT_FOUND: a longer wait, never a shorter one
+          logger.warn({ sid, err: describeError(e2) }, 'could not save when the session recording was first not found; will retry');
+        }
+      }
+      // only a recording missing for giveUpMs is given up on: it will never appear. other errors (auth service
+      // down, permissions being fixed) are retried with capped backoff, never dropped
+      if (notFound && e.state.nf !== undefined && d.now() - e.state.nf >= o.giveUpMs) {
         logger.error(
-          { sid, index: e.state.i, uploadedAt: new Date(e.state.t).toISOString(), err: why },
-          `giving up on teleport session recording: not found, and its upload is more than ${Math.round(o.giveUpMs / 3600_000)} h old`,
+          {
+            sid,
+            index: e.state.i,
+            uploadedAt: new Date(e.state.t).toISOString(),
+            notFoundSince: new Date(e.state.nf).toISOString(),
+            attempts: e.failures,
+            err: why,
+          },
+          `giving up on teleport session recording: not found for more than ${Math.round(o.giveUpMs / 3600_000)} h since its first NOT_FOUND`,
         );
         try {
           await store.put([del(key)], signal);

@@ -38,9 +38,12 @@ export interface LegacyState {
   k: string;
   id: string;
 }
+/** a session's entry: the next event index, the upload's time, and when it was first NOT_FOUND (if it was) */
 export interface SessionState {
   i: number;
   t: number;
+  /** epoch ms of the first NOT_FOUND: the 48 h give-up counts from it; dropped once the recording streams */
+  nf?: number;
 }
 
 export interface StateDeps {
