@@ -117,6 +117,46 @@ test('kill -9 during export, then restart: no event lost, none handed off twice'
   assertExactlyOnce(intake, expected(ds), t);
 });
 
+test('kill -9 mid-recording, then restart: the recording resumes from its saved index, each event once', async (t) => {
+  const ds = dataset(1, 100, { count: 1, eventsPerSession: 5000 });
+  const sid = ds.sessionIds[0]!;
+  const length = ds.recording(sid)!.length;
+  const { dir, fake, intake, startTime } = await env(t, ds);
+  const config = handlerToml(dir, fake, startTime);
+  // intake down in the first run: a batch datadog took but the spool had not yet deleted would come back after
+  // kill -9 (at-least-once delivery), so with it down every duplicate could only come from the poller's hand-off
+  await intake.setDown(true);
+  fake.faults.slowStreamMs = 1;
+  // the recording goes silent past this many events: the kill always lands mid-way, however slow the machine
+  const cap = 3000;
+  fake.faults.stallAfter = { messages: cap, times: 1, rpcs: ['StreamUnstructuredSessionEvents'] };
+  const first = await start(config, intake);
+  const admin = await first.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
+  // with one recording, the session events written to the spool are its saved index (ei runs 0, 1, ...; each
+  // batch moves the index in the same commit as its events); more than one batch, so it is well under way
+  let saved = 0;
+  await waitFor(async () => {
+    const s = await (await fetch(`http://127.0.0.1:${admin.port}/status`)).json() as any;
+    saved = s.teleport?.sessionEventsEmitted ?? 0;
+    return saved > 500 && s.teleport.sessionsActive === 1;
+  }, 'the recording part read');
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  assert.ok(saved < length, `the recording was still being read (${saved} of ${length})`);
+  fake.faults.slowStreamMs = 0;
+  fake.faults.stallAfter = undefined;
+  fake.resetCalls();
+  await intake.setDown(false);
+  const second = await start(config, intake, ['--exit-on-last-event']);
+  assert.equal(await second.exited, 0, second.stderr());
+  const streams = fake.calls.StreamUnstructuredSessionEvents!.recent.map((c) => c.request as { session_id: string; start_index: number | string }).filter((r) => r.session_id === sid);
+  assert.ok(streams.length > 0, 'the recording was streamed again');
+  const resumedAt = Number(streams[0]!.start_index);
+  t.diagnostic(`killed with ${saved} of ${length} events written; resumed at ${resumedAt}`);
+  assert.ok(resumedAt >= saved && resumedAt <= cap, `the restart resumed from the saved index (${saved}..${cap}), not from ${resumedAt}`);
+  assertExactlyOnce(intake, expected(ds), t);
+});
+
 test('an older Auth Service without the export API: the legacy search delivers everything once', async (t) => {
   const ds = dataset(2, 300, { count: 1, eventsPerSession: 50 });
   const { dir, fake, intake, startTime } = await env(t, ds);
