@@ -3,8 +3,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SourceRecord } from '../../src/record.js';
+import { createTeleportSource } from '../../src/sources/teleport/source.js';
 import {
-  assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, trackedEnvs, until, within,
+  assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, spoolDeps, trackedEnvs, until, within,
 } from './harness.js';
 
 const env = trackedEnvs(after);
@@ -110,13 +111,31 @@ test('the auth service going away and coming back is retried, never fatal', asyn
 
 test('a full spool holds the poller back; it retries the same batch and loses nothing', async () => {
   const e = await env({ dataset: bigDataset(), maxBytes: 64 * 1024 });
-  const source = e.source();
+  // waitForSpace counted, and the status read each time the poller waits: a poller that took the full spool for
+  // a failure would never wait here (StateStore.commit rethrows) but log the chunk or recording as failed and set
+  // lastError/failingSince (exporter.ts failure(), sessions.ts progress({ error })) before retrying
+  let waits = 0;
+  const errorsSeen: string[] = [];
+  const sample = () => {
+    const st = source.status();
+    if (st.lastError !== null || st.failingSince !== null) errorsSeen.push(`lastError ${st.lastError}, failingSince ${st.failingSince}`);
+  };
+  const source = createTeleportSource(e.options(), {
+    ...spoolDeps(e.spool, e.logs.logger),
+    waitForSpace: (signal) => {
+      waits++;
+      sample();
+      return e.spool.waitForSpace(signal);
+    },
+  });
   await source.start();
+  const watch = setInterval(sample, 5);
   const got: SourceRecord[] = [];
   let sawFull = false;
   const drainer = (async () => {
     for (;;) {
       if (!e.spool.hasSpace()) sawFull = true;
+      sample();
       const items = await e.spool.take(50, 16 * 1024);
       if (items.length === 0) return;
       for (const it of items) got.push(JSON.parse(it.value));
@@ -125,11 +144,18 @@ test('a full spool holds the poller back; it retries the same batch and loses no
     }
   })();
   await within(source.done, 15_000, 'export through a small spool');
+  clearInterval(watch);
+  sample();
   await source.stop();
   await until(() => e.spool.stats().records === 0, 10_000, 'drained');
   await e.spool.close();
   await drainer;
   assert.ok(sawFull, 'the spool filled up at least once');
+  assert.ok(waits > 0, 'the poller waited for spool space');
+  const trouble = e.logs.lines.filter((l) => /export chunk failed|export chunk keeps failing|session recording failed|listing teleport export chunks failed|teleport poller failed/.test(String(l.msg)));
+  assert.deepEqual(trouble.map((l) => l.msg), [], 'a full spool is not logged as a failure');
+  assert.deepEqual(errorsSeen.slice(0, 3), [], 'lastError and failingSince stayed null while the poller waited');
+  assert.notEqual(source.status().state, 'failed');
   assertExactlyOnce(auditIds(got), datasetIds(e.fake.dataset), 'audit events');
   assertExactlyOnce(sessionKeys(got), recordingKeys(e.fake.dataset), 'session events');
 });
