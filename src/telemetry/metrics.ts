@@ -265,6 +265,7 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
       return s && (s.failingSince === null ? 0 : Math.max(0, (now() - s.failingSince) / 1000));
     });
     gaugeFrom('tdf_teleport_streams_open', 'Teleport server streams open now (export chunks, session recordings).', [], () => teleport()?.streamsOpen);
+    gaugeFrom('tdf_teleport_spool_waiting', 'Teleport batches (export chunks, session recordings) held back now because the spool is full.', [], () => teleport()?.spoolWaiting);
     // a stalled stream fails only at stream-idle-timeout: this shows it before
     gaugeFrom('tdf_teleport_stream_quiet_seconds', 'How long the quietest open Teleport stream has sent nothing, once that is a minute (a fifth of stream-idle-timeout if less); else 0.', [], () => {
       const s = teleport();

@@ -155,7 +155,9 @@ export function healthReport(s: StatusSources): HealthReport {
       const silent = readingNothingFor(t, config, (s.now ?? Date.now)());
       const detail = t.lastError
         ? `running, ${silent !== null ? `reading nothing for ${formatDuration(silent / 1000)}` : 'retrying'} after: ${t.lastError}`
-        : `running${t.caughtUp ? ', caught up' : ''}`;
+        : t.spoolWaitingSince !== null
+          ? `running, waiting for spool space for ${formatDuration(((s.now ?? Date.now)() - t.spoolWaitingSince) / 1000)} (the spool is full: reading resumes as it drains)`
+          : `running${t.caughtUp ? ', caught up' : ''}`;
       checks.push({ name: 'teleport', ok: true, detail });
     } else {
       checks.push({ name: 'teleport', ok: false, detail: `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}` });

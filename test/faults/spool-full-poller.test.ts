@@ -165,7 +165,13 @@ include-tag-key = true`,
     assert.equal(tp.caughtUp, false);
     assert.ok(tp.streamsOpen > 0, 'streams held open while waiting for space');
     assert.deepEqual(tp.quietStreams, [], 'a stream held for spool space is not called quiet');
+    // and says so
+    assert.ok(tp.spoolWaiting > 0 && tp.spoolWaitingSince !== null, `status shows batches held for spool space: ${tp.spoolWaiting}`);
+    const check = (o.status.checks as Array<{ name: string; detail: string }>).find((c) => c.name === 'teleport');
+    assert.match(String(check?.detail), /^running, waiting for spool space for /);
   }
+  assert.equal(a.status.teleport.spoolWaitingSince, b.status.teleport.spoolWaitingSince, 'one wait, from before the first observation');
+  assert.match(metrics, /^tdf_teleport_spool_waiting [1-9]/m);
   assert.deepEqual(troubleWhileFull.map((l) => l.msg), [], 'no chunk or recording failure logged while full');
   // no progress and no new call to the auth service between the two observations
   assert.deepEqual(b.progress, a.progress, 'the poller neither shipped nor called the auth service while the spool was full');
@@ -178,5 +184,7 @@ include-tag-key = true`,
   assert.ok(after.teleport.eventsEmitted + after.teleport.sessionEventsEmitted >= expectedDataset.size, 'the poller went on once there was space');
   assert.deepEqual(fw.logs.filter((l) => POLLER_TROUBLE.test(String(l.msg))).map((l) => l.msg), [], 'no poller failure at all');
   assert.equal(after.teleport.lastError, null);
+  assert.equal(after.teleport.spoolWaiting, 0, 'nothing held once the spool drained');
+  assert.equal(after.teleport.spoolWaitingSince, null);
   assert.equal(await fw.stop(), 0);
 });

@@ -203,6 +203,10 @@ export interface TeleportSourceStatus {
   quietStreams: QuietStream[];
   /** how many streams are that quiet, listed or not */
   streamsQuiet: number;
+  /** batches (export chunks, recordings) held back now because the spool is full: a wait, not a failure */
+  spoolWaiting: number;
+  /** epoch ms since when one has been held back; null when none is */
+  spoolWaitingSince: number | null;
   identity: { file: string; user: string | undefined; notAfter: string } | null;
   identityRefreshedAt: number | null;
 }
@@ -229,6 +233,8 @@ export function initialStatus(): TeleportSourceStatus {
     streamsOpen: 0,
     quietStreams: [],
     streamsQuiet: 0,
+    spoolWaiting: 0,
+    spoolWaitingSince: null,
     identity: null,
     identityRefreshedAt: null,
   };
@@ -258,6 +264,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   const st = initialStatus();
   let client: AuditLogClient | undefined;
   let sessions: ReturnType<typeof createSessions> | undefined;
+  let stateStore: StateStore | undefined;
   let locker: ReturnType<typeof createLocker> | undefined;
   let main: Promise<void> | undefined;
   let refreshTimer: NodeJS.Timeout | undefined;
@@ -288,7 +295,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     const store = new StateStore(deps, o.dryRun, logger, () => {
       if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
       ac.abort();
-    });
+    }, now);
+    stateStore = store;
     const resolved = await resolveStartTime(store, o.startTime, now(), ac.signal);
     const startTime = resolved.start;
     if (resolved.replaced !== undefined) {
@@ -521,6 +529,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     },
     status() {
       const ss = sessions?.stats();
+      const held = stateStore?.spaceWait();
       return {
         ...st,
         sessionsActive: ss?.active ?? 0,
@@ -528,6 +537,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         locksUpserted: locker?.locks() ?? 0,
         streamsOpen: streams.size,
         ...quietOf(streams.quiet(quietMs)),
+        spoolWaiting: held?.batches ?? 0,
+        spoolWaitingSince: held?.since ?? null,
         identity: st.identity ? { ...st.identity } : null,
       };
     },

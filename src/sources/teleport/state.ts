@@ -67,13 +67,22 @@ export class StoppedError extends Error {
 
 export class StateStore {
   private readonly overlay = new Map<string, string | null>();
+  /** commits waiting for spool space now (export chunks and recordings held back), and since when one has been */
+  private waiting = 0;
+  private waitingFrom: number | undefined;
   constructor(
     private readonly deps: StateDeps,
     private readonly dryRun: boolean,
     private readonly logger: Logger,
     /** called once the spool says it is closed: the poller stops as a whole */
     private readonly onClosed: () => void = () => {},
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /** the batches held back by a full spool, for status: a wait, not a failure */
+  spaceWait(): { batches: number; since: number | undefined } {
+    return { batches: this.waiting, since: this.waitingFrom };
+  }
 
   async get(key: string): Promise<string | undefined> {
     if (this.overlay.has(key)) return this.overlay.get(key) ?? undefined;
@@ -123,7 +132,12 @@ export class StateStore {
         const code = (err as { code?: string }).code;
         if (code === SPOOL_CLOSED) this.onClosed();
         if (code !== SPOOL_FULL) throw err;
-        await this.deps.waitForSpace(signal);
+        if (this.waiting++ === 0) this.waitingFrom = this.now();
+        try {
+          await this.deps.waitForSpace(signal);
+        } finally {
+          if (--this.waiting === 0) this.waitingFrom = undefined;
+        }
       }
     }
   }
