@@ -253,6 +253,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         streamIdleMs: t.streamIdleMs,
         lock: { ...t.lock },
         serverName: t.serverName,
+        mode: t.mode,
+        clusterName: t.clusterName,
       },
       {
         emit: (records, state) => emit('teleport', records, state),

@@ -6,7 +6,7 @@ import { ConfigError, ForwarderError } from '../errors.js';
 import { resolveIntake } from '../sinks/datadog/site.js';
 import { INTAKE_PATH } from '../sinks/datadog/limits.js';
 import { loadExtraCa } from '../sinks/datadog/transport.js';
-import { loadIdentity, type IdentitySource, type TlsIdentity } from '../sources/teleport/identity.js';
+import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from '../sources/teleport/identity.js';
 import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
 import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
 import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
@@ -235,7 +235,11 @@ async function checkTeleport(config: Readonly<Config>, offline: boolean, now: nu
     identity = loadIdentity(source, now);
   } catch (err) {
     if (!(err instanceof ForwarderError)) throw err;
-    emit(result('fail', 'teleport.identity', err.message));
+    // a failure with refresh on too: nothing is read until the file is renewed. start runs and waits for that
+    const waits = err instanceof IdentityExpiredError && t.refreshEnabled
+      ? `; teleport.refresh.enabled is on, so start does not exit: the poller waits for the file to be renewed (read every ${Math.max(1, Math.round(t.refreshIntervalMs / 1000))} s)`
+      : '';
+    emit(result('fail', 'teleport.identity', err.message + waits));
   }
   if (identity) {
     const who = `user "${identity.user ?? '?'}"${identity.clusterName ? ` of cluster ${identity.clusterName}` : ''}`;
@@ -255,6 +259,8 @@ async function checkTeleport(config: Readonly<Config>, offline: boolean, now: nu
       addr: t.addr,
       identity,
       serverName: t.serverName,
+      mode: t.mode,
+      clusterName: t.clusterName,
       apiVersion: TELEPORT_DEFAULTS.apiVersion,
       timeoutMs: Math.max(t.timeoutMs, NET_TIMEOUT_MS),
       now,

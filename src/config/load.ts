@@ -92,6 +92,8 @@ export interface Config {
     cert?: string;
     key?: string;
     serverName: string;
+    mode: 'auto' | 'direct' | 'proxy';
+    clusterName?: string;
     startTime?: Date;
     batch: number;
     windowSizeMs: number;
@@ -379,6 +381,8 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       cert: tp.cert,
       key: tp.key,
       serverName: get('teleport.server-name') as string,
+      mode: get('teleport.mode') as 'auto' | 'direct' | 'proxy',
+      clusterName: get('teleport.cluster-name') as string | undefined,
       startTime: get('start-time') as Date | undefined,
       batch: get('batch') as number,
       windowSizeMs: get('window-size') as number,

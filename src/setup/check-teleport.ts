@@ -11,6 +11,9 @@ export interface ProbeOptions {
   addr: string;
   identity: TlsIdentity;
   serverName: string;
+  /** teleport.mode (default auto) and teleport.cluster-name, as the poller takes them */
+  mode?: 'auto' | 'direct' | 'proxy';
+  clusterName?: string;
   apiVersion: string;
   /** the whole probe, connection included */
   timeoutMs: number;
@@ -21,9 +24,10 @@ const NAME = 'teleport.connect';
 
 export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
   if (!/^\S+:\d+$/.test(o.addr)) return result('fail', NAME, `teleport.addr must be host:port, got "${o.addr}"`);
-  const mode = resolveMode('auto', o.addr);
-  if (mode === 'proxy' && !o.identity.clusterName) {
-    return result('fail', NAME, `${o.addr} is a proxy address (TLS routing) and the identity does not name its cluster: sign the identity again`);
+  const mode = resolveMode(o.mode ?? 'auto', o.addr);
+  const cluster = o.clusterName ?? o.identity.clusterName;
+  if (mode === 'proxy' && !cluster) {
+    return result('fail', NAME, `${o.addr} is a proxy address (TLS routing) and the identity does not name its cluster: set teleport.cluster-name`);
   }
   const who = o.identity.user ? `as "${o.identity.user}"` : 'with the identity';
   const via = mode === 'proxy' ? ' through the proxy' : '';
@@ -32,6 +36,7 @@ export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
     identity: o.identity,
     mode,
     serverName: o.serverName,
+    clusterName: cluster,
     apiVersion: o.apiVersion,
     timeoutMs: o.timeoutMs,
   });
@@ -45,7 +50,13 @@ export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
       return result('pass', NAME, `connected to ${o.addr}${via} ${who}; this Auth Service has no export API, so the poller will use the older search API`);
     }
     // the poller's own words for it (explain.ts), so check and the running poller agree
-    const x = explainTeleportError(err, 'events', { addr: o.addr, serverName: o.serverName, identity: o.identity, now: o.now ?? Date.now() });
+    const x = explainTeleportError(err, 'events', {
+      addr: o.addr,
+      serverName: o.serverName,
+      identity: o.identity,
+      now: o.now ?? Date.now(),
+      route: { mode, cluster },
+    });
     const lead = x.summary === 'teleport auth service unreachable' ? `could not connect to ${o.addr}${via}` : x.summary;
     return result('fail', NAME, `${lead} (${x.err})${x.hint ? `: ${x.hint}` : ''}`);
   } finally {

@@ -3,13 +3,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createCA, createCert } from '../../src/tls/certs.js';
 import { validateIdentity } from '../../src/sources/teleport/identity.js';
 import { createAuditLogClient, PROTO_DIR, LOADER_OPTIONS, resolveMode } from '../../src/sources/teleport/client.js';
 import { authAlpnProtocol } from '../../src/sources/teleport/credentials.js';
+import { tlsFront } from '../helpers/tls-front.js';
 
 const hostCa = createCA({ commonName: 'tele.example.com' });
 const userCa = createCA({ commonName: 'tele.example.com' });
@@ -43,59 +43,13 @@ const grpcPort = await new Promise<number>((resolve, reject) =>
   server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
 );
 
-interface Seen {
-  alpn: string[];
-  sni: string | undefined;
-  clientCn: string | undefined;
-}
-
-/** a TLS front like a teleport proxy would route to: mTLS, records ALPN/SNI, forwards cleartext to grpc */
-async function tlsFront(cert: { cert: string; key: string }): Promise<{ port: number; seen: Seen[]; close(): Promise<void> }> {
-  const seen: Seen[] = [];
-  const sockets = new Set<net.Socket>();
-  const front = tls.createServer(
-    {
-      key: cert.key,
-      cert: cert.cert,
-      ca: [userCa.cert],
-      requestCert: true,
-      rejectUnauthorized: true,
-      ALPNCallback: ({ servername, protocols }) => {
-        seen.push({ alpn: protocols, sni: servername, clientCn: undefined });
-        return protocols.includes('h2') ? 'h2' : undefined;
-      },
-    },
-    (sock) => {
-      const peer = sock.getPeerCertificate();
-      const last = seen[seen.length - 1];
-      if (last) last.clientCn = peer.subject?.CN as string | undefined;
-      const up = net.connect(grpcPort, '127.0.0.1');
-      sockets.add(sock).add(up);
-      sock.pipe(up).pipe(sock);
-      const end = () => {
-        sock.destroy();
-        up.destroy();
-      };
-      sock.on('error', end).on('close', end);
-      up.on('error', end).on('close', end);
-    },
-  );
-  await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-  return {
-    port: (front.address() as net.AddressInfo).port,
-    seen,
-    close: () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        front.close(() => r());
-      }),
-  };
-}
+/** a TLS front like a teleport proxy would route to: forwards the decrypted stream to the plain grpc server */
+const frontWith = (cert: { cert: string; key: string }) => tlsFront({ ...cert, ca: [userCa.cert], upstream: () => net.connect(grpcPort, '127.0.0.1') });
 
 after(() => server.forceShutdown());
 
 test('proxy mode offers teleport-auth@<hex(cluster)>.teleport.cluster.local before h2, over mTLS', async () => {
-  const front = await tlsFront(serverCert);
+  const front = await frontWith(serverCert);
   const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'proxy', apiVersion: '17.0.0', timeoutMs: 5000 });
   try {
     const chunks = await client.getEventExportChunks(new Date('2024-05-01T10:00:00Z'));
@@ -114,7 +68,7 @@ test('proxy mode offers teleport-auth@<hex(cluster)>.teleport.cluster.local befo
 });
 
 test('direct mode offers only h2 and sends the configured version metadata', async () => {
-  const front = await tlsFront(serverCert);
+  const front = await frontWith(serverCert);
   const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'direct', apiVersion: '16.4.2', timeoutMs: 5000 });
   try {
     await client.getEventExportChunks(new Date('2024-05-02T00:00:00Z'));
@@ -127,7 +81,7 @@ test('direct mode offers only h2 and sends the configured version metadata', asy
 });
 
 test('a server certificate without teleport.cluster.local is refused', async () => {
-  const front = await tlsFront(wrongName);
+  const front = await frontWith(wrongName);
   const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'direct', apiVersion: '17.0.0', timeoutMs: 3000 });
   try {
     await assert.rejects(client.getEventExportChunks(new Date()), (e: any) => e.code === grpc.status.UNAVAILABLE);
@@ -138,7 +92,7 @@ test('a server certificate without teleport.cluster.local is refused', async () 
 });
 
 test('unary calls get the deadline', async () => {
-  const front = await tlsFront(serverCert);
+  const front = await frontWith(serverCert);
   const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'direct', apiVersion: '17.0.0', timeoutMs: 300 });
   try {
     const req = { startDate: new Date(0), endDate: new Date(), eventTypes: [], limit: 10, startKey: '' };

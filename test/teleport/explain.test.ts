@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
-import { FailureLog, PERMANENT_GIVE_UP, PROBLEM_LOG_INTERVAL_MS, PermanentFailures, cleanDetails, explainTeleportError, explainedText, type ExplainContext } from '../../src/sources/teleport/explain.js';
+import { FailureLog, PERMANENT_GIVE_UP, PROBLEM_LOG_INTERVAL_MS, PermanentFailures, cleanDetails, expiredIdentity, explainTeleportError, explainedText, type ExplainContext } from '../../src/sources/teleport/explain.js';
 
 const NOW = Date.parse('2026-11-22T12:00:00Z');
 const ctx = (o: Partial<ExplainContext> = {}): ExplainContext => ({
@@ -82,6 +82,14 @@ test('an expired identity is named with its file and expiry, whatever the connec
     assert.equal(x.summary, `the identity in /id expired at ${new Date(NOW - 60_000).toISOString()}`);
     assert.match(x.hint!, /teleport\.refresh\.enabled/);
   }
+  // with refresh on, the hint says the file is waited for, and how often it is read
+  const refreshing = explainTeleportError(noConnection('Failed to connect (x)'), 'events', { ...c, refreshMs: 60_000 });
+  assert.equal(refreshing.problem, 'expired');
+  assert.equal(refreshing.hint, 'waiting for the file to be renewed (tbot rewrites it; it is read again every 60 s), or sign it again: tctl auth sign');
+  // before any call (expired at start): the same words, with the time it was found expired
+  const before = expiredIdentity({ ...c, identity: c.identity!, refreshMs: 1_000 });
+  assert.deepEqual([before.problem, before.permanent, before.summary], ['expired', true, refreshing.summary]);
+  assert.equal(explainedText(before), `${refreshing.summary} (now ${new Date(NOW).toISOString()}): waiting for the file to be renewed (tbot rewrites it; it is read again every 1 s), or sign it again: tctl auth sign`);
   // still valid: UNAUTHENTICATED is the identity, not its age
   assert.equal(explainTeleportError(grpcError(status.UNAUTHENTICATED, 'bad token'), 'events', ctx()).problem, 'identity');
 });
@@ -167,4 +175,18 @@ test('failure log: a permanent problem is an error with its hint when new or eve
   log.failed(down, { date: 'd' }, 'listing failed; retrying');
   assert.deepEqual([lines.at(-1)!.level, lines.at(-1)!.msg], ['warn', 'listing failed; retrying']);
   assert.match(String(lines.at(-1)!.o.hint), /check teleport\.addr/);
+});
+
+test('a proxy with no route for what we offered (no_application_protocol) is a routing problem: set teleport.mode, or the cluster name', () => {
+  const err = noConnection('Error: C0:error:0A000460:SSL routines:ssl3_read_bytes:tlsv1 alert no application protocol:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1590:SSL alert number 120');
+  const direct = explainTeleportError(err, 'events', ctx({ addr: 'tele.example.com:8443', route: { mode: 'direct' } }));
+  assert.equal(direct.problem, 'route');
+  assert.equal(direct.permanent, true);
+  assert.match(direct.summary, /^tele\.example\.com:8443 routes connections by ALPN, like a Teleport Proxy/);
+  assert.match(direct.hint!, /set teleport\.mode = "proxy"/);
+  const proxy = explainTeleportError(err, 'events', ctx({ addr: 'tele.example.com:443', route: { mode: 'proxy', cluster: 'leaf.example.com' } }));
+  assert.equal(proxy.summary, 'tele.example.com:443 has no route to the auth service of cluster leaf.example.com');
+  assert.match(proxy.hint!, /teleport\.cluster-name/);
+  // a refused certificate is still one
+  assert.equal(explainTeleportError(noConnection('Error: tlsv1 alert unknown ca'), 'events', ctx({ route: { mode: 'direct' } })).problem, 'refused');
 });

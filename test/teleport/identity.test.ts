@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createCA, createCert } from '../../src/tls/certs.js';
 import { TlsFileError } from '../../src/errors.js';
 import {
+  IdentityExpiredError,
   formatIdentityFile,
   loadIdentity,
   parseIdentityFile,
@@ -88,6 +89,27 @@ test('an expired certificate is refused with its expiry time and how to renew, a
       return true;
     },
   );
+});
+
+test('the expiry error carries the identity read (for a poller that waits for its renewal), never enumerable', () => {
+  const old = createCert(userCa, { usage: 'client', commonName: 'bot', notBefore: new Date(Date.now() - 10 * 3600_000), ttlHours: 1 });
+  const parts = { key: old.key, cert: old.cert, cas: [hostCa.cert] };
+  assert.throws(
+    () => validateIdentity(parts, { file: 'id' }),
+    (e: unknown) => {
+      assert.ok(e instanceof IdentityExpiredError && e instanceof TlsFileError);
+      assert.equal(e.identity.user, 'bot');
+      assert.equal(e.identity.notAfter.toISOString(), validateIdentityExpiry(old.cert));
+      assert.equal(e.identity.fingerprint, validateIdentity(parts, { file: 'id', now: Date.now() - 9 * 3600_000 }).fingerprint);
+      // an error logged whole (JSON, or pino's serializer of own properties) shows no key
+      assert.ok(!Object.keys(e).includes('identity'));
+      assert.ok(!JSON.stringify(e).includes('PRIVATE KEY'));
+      return true;
+    },
+  );
+  // not valid yet is another problem: no identity to wait with
+  const future = createCert(userCa, { usage: 'client', notBefore: new Date(Date.now() + 10 * 3600_000) });
+  assert.throws(() => validateIdentity({ key: future.key, cert: future.cert, cas: [hostCa.cert] }, { file: 'id' }), (e: unknown) => !(e instanceof IdentityExpiredError));
 });
 
 function validateIdentityExpiry(certPem: string): string {

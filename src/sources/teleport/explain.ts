@@ -11,7 +11,7 @@ import { TeleportAccessError } from '../../errors.js';
 import { describeError, grpcCode } from './retry.js';
 import { ROLE_FILE } from '../../setup/role.js';
 
-export type TeleportProblem = 'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'unreachable' | 'other';
+export type TeleportProblem = 'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'unreachable' | 'other';
 
 /** what the failed call was for: it decides which role rule a PERMISSION_DENIED is about */
 export type TeleportCall = 'events' | 'sessions' | 'lock';
@@ -21,6 +21,10 @@ export interface ExplainContext {
   serverName: string;
   identity?: { file: string; user?: string; notAfter: Date };
   now: number;
+  /** with teleport.refresh.enabled, how often the identity file is read again: an expired one is then waited out */
+  refreshMs?: number;
+  /** how teleport.addr is dialled: through a proxy, the ALPN route names this cluster */
+  route?: { mode: 'direct' | 'proxy'; cluster?: string };
 }
 
 export interface ExplainedError {
@@ -53,6 +57,8 @@ const UNTRUSTED = /self[- ]signed certificate|unable to (get|verify)|local issue
 const NOT_YET_VALID = /certificate is not yet valid|CERT_NOT_YET_VALID/i;
 // the server refused ours with a tls alert (a go server sends one; openssl's text: "tlsv1 alert unknown ca")
 const ALERT = /(\w+ )?alert (bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied)/i;
+// a server that routes by ALPN (a teleport proxy with tls routing) found no route for what we offered
+const NO_ROUTE = /alert no application protocol/i;
 // the connection ended at the handshake without saying why: a refused certificate, or a server going away
 const CUT_AT_HANDSHAKE = /during the TLS handshake|disconnected before secure TLS connection|failed to connect/i;
 const DIALLING = /No connection established|Name resolution failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/;
@@ -83,8 +89,7 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
   }
   // an expired certificate fails in every way there is (a tls alert, a closed connection, UNAUTHENTICATED)
   if (expired && (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.UNAUTHENTICATED)) {
-    return mk('expired', true, `the identity in ${file} expired at ${c.identity!.notAfter.toISOString()}`,
-      'renew it: sign it again (tctl auth sign), or let tbot renew it and turn teleport.refresh.enabled on so it is read again');
+    return { ...expiredIdentity({ ...c, identity: c.identity! }), err: text };
   }
   if (code === GrpcStatus.UNAUTHENTICATED) {
     return mk('identity', true, `${c.addr} does not accept the identity in ${file}`, 'sign a new identity file for this cluster');
@@ -97,6 +102,13 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
     if (UNTRUSTED.test(text)) {
       return mk('untrusted', true, `this host does not trust the certificate of ${c.addr}`,
         `the identity's CA must be this cluster's (sign the identity on it), teleport.addr must be its Auth Service (:3025) or proxy (:443), and the certificate must name ${c.serverName}`);
+    }
+    if (NO_ROUTE.test(text)) {
+      return c.route?.mode === 'proxy'
+        ? mk('route', true, `${c.addr} has no route to the auth service of cluster ${c.route.cluster ?? '(unknown)'}`,
+          'check teleport.cluster-name (unset, the identity\'s cluster is used) and that teleport.addr is that cluster\'s proxy')
+        : mk('route', true, `${c.addr} routes connections by ALPN, like a Teleport Proxy with TLS routing, and this one was dialled as the auth service`,
+          'set teleport.mode = "proxy" (auto chooses proxy only on ports 443 and 3080), or point teleport.addr at the auth service (:3025)');
     }
     const alert = ALERT.exec(text);
     if (alert) {
@@ -112,6 +124,23 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
   }
   if (code === GrpcStatus.DEADLINE_EXCEEDED) return mk('unreachable', false, 'teleport auth service did not answer in time');
   return mk('other', false, `teleport answered ${(GrpcStatus as unknown as Record<number, string>)[code] ?? code}`);
+}
+
+/**
+ * an identity past its expiry, before or without a call: named with its file and expiry. with refresh on, the
+ * poller waits for the file to be renewed (it makes no call with it); without, only a new file and a restart help
+ */
+export function expiredIdentity(c: ExplainContext & { identity: NonNullable<ExplainContext['identity']> }): ExplainedError {
+  const hint = c.refreshMs !== undefined
+    ? `waiting for the file to be renewed (tbot rewrites it; it is read again every ${Math.max(1, Math.round(c.refreshMs / 1000))} s), or sign it again: tctl auth sign`
+    : 'renew it: sign it again (tctl auth sign), or let tbot renew it and turn teleport.refresh.enabled on so it is read again';
+  return {
+    problem: 'expired',
+    permanent: true,
+    summary: `the identity in ${c.identity.file} expired at ${c.identity.notAfter.toISOString()}`,
+    hint,
+    err: `now ${new Date(c.now).toISOString()}`,
+  };
 }
 
 /** the error for status and lastError: what happened, and what to do when there is something */

@@ -133,6 +133,20 @@ export interface ValidateOptions {
   now?: number;
 }
 
+/**
+ * a well-formed identity past its expiry. `identity` is what the file holds: with refresh on, the poller starts
+ * with it and waits for tbot to renew the file instead of exiting (an exit 2 is not restarted by systemd)
+ */
+export class IdentityExpiredError extends TlsFileError {
+  declare readonly identity: TlsIdentity;
+  constructor(message: string, identity: TlsIdentity) {
+    super(message);
+    this.name = 'IdentityExpiredError';
+    // not enumerable: an error logged whole must not carry the private key
+    Object.defineProperty(this, 'identity', { value: identity, enumerable: false });
+  }
+}
+
 const RENEW = 'renew it: tbot rewrites it before it expires, or run `tctl auth sign --user=<bot user> --format=file --out=<file>` (with a longer --ttl if needed)';
 
 /** checks the parts and derives the identity; throws TlsFileError naming the file and what to do */
@@ -168,18 +182,8 @@ export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsI
   }
   const notBefore = new Date(x509.validFrom);
   const notAfter = new Date(x509.validTo);
-  if (now >= notAfter.getTime()) {
-    throw new TlsFileError(
-      `teleport client certificate in ${o.file} expired at ${notAfter.toISOString()} (now ${new Date(now).toISOString()}); ${RENEW}`,
-    );
-  }
-  if (now < notBefore.getTime()) {
-    throw new TlsFileError(
-      `teleport client certificate in ${o.file} is not valid before ${notBefore.toISOString()} (now ${new Date(now).toISOString()}); check this machine's clock, or ${RENEW}`,
-    );
-  }
   const fingerprint = createHash('sha256').update(parts.key).update('\0').update(parts.cert).update('\0').update(parts.cas.join('\0')).digest('hex');
-  return {
+  const identity: TlsIdentity = {
     ...parts,
     file: o.file,
     notBefore,
@@ -188,6 +192,18 @@ export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsI
     user: commonName(x509.subject),
     fingerprint,
   };
+  if (now >= notAfter.getTime()) {
+    throw new IdentityExpiredError(
+      `teleport client certificate in ${o.file} expired at ${notAfter.toISOString()} (now ${new Date(now).toISOString()}); ${RENEW}`,
+      identity,
+    );
+  }
+  if (now < notBefore.getTime()) {
+    throw new TlsFileError(
+      `teleport client certificate in ${o.file} is not valid before ${notBefore.toISOString()} (now ${new Date(now).toISOString()}); check this machine's clock, or ${RENEW}`,
+    );
+  }
+  return identity;
 }
 
 function readText(file: string, what: string): string {

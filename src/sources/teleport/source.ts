@@ -10,10 +10,10 @@ import { ConfigError, TeleportAccessError, TlsFileError } from '../../errors.js'
 import { createAuditLogClient, resolveMode, type AuditLogClient } from './client.js';
 import { TELEPORT_API_DOMAIN } from './credentials.js';
 import { createExporter, isStop, type StuckChunk } from './exporter.js';
-import { loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
+import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
-import { describeError } from './retry.js';
-import { explainTeleportError, type Explain } from './explain.js';
+import { describeError, sleep } from './retry.js';
+import { PermanentFailures, expiredIdentity, explainTeleportError, explainedText, type Explain, type ExplainedError } from './explain.js';
 import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
 import { QUIET_WARN_MS, StreamWatch, type QuietStream } from './streams.js';
 import { createSessions, SESSION_GIVE_UP_MS, type LeftBehind } from './sessions.js';
@@ -283,11 +283,21 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   async function start(): Promise<void> {
     if (st.state !== 'created') throw new Error('teleport source already started');
     const o = resolveOptions(options);
-    const identity = loadIdentity(o.identity, now());
+    // with refresh on, an expired identity (a host off for days, tbot starting beside us) is waited out: an
+    // error here exits 2, which systemd does not restart once tbot has renewed the file
+    let identity: TlsIdentity;
+    let waiting = false;
+    try {
+      identity = loadIdentity(o.identity, now());
+    } catch (err) {
+      if (!(o.refreshEnabled && err instanceof IdentityExpiredError)) throw err;
+      identity = err.identity;
+      waiting = true;
+    }
     showIdentity(identity);
     const mode = resolveMode(o.mode, o.addr);
     if (mode === 'proxy' && !(o.clusterName ?? identity.clusterName)) {
-      throw new TlsFileError(`teleport proxy mode needs the cluster name and ${identity.file} does not tell it; set the cluster name option`);
+      throw new TlsFileError(`teleport proxy mode needs the cluster name and ${identity.file} does not tell it; set teleport.cluster-name`);
     }
     if (!o.refreshEnabled && identity.notAfter.getTime() - now() < 24 * 3600_000) {
       logger.warn({ file: identity.file, expires: identity.notAfter.toISOString() }, 'teleport identity expires within 24 h and refresh is off');
@@ -320,9 +330,18 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       timeoutMs: o.timeoutMs,
     });
     const c = client;
+    const refreshMs = o.refreshEnabled ? o.refreshIntervalMs : undefined;
+    expiredText = () => expiredIdentity({ addr: o.addr, serverName: o.serverName, identity: current!, now: now(), refreshMs });
     // a failed call explained with what we know: the address, the identity in use, a refused handshake
     const explain: Explain = (err, call) =>
-      explainTeleportError(err, call, { addr: o.addr, serverName: o.serverName, identity: current, now: now() });
+      explainTeleportError(err, call, {
+        addr: o.addr,
+        serverName: o.serverName,
+        identity: current,
+        now: now(),
+        refreshMs,
+        route: { mode, cluster: o.clusterName ?? current?.clusterName },
+      });
     locker = createLocker(
       { ...o.lock, dryRun: o.dryRun },
       { upsert: (lock, signal) => c.upsertLock(lock, signal), logger, now, signal: ac.signal, retryBaseMs: o.retryBaseMs, explain },
@@ -408,7 +427,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         },
       },
     );
-    await s.load();
+    // recordings saved in state resume once there is an identity to read them with
+    if (!waiting) await s.load();
     lastFingerprint = identity.fingerprint;
     identitySource = o.identity;
     if (o.refreshEnabled) {
@@ -429,8 +449,18 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     quietTimer.unref?.();
     st.state = 'running';
     logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun }, 'teleport poller started');
+    if (waiting) {
+      const x = expiredText();
+      expirySaid = identity.fingerprint;
+      logger.error({ file: identity.file, expiredAt: identity.notAfter.toISOString(), hint: x.hint },
+        `${x.summary}: the poller waits for the file to be renewed (tbot) and reads nothing from teleport until then`);
+    }
 
     main = (async () => {
+      if (waiting) {
+        if (!(await untilRenewed(o))) return;
+        await s.load();
+      }
       const choice = await exporter.chooseMode();
       if (!choice) return;
       st.mode = choice.mode;
@@ -479,14 +509,53 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     }
   }
 
+  /** the identity in use, explained as expired (set in start) */
+  let expiredText: () => ExplainedError = () => {
+    throw new Error('teleport source not started');
+  };
+  /** wakes untilRenewed when refresh applied a new identity */
+  let renewed: (() => void) | undefined;
+
+  /**
+   * waits, without calling the auth service, until the identity in use is valid again (refresh read a renewed
+   * file); false when stopped. status shows the poller failing with the expiry meanwhile. exit-on-last-event
+   * counts each refresh interval as a failed cycle and gives up like on any other permanent problem
+   */
+  async function untilRenewed(o: Readonly<ResolvedOptions>): Promise<boolean> {
+    const permanent = new PermanentFailures(o.exitOnLastEvent, o.retryMaxMs, now);
+    while (!ac.signal.aborted && current !== undefined && now() >= current.notAfter.getTime()) {
+      const x = expiredText();
+      st.lastError = explainedText(x);
+      st.failingSince ??= now();
+      st.caughtUp = false;
+      permanent.failed(x);
+      await Promise.race([new Promise<void>((r) => (renewed = r)), sleep(o.refreshIntervalMs, ac.signal)]);
+      renewed = undefined;
+    }
+    return !ac.signal.aborted;
+  }
+
   let lastFingerprint: string | undefined;
   let identitySource: IdentitySource | undefined;
+  /** the fingerprint of the expired identity in use that was already logged as such */
+  let expirySaid: string | undefined;
   function refresh(source: IdentitySource): void {
     let id: TlsIdentity;
     try {
       id = loadIdentity(source, now());
     } catch (err) {
-      // a half-written file or an expired one: keep the identity we have and say why
+      if (err instanceof IdentityExpiredError && err.identity.fingerprint === lastFingerprint) {
+        // the file in use, read again past its expiry: said once. an open connection outlives the certificate
+        // (it is checked at the handshake), so calls fail only once the auth service is dialled again
+        if (expirySaid !== lastFingerprint) {
+          expirySaid = lastFingerprint;
+          const x = expiredText();
+          logger.error({ file: err.identity.file, expiredAt: err.identity.notAfter.toISOString(), hint: x.hint },
+            `${x.summary} and was not renewed: calls fail once the auth service is dialled again; waiting for the file to be renewed (tbot)`);
+        }
+        return;
+      }
+      // a half-written file or an expired replacement: keep the identity we have and say why
       logger.warn({ err: (err as Error).message }, 'teleport identity refresh failed; keeping the current identity');
       return;
     }
@@ -503,6 +572,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     showIdentity(id);
     st.identityRefreshedAt = now();
     logger.info({ file: id.file, expires: id.notAfter.toISOString() }, 'teleport identity reloaded');
+    renewed?.();
   }
 
   function stop(): Promise<void> {
