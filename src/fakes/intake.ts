@@ -90,8 +90,13 @@ export interface FakeIntake {
   clearFaults(): void;
   addPoison(text: string): void;
   clearPoison(): void;
-  /** stop listening and drop open connections (true), or listen again on the same port (false) */
-  setDown(down: boolean): Promise<void>;
+  /**
+   * down (true): drop open connections and reset every new one at once, like a crashed service behind a load
+   * balancer; up (false): serve again. the port stays ours meanwhile: a listener closed and reopened could find
+   * its port taken by another test's server in the meantime. `refuse` closes the listener instead (ECONNREFUSED,
+   * a service that is not running), at that risk: for short outages only
+   */
+  setDown(down: boolean, how?: 'reset' | 'refuse'): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -214,6 +219,10 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
   };
 
   const server = options.tls === undefined ? http.createServer(handler) : https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  // while down, a connection is reset as soon as it is accepted
+  server.on('connection', (socket: import('node:net').Socket) => {
+    if (down) socket.destroy();
+  });
   await listen(server, options.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
   const url = `${options.tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -257,15 +266,17 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
     clearPoison() {
       poison.clear();
     },
-    async setDown(value) {
+    async setDown(value, how = 'reset') {
       if (value === down) return;
       down = value;
-      if (value) await shutdown(server);
-      else await listen(server, port, host);
+      if (!value) {
+        if (!server.listening) await listen(server, port, host);
+      } else if (how === 'refuse') await shutdown(server);
+      else server.closeAllConnections();
     },
     async close() {
-      if (!down) await shutdown(server);
       down = true;
+      if (server.listening) await shutdown(server);
     },
   };
 }

@@ -178,7 +178,7 @@ test('a slow intake hits the timeout; the request is retried and not acked twice
 
 test('intake down, then up: logs wait in the spool and are delivered once it is back', async (t) => {
   const { intake, spool, sink } = await setup(t, { batchMaxEntries: 25 });
-  await intake.setDown(true);
+  await intake.setDown(true, 'refuse');
   await spool.append(auditLogs(0, 100));
   sink.start();
   await waitFor(() => sink.status().retries.network >= 4, 'connection failures');
