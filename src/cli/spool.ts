@@ -9,7 +9,7 @@ import { ConfigError, StorageError } from '../errors.js';
 import { parseDuration, parseTime } from '../config/values.js';
 import { repairStorage } from '../spool/repair.js';
 import { openSpool } from '../spool/spool.js';
-import { innermostMessage } from '../spool/storage-errors.js';
+import { innermostMessage, levelCode } from '../spool/storage-errors.js';
 import type { DeadLetter, Spool, SpoolStats } from '../spool/types.js';
 import { formatDuration, spoolWarnings, walWarnings, type StatusDoc } from '../telemetry/status.js';
 import {
@@ -220,6 +220,13 @@ async function runRepair(out: Output, storage: string, maxBytes: number, now: ()
   try {
     disk = await readStorage(r.storage, maxBytes, 'spool repair', now());
   } catch (err) {
+    if (levelCode(err) === 'LEVEL_LOCKED') {
+      throw new StorageError(
+        `the repair of ${r.storage} finished, but a forwarder opened the store before it could be read back: see its ` +
+          `\`status\` (the directory as it was before the repair is in ${r.backup})`,
+        { cause: err },
+      );
+    }
     throw new StorageError(
       `the repaired storage ${r.storage} still cannot be opened (${innermostMessage(err)}): move it aside and start with an ` +
         `empty --storage; the directory as it was before the repair is in ${r.backup}`,

@@ -8,7 +8,7 @@ import type { Config } from '../config/load.js';
 import { loadConfig } from '../config/load.js';
 import { StorageError } from '../errors.js';
 import { openSpool } from '../spool/spool.js';
-import { levelCode, missingCurrentError } from '../spool/storage-errors.js';
+import { levelCode, refuseBeforeOpen } from '../spool/storage-errors.js';
 import type { SpoolStats } from '../spool/types.js';
 import { K, PREFIX } from '../sources/teleport/state.js';
 import { formatDuration, hostPort, spoolWarnings, type StatusDoc } from '../telemetry/status.js';
@@ -154,7 +154,7 @@ export function isLocked(err: unknown): boolean {
 /** true when dir holds a LevelDB store; we never create one just to look at it */
 export function hasStore(dir: string): boolean {
   // data files without CURRENT are a damaged spool, not none: say so rather than "no spool in dir"
-  const damaged = missingCurrentError(dir);
+  const damaged = refuseBeforeOpen(dir);
   if (damaged) throw damaged;
   return existsSync(join(dir, 'CURRENT'));
 }

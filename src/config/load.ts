@@ -382,7 +382,8 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       key: tp.key,
       serverName: get('teleport.server-name') as string,
       mode: get('teleport.mode') as 'auto' | 'direct' | 'proxy',
-      clusterName: get('teleport.cluster-name') as string | undefined,
+      // empty is unset: the identity's cluster name is used
+      clusterName: (get('teleport.cluster-name') as string | undefined) || undefined,
       startTime: get('start-time') as Date | undefined,
       batch: get('batch') as number,
       windowSizeMs: get('window-size') as number,

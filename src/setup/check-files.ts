@@ -2,7 +2,7 @@
 // directory and the modes of secret files.
 import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { missingCurrentError } from '../spool/storage-errors.js';
+import { refuseBeforeOpen } from '../spool/storage-errors.js';
 import { result, type CheckResult } from './report.js';
 
 export type ReadOutcome = { text: string } | { problem: string };
@@ -44,8 +44,8 @@ export function storageResult(dir: string): CheckResult {
     return creatable(dir);
   }
   // the words start would refuse with; before the probe below writes into the directory
-  const noCurrent = missingCurrentError(dir);
-  if (noCurrent) return result('fail', name, noCurrent.message);
+  const refused = refuseBeforeOpen(dir);
+  if (refused) return result('fail', name, refused.message);
   // a real write, not access(): access() says yes to root on a read-only mount
   const probe = resolve(dir, `.tdf-check-${process.pid}`);
   try {

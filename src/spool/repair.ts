@@ -1,6 +1,9 @@
 // `spool repair`: leveldb's RepairDB on a damaged storage directory. it writes a new manifest and CURRENT from the
 // table and log files it can read (logs become tables), and moves what it replaced or could not read to <dir>/lost.
-// it can lose records, so the whole directory is first copied to a sibling <dir>.before-repair-<utc time>.
+// it can lose records, so the whole directory is first copied to a sibling <dir>.before-repair-<utc time> (made as
+// <that>.partial and renamed once synced, so a copy under its final name is whole). while the repair runs a marker
+// (REPAIR_MARKER) in the storage names that copy: a repair killed half-way may have turned the logs into a table no
+// manifest names yet, which an open would delete, so start refuses until the repair is run again.
 //
 // RepairDB does not take leveldb's LOCK (db/repair.cc), so on its own it would rewrite a store a running forwarder
 // has open. we hold that lock ourselves for the copy and the repair: a throwaway store in a temp directory whose
@@ -13,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { StorageError } from '../errors.js';
-import { innermostMessage, levelCode, levelDataFiles } from './storage-errors.js';
+import { REPAIR_MARKER, innermostMessage, levelCode, levelDataFiles } from './storage-errors.js';
 
 export interface RepairResult {
   /** the storage directory, resolved */
@@ -39,32 +42,58 @@ export async function repairStorage(dir: string, at: Date): Promise<RepairResult
   if (fs.existsSync(backup) || isSymlink(backup)) throw taken();
   const lock = await holdStorageLock(storage);
   try {
+    const partial = `${backup}.partial`;
     try {
-      fs.mkdirSync(backup);
+      fs.mkdirSync(partial);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
-      throw new StorageError(`cannot create ${backup} for the copy of the storage: ${(err as Error).message}; nothing was changed`, { cause: err });
+      throw new StorageError(`cannot create ${partial} for the copy of the storage: ${(err as Error).message}; nothing was changed${placeHint(err)}`, { cause: err });
     }
     try {
-      copyStorage(storage, backup);
+      copyStorage(storage, partial);
+      fs.renameSync(partial, backup);
+      syncPath(path.dirname(backup));
     } catch (err) {
       // only our own partial copy goes; the storage was not touched
-      fs.rmSync(backup, { recursive: true, force: true });
+      fs.rmSync(partial, { recursive: true, force: true });
       throw new StorageError(
-        `could not copy ${storage} to ${backup}: ${(err as Error).message}; nothing was repaired (check free disk space next to the storage)`,
+        `could not copy ${storage} to ${backup}: ${(err as Error).message}; nothing was repaired${placeHint(err)}`,
         { cause: err },
       );
+    }
+    const marker = path.join(storage, REPAIR_MARKER);
+    try {
+      fs.writeFileSync(marker, `${backup}\n`);
+      syncPath(marker);
+      syncPath(storage);
+    } catch (err) {
+      fs.rmSync(marker, { force: true });
+      throw new StorageError(`cannot write into ${storage}: ${(err as Error).message}; nothing was repaired (the copy is in ${backup})`, { cause: err });
     }
     try {
       await ClassicLevel.repair(storage);
     } catch (err) {
       throw new StorageError(`LevelDB could not repair ${storage}: ${innermostMessage(err)}; the directory as it was before is in ${backup}`, { cause: err });
     }
+    // done: the new manifest names every table. the marker goes last, so a kill before here still refuses start
+    fs.rmSync(marker, { force: true });
+    syncPath(storage);
   } finally {
     await lock.release();
   }
   const lost = path.join(storage, 'lost');
   return { storage, backup, lost: listOrEmpty(lost).length > 0 ? lost : null };
+}
+
+/** what to check when the copy cannot be made beside the storage */
+function placeHint(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return ': the copy needs as much free space next to the storage as the storage takes';
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return ': the directory that holds the storage must be writable by this user (a read-only root or a volume mount point: ' +
+      'copy the storage onto a writable volume and repair it there)';
+  }
+  return '';
 }
 
 /** refuses a directory that is missing or holds no leveldb data: nothing to repair, and RepairDB would create it */
@@ -126,6 +155,8 @@ export function copyStorage(from: string, to: string): void {
 /** a copy with the same modes and times, synced to disk before anything is repaired */
 function copyTree(from: string, to: string, top: boolean): void {
   for (const name of fs.readdirSync(from)) {
+    // a volume's own lost+found (root's, 0700) is not the store's
+    if (top && name === 'lost+found') continue;
     const source = path.join(from, name);
     const target = path.join(to, name);
     const st = fs.lstatSync(source);

@@ -26,7 +26,7 @@ import {
   DEAD_GTE, DEAD_LT, META_KEY, QUEUE_GTE, QUEUE_LT, deadBefore, deadKey, formatMeta, isDeadKey, parseMeta,
   parseQueueKey, queueFrom, queueKey, stateKey, STATE_PREFIX,
 } from './keys.js';
-import { corruptError, isCorruption, missingCurrentError, openError, writeError } from './storage-errors.js';
+import { corruptError, isCorruption, refuseBeforeOpen, openError, writeError } from './storage-errors.js';
 import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Tail, type TailEntry } from './tail.js';
 import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
@@ -871,7 +871,7 @@ class LevelSpool implements Spool {
 // what leveldb and the spool itself create in the storage directory (`lost/`: where `spool repair` leaves what
 // leveldb's repair set aside), and what the filesystem puts there: ext4's
 // lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's .nfsXXXX of open files
-const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
+const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|\.repair-in-progress|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
 
 /**
  * mkdir -p without node's recursive mkdir, which loops forever where a directory cannot be made although its
@@ -915,8 +915,8 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   } else {
     const path = options.path as string;
     // before anything writes into the directory (the wal guard's links, leveldb's create)
-    const noCurrent = missingCurrentError(path);
-    if (noCurrent) throw noCurrent;
+    const refused = refuseBeforeOpen(path);
+    if (refused) throw refused;
     try {
       makeDir(path);
     } catch (err) {

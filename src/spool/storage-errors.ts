@@ -72,6 +72,32 @@ export function repairCommand(dir: string): string {
   return `teleport-datadog-forwarder spool repair --storage ${shellQuote(dir)}`;
 }
 
+/** written into the storage while `spool repair` runs (it holds the path of the copy made before) */
+export const REPAIR_MARKER = '.repair-in-progress';
+
+/**
+ * a `spool repair` that did not finish (killed, crashed): leveldb's repair may have turned the logs into a new
+ * table not yet named by a manifest, and an open would delete that table as unreferenced. null when there is none
+ */
+export function interruptedRepairError(dir: string): StorageError | null {
+  let copy: string;
+  try {
+    copy = fs.readFileSync(path.join(dir, REPAIR_MARKER), 'utf8').trim();
+  } catch {
+    return null;
+  }
+  return new StorageError(
+    `storage directory ${dir}: a spool repair did not finish (${REPAIR_MARKER} is there), and opening it now could drop ` +
+      `what the repair had moved; run it again: ${repairCommand(dir)} (the directory as it was before the repair ` +
+      `is in ${copy || `${dir}.before-repair-*`})`,
+  );
+}
+
+/** what must stop anything from opening or writing into the directory: an unfinished repair, a missing CURRENT */
+export function refuseBeforeOpen(dir: string): StorageError | null {
+  return interruptedRepairError(dir) ?? missingCurrentError(dir);
+}
+
 const SHOWN_FILES = 5;
 
 /**

@@ -65,6 +65,18 @@ test('teleport-event-handler.toml loads unchanged; its url paths give the tags',
   assert.equal(c.ingest.enabled, false);
 });
 
+test('teleport.mode and teleport.cluster-name: auto and the identity\'s cluster by default; an empty cluster name is unset', () => {
+  const file = fixture('teleport-event-handler.toml');
+  const c = loadConfig({ file, env });
+  assert.equal(c.teleport.mode, 'auto');
+  assert.equal(c.teleport.clusterName, undefined);
+  const set = loadConfig({ file, env: { ...env, TDF_TELEPORT_MODE: 'proxy', TDF_TELEPORT_CLUSTER_NAME: 'leaf.example.com' } });
+  assert.equal(set.teleport.mode, 'proxy');
+  assert.equal(set.teleport.clusterName, 'leaf.example.com');
+  assert.equal(loadConfig({ file, env: env, flags: { 'teleport-cluster-name': '' } }).teleport.clusterName, undefined);
+  assert.throws(() => loadConfig({ file, env: { ...env, TDF_TELEPORT_MODE: 'tunnel' } }), /teleport\.mode.*auto, direct, proxy|expected one of/);
+});
+
 test('precedence: defaults < file < env < flags; teleport-event-handler env names work', () => {
   const file = fixture('forwarder.toml');
   assert.equal(loadConfig({ file, env: {} }).ingest.port, 9888);
