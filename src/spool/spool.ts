@@ -871,7 +871,7 @@ class LevelSpool implements Spool {
 // what leveldb and the spool itself create in the storage directory (`lost/`: where `spool repair` leaves what
 // leveldb's repair set aside), and what the filesystem puts there: ext4's
 // lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's .nfsXXXX of open files
-const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|\.repair-in-progress|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
+const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
 
 /**
  * mkdir -p without node's recursive mkdir, which loops forever where a directory cannot be made although its

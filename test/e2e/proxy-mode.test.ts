@@ -5,15 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import tls from 'node:tls';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFakeTeleportTls, generatedDataset, startFakeTeleport, type FakeDataset, type FakeTeleport } from '../../src/fakes/teleport.js';
-import { startFakeIntake } from '../../src/fakes/intake.js';
+import { createFakeTeleportTls, generatedDataset, type FakeDataset, type FakeTeleport } from '../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { authAlpnProtocol } from '../../src/sources/teleport/credentials.js';
 import { runForwarder, waitFor } from '../helpers/forwarder.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
+import { pollerEnv } from '../helpers/poller-env.js';
 import { tlsFront, type TlsFront } from '../helpers/tls-front.js';
 
 await awayFromUtcMidnight();
@@ -48,24 +47,17 @@ function dataset(): FakeDataset {
 }
 
 async function setup(t: import('node:test').TestContext, cluster: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'tdf-proxy-'));
   const ds = dataset();
   const serverTls = createFakeTeleportTls(ds.clusterName);
-  const fake = await startFakeTeleport({ dataset: ds, tls: serverTls });
-  const intake = await startFakeIntake({ apiKeys: [API_KEY] });
+  const { dir, fake, intake, startTime } = await pollerEnv(t, ds, API_KEY, { tls: serverTls });
   const front = await routingFront(fake, serverTls, cluster);
-  t.after(async () => {
-    await front.close();
-    await fake.close();
-    await intake.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  t.after(() => front.close());
   const client = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 24 });
   writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), { mode: 0o600 });
   const config = (teleportExtra: string) => {
     const file = join(dir, 'forwarder.toml');
     writeFileSync(file, `storage = "${join(dir, 'storage')}"
-start-time = "${new Date(Date.parse(ds.chunks[0]!.date)).toISOString()}"
+start-time = "${startTime}"
 poll-interval = "200ms"
 
 [ingest]

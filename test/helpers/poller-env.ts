@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeIntake } from '../../src/fakes/intake.js';
-import { startFakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
+import { startFakeTeleport, type FakeDataset, type FakeTeleportTls } from '../../src/fakes/teleport.js';
 
-export async function pollerEnv(t: TestContext, ds: FakeDataset, apiKey: string) {
+export async function pollerEnv(t: TestContext, ds: FakeDataset, apiKey: string, o: { tls?: FakeTeleportTls } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-poll-'));
-  const fake = await startFakeTeleport({ dataset: ds });
+  const fake = await startFakeTeleport({ dataset: ds, tls: o.tls });
   const intake = await startFakeIntake({ apiKeys: [apiKey] });
   t.after(async () => {
     await fake.close();
