@@ -38,7 +38,11 @@ const tls = {
 // fastify's types differ per transport; the routes below use nothing transport-specific
 const app = (values.h2
   ? Fastify({ http2: true, https: { ...tls, allowHTTP1: true }, logger: false, keepAliveTimeout: 72_000 })
-  : Fastify({ https: { ...tls, ALPNProtocols: ['http/1.1'] }, logger: false, keepAliveTimeout: 72_000 })) as unknown as FastifyInstance;
+  : Fastify({
+      https: { ...tls, ALPNProtocols: ['http/1.1'] },
+      logger: false,
+      keepAliveTimeout: 72_000,
+    })) as unknown as FastifyInstance;
 
 /** group commit: bodies that arrive while a write is under way go out together in the next one */
 function groupCommit(writeGroup: (values: string[]) => Promise<void>): (value: string, done: () => void) => void {
@@ -70,11 +74,15 @@ if (values['durable-file']) {
   let warned = false;
   const commit = groupCommit(async (bodies) => {
     const buf = Buffer.from(bodies.join('\n') + '\n');
-    await new Promise<void>((resolve, reject) => fsWrite(fd, buf, 0, buf.length, pos, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      fsWrite(fd, buf, 0, buf.length, pos, (err) => (err ? reject(err) : resolve())),
+    );
     pos += buf.length;
     if (pos > size && !warned) {
       warned = true;
-      process.stderr.write(`bare-server: past the ${values['file-mib']} MiB written beforehand; appends from here (slower)\n`);
+      process.stderr.write(
+        `bare-server: past the ${values['file-mib']} MiB written beforehand; appends from here (slower)\n`,
+      );
     }
     await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
   });
@@ -86,7 +94,11 @@ if (values['durable-file']) {
   await db.open();
   let seq = 0;
   const commit = groupCommit((bodies) =>
-    db.batch(bodies.map((value) => ({ type: 'put' as const, key: String(seq++).padStart(16, '0'), value })), { sync: true }));
+    db.batch(
+      bodies.map((value) => ({ type: 'put' as const, key: String(seq++).padStart(16, '0'), value })),
+      { sync: true },
+    ),
+  );
   app.post('/*', (req, reply) => {
     commit(JSON.stringify(req.body), () => reply.code(200).send());
   });

@@ -42,8 +42,13 @@ export class H1Lane implements Lane {
   private connect(): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
       const s = tls.connect({
-        host: this.host, port: this.port, ca: this.material.ca, cert: this.material.cert, key: this.material.key,
-        servername: this.material.servername, ALPNProtocols: this.alpn,
+        host: this.host,
+        port: this.port,
+        ca: this.material.ca,
+        cert: this.material.cert,
+        key: this.material.key,
+        servername: this.material.servername,
+        ALPNProtocols: this.alpn,
       });
       s.setNoDelay(true);
       s.once('secureConnect', () => {
@@ -128,11 +133,18 @@ export class H1Lane implements Lane {
 export class H2Session {
   private session: http2.ClientHttp2Session | null = null;
 
-  constructor(private readonly host: string, private readonly port: number, private readonly material: ClientTls) {}
+  constructor(
+    private readonly host: string,
+    private readonly port: number,
+    private readonly material: ClientTls,
+  ) {}
 
   async open(): Promise<void> {
     const session = http2.connect(`https://${this.host}:${this.port}`, {
-      ca: this.material.ca, cert: this.material.cert, key: this.material.key, servername: this.material.servername,
+      ca: this.material.ca,
+      cert: this.material.cert,
+      key: this.material.key,
+      servername: this.material.servername,
       // go's default: 1000 streams, we use at most the lanes
       settings: { enablePush: false },
     });
@@ -161,8 +173,12 @@ export class H2Session {
     if (session === null) return Promise.reject(new Error('h2 session not open'));
     return new Promise((resolve, reject) => {
       const req = session.request({
-        ':method': 'POST', ':path': path, 'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(body)), 'user-agent': 'Go-http-client/2.0', 'accept-encoding': 'gzip',
+        ':method': 'POST',
+        ':path': path,
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        'user-agent': 'Go-http-client/2.0',
+        'accept-encoding': 'gzip',
       });
       let status = 0;
       req.on('response', (h) => (status = Number(h[':status'])));

@@ -14,7 +14,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generatedDataset, startFakeTeleport, type FakeDataset } from '../src/fakes/teleport.js';
 import { formatIdentityFile } from '../src/sources/teleport/identity.js';
-import { cpuMs, machineCpu, machineShares, type MachineShares, peakRssMiB, rssMiB, selfCpuMs, threadCpuMs } from './proc.js';
+import {
+  cpuMs,
+  machineCpu,
+  machineShares,
+  type MachineShares,
+  peakRssMiB,
+  rssMiB,
+  selfCpuMs,
+  threadCpuMs,
+} from './proc.js';
 import { cliArgs, deadline, spawnNode, startIntakeProcess, writeText } from './procs.js';
 import { fmt, spread } from './stats.js';
 
@@ -133,8 +142,14 @@ async function runOnce(run: number): Promise<ExportFigures> {
   const { cert, key } = fake.issueClientCert({ user: 'bench-datadog', ttlHours: 2 });
   const identity = writeText(dir, 'identity', formatIdentityFile({ key, cert, cas: [fake.ca] }));
   const intake = await startIntakeProcess('uid');
-  const profile = [...(opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : []), ...opt['node-flags'].split(' ').filter(Boolean)];
-  const toml = writeText(dir, 'forwarder.toml', `
+  const profile = [
+    ...(opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : []),
+    ...opt['node-flags'].split(' ').filter(Boolean),
+  ];
+  const toml = writeText(
+    dir,
+    'forwarder.toml',
+    `
 storage = "${join(dir, 'storage')}"
 hostname = "bench-host"
 start-time = "${firstDate}T00:00:00Z"
@@ -153,13 +168,16 @@ url = "${intake.url}"
 
 [admin]
 enabled = false
-`);
+`,
+  );
   console.log(`run ${run + 1}: ${data.description}; expecting ${expected} logs at the intake`);
   const self0 = selfCpuMs();
   const intake0 = cpuMs(intake.pid);
   const machine0 = machineCpu();
   const started = Date.now();
-  const fw = spawnNode([...profile, ...cli.args, 'start', '--config', toml, '--exit-on-last-event'], { DD_API_KEY: intake.apiKey });
+  const fw = spawnNode([...profile, ...cli.args, 'start', '--config', toml, '--exit-on-last-event'], {
+    DD_API_KEY: intake.apiKey,
+  });
   let exitCode: number | string | null = null;
   void fw.exited.then((c) => (exitCode = c));
   const samples: Sample[] = [];
@@ -241,7 +259,9 @@ enabled = false
 }
 
 const all: ExportFigures[] = [];
-console.log(`export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}; the fake auth service runs in this process`);
+console.log(
+  `export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}; the fake auth service runs in this process`,
+);
 for (let run = 0; run < runs; run++) {
   const f = await runOnce(run);
   all.push(f);
@@ -256,23 +276,39 @@ for (let run = 0; run < runs; run++) {
       `slope ${f.rssLate.slopePerMin.toFixed(1)} MiB/min; mean rss of the last quarter minus the second quarter ${f.rssLate.growthMiB.toFixed(0)} MiB; exit ${String(f.exitCode)}`,
   );
   console.log(
-    `  cpu per event: forwarder ${f.forwarderCpuUsPerEvent.toFixed(1)} µs (${Object.entries(f.forwarderThreadsUsPerEvent).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}), ` +
+    `  cpu per event: forwarder ${f.forwarderCpuUsPerEvent.toFixed(1)} µs (${Object.entries(
+      f.forwarderThreadsUsPerEvent,
+    )
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')}), ` +
       `fake auth service ${f.fakeTeleportCpuUsPerEvent.toFixed(1)} µs, intake ${f.intakeCpuUsPerEvent.toFixed(1)} µs; ` +
       `the machine's 2 cores were ${(100 * f.machine.busy).toFixed(0)}% busy (other processes: ${f.machine.otherCores.toFixed(2)} cores), ${(100 * f.machine.steal).toFixed(0)}% stolen`,
   );
-  console.log(`  rss samples (s: MiB, delivered): ${f.samples.filter((_, i) => i % every === 0).map((x) => `${x.t.toFixed(0)}: ${x.rssMiB.toFixed(0)}, ${x.delivered}`).join(' | ')}`);
+  console.log(
+    `  rss samples (s: MiB, delivered): ${f.samples
+      .filter((_, i) => i % every === 0)
+      .map((x) => `${x.t.toFixed(0)}: ${x.rssMiB.toFixed(0)}, ${x.delivered}`)
+      .join(' | ')}`,
+  );
 }
 
 if (runs > 1) {
   const s = (k: (f: ExportFigures) => number) => spread(all.map(k));
-  console.log(`\nsummary over ${runs} runs (median (min–max)): ${fmt(s((f) => f.eventsPerSecond))} events/s end to end, ` +
-    `peak rss ${fmt(s((f) => f.peakRssMiB))} MiB, forwarder cpu ${fmt(s((f) => f.forwarderCpuUsPerEvent), 1)} µs/event`);
+  console.log(
+    `\nsummary over ${runs} runs (median (min–max)): ${fmt(s((f) => f.eventsPerSecond))} events/s end to end, ` +
+      `peak rss ${fmt(s((f) => f.peakRssMiB))} MiB, forwarder cpu ${fmt(
+        s((f) => f.forwarderCpuUsPerEvent),
+        1,
+      )} µs/event`,
+  );
 }
 const med = spread(all.map((f) => f.eventsPerSecond)).median;
 const rss = spread(all.map((f) => f.peakRssMiB)).median;
 const flat = all.every((f) => f.rssLate.growthMiB < 25);
-console.log(`targets on 2 cores: >= 20,000 events/s: ${med >= 20_000 ? 'met' : 'NOT met'} (${med.toFixed(0)}); ` +
-  `peak rss < 250 MiB: ${rss < 250 ? 'met' : 'NOT met'} (${rss.toFixed(0)}); rss not growing (last quarter's mean within 25 MiB of the second quarter's): ${flat ? 'yes' : 'NO'}`);
+console.log(
+  `targets on 2 cores: >= 20,000 events/s: ${med >= 20_000 ? 'met' : 'NOT met'} (${med.toFixed(0)}); ` +
+    `peak rss < 250 MiB: ${rss < 250 ? 'met' : 'NOT met'} (${rss.toFixed(0)}); rss not growing (last quarter's mean within 25 MiB of the second quarter's): ${flat ? 'yes' : 'NO'}`,
+);
 if (opt.json) writeFileSync(opt.json, JSON.stringify({ options: opt, results: all }, null, 2));
 const bad = all.some((f) => f.partial || f.delivered !== f.expected);
 process.exit(bad ? 1 : 0);

@@ -21,7 +21,18 @@ import { createCA, createCert } from '../src/tls/certs.js';
 import { H1Lane, H2Session, type ClientTls, type Lane } from './clients.js';
 import { closedLoop, openLoop, type Events, type LoadResult } from './load.js';
 import { runPrefix } from './events.js';
-import { cpuMs, cpuSplitMs, fsyncLatency, machineCpu, machineShares, type MachineShares, peakRssMiB, selfCpuMs, threadCpuMs, threadDelta } from './proc.js';
+import {
+  cpuMs,
+  cpuSplitMs,
+  fsyncLatency,
+  machineCpu,
+  machineShares,
+  type MachineShares,
+  peakRssMiB,
+  selfCpuMs,
+  threadCpuMs,
+  threadDelta,
+} from './proc.js';
 import { benchScript, cliArgs, deadline, spawnNode, startIntakeProcess, writeText } from './procs.js';
 import { fmt, spread } from './stats.js';
 
@@ -48,7 +59,8 @@ const { values: opt } = parseArgs({
 });
 
 const scenario = opt.scenario as 'closed' | 'open' | 'h2';
-if (!['closed', 'open', 'h2'].includes(scenario)) throw new Error(`--scenario must be closed, open or h2, not ${scenario}`);
+if (!['closed', 'open', 'h2'].includes(scenario))
+  throw new Error(`--scenario must be closed, open or h2, not ${scenario}`);
 const durationMs = Number(opt.duration) * 1000;
 const warmupMs = Number(opt.warmup) * 1000;
 const runs = Number(opt.runs);
@@ -63,7 +75,13 @@ const dir = mkdtempSync(join(tmpdir(), 'tdf-bench-ingest-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const bits = Number(opt.bits);
 const ca = createCA({ bits });
-const server = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'], ips: ['127.0.0.1'], bits });
+const server = createCert(ca, {
+  usage: 'server',
+  commonName: 'Server',
+  dnsNames: ['localhost'],
+  ips: ['127.0.0.1'],
+  bits,
+});
 const client = createCert(ca, { usage: 'client', commonName: 'Client', bits });
 const paths = {
   ca: writeText(dir, 'ca.crt', ca.cert, 0o644),
@@ -121,7 +139,10 @@ async function startForwarder(): Promise<Running> {
   if (opt.delivery === 'none') return startForwarderWithoutDelivery();
   const intake = await startIntakeProcess('uid', Number(opt['intake-delay']));
   const work = mkdtempSync(join(storageBase, `fw-${runNo++}-`));
-  const profile = [...(opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : []), ...opt['node-flags'].split(' ').filter(Boolean)];
+  const profile = [
+    ...(opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : []),
+    ...opt['node-flags'].split(' ').filter(Boolean),
+  ];
   const toml = forwarderToml(work, intake.url);
   const child = spawnNode([...profile, ...cli.args, 'start', '--config', toml], { DD_API_KEY: intake.apiKey });
   let line: Record<string, any>;
@@ -155,7 +176,10 @@ async function startForwarder(): Promise<Running> {
 }
 
 function forwarderToml(work: string, intakeUrl: string): string {
-  return writeText(work, 'forwarder.toml', `
+  return writeText(
+    work,
+    'forwarder.toml',
+    `
 storage = "${join(work, 'storage')}"
 hostname = "bench-host"
 
@@ -177,7 +201,8 @@ pattern = "test.log events.log"
 source = "teleport"
 service = "teleport-audit"
 tags = ["env:bench", "team:security"]
-`);
+`,
+  );
 }
 
 /**
@@ -186,9 +211,14 @@ tags = ["env:bench", "team:security"]
  */
 async function startForwarderWithoutDelivery(): Promise<Running> {
   const work = mkdtempSync(join(storageBase, `fw-${runNo++}-`));
-  const profile = [...(opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : []), ...opt['node-flags'].split(' ').filter(Boolean)];
+  const profile = [
+    ...(opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : []),
+    ...opt['node-flags'].split(' ').filter(Boolean),
+  ];
   const toml = forwarderToml(work, 'http://127.0.0.1:1');
-  const child = spawnNode([...profile, ...cli.args, 'start', '--config', toml], { DD_API_KEY: 'bench0123456789abcdef0123456789ab' });
+  const child = spawnNode([...profile, ...cli.args, 'start', '--config', toml], {
+    DD_API_KEY: 'bench0123456789abcdef0123456789ab',
+  });
   const line = await child.waitForLine((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'), 60_000);
   return {
     port: line.port,
@@ -241,7 +271,12 @@ interface RunFigures {
   problem: string | null;
 }
 
-async function makeLanes(target: Running, kind: Kind, proto: 'h1' | 'h2', n: number): Promise<{ lanes: Lane[]; close(): void }> {
+async function makeLanes(
+  target: Running,
+  kind: Kind,
+  proto: 'h1' | 'h2',
+  n: number,
+): Promise<{ lanes: Lane[]; close(): void }> {
   if (proto === 'h2') {
     const s = new H2Session('127.0.0.1', target.port, clientTls);
     await s.open();
@@ -253,7 +288,13 @@ async function makeLanes(target: Running, kind: Kind, proto: 'h1' | 'h2', n: num
   return { lanes, close: () => lanes.forEach((l) => l.close()) };
 }
 
-async function measure(label: string, kind: Kind, proto: 'h1' | 'h2', n: number, load: (lanes: Lane[], ev: Events) => Promise<LoadResult>): Promise<RunFigures> {
+async function measure(
+  label: string,
+  kind: Kind,
+  proto: 'h1' | 'h2',
+  n: number,
+  load: (lanes: Lane[], ev: Events) => Promise<LoadResult>,
+): Promise<RunFigures> {
   const target = await start(kind);
   const { lanes, close } = await makeLanes(target, kind, proto, n);
   const events: Events = { run: runPrefix(), next: 0, path: '/test.log' };
@@ -279,20 +320,43 @@ async function measure(label: string, kind: Kind, proto: 'h1' | 'h2', n: number,
     const machine1 = machineCpu();
     const sysShare = (split1.sys - split0.sys) / cpu;
     const threads: Record<string, number> = {};
-    for (const [name, ms] of threadDelta(threads0, threadCpuMs(target.pid))) if (ms > 0) threads[name] = (ms * 1000) / r.ok;
+    for (const [name, ms] of threadDelta(threads0, threadCpuMs(target.pid)))
+      if (ms > 0) threads[name] = (ms * 1000) / r.ok;
     const clientCpu = selfCpuMs() - client0;
     const intakeCpu = target.intakePid ? cpuMs(target.intakePid) - intake0 : NaN;
-    const machine = machineShares(machine0, machine1, cpu + clientCpu + (Number.isNaN(intakeCpu) ? 0 : intakeCpu), Date.now() - wall0);
+    const machine = machineShares(
+      machine0,
+      machine1,
+      cpu + clientCpu + (Number.isNaN(intakeCpu) ? 0 : intakeCpu),
+      Date.now() - wall0,
+    );
     const intakeReqs = ((await target.intakeRequests?.()) ?? NaN) - intakeReq0;
     const [p50, p99, p999, max] = r.latency.percentiles([50, 99, 99.9, 100]);
     let problem = r.errors > 0 ? `${r.errors} errors (${JSON.stringify(r.statuses)}; ${r.firstError ?? ''})` : null;
     const lost = target.check ? await target.check(acked) : null;
     if (lost) problem = problem ? `${problem}; ${lost}` : lost;
     return {
-      label, kind, proto, lanes: n, ok: r.ok, errors: r.errors,
-      rate: (r.ok * 1000) / r.elapsedMs, p50: p50!, p99: p99!, p999: p999!, max: max!,
-      cpuUs: (cpu * 1000) / r.ok, clientCpuUs: (clientCpu * 1000) / r.ok, intakeCpuUs: (intakeCpu * 1000) / r.ok,
-      eventsPerIntakeRequest: r.ok / intakeReqs, sysShare, machine, drainMs, peakRssMiB: peakRssMiB(target.pid), threads, problem,
+      label,
+      kind,
+      proto,
+      lanes: n,
+      ok: r.ok,
+      errors: r.errors,
+      rate: (r.ok * 1000) / r.elapsedMs,
+      p50: p50!,
+      p99: p99!,
+      p999: p999!,
+      max: max!,
+      cpuUs: (cpu * 1000) / r.ok,
+      clientCpuUs: (clientCpu * 1000) / r.ok,
+      intakeCpuUs: (intakeCpu * 1000) / r.ok,
+      eventsPerIntakeRequest: r.ok / intakeReqs,
+      sysShare,
+      machine,
+      drainMs,
+      peakRssMiB: peakRssMiB(target.pid),
+      threads,
+      problem,
     };
   } finally {
     close();
@@ -318,12 +382,19 @@ function plans(): Plan[] {
       out.push({ label: `bare h2, 1 connection x ${n} streams`, kind: 'bare-h2', proto: 'h2', lanes: n });
       out.push({ label: `bare h2 server, http/1.1 clients, ${n} connections`, kind: 'bare-h2', proto: 'h1', lanes: n });
     } else {
-      if (opt.only !== 'forwarder') out.push({ label: `bare fastify mtls, ${n} connections`, kind: 'bare', proto: 'h1', lanes: n });
+      if (opt.only !== 'forwarder')
+        out.push({ label: `bare fastify mtls, ${n} connections`, kind: 'bare', proto: 'h1', lanes: n });
       if (opt['durable-floor']) {
-        out.push({ label: `bare + leveldb group commit, ${n} connections`, kind: 'bare-durable', proto: 'h1', lanes: n });
+        out.push({
+          label: `bare + leveldb group commit, ${n} connections`,
+          kind: 'bare-durable',
+          proto: 'h1',
+          lanes: n,
+        });
         out.push({ label: `bare + fdatasync'd file, ${n} connections`, kind: 'bare-file', proto: 'h1', lanes: n });
       }
-      if (opt.only !== 'bare') out.push({ label: `forwarder (durable), ${n} connections`, kind: 'forwarder', proto: 'h1', lanes: n });
+      if (opt.only !== 'bare')
+        out.push({ label: `forwarder (durable), ${n} connections`, kind: 'forwarder', proto: 'h1', lanes: n });
     }
   }
   return out;
@@ -332,24 +403,39 @@ function plans(): Plan[] {
 const all: RunFigures[] = [];
 const list = plans();
 const began = Date.now();
-console.log(`scenario ${scenario}: ${list.length} configurations x ${runs} runs, ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up` +
-  (scenario === 'open' ? `, ${rate} events/s` : '') + `; forwarder: ${cli.how}; RSA ${bits}; ` +
-  (opt.delivery === 'none' ? 'NO DELIVERY (datadog unreachable: accept path only)' : `intake answers after ${opt['intake-delay']} ms`));
+console.log(
+  `scenario ${scenario}: ${list.length} configurations x ${runs} runs, ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up` +
+    (scenario === 'open' ? `, ${rate} events/s` : '') +
+    `; forwarder: ${cli.how}; RSA ${bits}; ` +
+    (opt.delivery === 'none'
+      ? 'NO DELIVERY (datadog unreachable: accept path only)'
+      : `intake answers after ${opt['intake-delay']} ms`),
+);
 const disk = fsyncLatency(storageBase);
-console.log(`disk now: fdatasync of a 600-byte append p50 ${disk.p50.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms (${storageBase})`);
+console.log(
+  `disk now: fdatasync of a 600-byte append p50 ${disk.p50.toFixed(2)} ms, p99 ${disk.p99.toFixed(2)} ms (${storageBase})`,
+);
 for (let run = 0; run < runs; run++) {
   for (const p of list) {
-    const load = scenario === 'open'
-      ? (lanes: Lane[], ev: Events) => openLoop(lanes, ev, rate, durationMs)
-      : (lanes: Lane[], ev: Events) => closedLoop(lanes, ev, durationMs);
+    const load =
+      scenario === 'open'
+        ? (lanes: Lane[], ev: Events) => openLoop(lanes, ev, rate, durationMs)
+        : (lanes: Lane[], ev: Events) => closedLoop(lanes, ev, durationMs);
     const f = await measure(p.label, p.kind, p.proto, p.lanes, load);
     all.push(f);
     console.log(
       `run ${run + 1} ${p.label}: ${f.rate.toFixed(0)} req/s, p50 ${f.p50.toFixed(2)} ms, p99 ${f.p99.toFixed(2)} ms, ` +
         `p99.9 ${f.p999.toFixed(2)} ms, server cpu ${f.cpuUs.toFixed(0)} µs/req, client cpu ${f.clientCpuUs.toFixed(0)} µs/req` +
-        (f.kind === 'forwarder' ? `, intake cpu ${f.intakeCpuUs.toFixed(0)} µs/event, ${f.eventsPerIntakeRequest.toFixed(1)} events per intake request, drain ${f.drainMs} ms` : '') +
-        `, peak rss ${f.peakRssMiB.toFixed(0)} MiB` + (f.problem ? ` — ${f.problem}` : '') +
-        `\n    machine ${(100 * f.machine.busy).toFixed(0)}% busy (other processes: ${f.machine.otherCores.toFixed(2)} cores), ${(100 * f.machine.steal).toFixed(0)}% stolen; server cpu ${(100 * f.sysShare).toFixed(0)}% in the kernel; by thread, µs/req: ${Object.entries(f.threads).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`,
+        (f.kind === 'forwarder'
+          ? `, intake cpu ${f.intakeCpuUs.toFixed(0)} µs/event, ${f.eventsPerIntakeRequest.toFixed(1)} events per intake request, drain ${f.drainMs} ms`
+          : '') +
+        `, peak rss ${f.peakRssMiB.toFixed(0)} MiB` +
+        (f.problem ? ` — ${f.problem}` : '') +
+        `\n    machine ${(100 * f.machine.busy).toFixed(0)}% busy (other processes: ${f.machine.otherCores.toFixed(2)} cores), ${(100 * f.machine.steal).toFixed(0)}% stolen; server cpu ${(100 * f.sysShare).toFixed(0)}% in the kernel; by thread, µs/req: ${Object.entries(
+          f.threads,
+        )
+          .map(([k, v]) => `${k} ${v.toFixed(0)}`)
+          .join(', ')}`,
     );
   }
 }
@@ -359,11 +445,15 @@ for (let run = 0; run < runs; run++) {
 
 const by = (p: Plan) => all.filter((f) => f.label === p.label);
 const s = (p: Plan, k: keyof RunFigures) => spread(by(p).map((f) => f[k] as number));
-console.log(`\nsummary (median (min–max) of ${runs} runs; client and servers share ${availableParallelism()} cores), ${((Date.now() - began) / 1000).toFixed(0)} s`);
+console.log(
+  `\nsummary (median (min–max) of ${runs} runs; client and servers share ${availableParallelism()} cores), ${((Date.now() - began) / 1000).toFixed(0)} s`,
+);
 console.log('| configuration | req/s | p50 ms | p99 ms | server cpu µs/req | client cpu µs/req | peak RSS MiB |');
 console.log('|---|---|---|---|---|---|---|');
 for (const p of list) {
-  console.log(`| ${p.label} | ${fmt(s(p, 'rate'))} | ${fmt(s(p, 'p50'), 2)} | ${fmt(s(p, 'p99'), 2)} | ${fmt(s(p, 'cpuUs'))} | ${fmt(s(p, 'clientCpuUs'))} | ${fmt(s(p, 'peakRssMiB'))} |`);
+  console.log(
+    `| ${p.label} | ${fmt(s(p, 'rate'))} | ${fmt(s(p, 'p50'), 2)} | ${fmt(s(p, 'p99'), 2)} | ${fmt(s(p, 'cpuUs'))} | ${fmt(s(p, 'clientCpuUs'))} | ${fmt(s(p, 'peakRssMiB'))} |`,
+  );
 }
 
 /** ratio of each run to its paired run (same round) of another configuration */
@@ -381,38 +471,58 @@ if (scenario === 'closed') {
     if (!bare || !fw) continue;
     const rateRatio = pairedRatio(fw, bare, 'rate');
     const cpuRatio = pairedRatio(fw, bare, 'cpuUs');
-    verdicts.push(`${n} connections: forwarder rate / bare rate = ${fmt(rateRatio, 2)}` + (n === 10 ? ` (target >= 0.85: ${rateRatio.median >= 0.85 ? 'met' : 'NOT met'})` : ''));
-    verdicts.push(`${n} connections: forwarder cpu per event (request to intake 202) / bare cpu per request = ${fmt(cpuRatio, 2)} (target <= 1.4: ${cpuRatio.median <= 1.4 ? 'met' : 'NOT met'})`);
+    verdicts.push(
+      `${n} connections: forwarder rate / bare rate = ${fmt(rateRatio, 2)}` +
+        (n === 10 ? ` (target >= 0.85: ${rateRatio.median >= 0.85 ? 'met' : 'NOT met'})` : ''),
+    );
+    verdicts.push(
+      `${n} connections: forwarder cpu per event (request to intake 202) / bare cpu per request = ${fmt(cpuRatio, 2)} (target <= 1.4: ${cpuRatio.median <= 1.4 ? 'met' : 'NOT met'})`,
+    );
     const floor = list.find((p) => p.kind === 'bare-durable' && p.lanes === n);
     const file = list.find((p) => p.kind === 'bare-file' && p.lanes === n);
     if (file) {
-      verdicts.push(`${n} connections: the file floor (no database, one fdatasync per group) reaches ${fmt(pairedRatio(file, bare, 'rate'), 2)} of the bare rate ` +
-        `at ${fmt(pairedRatio(file, bare, 'cpuUs'), 2)}x its cpu per request: the most any server that syncs before its 200 got here`);
+      verdicts.push(
+        `${n} connections: the file floor (no database, one fdatasync per group) reaches ${fmt(pairedRatio(file, bare, 'rate'), 2)} of the bare rate ` +
+          `at ${fmt(pairedRatio(file, bare, 'cpuUs'), 2)}x its cpu per request: the most any server that syncs before its 200 got here`,
+      );
     }
     if (floor) {
-      verdicts.push(`${n} connections: forwarder rate / durable floor rate = ${fmt(pairedRatio(fw, floor, 'rate'), 2)}; ` +
-        `forwarder cpu per event / durable floor cpu per request = ${fmt(pairedRatio(fw, floor, 'cpuUs'), 2)} (diagnostic, no target)`);
+      verdicts.push(
+        `${n} connections: forwarder rate / durable floor rate = ${fmt(pairedRatio(fw, floor, 'rate'), 2)}; ` +
+          `forwarder cpu per event / durable floor cpu per request = ${fmt(pairedRatio(fw, floor, 'cpuUs'), 2)} (diagnostic, no target)`,
+      );
     }
     const intake = spread(by(fw).map((f) => f.intakeCpuUs));
-    verdicts.push(`${n} connections: the intake (not counted above) used ${fmt(intake)} µs per event of the same 2 cores`);
+    verdicts.push(
+      `${n} connections: the intake (not counted above) used ${fmt(intake)} µs per event of the same 2 cores`,
+    );
   }
 } else if (scenario === 'open') {
   for (const p of list) {
     const p99 = s(p, 'p99');
-    verdicts.push(`${p.label} at ${rate}/s: p99 ack latency ${fmt(p99, 2)} ms, p99.9 ${fmt(s(p, 'p999'), 2)} ms, max ${fmt(s(p, 'max'), 2)} ms` +
-      (p.kind === 'forwarder' ? ` (target p99 < 10 ms: ${p99.median < 10 ? 'met' : 'NOT met'})` : ''));
+    verdicts.push(
+      `${p.label} at ${rate}/s: p99 ack latency ${fmt(p99, 2)} ms, p99.9 ${fmt(s(p, 'p999'), 2)} ms, max ${fmt(s(p, 'max'), 2)} ms` +
+        (p.kind === 'forwarder' ? ` (target p99 < 10 ms: ${p99.median < 10 ? 'met' : 'NOT met'})` : ''),
+    );
   }
 } else {
   for (const n of connections) {
     const [h1, h2, h1on2] = list.filter((p) => p.lanes === n);
     if (!h1 || !h2 || !h1on2) continue;
-    verdicts.push(`${n} in flight: h2 server cpu per request / http/1.1 = ${fmt(pairedRatio(h2, h1, 'cpuUs'), 2)}; h2 rate / http/1.1 rate = ${fmt(pairedRatio(h2, h1, 'rate'), 2)}`);
-    verdicts.push(`${n} in flight: http/1.1 clients of the h2-enabled server, cpu per request / plain https server = ${fmt(pairedRatio(h1on2, h1, 'cpuUs'), 2)}`);
+    verdicts.push(
+      `${n} in flight: h2 server cpu per request / http/1.1 = ${fmt(pairedRatio(h2, h1, 'cpuUs'), 2)}; h2 rate / http/1.1 rate = ${fmt(pairedRatio(h2, h1, 'rate'), 2)}`,
+    );
+    verdicts.push(
+      `${n} in flight: http/1.1 clients of the h2-enabled server, cpu per request / plain https server = ${fmt(pairedRatio(h1on2, h1, 'cpuUs'), 2)}`,
+    );
   }
 }
 if (verdicts.length > 0) console.log('\n' + verdicts.join('\n'));
 const problems = all.filter((f) => f.problem);
 if (problems.length > 0) console.log(`\n${problems.length} runs had problems (see above)`);
-if (opt.json) writeFileSync(opt.json, JSON.stringify({ scenario, runs, durationMs, warmupMs, rate, connections, results: all }, null, 2));
+if (opt.json)
+  writeFileSync(
+    opt.json,
+    JSON.stringify({ scenario, runs, durationMs, warmupMs, rate, connections, results: all }, null, 2),
+  );
 process.exit(problems.length > 0 ? 1 : 0);
-

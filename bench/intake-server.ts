@@ -5,7 +5,11 @@
 import { startFakeIntake } from '../src/fakes/intake.js';
 
 const apiKey = process.env.BENCH_DD_API_KEY ?? 'bench0123456789abcdef0123456789ab';
-const intake = await startFakeIntake({ apiKeys: [apiKey], keepLogs: false, idField: process.env.BENCH_ID_FIELD ?? 'uid' });
+const intake = await startFakeIntake({
+  apiKeys: [apiKey],
+  keepLogs: false,
+  idField: process.env.BENCH_ID_FIELD ?? 'uid',
+});
 // a round trip like the internet's to datadog, on every request (a fault that never runs out)
 const delayMs = Number(process.env.BENCH_INTAKE_DELAY_MS ?? 0);
 if (delayMs > 0) intake.inject({ delayMs, times: Infinity });
@@ -13,8 +17,13 @@ if (delayMs > 0) intake.inject({ delayMs, times: Infinity });
 process.on('message', (m: { type?: string }) => {
   if (m.type === 'stats') {
     process.send!({
-      type: 'stats', logCount: intake.logCount, ids: intake.ids.size, requests: intake.requests,
-      accepted: intake.accepted, rejected: intake.rejected, maxEntriesSeen: intake.maxEntriesSeen,
+      type: 'stats',
+      logCount: intake.logCount,
+      ids: intake.ids.size,
+      requests: intake.requests,
+      accepted: intake.accepted,
+      rejected: intake.rejected,
+      maxEntriesSeen: intake.maxEntriesSeen,
     });
   }
 });

@@ -65,7 +65,12 @@ export async function closedLoop(lanes: Lane[], events: Events, durationMs: numb
   return r;
 }
 
-export async function openLoop(lanes: Lane[], events: Events, ratePerSecond: number, durationMs: number): Promise<LoadResult> {
+export async function openLoop(
+  lanes: Lane[],
+  events: Events,
+  ratePerSecond: number,
+  durationMs: number,
+): Promise<LoadResult> {
   const r = newResult();
   const free = [...lanes];
   const due: number[] = []; // times events became due and are waiting for a lane

@@ -18,8 +18,13 @@ import { repoRoot } from './procs.js';
 const gzipAsync = promisify(zlib.gzip);
 
 async function gzip(): Promise<void> {
-  const event = Buffer.from(JSON.stringify({ event: 'session.start', uid: '5b0e3c2a-1f4d-4c8e-9a7b-6d2f0e1c3b4a', pad: 'x'.repeat(520) }));
-  for (const [name, body, n] of [['600 B', event, 2000], ['600 KB', Buffer.concat(Array.from({ length: 1000 }, () => event)), 50]] as const) {
+  const event = Buffer.from(
+    JSON.stringify({ event: 'session.start', uid: '5b0e3c2a-1f4d-4c8e-9a7b-6d2f0e1c3b4a', pad: 'x'.repeat(520) }),
+  );
+  for (const [name, body, n] of [
+    ['600 B', event, 2000],
+    ['600 KB', Buffer.concat(Array.from({ length: 1000 }, () => event)), 50],
+  ] as const) {
     for (const level of [6, 1]) {
       let c0 = process.cpuUsage();
       for (let i = 0; i < n; i++) await gzipAsync(body, { level });
@@ -29,7 +34,9 @@ async function gzip(): Promise<void> {
       for (let i = 0; i < n; i++) zlib.gzipSync(body, { level });
       c = process.cpuUsage(c0);
       const syncUs = (c.user + c.system) / n;
-      console.log(`${name} body, level ${level}: async gzip ${asyncUs.toFixed(0)} µs cpu per call, gzipSync ${syncUs.toFixed(0)} µs`);
+      console.log(
+        `${name} body, level ${level}: async gzip ${asyncUs.toFixed(0)} µs cpu per call, gzipSync ${syncUs.toFixed(0)} µs`,
+      );
     }
   }
 }
@@ -45,9 +52,15 @@ function imports(): void {
     'pino',
   ];
   for (const m of modules) {
-    const script = `const m = ${JSON.stringify(m)}; (m ? import(m) : Promise.resolve()).then(() => { const u = process.memoryUsage(); ` +
+    const script =
+      `const m = ${JSON.stringify(m)}; (m ? import(m) : Promise.resolve()).then(() => { const u = process.memoryUsage(); ` +
       `console.log((u.rss / 1048576).toFixed(0) + ' ' + (u.heapUsed / 1048576).toFixed(0)); });`;
-    const [rss, heap] = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: repoRoot, encoding: 'utf8' }).trim().split(' ');
+    const [rss, heap] = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split(' ');
     console.log(`${(m || 'node alone').padEnd(80)} rss ${rss} MiB, heap used ${heap} MiB`);
   }
 }
@@ -63,13 +76,26 @@ async function batch(): Promise<void> {
   const keys = () => Array.from({ length: perBatch }, () => `q!${String(seq++).padStart(16, '0')}!1795318372386!600`);
   const noSync = { keyEncoding: 'utf8', valueEncoding: 'utf8', sync: false } as const;
   const ways: Array<[string, () => Promise<void>]> = [
-    ['array batch, db.batch(ops)', () => db.batch(keys().map((key) => ({ type: 'put' as const, key, value })), noSync)],
-    ['chained batch, db.batch().put()…write()', () => {
-      const chain = db.batch();
-      for (const key of keys()) chain.put(key, value);
-      return chain.write(noSync);
-    }],
-    ['one joined value, db.put()', () => db.put(keys()[0]!, Array.from({ length: perBatch }, () => value).join('\n'), noSync)],
+    [
+      'array batch, db.batch(ops)',
+      () =>
+        db.batch(
+          keys().map((key) => ({ type: 'put' as const, key, value })),
+          noSync,
+        ),
+    ],
+    [
+      'chained batch, db.batch().put()…write()',
+      () => {
+        const chain = db.batch();
+        for (const key of keys()) chain.put(key, value);
+        return chain.write(noSync);
+      },
+    ],
+    [
+      'one joined value, db.put()',
+      () => db.put(keys()[0]!, Array.from({ length: perBatch }, () => value).join('\n'), noSync),
+    ],
   ];
   try {
     for (const [name, write] of ways) {

@@ -133,5 +133,10 @@ export function machineShares(a: MachineCpu, b: MachineCpu, oursMs = 0, wallMs =
   const idle = b.idle - a.idle;
   const steal = b.steal - a.steal;
   const all = busy + idle + steal || 1;
-  return { busy: busy / all, idle: idle / all, steal: steal / all, otherCores: wallMs > 0 ? Math.max(0, busy - oursMs) / wallMs : NaN };
+  return {
+    busy: busy / all,
+    idle: idle / all,
+    steal: steal / all,
+    otherCores: wallMs > 0 ? Math.max(0, busy - oursMs) / wallMs : NaN,
+  };
 }

@@ -68,7 +68,8 @@ export function cliArgs(mode = 'auto'): { args: string[]; how: string } {
     if (!existsSync(dist)) throw new Error('dist/src/cli/main.js is missing: run npm run build');
     return { args: [dist], how: `node ${dist}` };
   }
-  if (mode !== 'auto' && mode !== 'tsx') throw new Error(`--cli must be auto, dist, tsx or a path to main.js, not ${mode}`);
+  if (mode !== 'auto' && mode !== 'tsx')
+    throw new Error(`--cli must be auto, dist, tsx or a path to main.js, not ${mode}`);
   return { args: ['--import', 'tsx', join(src, 'cli', 'main.ts')], how: 'node --import tsx src/cli/main.ts' };
 }
 
@@ -99,10 +100,12 @@ export function spawnNode(args: string[], env: Record<string, string> = {}, opts
     err += c;
     if (err.length > 100_000) err = err.slice(-50_000);
   });
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => {
-    children.delete(proc);
-    resolve(code ?? sig ?? -1);
-  }));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, sig) => {
+      children.delete(proc);
+      resolve(code ?? sig ?? -1);
+    }),
+  );
   const child: Child = {
     proc,
     pid: proc.pid!,
@@ -151,16 +154,26 @@ export async function startIntakeProcess(idField = 'uid', delayMs = 0): Promise<
   const child = fork(args[args.length - 1]!, [], {
     cwd: repoRoot,
     execArgv: args.slice(0, -1),
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', BENCH_DD_API_KEY: apiKey, BENCH_ID_FIELD: idField, BENCH_INTAKE_DELAY_MS: String(delayMs) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      BENCH_DD_API_KEY: apiKey,
+      BENCH_ID_FIELD: idField,
+      BENCH_INTAKE_DELAY_MS: String(delayMs),
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   children.add(child);
-  const exited = new Promise<void>((r) => child.on('exit', () => {
-    children.delete(child);
-    r();
-  }));
+  const exited = new Promise<void>((r) =>
+    child.on('exit', () => {
+      children.delete(child);
+      r();
+    }),
+  );
   const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m: any) => (m?.type === 'ready' ? resolve(m.url) : reject(new Error('intake did not start'))));
+    child.once('message', (m: any) =>
+      m?.type === 'ready' ? resolve(m.url) : reject(new Error('intake did not start')),
+    );
     child.once('exit', (code) => reject(new Error(`intake exited (${code}) before listening`)));
   });
   const stats = () =>

@@ -85,21 +85,32 @@ export function summarize(p: Profile, skipMs = 0): Summary {
     }
   }
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
-  return { totalMs: (p.endTime - p.startTime) / 1000 - Math.max(0, first), byArea: sorted(area), bySelf: sorted(fnSelf), byInclusive: sorted(incl) };
+  return {
+    totalMs: (p.endTime - p.startTime) / 1000 - Math.max(0, first),
+    byArea: sorted(area),
+    bySelf: sorted(fnSelf),
+    byInclusive: sorted(incl),
+  };
 }
 
 if (import.meta.filename === process.argv[1]) {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, skip: { type: 'string', default: '0' } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' }, skip: { type: 'string', default: '0' } },
+  });
   const top = Number(values.top);
   for (const file of positionals) {
     const s = summarize(JSON.parse(readFileSync(file, 'utf8')) as Profile, Number(values.skip) * 1000);
     const busy = s.byArea.filter(([a]) => a !== '(idle)').reduce((n, [, ms]) => n + ms, 0);
     const pct = (ms: number) => `${((100 * ms) / busy).toFixed(1)}%`;
-    console.log(`${file}: ${(s.totalMs / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s on the main thread (not idle)`);
+    console.log(
+      `${file}: ${(s.totalMs / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s on the main thread (not idle)`,
+    );
     console.log('\nself time by area (share of non-idle main-thread time):');
     for (const [a, ms] of s.byArea.slice(0, top)) if (a !== '(idle)') console.log(`  ${pct(ms).padStart(6)}  ${a}`);
     console.log('\ntop functions by self time:');
-    for (const [f, ms] of s.bySelf.slice(0, top)) if (!f.startsWith('(idle)')) console.log(`  ${pct(ms).padStart(6)}  ${f}`);
+    for (const [f, ms] of s.bySelf.slice(0, top))
+      if (!f.startsWith('(idle)')) console.log(`  ${pct(ms).padStart(6)}  ${f}`);
     console.log('\nour functions (src/) by inclusive time:');
     for (const [f, ms] of s.byInclusive.slice(0, top)) console.log(`  ${pct(ms).padStart(6)}  ${f}`);
   }

@@ -52,24 +52,45 @@ function median(xs: number[]): number {
 async function main(): Promise<number> {
   const prng = createPrng(Number(args.seed));
   const cleanups: Array<() => unknown> = [];
-  const rig: Rig = await createRig({ after: (fn) => cleanups.push(fn) }, { apiKey: API_KEY, datadog: 'batch-max-entries = 500' });
+  const rig: Rig = await createRig(
+    { after: (fn) => cleanups.push(fn) },
+    { apiKey: API_KEY, datadog: 'batch-max-entries = 500' },
+  );
   try {
     const fw = await rig.start();
     const pid = fw.proc.pid!;
     const load = startLoad({
-      port: fw.port!, tls: rig.tls, prefix: 'soak', connections: CONNECTIONS, retry: true, backoff: { baseMs: 250, capMs: 2500 },
+      port: fw.port!,
+      tls: rig.tls,
+      prefix: 'soak',
+      connections: CONNECTIONS,
+      retry: true,
+      backoff: { baseMs: 250, capMs: 2500 },
       pauseMs: Math.max(0, Math.round((CONNECTIONS / RATE) * 1000)),
     });
     const began = Date.now();
     const samples: Sample[] = [];
     let phase = 'steady';
-    const log = (line: string) => process.stdout.write(`${((Date.now() - began) / 1000).toFixed(0).padStart(5)} s  ${line}\n`);
+    const log = (line: string) =>
+      process.stdout.write(`${((Date.now() - began) / 1000).toFixed(0).padStart(5)} s  ${line}\n`);
     const sampler = setInterval(() => {
-      void fw.getJson('/status').then((st) => {
-        const s: Sample = { t: (Date.now() - began) / 1000, rssMiB: rssMiB(pid), spoolRecords: st.spool.records, acked: load.acked.size, delivered: rig.counts.size, phase };
-        samples.push(s);
-        log(`rss ${s.rssMiB.toFixed(1)} MiB  spool ${String(s.spoolRecords).padStart(6)}  acked ${String(s.acked).padStart(7)}  delivered ${String(s.delivered).padStart(7)}  ${phase}`);
-      }, (err: Error) => log(`status failed: ${err.message}`));
+      void fw.getJson('/status').then(
+        (st) => {
+          const s: Sample = {
+            t: (Date.now() - began) / 1000,
+            rssMiB: rssMiB(pid),
+            spoolRecords: st.spool.records,
+            acked: load.acked.size,
+            delivered: rig.counts.size,
+            phase,
+          };
+          samples.push(s);
+          log(
+            `rss ${s.rssMiB.toFixed(1)} MiB  spool ${String(s.spoolRecords).padStart(6)}  acked ${String(s.acked).padStart(7)}  delivered ${String(s.delivered).padStart(7)}  ${phase}`,
+          );
+        },
+        (err: Error) => log(`status failed: ${err.message}`),
+      );
     }, SAMPLE_S * 1000);
 
     // the intake flaps: each cycle one fault, then a quiet spell
@@ -88,7 +109,16 @@ async function main(): Promise<number> {
           rig.intake.inject({ status: prng.pick([500, 502, 503]), times: prng.int(5, 15) });
           break;
         case '429 burst':
-          rig.intake.inject({ status: 429, times: prng.int(4, 12), headers: { 'x-ratelimit-limit': '1000', 'x-ratelimit-remaining': '0', 'x-ratelimit-period': '10', 'x-ratelimit-reset': String(prng.int(1, 3)) } });
+          rig.intake.inject({
+            status: 429,
+            times: prng.int(4, 12),
+            headers: {
+              'x-ratelimit-limit': '1000',
+              'x-ratelimit-remaining': '0',
+              'x-ratelimit-period': '10',
+              'x-ratelimit-reset': String(prng.int(1, 3)),
+            },
+          });
           break;
         case 'slow':
           rig.intake.inject({ delayMs: prng.int(500, 2000), times: prng.int(4, 12) });
@@ -129,20 +159,50 @@ async function main(): Promise<number> {
     const peakSpool = Math.max(0, ...samples.map((s) => s.spoolRecords));
     const ratio = tl.acknowledged === 0 ? NaN : tl.delivered / tl.acknowledged;
     const summary = {
-      durationS: DURATION_S, rate: RATE, connections: CONNECTIONS, seed: prng.seed, faults: faults.join(', '),
-      acknowledged: tl.acknowledged, delivered: tl.delivered, lost: tl.lost.length, duplicated: tl.duplicated,
-      unacknowledgedDelivered: tl.unacknowledgedDelivered, deliveredOverAcknowledged: ratio, posts: load.sent(), statuses: statusLine(load.statuses),
-      rssMiB: { firstQuarterMedian: rssFirst, lastQuarterMedian: rssLast, max: Math.max(...samples.map((s) => s.rssMiB)), final: finalRss },
-      peakSpoolRecords: peakSpool, drainedS: drainS, drained, exitCode: code, samples,
+      durationS: DURATION_S,
+      rate: RATE,
+      connections: CONNECTIONS,
+      seed: prng.seed,
+      faults: faults.join(', '),
+      acknowledged: tl.acknowledged,
+      delivered: tl.delivered,
+      lost: tl.lost.length,
+      duplicated: tl.duplicated,
+      unacknowledgedDelivered: tl.unacknowledgedDelivered,
+      deliveredOverAcknowledged: ratio,
+      posts: load.sent(),
+      statuses: statusLine(load.statuses),
+      rssMiB: {
+        firstQuarterMedian: rssFirst,
+        lastQuarterMedian: rssLast,
+        max: Math.max(...samples.map((s) => s.rssMiB)),
+        final: finalRss,
+      },
+      peakSpoolRecords: peakSpool,
+      drainedS: drainS,
+      drained,
+      exitCode: code,
+      samples,
     };
-    process.stdout.write(`\nsoak: ${DURATION_S} s at ~${RATE} posts/s on ${CONNECTIONS} connections (seed ${prng.seed})\n`);
+    process.stdout.write(
+      `\nsoak: ${DURATION_S} s at ~${RATE} posts/s on ${CONNECTIONS} connections (seed ${prng.seed})\n`,
+    );
     process.stdout.write(`faults injected: ${summary.faults}\n`);
-    process.stdout.write(`acknowledged ${tl.acknowledged}, delivered ${tl.delivered}, lost ${tl.lost.length}, duplicated ${tl.duplicated}, delivered/acknowledged ${ratio}\n`);
+    process.stdout.write(
+      `acknowledged ${tl.acknowledged}, delivered ${tl.delivered}, lost ${tl.lost.length}, duplicated ${tl.duplicated}, delivered/acknowledged ${ratio}\n`,
+    );
     process.stdout.write(`posts ${load.sent()} (${statusLine(load.statuses)})\n`);
-    process.stdout.write(`rss after warm-up: median ${rssFirst.toFixed(1)} MiB (first quarter) -> ${rssLast.toFixed(1)} MiB (last quarter), max ${summary.rssMiB.max.toFixed(1)} MiB\n`);
-    process.stdout.write(`spool: peak ${peakSpool} records; ${drained ? `drained to 0 in ${drainS.toFixed(1)} s after the load stopped` : 'DID NOT DRAIN'}\n`);
+    process.stdout.write(
+      `rss after warm-up: median ${rssFirst.toFixed(1)} MiB (first quarter) -> ${rssLast.toFixed(1)} MiB (last quarter), max ${summary.rssMiB.max.toFixed(1)} MiB\n`,
+    );
+    process.stdout.write(
+      `spool: peak ${peakSpool} records; ${drained ? `drained to 0 in ${drainS.toFixed(1)} s after the load stopped` : 'DID NOT DRAIN'}\n`,
+    );
     const grew = rssLast - rssFirst > MAX_RSS_GROWTH_MIB;
-    if (grew) process.stdout.write(`RSS GREW: ${(rssLast - rssFirst).toFixed(1)} MiB, more than the ${MAX_RSS_GROWTH_MIB} MiB allowed (--max-rss-growth)\n`);
+    if (grew)
+      process.stdout.write(
+        `RSS GREW: ${(rssLast - rssFirst).toFixed(1)} MiB, more than the ${MAX_RSS_GROWTH_MIB} MiB allowed (--max-rss-growth)\n`,
+      );
     if (args.json) writeFileSync(args.json, JSON.stringify(summary, null, 2));
     return tl.lost.length === 0 && drained && ratio === 1 && code === 0 && !grew ? 0 : 1;
   } finally {
@@ -150,7 +210,10 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => process.exit(code), (err) => {
-  process.stderr.write(`soak failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`soak failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -54,7 +54,10 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   const { spool, dryRunFrom } = await openStorage(config, logger);
   if (!config.dryRun) {
     const stats = spool.stats();
-    logger.info({ storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters }, 'spool opened');
+    logger.info(
+      { storage: config.storage, records: stats.records, bytes: stats.bytes, deadLetters: stats.deadLetters },
+      'spool opened',
+    );
   }
 
   // telemetry reads the components through these closures; they are assigned below as the components start
@@ -103,7 +106,10 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     } catch (err) {
       // a dry run beside the running forwarder, with its config: the admin API is not what the dry run is for
       if (config.dryRun && ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') {
-        logger.warn({ port: config.admin.port }, `the admin port is in use (the running forwarder?): the dry run goes on without the admin API`);
+        logger.warn(
+          { port: config.admin.port },
+          `the admin port is in use (the running forwarder?): the dry run goes on without the admin API`,
+        );
         admin = undefined;
       } else {
         await spool.close();
@@ -152,7 +158,10 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         return;
       }
       // a real run refuses the whole batch (the ingest answers 400): so does the dry run, once it said so
-      logger.info({ source, records: 0, dropped, rejected, reason: rejectReason }, 'dry run: the rules would reject this batch; nothing of it would be shipped');
+      logger.info(
+        { source, records: 0, dropped, rejected, reason: rejectReason },
+        'dry run: the rules would reject this batch; nothing of it would be shipped',
+      );
       throw new DecodeError(rejectReason, 400);
     }
     if (values.length === 0 && state.length === 0) return;
@@ -221,7 +230,9 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       throw err;
     }
     if (config.dryRun) {
-      logger.warn('dry run: the ingest logs what it would ship and answers 503, since it keeps nothing: clients keep their records and send them again');
+      logger.warn(
+        'dry run: the ingest logs what it would ship and answers 503, since it keeps nothing: clients keep their records and send them again',
+      );
     }
   }
 
@@ -290,7 +301,10 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       spoolOpen = false;
       await spool.close();
       await admin?.close();
-      logger.info({ undelivered: left.records, deadLetters: left.deadLetters }, 'stopped; undelivered records stay in the spool for the next start');
+      logger.info(
+        { undelivered: left.records, deadLetters: left.deadLetters },
+        'stopped; undelivered records stay in the spool for the next start',
+      );
       resolveStopped();
     })();
     return stopping;
@@ -298,18 +312,22 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   // --exit-on-last-event: once the poller caught up and everything spooled was delivered, stop
   if (teleport && config.exitOnLastEvent) {
-    teleport.done.then(
-      async () => {
-        while (!stopping && !config.dryRun && spool.stats().records > 0) await new Promise((r) => setTimeout(r, 100));
-        await stop('caught up with the audit log and delivered everything (exit-on-last-event)');
-      },
-      async (err: unknown) => {
-        // nothing more will come: stop (what is spooled stays for the next start) and exit non-zero
-        app.exitCode = 1;
-        logger.error({ err: (err as Error)?.message }, 'the teleport poller failed');
-        await stop('the teleport poller failed (exit-on-last-event)');
-      },
-    ).catch((err: unknown) => logger.error({ err: (err as Error)?.message }, 'stopping after the poller finished failed'));
+    teleport.done
+      .then(
+        async () => {
+          while (!stopping && !config.dryRun && spool.stats().records > 0) await new Promise((r) => setTimeout(r, 100));
+          await stop('caught up with the audit log and delivered everything (exit-on-last-event)');
+        },
+        async (err: unknown) => {
+          // nothing more will come: stop (what is spooled stays for the next start) and exit non-zero
+          app.exitCode = 1;
+          logger.error({ err: (err as Error)?.message }, 'the teleport poller failed');
+          await stop('the teleport poller failed (exit-on-last-event)');
+        },
+      )
+      .catch((err: unknown) =>
+        logger.error({ err: (err as Error)?.message }, 'stopping after the poller finished failed'),
+      );
   }
 
   const app: App = {
@@ -330,7 +348,10 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         try {
           ingest.reloadTls(readIngestTls());
         } catch (err) {
-          logger.error({ err: (err as Error).message }, 'ingest TLS reload failed; the previous certificates stay in use');
+          logger.error(
+            { err: (err as Error).message },
+            'ingest TLS reload failed; the previous certificates stay in use',
+          );
         }
       }
     },
@@ -345,11 +366,15 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
  * start-time given for this run) rather than re-reading the whole history from the configured start-time.
  */
 async function openStorage(config: Readonly<Config>, logger: Logger): Promise<{ spool: Spool; dryRunFrom?: 'now' }> {
-  if (!config.dryRun) return { spool: await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger }) };
+  if (!config.dryRun)
+    return { spool: await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger }) };
   const nothing = 'the dry run writes nothing';
   if (!holdsFiles(config.storage)) {
     // no spool yet: nothing to read, and a dry run should not create one (maybe as the wrong user)
-    logger.info({ storage: config.storage }, `storage ${config.storage} holds no spool yet; the dry run starts from start-time as a first run would, and ${nothing}`);
+    logger.info(
+      { storage: config.storage },
+      `storage ${config.storage} holds no spool yet; the dry run starts from start-time as a first run would, and ${nothing}`,
+    );
     return { spool: new DryRunState(config.spool.maxBytes) };
   }
   let real: Spool;
@@ -367,7 +392,10 @@ async function openStorage(config: Readonly<Config>, logger: Logger): Promise<{ 
   try {
     const state = await real.listState(STATE_PREFIX);
     const queued = real.stats().records;
-    logger.info({ storage: config.storage, cursors: state.length, queued }, `dry run: read the poller's cursors from ${config.storage} and closed it; ${nothing}`);
+    logger.info(
+      { storage: config.storage, cursors: state.length, queued },
+      `dry run: read the poller's cursors from ${config.storage} and closed it; ${nothing}`,
+    );
     return { spool: new DryRunState(config.spool.maxBytes, state) };
   } finally {
     await real.close();
@@ -388,6 +416,9 @@ function readTlsFile(file: string, key: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TlsFileError(`key "${key}": cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw new TlsFileError(
+      `key "${key}": cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
 }

@@ -101,7 +101,10 @@ export class TeleportAccessError extends ForwarderError {
 /** a dry run routed and logged an ingest request's records but keeps nothing: answered 503, so the client keeps them */
 export class DryRunNotKeptError extends ForwarderError {
   constructor() {
-    super('TDF_DRY_RUN', 'dry run: the records were routed and logged but not kept, so they are not acknowledged; send them again to a forwarder that is not in dry run');
+    super(
+      'TDF_DRY_RUN',
+      'dry run: the records were routed and logged but not kept, so they are not acknowledged; send them again to a forwarder that is not in dry run',
+    );
     this.name = 'DryRunNotKeptError';
   }
 }

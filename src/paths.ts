@@ -8,7 +8,8 @@ function findRoot(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'proto'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find the package root (package.json beside proto/) above ${import.meta.dirname}`);
+    if (up === dir)
+      throw new Error(`cannot find the package root (package.json beside proto/) above ${import.meta.dirname}`);
     dir = up;
   }
 }
@@ -20,7 +21,9 @@ export const fixturesDir = join(packageRoot, 'fixtures');
 /** the version in our package.json */
 export function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (
+      (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown'
+    );
   } catch {
     return 'unknown';
   }

@@ -11,7 +11,10 @@ const FLAG = '--heap-growing-percent';
 /** the percent in effect afterwards, or null when node was started with the flag (left alone) */
 export function applyHeapGrowingPercent(
   percent: number,
-  given: { execArgv: readonly string[]; nodeOptions: string | undefined } = { execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS },
+  given: { execArgv: readonly string[]; nodeOptions: string | undefined } = {
+    execArgv: process.execArgv,
+    nodeOptions: process.env.NODE_OPTIONS,
+  },
 ): number | null {
   const named = (s: string) => s.startsWith(FLAG) || s.startsWith('--heap_growing_percent');
   if (given.execArgv.some(named) || (given.nodeOptions ?? '').split(/\s+/).some(named)) return null;

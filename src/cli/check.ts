@@ -6,7 +6,12 @@ import { ConfigError, ForwarderError } from '../errors.js';
 import { resolveIntake } from '../sinks/datadog/site.js';
 import { INTAKE_PATH } from '../sinks/datadog/limits.js';
 import { loadExtraCa } from '../sinks/datadog/transport.js';
-import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from '../sources/teleport/identity.js';
+import {
+  IdentityExpiredError,
+  loadIdentity,
+  type IdentitySource,
+  type TlsIdentity,
+} from '../sources/teleport/identity.js';
 import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
 import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
 import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
@@ -59,7 +64,8 @@ function loadForCheck(o: CheckOptions, cwd: string, emit: (r: CheckResult) => vo
   try {
     const config = loadConfig(input);
     emit(result('pass', 'config', config.file ? `${config.file} loads` : 'no config file; flags and environment load'));
-    for (const n of config.notes) emit(result(n.level === 'warn' ? 'warn' : 'pass', 'config', `${n.where}: ${n.message}`));
+    for (const n of config.notes)
+      emit(result(n.level === 'warn' ? 'warn' : 'pass', 'config', `${n.where}: ${n.message}`));
     return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
@@ -91,13 +97,16 @@ export function startupChecks(config: Readonly<Config>, now: number): CheckResul
   }
   // the API key's file, or the config file it is written in: the modes check reports
   if (config.datadog.apiKeyFile) emit(secretModeResult(config.datadog.apiKeyFile, 'Datadog API key file'));
-  else if (inConfigFile(config, config.datadog.apiKeyOrigin)) emit(secretModeResult(config.file!, 'config file holding the API key'));
+  else if (inConfigFile(config, config.datadog.apiKeyOrigin))
+    emit(secretModeResult(config.file!, 'config file holding the API key'));
   return results;
 }
 
 /** a secret written in the config file itself (our TOML: the file; a fluent.conf: `<file>: api_key`) */
 function inConfigFile(config: Readonly<Config>, origin: string | undefined): boolean {
-  return config.file !== null && origin !== undefined && (origin === config.file || origin.startsWith(`${config.file}:`));
+  return (
+    config.file !== null && origin !== undefined && (origin === config.file || origin.startsWith(`${config.file}:`))
+  );
 }
 
 /** what a failed startup check means for `start`: one error naming where the setting was given; undefined when none failed */
@@ -108,7 +117,9 @@ export function startupFailure(results: readonly CheckResult[], config: Readonly
   const lines = failed.map((r) => `${whereSet(r.name, config)}${r.detail}`);
   const file = config.file ? ` --config ${config.file}` : '';
   const more = `(\`teleport-datadog-forwarder check${file}\` runs every check)`;
-  return failed.length === 1 ? `${lines[0]} ${more}` : `${failed.length} problems with the files start needs ${more}:\n  ${lines.join('\n  ')}`;
+  return failed.length === 1
+    ? `${lines[0]} ${more}`
+    : `${failed.length} problems with the files start needs ${more}:\n  ${lines.join('\n  ')}`;
 }
 
 /** where a setting was given, as the loader recorded it, as a message prefix ending in its key */
@@ -134,7 +145,13 @@ function checkIngest(config: Readonly<Config>, now: number, emit: (r: CheckResul
   if (!ing.ca) emit(blocker('ingest.ca', 'not set: the ingest needs the CA that signs client certificates'));
   else {
     const r = readForCheck(ing.ca);
-    if ('problem' in r) emit(blocker('ingest.ca', unreadable(r.problem, 'the PEM CA certificate that signs the client certificates (ca.crt)')));
+    if ('problem' in r)
+      emit(
+        blocker(
+          'ingest.ca',
+          unreadable(r.problem, 'the PEM CA certificate that signs the client certificates (ca.crt)'),
+        ),
+      );
     else {
       const c = checkCa(r.text, ing.ca, now);
       cas = c.cas;
@@ -155,26 +172,45 @@ function checkIngest(config: Readonly<Config>, now: number, emit: (r: CheckResul
   if (cert && cas.length > 0) emit(checkChain(cert, cas, ing.cert!, ing.ca!));
   // the loader's own account: the file is named only when the passphrase was read from it
   const passphraseFile = ing.keyPassphraseFile;
-  if (!ing.key) emit(blocker('ingest.key', 'not set: the ingest needs the server certificate\'s private key'));
+  if (!ing.key) emit(blocker('ingest.key', "not set: the ingest needs the server certificate's private key"));
   else {
     const r = readForCheck(ing.key);
-    if ('problem' in r) emit(blocker('ingest.key', unreadable(r.problem, 'the PEM private key of the server certificate (server.key)')));
+    if ('problem' in r)
+      emit(blocker('ingest.key', unreadable(r.problem, 'the PEM private key of the server certificate (server.key)')));
     else {
-      emit(checkKey(r.text, ing.key, { cert, certFile: ing.cert, passphrase: ing.keyPassphrase, passphraseFrom: passphraseFile ?? 'ingest.key-passphrase' }));
+      emit(
+        checkKey(r.text, ing.key, {
+          cert,
+          certFile: ing.cert,
+          passphrase: ing.keyPassphrase,
+          passphraseFrom: passphraseFile ?? 'ingest.key-passphrase',
+        }),
+      );
     }
     emit(secretModeResult(ing.key, 'ingest private key'));
   }
   if (passphraseFile) emit(secretModeResult(passphraseFile, 'passphrase of the ingest key'));
-  else if (ing.keyPassphrase && inConfigFile(config, config.origins['ingest.key-passphrase'])) emit(secretModeResult(config.file!, 'config file holding the key passphrase'));
+  else if (ing.keyPassphrase && inConfigFile(config, config.origins['ingest.key-passphrase']))
+    emit(secretModeResult(config.file!, 'config file holding the key passphrase'));
 }
 
-async function checkDatadog(config: Readonly<Config>, offline: boolean, emit: (r: CheckResult | undefined) => void): Promise<void> {
+async function checkDatadog(
+  config: Readonly<Config>,
+  offline: boolean,
+  emit: (r: CheckResult | undefined) => void,
+): Promise<void> {
   const dd = config.datadog;
   let apiBaseUrl: string | undefined;
   try {
     const endpoint = resolveIntake({ site: dd.site, url: dd.url });
     apiBaseUrl = endpoint.apiBaseUrl;
-    emit(result('pass', 'datadog.site', `logs go to ${endpoint.intakeBaseUrl}${INTAKE_PATH}${endpoint.site ? ` (site ${endpoint.site})` : ' (datadog.url)'}`));
+    emit(
+      result(
+        'pass',
+        'datadog.site',
+        `logs go to ${endpoint.intakeBaseUrl}${INTAKE_PATH}${endpoint.site ? ` (site ${endpoint.site})` : ' (datadog.url)'}`,
+      ),
+    );
   } catch (err) {
     if (!(err instanceof ForwarderError)) throw err;
     emit(result('fail', 'datadog.site', err.message));
@@ -192,13 +228,30 @@ async function checkDatadog(config: Readonly<Config>, offline: boolean, emit: (r
 
   const keyFile = dd.apiKeyFile;
   if (!dd.apiKey) {
-    emit(result(config.dryRun ? 'warn' : 'fail', 'datadog.api-key',
-      `not set: set the DD_API_KEY environment variable or datadog.api-key-file${config.dryRun ? ' (fine for --dry-run, which ships nothing)' : ''}`));
+    emit(
+      result(
+        config.dryRun ? 'warn' : 'fail',
+        'datadog.api-key',
+        `not set: set the DD_API_KEY environment variable or datadog.api-key-file${config.dryRun ? ' (fine for --dry-run, which ships nothing)' : ''}`,
+      ),
+    );
   } else if (inConfigFile(config, dd.apiKeyOrigin)) {
-    emit(result('warn', 'datadog.api-key', `written in ${config.file}: prefer the DD_API_KEY environment variable or datadog.api-key-file, and keep that file private`));
+    emit(
+      result(
+        'warn',
+        'datadog.api-key',
+        `written in ${config.file}: prefer the DD_API_KEY environment variable or datadog.api-key-file, and keep that file private`,
+      ),
+    );
     emit(secretModeResult(config.file!, 'config file holding the API key'));
   } else if (dd.apiKeyOrigin?.startsWith('flag ')) {
-    emit(result('warn', 'datadog.api-key', `given as ${dd.apiKeyOrigin}: other users can see it in the process list; prefer DD_API_KEY or datadog.api-key-file`));
+    emit(
+      result(
+        'warn',
+        'datadog.api-key',
+        `given as ${dd.apiKeyOrigin}: other users can see it in the process list; prefer DD_API_KEY or datadog.api-key-file`,
+      ),
+    );
   } else {
     emit(result('pass', 'datadog.api-key', `set, from ${dd.apiKeyOrigin ?? 'the config'}`));
   }
@@ -212,11 +265,21 @@ async function checkDatadog(config: Readonly<Config>, offline: boolean, emit: (r
     emit(result('skip', 'datadog.validate', `offline: ${apiBaseUrl} not contacted`));
     return;
   }
-  const verdict = await validateApiKey({ apiBaseUrl, apiKey: dd.apiKey, timeoutMs: Math.max(dd.timeoutMs, NET_TIMEOUT_MS), extraCa });
+  const verdict = await validateApiKey({
+    apiBaseUrl,
+    apiKey: dd.apiKey,
+    timeoutMs: Math.max(dd.timeoutMs, NET_TIMEOUT_MS),
+    extraCa,
+  });
   emit(keyResult(verdict, apiBaseUrl));
 }
 
-async function checkTeleport(config: Readonly<Config>, offline: boolean, now: number, emit: (r: CheckResult | undefined) => void): Promise<void> {
+async function checkTeleport(
+  config: Readonly<Config>,
+  offline: boolean,
+  now: number,
+  emit: (r: CheckResult | undefined) => void,
+): Promise<void> {
   const t = config.teleport;
   if (!t.enabled) {
     emit(result('skip', 'teleport', 'the Teleport poller is off (teleport.enabled)'));
@@ -226,7 +289,13 @@ async function checkTeleport(config: Readonly<Config>, offline: boolean, now: nu
   if (t.identity) source = { identityFile: t.identity };
   else if (t.cert && t.key && t.ca) source = { certFile: t.cert, keyFile: t.key, caFile: t.ca };
   if (!source) {
-    emit(result('fail', 'teleport.identity', 'no credentials: set teleport.identity (an identity file from tctl auth sign or tbot), or teleport.ca, teleport.cert and teleport.key'));
+    emit(
+      result(
+        'fail',
+        'teleport.identity',
+        'no credentials: set teleport.identity (an identity file from tctl auth sign or tbot), or teleport.ca, teleport.cert and teleport.key',
+      ),
+    );
     emit(result('skip', 'teleport.connect', 'no credentials'));
     return;
   }
@@ -236,18 +305,27 @@ async function checkTeleport(config: Readonly<Config>, offline: boolean, now: nu
   } catch (err) {
     if (!(err instanceof ForwarderError)) throw err;
     // a failure with refresh on too: nothing is read until the file is renewed. start runs and waits for that
-    const waits = err instanceof IdentityExpiredError && t.refreshEnabled
-      ? `; teleport.refresh.enabled is on, so start does not exit: the poller waits for the file to be renewed (read every ${Math.max(1, Math.round(t.refreshIntervalMs / 1000))} s)`
-      : '';
+    const waits =
+      err instanceof IdentityExpiredError && t.refreshEnabled
+        ? `; teleport.refresh.enabled is on, so start does not exit: the poller waits for the file to be renewed (read every ${Math.max(1, Math.round(t.refreshIntervalMs / 1000))} s)`
+        : '';
     emit(result('fail', 'teleport.identity', err.message + waits));
   }
   if (identity) {
     const who = `user "${identity.user ?? '?'}"${identity.clusterName ? ` of cluster ${identity.clusterName}` : ''}`;
     const left = identity.notAfter.getTime() - now;
     if (left < IDENTITY_WARN_MS && !t.refreshEnabled) {
-      emit(result('warn', 'teleport.identity', `${identity.file}: ${who}, expires in ${Math.max(0, Math.round(left / 3_600_000))} h at ${isoSeconds(identity.notAfter)} and teleport.refresh.enabled is off: renew it, or let tbot do it with refresh on`));
+      emit(
+        result(
+          'warn',
+          'teleport.identity',
+          `${identity.file}: ${who}, expires in ${Math.max(0, Math.round(left / 3_600_000))} h at ${isoSeconds(identity.notAfter)} and teleport.refresh.enabled is off: renew it, or let tbot do it with refresh on`,
+        ),
+      );
     } else {
-      emit(result('pass', 'teleport.identity', `${identity.file}: ${who}, valid until ${isoSeconds(identity.notAfter)}`));
+      emit(
+        result('pass', 'teleport.identity', `${identity.file}: ${who}, valid until ${isoSeconds(identity.notAfter)}`),
+      );
     }
   }
   emit(secretModeResult('identityFile' in source ? source.identityFile : source.keyFile, 'Teleport private key'));
@@ -255,15 +333,17 @@ async function checkTeleport(config: Readonly<Config>, offline: boolean, now: nu
   if (!identity) emit(result('skip', 'teleport.connect', 'the identity is unusable'));
   else if (offline) emit(result('skip', 'teleport.connect', `offline: ${t.addr} not contacted`));
   else {
-    emit(await probeAuthService({
-      addr: t.addr,
-      identity,
-      serverName: t.serverName,
-      mode: t.mode,
-      clusterName: t.clusterName,
-      apiVersion: TELEPORT_DEFAULTS.apiVersion,
-      timeoutMs: Math.max(t.timeoutMs, NET_TIMEOUT_MS),
-      now,
-    }));
+    emit(
+      await probeAuthService({
+        addr: t.addr,
+        identity,
+        serverName: t.serverName,
+        mode: t.mode,
+        clusterName: t.clusterName,
+        apiVersion: TELEPORT_DEFAULTS.apiVersion,
+        timeoutMs: Math.max(t.timeoutMs, NET_TIMEOUT_MS),
+        now,
+      }),
+    );
   }
 }

@@ -57,33 +57,90 @@ export const FILES = {
 export async function runConfigure(o: ConfigureOptions): Promise<number> {
   const dir = resolve(o.dir);
   // "a,b" and repeated flags both work, as with teleport-event-handler's --dns-names
-  const list = (v: string[]) => v.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const list = (v: string[]) =>
+    v
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim())
+      .filter(Boolean);
   const dnsNames = list(o.dnsNames ?? ['localhost']);
   const ips = list(o.ips ?? []);
   const encrypt = o.encryptServerKey ?? true;
   const lock = o.lock ?? false;
   if (o.teleportAddr !== undefined && !/^\S+:\d+$/.test(o.teleportAddr)) {
-    throw new SetupError(`Teleport address must be host:port (the Auth Service, usually :3025, or the Proxy, usually :443), got "${o.teleportAddr}"`);
+    throw new SetupError(
+      `Teleport address must be host:port (the Auth Service, usually :3025, or the Proxy, usually :443), got "${o.teleportAddr}"`,
+    );
   }
 
   // refuse before generating anything: nothing is written unless every file may be
-  const names = [FILES.ca, FILES.caKey, FILES.cert, FILES.key, ...(encrypt ? [FILES.passphrase] : []), FILES.clientCert, FILES.clientKey, FILES.role, FILES.config, FILES.handler];
+  const names = [
+    FILES.ca,
+    FILES.caKey,
+    FILES.cert,
+    FILES.key,
+    ...(encrypt ? [FILES.passphrase] : []),
+    FILES.clientCert,
+    FILES.clientKey,
+    FILES.role,
+    FILES.config,
+    FILES.handler,
+  ];
   const existing = names.filter((n) => existsSync(join(dir, n)));
   if (existing.length > 0 && !o.force) {
-    throw new SetupError(`${dir} already has ${existing.join(', ')}: nothing was written. Use another directory, or --force to overwrite them`);
+    throw new SetupError(
+      `${dir} already has ${existing.join(', ')}: nothing was written. Use another directory, or --force to overwrite them`,
+    );
   }
 
-  const m = createMaterial({ dnsNames, ips, ttlHours: o.ttlHours ?? DEFAULT_TTL_HOURS, bits: o.bits ?? DEFAULT_BITS, encryptServerKey: encrypt });
+  const m = createMaterial({
+    dnsNames,
+    ips,
+    ttlHours: o.ttlHours ?? DEFAULT_TTL_HOURS,
+    bits: o.bits ?? DEFAULT_BITS,
+    encryptServerKey: encrypt,
+  });
   const port = setting('ingest.port').default as number;
   const host = dnsNames[0] ?? ips[0]!;
   const files: OutFile[] = [
-    { name: FILES.ca, content: m.ca.cert, mode: SECRET, what: 'CA certificate: verifies client certificates, and teleport-event-handler verifies the ingest with it' },
-    { name: FILES.caKey, content: m.ca.key, mode: SECRET, what: 'CA private key: keep it offline, it signs new certificates' },
-    { name: FILES.cert, content: m.server.cert, mode: SECRET, what: `ingest server certificate for ${[...dnsNames, ...ips].join(', ')}` },
-    { name: FILES.key, content: m.serverKeyFile, mode: SECRET, what: encrypt ? 'ingest server private key, encrypted (AES-256)' : 'ingest server private key' },
-    ...(m.passphrase ? [{ name: FILES.passphrase, content: m.passphrase + '\n', mode: SECRET, what: 'passphrase of server.key' }] : []),
-    { name: FILES.clientCert, content: m.client.cert, mode: SECRET, what: 'client certificate for teleport-event-handler' },
-    { name: FILES.clientKey, content: m.client.key, mode: SECRET, what: 'client private key for teleport-event-handler' },
+    {
+      name: FILES.ca,
+      content: m.ca.cert,
+      mode: SECRET,
+      what: 'CA certificate: verifies client certificates, and teleport-event-handler verifies the ingest with it',
+    },
+    {
+      name: FILES.caKey,
+      content: m.ca.key,
+      mode: SECRET,
+      what: 'CA private key: keep it offline, it signs new certificates',
+    },
+    {
+      name: FILES.cert,
+      content: m.server.cert,
+      mode: SECRET,
+      what: `ingest server certificate for ${[...dnsNames, ...ips].join(', ')}`,
+    },
+    {
+      name: FILES.key,
+      content: m.serverKeyFile,
+      mode: SECRET,
+      what: encrypt ? 'ingest server private key, encrypted (AES-256)' : 'ingest server private key',
+    },
+    ...(m.passphrase
+      ? [{ name: FILES.passphrase, content: m.passphrase + '\n', mode: SECRET, what: 'passphrase of server.key' }]
+      : []),
+    {
+      name: FILES.clientCert,
+      content: m.client.cert,
+      mode: SECRET,
+      what: 'client certificate for teleport-event-handler',
+    },
+    {
+      name: FILES.clientKey,
+      content: m.client.key,
+      mode: SECRET,
+      what: 'client private key for teleport-event-handler',
+    },
     {
       name: FILES.role,
       content: roleYaml({ lock, identityPath: join(dir, FILES.identity), teleportAddr: o.teleportAddr }),
@@ -93,7 +150,13 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
     {
       name: FILES.config,
       content: forwarderToml({
-        files: { ca: FILES.ca, cert: FILES.cert, key: FILES.key, passphraseFile: m.passphrase ? FILES.passphrase : undefined, identity: FILES.identity },
+        files: {
+          ca: FILES.ca,
+          cert: FILES.cert,
+          key: FILES.key,
+          passphraseFile: m.passphrase ? FILES.passphrase : undefined,
+          identity: FILES.identity,
+        },
         teleportAddr: o.teleportAddr,
         lock,
       }),
@@ -102,7 +165,14 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
     },
     {
       name: FILES.handler,
-      content: handlerToml({ ca: join(dir, FILES.ca), cert: join(dir, FILES.clientCert), key: join(dir, FILES.clientKey), host, port, teleportAddr: o.teleportAddr }),
+      content: handlerToml({
+        ca: join(dir, FILES.ca),
+        cert: join(dir, FILES.clientCert),
+        key: join(dir, FILES.clientKey),
+        host,
+        port,
+        teleportAddr: o.teleportAddr,
+      }),
       mode: PUBLIC,
       what: 'sample config for teleport-event-handler, posting to this forwarder',
     },
@@ -125,8 +195,10 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
   const config = join(dir, FILES.config);
   const steps = [
     `Create the Teleport role and user:\n       tctl create -f ${join(dir, FILES.role)}`,
-    `Get an identity file for "${FORWARDER_USER}" (or use tbot: see the comments in ${FILES.role}):\n       tctl auth sign --user=${FORWARDER_USER} --format=file --ttl=720h --out=${join(dir, FILES.identity)}`
-      + (o.teleportAddr ? '' : `\n     and set teleport.addr and teleport.enabled = true in ${FILES.config} to poll the audit log.`),
+    `Get an identity file for "${FORWARDER_USER}" (or use tbot: see the comments in ${FILES.role}):\n       tctl auth sign --user=${FORWARDER_USER} --format=file --ttl=720h --out=${join(dir, FILES.identity)}` +
+      (o.teleportAddr
+        ? ''
+        : `\n     and set teleport.addr and teleport.enabled = true in ${FILES.config} to poll the audit log.`),
     `Check the setup:\n       DD_API_KEY=<your key> teleport-datadog-forwarder check --config ${config}`,
     `Start the forwarder:\n       DD_API_KEY=<your key> teleport-datadog-forwarder start --config ${config}`,
     `If you keep teleport-event-handler: copy ${FILES.ca}, ${FILES.clientCert} and ${FILES.clientKey} to its host and run it with ${FILES.handler}\n     (it posts to ${ingestBaseUrl(host, port)}/events.log). Run only one of the two sources per cluster.`,

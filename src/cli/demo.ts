@@ -40,7 +40,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const configFile = join(dir, 'forwarder.toml');
   if (existsSync(configFile)) {
     if (!readFileSync(configFile, 'utf8').startsWith(HEADER)) {
-      throw new ConfigError(`${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`);
+      throw new ConfigError(
+        `${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`,
+      );
     }
     // an earlier demo's spool holds the cursor and records of a fake cluster and intake that are gone; one that
     // still runs there (demo --follow) holds leveldb's lock on it, and is left alone
@@ -53,7 +55,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       } catch (err) {
         // not a store (an empty or broken directory) is for the removal below; only a held lock stops the demo
         if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-          throw new ConfigError(`${storage} is in use (is a \`demo --dir ${dir} --follow\` still running?): stop it first, or give --dir a new directory`);
+          throw new ConfigError(
+            `${storage} is in use (is a \`demo --dir ${dir} --follow\` still running?): stop it first, or give --dir a new directory`,
+          );
         }
       }
     }
@@ -74,7 +78,9 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   });
   const teleport = await startFakeTeleport({ dataset });
   const client = teleport.issueClientCert({ user: 'teleport-event-handler', ttlHours: 48 });
-  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [teleport.ca] }), { mode: 0o600 });
+  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [teleport.ca] }), {
+    mode: 0o600,
+  });
 
   // mTLS material for the ingest, as `teleport-event-handler configure` would write it (encrypted server key)
   const ca = createCA({ commonName: 'CA' });
@@ -91,12 +97,21 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   if (!realDatadog) {
     receivedFile = join(dir, 'intake-received.jsonl');
     const received = createWriteStream(receivedFile);
-    intake = await startFakeIntake({ keepLogs: false, idField: 'uid', onLogs: (logs) => { for (const l of logs) received.write(JSON.stringify(l) + '\n'); } });
+    intake = await startFakeIntake({
+      keepLogs: false,
+      idField: 'uid',
+      onLogs: (logs) => {
+        for (const l of logs) received.write(JSON.stringify(l) + '\n');
+      },
+    });
   }
 
   // admin on port 0 (a port found free beforehand could be taken before the app binds it); the port it got is
   // written into the config once it listens, so `status --config` finds the running demo
-  const writeConfig = (adminPort: number) => writeFileSync(configFile, `${HEADER}: a complete config, both sources on
+  const writeConfig = (adminPort: number) =>
+    writeFileSync(
+      configFile,
+      `${HEADER}: a complete config, both sources on
 storage = "storage"
 hostname = "demo-forwarder"
 exit-on-last-event = ${o.follow ? 'false' : 'true'}
@@ -135,15 +150,21 @@ source = "teleport"
 service = "teleport-sessions"
 tags = ["env:demo"]
 include-tag-key = true
-`);
+`,
+    );
   writeConfig(0);
 
   const logFile = join(dir, 'forwarder.log');
-  const config = loadConfig({ file: configFile, env: { DD_API_KEY: o.env.DD_API_KEY ?? 'demo-key-for-the-local-intake' } });
+  const config = loadConfig({
+    file: configFile,
+    env: { DD_API_KEY: o.env.DD_API_KEY ?? 'demo-key-for-the-local-intake' },
+  });
   const logger = createLogger({ level: 'info' }, pino.destination({ dest: logFile, sync: true }));
   say(`teleport-datadog-forwarder demo, in ${dir}`);
   say(`  fake Teleport Auth Service  ${teleport.address} (${o.days} days of audit events, recorded sessions)`);
-  say(`  Datadog intake              ${intake ? `${intake.url} (local)` : `Datadog site ${config.datadog.site} (DD_API_KEY is set)`}`);
+  say(
+    `  Datadog intake              ${intake ? `${intake.url} (local)` : `Datadog site ${config.datadog.site} (DD_API_KEY is set)`}`,
+  );
   const app = await startApp(config, { logger });
   if (app.admin) writeConfig(app.admin.port);
   const cli = cliPrefix();
@@ -156,18 +177,38 @@ include-tag-key = true
   // a client that behaves like teleport-event-handler: mTLS keep-alive, one JSON event per POST
   const agent = new https.Agent({ keepAlive: true, maxSockets: 4, ca: ca.cert, cert: handler.cert, key: handler.key });
   let posted = 0;
-  const postOne = (i: number) => new Promise<void>((resolve, reject) => {
-    const body = JSON.stringify({
-      event: 'user.login', code: i % 10 === 0 ? 'T1000W' : 'T1000I', success: i % 10 !== 0, user: `user${i % 7}`, method: 'local',
-      cluster_name: 'tele.example.com', uid: `demo-handler-${i}`, time: new Date().toISOString(), ei: 0,
+  const postOne = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const body = JSON.stringify({
+        event: 'user.login',
+        code: i % 10 === 0 ? 'T1000W' : 'T1000I',
+        success: i % 10 !== 0,
+        user: `user${i % 7}`,
+        method: 'local',
+        cluster_name: 'tele.example.com',
+        uid: `demo-handler-${i}`,
+        time: new Date().toISOString(),
+        ei: 0,
+      });
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: app.ingest!.port,
+          path: '/test.log',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            res.statusCode === 200 ? resolve() : reject(new Error(`ingest answered ${res.statusCode}`)),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
     });
-    const req = https.request({ host: '127.0.0.1', port: app.ingest!.port, path: '/test.log', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`ingest answered ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
   const poster = (async () => {
     for (let i = 0; i < o.posts; i += 4) {
       await Promise.all([0, 1, 2, 3].filter((k) => i + k < o.posts).map((k) => postOne(i + k)));
@@ -212,7 +253,10 @@ include-tag-key = true
   say('');
   if (interrupted) say('stopped.');
   else if (complete) say(`done: all ${sent} events reached ${intake ? 'the local intake' : 'Datadog'}, each once.`);
-  else say(`done, but ${intake ? `the intake received ${intake.logCount}` : `${delivered} were delivered`} of ${sent} events: see the forwarder logs`);
+  else
+    say(
+      `done, but ${intake ? `the intake received ${intake.logCount}` : `${delivered} were delivered`} of ${sent} events: see the forwarder logs`,
+    );
   say('where to look:');
   say(`  config              ${configFile}`);
   say(`  forwarder logs      ${logFile}`);

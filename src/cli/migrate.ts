@@ -50,12 +50,15 @@ export async function runMigrate(opts: MigrateOptions): Promise<number> {
   const secrets = result.secretFiles.map((f) => ({ ...f, path: join(outDir, f.name) }));
   const targets = [...secrets.map((s) => s.path), outPath];
   for (const t of targets) {
-    if (t === confPath || t === handlerPath) throw new ConfigError(`${t} is an input of the migration: choose another --out`);
+    if (t === confPath || t === handlerPath)
+      throw new ConfigError(`${t} is an input of the migration: choose another --out`);
   }
   if (!opts.force) {
     const existing = targets.filter((t) => existsSync(t));
     if (existing.length > 0) {
-      throw new ConfigError(`${existing.join(' and ')} already ${existing.length > 1 ? 'exist' : 'exists'}: not overwritten; pass --force to replace ${existing.length > 1 ? 'them' : 'it'}, or choose another --out`);
+      throw new ConfigError(
+        `${existing.join(' and ')} already ${existing.length > 1 ? 'exist' : 'exists'}: not overwritten; pass --force to replace ${existing.length > 1 ? 'them' : 'it'}, or choose another --out`,
+      );
     }
   }
 
@@ -73,14 +76,14 @@ export async function runMigrate(opts: MigrateOptions): Promise<number> {
     lines.push(`wrote ${outPath}`);
   } catch (err) {
     for (const f of created) rmQuiet(f);
-    throw err instanceof ConfigError ? err : new ConfigError(`cannot write the migrated config: ${(err as Error).message}`, { cause: err });
+    throw err instanceof ConfigError
+      ? err
+      : new ConfigError(`cannot write the migrated config: ${(err as Error).message}`, { cause: err });
   }
   lines.push(`check it with: teleport-datadog-forwarder start --config ${outPath} --dry-run`);
   print(lines.join('\n') + '\n');
   return 0;
 }
-
-
 
 function reportNotes(notes: MigrationNote[]): string[] {
   if (notes.length === 0) return ['everything was carried over'];
@@ -91,14 +94,14 @@ function reportNotes(notes: MigrationNote[]): string[] {
   return out;
 }
 
-
 /** without force: create only (fails if it appeared meanwhile). with force: a temp file renamed over the old one */
 function writeOut(path: string, data: string, mode: number, force: boolean): void {
   if (!force) {
     try {
       writeFileSync(path, data, { flag: 'wx', mode });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError(`${path} already exists: not overwritten; pass --force to replace it`);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST')
+        throw new ConfigError(`${path} already exists: not overwritten; pass --force to replace it`);
       throw err;
     }
     return;
@@ -120,6 +123,3 @@ function rmQuiet(path: string): void {
     // already gone
   }
 }
-
-
-

@@ -37,14 +37,35 @@ export function withSettingOptions<T>(y: Argv<T>) {
 function groupOf(key: string): string {
   const head = key.split('.')[0]!;
   switch (head) {
-    case 'ingest': return 'Ingest (Fluentd in_http over mTLS):';
-    case 'datadog': return 'Datadog:';
-    case 'spool': return 'Spool:';
-    case 'routing': return 'Routing:';
-    case 'forward': return COMPAT_GROUP;
-    case 'teleport': case 'lock': return 'Teleport poller:';
-    default: return ['batch', 'window-size', 'types', 'skip-event-types', 'skip-session-types', 'concurrency', 'timeout', 'start-time', 'poll-interval', 'events-tag', 'session-tag-prefix'].includes(key)
-      ? 'Teleport poller:' : 'General:';
+    case 'ingest':
+      return 'Ingest (Fluentd in_http over mTLS):';
+    case 'datadog':
+      return 'Datadog:';
+    case 'spool':
+      return 'Spool:';
+    case 'routing':
+      return 'Routing:';
+    case 'forward':
+      return COMPAT_GROUP;
+    case 'teleport':
+    case 'lock':
+      return 'Teleport poller:';
+    default:
+      return [
+        'batch',
+        'window-size',
+        'types',
+        'skip-event-types',
+        'skip-session-types',
+        'concurrency',
+        'timeout',
+        'start-time',
+        'poll-interval',
+        'events-tag',
+        'session-tag-prefix',
+      ].includes(key)
+        ? 'Teleport poller:'
+        : 'General:';
   }
 }
 

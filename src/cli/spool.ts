@@ -13,7 +13,17 @@ import { innermostMessage, levelCode } from '../spool/storage-errors.js';
 import type { DeadLetter, Spool, SpoolStats } from '../spool/types.js';
 import { formatDuration, spoolWarnings, walWarnings, type StatusDoc } from '../telemetry/status.js';
 import {
-  adminBaseUrl, clean, fetchAdmin, formatBytes, hasStore, isLocked, normalizeBaseUrl, readStorage, renderDiskStatus, type DiskStatus, type Output,
+  adminBaseUrl,
+  clean,
+  fetchAdmin,
+  formatBytes,
+  hasStore,
+  isLocked,
+  normalizeBaseUrl,
+  readStorage,
+  renderDiskStatus,
+  type DiskStatus,
+  type Output,
 } from './status.js';
 
 export type SpoolAction = 'stats' | 'ls' | 'replay' | 'purge' | 'repair';
@@ -73,7 +83,9 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
     // the storage may live where only the forwarder sees it (a container); a forwarder using another one says so
     if (askAdmin) backend = await adminBackend(base, storage, now);
     if (!backend) {
-      throw new StorageError(`there is no spool in ${storage}: point --storage (or --config) at the forwarder's storage directory`);
+      throw new StorageError(
+        `there is no spool in ${storage}: point --storage (or --config) at the forwarder's storage directory`,
+      );
     }
   }
   if (!backend) {
@@ -83,7 +95,9 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
       if (!isLocked(err)) throw err;
       const viaAdmin = askAdmin ? await adminBackend(base, storage, now) : undefined;
       if (!viaAdmin) {
-        const why = base ? `its admin API at ${base} did not answer` : 'its admin API is disabled here (admin.enabled = false)';
+        const why = base
+          ? `its admin API at ${base} did not answer`
+          : 'its admin API is disabled here (admin.enabled = false)';
         throw new StorageError(
           `the forwarder is running with storage ${storage}: stop it first, or use its admin API (${why}; ` +
             'pass --url if it listens elsewhere)',
@@ -117,21 +131,31 @@ function checkRequest(o: RunSpoolOptions, now: number): Request {
   }
   if (o.action === 'repair') {
     if (o.dead) throw new ConfigError('spool repair works on the whole store: drop --dead');
-    if (o.url !== undefined) throw new ConfigError('spool repair works on the storage directory with the forwarder stopped, not through its admin API: drop --url');
+    if (o.url !== undefined)
+      throw new ConfigError(
+        'spool repair works on the storage directory with the forwarder stopped, not through its admin API: drop --url',
+      );
   }
   if (o.action !== 'stats' && o.action !== 'repair' && !o.dead) {
-    throw new ConfigError(`spool ${o.action} works on dead letters: add --dead (the queue itself is summarized by \`spool stats\`)`);
+    throw new ConfigError(
+      `spool ${o.action} works on dead letters: add --dead (the queue itself is summarized by \`spool stats\`)`,
+    );
   }
-  if (o.id !== undefined && o.id.length > 0 && o.action !== 'replay') throw new ConfigError('--id goes with `spool replay --dead`');
+  if (o.id !== undefined && o.id.length > 0 && o.action !== 'replay')
+    throw new ConfigError('--id goes with `spool replay --dead`');
   if (o.before !== undefined && o.action !== 'purge') throw new ConfigError('--before goes with `spool purge --dead`');
   const limit = o.limit ?? SPOOL_CLI_DEFAULTS.limit;
   if (!Number.isInteger(limit) || limit < 1 || limit > SPOOL_CLI_DEFAULTS.maxLimit) {
-    throw new ConfigError(`--limit must be a whole number from 1 to ${SPOOL_CLI_DEFAULTS.maxLimit}, got ${String(o.limit)}`);
+    throw new ConfigError(
+      `--limit must be a whole number from 1 to ${SPOOL_CLI_DEFAULTS.maxLimit}, got ${String(o.limit)}`,
+    );
   }
   let before: number | null = null;
   if (o.action === 'purge') {
     if (o.before === undefined || o.before === '') {
-      throw new ConfigError('spool purge --dead needs --before: an RFC 3339 time, or an age like 7d or 24h (--before 0s purges all)');
+      throw new ConfigError(
+        'spool purge --dead needs --before: an RFC 3339 time, or an age like 7d or 24h (--before 0s purges all)',
+      );
     }
     before = parseBefore(o.before, now);
   }
@@ -153,7 +177,9 @@ export function parseBefore(input: string, now: number): number {
   try {
     return now - parseDuration(s);
   } catch {
-    throw new ConfigError(`--before: expected an RFC 3339 time like "2024-05-01T00:00:00Z" or an age like "7d", "24h" or "30m", got ${JSON.stringify(input)}`);
+    throw new ConfigError(
+      `--before: expected an RFC 3339 time like "2024-05-01T00:00:00Z" or an age like "7d", "24h" or "30m", got ${JSON.stringify(input)}`,
+    );
   }
 }
 
@@ -168,28 +194,40 @@ async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<numb
       const letters = await b.listDead(r.limit);
       for (const d of letters) out.write(formatDeadLetter(d));
       if (letters.length === 0) out.write('no dead letters\n');
-      else if (letters.length === r.limit) out.write(`showing the first ${letters.length}; raise --limit (up to ${SPOOL_CLI_DEFAULTS.maxLimit}) to see more\n`);
+      else if (letters.length === r.limit)
+        out.write(
+          `showing the first ${letters.length}; raise --limit (up to ${SPOOL_CLI_DEFAULTS.maxLimit}) to see more\n`,
+        );
       else out.write(`${letters.length} dead letter${letters.length === 1 ? '' : 's'}\n`);
       return 0;
     }
     case 'replay': {
       const keys = o.id !== undefined && o.id.length > 0 ? [...new Set(o.id)] : undefined;
       const n = await b.replayDead(keys);
-      out.write(`moved ${n} dead letter${n === 1 ? '' : 's'} back to the queue; ${b.running ? 'the forwarder delivers them now' : 'they are delivered at the next start'}\n`);
+      out.write(
+        `moved ${n} dead letter${n === 1 ? '' : 's'} back to the queue; ${b.running ? 'the forwarder delivers them now' : 'they are delivered at the next start'}\n`,
+      );
       if (keys && n < keys.length) {
         const missing = keys.length - n;
-        out.write(`${missing} of the given keys ${missing === 1 ? 'is not a dead letter' : 'are not dead letters'} (already replayed or purged, or mistyped?)\n`);
+        out.write(
+          `${missing} of the given keys ${missing === 1 ? 'is not a dead letter' : 'are not dead letters'} (already replayed or purged, or mistyped?)\n`,
+        );
         return 1;
       }
       if (!keys) {
         const left = (await b.stats()).deadLetters;
-        if (left > 0) out.write(`${left} dead letter${left === 1 ? '' : 's'} left: the spool filled up, or Datadog refused them again meanwhile; run replay again once the spool has room\n`);
+        if (left > 0)
+          out.write(
+            `${left} dead letter${left === 1 ? '' : 's'} left: the spool filled up, or Datadog refused them again meanwhile; run replay again once the spool has room\n`,
+          );
       }
       return 0;
     }
     case 'purge': {
       const n = await b.purgeDead(r.before!);
-      out.write(`purged ${n} dead letter${n === 1 ? '' : 's'} dead-lettered before ${new Date(r.before!).toISOString()}\n`);
+      out.write(
+        `purged ${n} dead letter${n === 1 ? '' : 's'} dead-lettered before ${new Date(r.before!).toISOString()}\n`,
+      );
       return 0;
     }
     case 'repair':
@@ -201,8 +239,12 @@ async function perform(o: RunSpoolOptions, r: Request, b: Backend): Promise<numb
 function writeStats(out: Output, via: string, s: SpoolStats & { oldestAgeSeconds: number | null }): void {
   const pct = s.maxBytes > 0 ? Math.floor((s.bytes / s.maxBytes) * 100) : 0;
   out.write(`storage: ${clean(via)}\n`);
-  out.write(`records: ${s.records} (${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)}, ${pct}%), ${s.inFlight} in flight\n`);
-  out.write(`oldest: ${s.oldestAgeSeconds === null ? 'none (the spool is empty)' : `queued ${formatDuration(s.oldestAgeSeconds)} ago`}\n`);
+  out.write(
+    `records: ${s.records} (${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)}, ${pct}%), ${s.inFlight} in flight\n`,
+  );
+  out.write(
+    `oldest: ${s.oldestAgeSeconds === null ? 'none (the spool is empty)' : `queued ${formatDuration(s.oldestAgeSeconds)} ago`}\n`,
+  );
   out.write(`dead letters: ${s.deadLetters}\n`);
   for (const w of spoolWarnings(s)) out.write(`! ${clean(w)}\n`);
 }
@@ -214,8 +256,10 @@ function writeStats(out: Output, via: string, s: SpoolStats & { oldestAgeSeconds
 async function runRepair(out: Output, storage: string, maxBytes: number, now: () => number): Promise<number> {
   const r = await repairStorage(storage, new Date(now()));
   out.write(`copied ${clean(r.storage)} as it was to ${clean(r.backup)}\n`);
-  out.write(`LevelDB rebuilt the store from the table and log files it could read` +
-    `${r.lost ? `; the files it replaced or could not read are in ${clean(r.lost)} (the copy has them too)` : ''}\n`);
+  out.write(
+    `LevelDB rebuilt the store from the table and log files it could read` +
+      `${r.lost ? `; the files it replaced or could not read are in ${clean(r.lost)} (the copy has them too)` : ''}\n`,
+  );
   let disk: DiskStatus;
   try {
     disk = await readStorage(r.storage, maxBytes, 'spool repair', now());
@@ -235,7 +279,9 @@ async function runRepair(out: Output, storage: string, maxBytes: number, now: ()
   }
   writeStats(out, `${r.storage} (opened after the repair)`, disk.spool);
   // the poller's cursors as `status` shows them from disk
-  const poller = renderDiskStatus(disk).split('\n').find((line) => line.startsWith('teleport: '));
+  const poller = renderDiskStatus(disk)
+    .split('\n')
+    .find((line) => line.startsWith('teleport: '));
   if (poller) out.write(`${poller}\n`);
   out.write(
     'start the forwarder again (teleport-datadog-forwarder start, as before) to deliver what is queued. records or cursors ' +
@@ -262,7 +308,10 @@ function localBackend(spool: Spool, storage: string, now: () => number): Backend
     running: false,
     async stats() {
       const s = spool.stats();
-      return { ...s, oldestAgeSeconds: s.oldestAppendedAt === null ? null : Math.max(0, (now() - s.oldestAppendedAt) / 1000) };
+      return {
+        ...s,
+        oldestAgeSeconds: s.oldestAppendedAt === null ? null : Math.max(0, (now() - s.oldestAppendedAt) / 1000),
+      };
     },
     listDead: (limit) => spool.listDead({ limit }),
     replayDead: (keys) => spool.replayDead(keys),
@@ -283,7 +332,13 @@ async function adminBackend(base: string, storage: string, now: () => number): P
     );
   }
   const call = async (path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const got = await fetchAdmin(base, path, body === undefined ? { timeoutMs: SPOOL_CLI_DEFAULTS.timeoutMs } : { method: 'POST', body, timeoutMs: SPOOL_CLI_DEFAULTS.timeoutMs });
+    const got = await fetchAdmin(
+      base,
+      path,
+      body === undefined
+        ? { timeoutMs: SPOOL_CLI_DEFAULTS.timeoutMs }
+        : { method: 'POST', body, timeoutMs: SPOOL_CLI_DEFAULTS.timeoutMs },
+    );
     if (!got.ok) {
       const hint = got.status === 404 ? ' (this forwarder has no spool endpoints)' : '';
       throw new StorageError(`the admin API at ${base} refused ${path}: ${got.reason}${hint}`);
@@ -298,10 +353,15 @@ async function adminBackend(base: string, storage: string, now: () => number): P
       if (!fresh.spool) throw new StorageError(`the forwarder behind ${base} reports its spool as not open`);
       const s = fresh.spool;
       return {
-        records: s.records, bytes: s.bytes, maxBytes: s.maxBytes, inFlight: s.inFlight, deadLetters: s.deadLetters,
+        records: s.records,
+        bytes: s.bytes,
+        maxBytes: s.maxBytes,
+        inFlight: s.inFlight,
+        deadLetters: s.deadLetters,
         oldestAppendedAt: s.oldestAppendedAt,
         oldestAgeSeconds: s.oldestAppendedAt === null ? null : Math.max(0, (now() - s.oldestAppendedAt) / 1000),
-        walDamage: s.walDamage ?? null, walDamageKept: s.walDamageKept ?? [],
+        walDamage: s.walDamage ?? null,
+        walDamageKept: s.walDamageKept ?? [],
       };
     },
     async listDead(limit) {

@@ -21,7 +21,10 @@ export async function runStart(configFile: string | undefined, flags: Record<str
   }
   for (const n of config.fluentNotes) logger[n.level]({ where: n.where }, `fluent.conf: ${n.message}`);
   for (const n of config.notes) logger[n.level]({ where: n.where }, n.message);
-  logger.info({ config: config.file, ingest: config.ingest.enabled, teleport: config.teleport.enabled, dryRun: config.dryRun }, 'starting teleport-datadog-forwarder');
+  logger.info(
+    { config: config.file, ingest: config.ingest.enabled, teleport: config.teleport.enabled, dryRun: config.dryRun },
+    'starting teleport-datadog-forwarder',
+  );
   // signals are handled from before start-up: one that arrives while the app starts (the ingest may already be
   // listening) stops it cleanly once it is up, instead of killing the process half-started
   let app: App | undefined;

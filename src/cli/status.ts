@@ -111,7 +111,8 @@ export function normalizeBaseUrl(url: string): string {
   return u.replace(/\/+$/, '').replace(/\/status$/, '');
 }
 
-export type AdminAnswer = { ok: true; status: number; body: unknown } | { ok: false; status: number | null; reason: string };
+export type AdminAnswer =
+  { ok: true; status: number; body: unknown } | { ok: false; status: number | null; reason: string };
 
 /** one json request to the admin api; never throws for network errors (they come back as ok: false) */
 export async function fetchAdmin(
@@ -131,11 +132,12 @@ export async function fetchAdmin(
     return { ok: false, status: null, reason: networkReason(err) };
   }
   const text = await res.text().catch(() => '');
-  if (res.status !== 200) return { ok: false, status: res.status, reason: `HTTP ${res.status}: ${clean(text.trim()).slice(0, 300)}` };
+  if (res.status !== 200)
+    return { ok: false, status: res.status, reason: `HTTP ${res.status}: ${clean(text.trim()).slice(0, 300)}` };
   try {
     return { ok: true, status: 200, body: JSON.parse(text) };
   } catch {
-    return { ok: false, status: 200, reason: 'the answer is not JSON (is this the forwarder\'s admin port?)' };
+    return { ok: false, status: 200, reason: "the answer is not JSON (is this the forwarder's admin port?)" };
   }
 }
 
@@ -162,13 +164,16 @@ export function hasStore(dir: string): boolean {
 /** open the spool read-mostly (open scans, writes nothing of its own), summarize, close. throws StorageError */
 export async function readStorage(dir: string, maxBytes: number, adminApi: string, now: number): Promise<DiskStatus> {
   if (!hasStore(dir)) {
-    throw new StorageError(`nothing to read: the ${adminApi}, and there is no spool in ${dir} (wrong --storage or --config?)`);
+    throw new StorageError(
+      `nothing to read: the ${adminApi}, and there is no spool in ${dir} (wrong --storage or --config?)`,
+    );
   }
   const spool = await openSpool({ path: dir, maxBytes });
   try {
     const stats = spool.stats();
     const rows = await spool.listState(PREFIX);
-    const oldestAgeSeconds = stats.oldestAppendedAt === null ? null : Math.max(0, (now - stats.oldestAppendedAt) / 1000);
+    const oldestAgeSeconds =
+      stats.oldestAppendedAt === null ? null : Math.max(0, (now - stats.oldestAppendedAt) / 1000);
     const withAge = { ...stats, oldestAgeSeconds };
     return {
       source: 'storage',
@@ -209,7 +214,14 @@ export function teleportState(rows: ReadonlyArray<{ key: string; value: string }
       lastEventId: typeof l?.id === 'string' && l.id !== '' ? l.id : null,
     };
   }
-  return { startTime: byKey.get(K.startTime) ?? null, exportDate, chunksDone, chunksInProgress, legacy, sessionsPending };
+  return {
+    startTime: byKey.get(K.startTime) ?? null,
+    exportDate,
+    chunksDone,
+    chunksInProgress,
+    legacy,
+    sessionsPending,
+  };
 }
 
 function parseJson<T>(text: string): T | undefined {
@@ -225,10 +237,14 @@ function parseJson<T>(text: string): T | undefined {
 /** the live document as lines a person reads */
 export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: string } = {}): string {
   const lines: string[] = [];
-  lines.push(`teleport-datadog-forwarder ${clean(doc.version)} (pid ${doc.pid}), up ${formatDuration(doc.uptimeSeconds)}: ${doc.ready ? 'ready' : 'NOT READY'}`);
+  lines.push(
+    `teleport-datadog-forwarder ${clean(doc.version)} (pid ${doc.pid}), up ${formatDuration(doc.uptimeSeconds)}: ${doc.ready ? 'ready' : 'NOT READY'}`,
+  );
   if (context.url) lines.push(`admin API: ${clean(context.url)}`);
   if (context.storage && doc.config.storage !== context.storage) {
-    lines.push(`note: this forwarder uses storage ${clean(doc.config.storage)}, not ${clean(context.storage)} from your configuration`);
+    lines.push(
+      `note: this forwarder uses storage ${clean(doc.config.storage)}, not ${clean(context.storage)} from your configuration`,
+    );
   }
   lines.push('checks:');
   for (const c of doc.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${clean(c.detail)}`);
@@ -240,14 +256,23 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
   if (doc.teleport) {
     const t = doc.teleport;
     const where = t.date ? `cursor on ${clean(t.date)}` : 'cursor not placed yet';
-    lines.push(`teleport: ${t.state}${t.mode ? ` (${t.mode})` : ''}, ${where}${t.caughtUp ? ', caught up' : ''}; ` +
-      `${t.eventsEmitted} events, ${t.sessionEventsEmitted} session events; sessions ${t.sessionsActive} active, ${t.sessionsPending} pending, ` +
-      `${t.sessionsFinished} finished, ${t.sessionsGivenUp} given up; ${t.locksUpserted} locks`);
+    lines.push(
+      `teleport: ${t.state}${t.mode ? ` (${t.mode})` : ''}, ${where}${t.caughtUp ? ', caught up' : ''}; ` +
+        `${t.eventsEmitted} events, ${t.sessionEventsEmitted} session events; sessions ${t.sessionsActive} active, ${t.sessionsPending} pending, ` +
+        `${t.sessionsFinished} finished, ${t.sessionsGivenUp} given up; ${t.locksUpserted} locks`,
+    );
     if (t.lastEventAt) lines.push(`  last event ${t.lastEventAt} (lag ${formatDuration(t.exportLagSeconds ?? 0)})`);
     if (t.identity) {
       const left = t.identityExpiresInSeconds;
-      const when = left === null ? `expires ${clean(t.identity.notAfter)}` : left <= 0 ? 'EXPIRED' : `expires in ${formatDuration(left)}`;
-      lines.push(`  identity ${clean(t.identity.file)}${t.identity.user ? ` (${clean(t.identity.user)})` : ''}: ${when}`);
+      const when =
+        left === null
+          ? `expires ${clean(t.identity.notAfter)}`
+          : left <= 0
+            ? 'EXPIRED'
+            : `expires in ${formatDuration(left)}`;
+      lines.push(
+        `  identity ${clean(t.identity.file)}${t.identity.user ? ` (${clean(t.identity.user)})` : ''}: ${when}`,
+      );
     }
   } else if (doc.config.teleport.enabled) {
     lines.push('teleport: not started');
@@ -256,23 +281,35 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
   if (doc.datadog) {
     const d = doc.datadog;
     const r = d.retries;
-    lines.push(`datadog: ${d.delivered} delivered, ${d.deadLettered} dead-lettered, ${d.requests} requests (${d.inFlightRequests} in flight); ` +
-      `retries 4xx ${r['4xx']}, 429 ${r['429']}, 5xx ${r['5xx']}, network ${r.network}, other ${r.other}${d.authFailing ? '; API KEY REFUSED' : ''}`);
+    lines.push(
+      `datadog: ${d.delivered} delivered, ${d.deadLettered} dead-lettered, ${d.requests} requests (${d.inFlightRequests} in flight); ` +
+        `retries 4xx ${r['4xx']}, 429 ${r['429']}, 5xx ${r['5xx']}, network ${r.network}, other ${r.other}${d.authFailing ? '; API KEY REFUSED' : ''}`,
+    );
   } else if (doc.config.dryRun) {
     lines.push('datadog: dry run, nothing is shipped');
   }
 
   if (doc.ingest) {
-    const at = doc.ingest.address ? `listening on ${hostPort(doc.ingest.address.host, doc.ingest.address.port)}` : 'not listening';
+    const at = doc.ingest.address
+      ? `listening on ${hostPort(doc.ingest.address.host, doc.ingest.address.port)}`
+      : 'not listening';
     const s = doc.ingest.stats;
-    lines.push(`ingest: ${at}${s ? `; ${s.requests} requests, ${s.records} records, ${s.status4xx} 4xx, ${s.status5xx} 5xx (${s.status503} 503), ` +
-      `${s.tlsFailed + s.tlsRefused} TLS refusals` : ''}`);
+    lines.push(
+      `ingest: ${at}${
+        s
+          ? `; ${s.requests} requests, ${s.records} records, ${s.status4xx} 4xx, ${s.status5xx} 5xx (${s.status503} 503), ` +
+            `${s.tlsFailed + s.tlsRefused} TLS refusals`
+          : ''
+      }`,
+    );
   }
 
   if (doc.lastErrors.length > 0) {
     lines.push('last errors:');
     for (const e of doc.lastErrors) {
-      lines.push(`  ${e.component}${e.status ? ` (${e.status})` : ''}${e.at ? ` at ${e.at}` : ''}: ${clean(e.message).slice(0, 500)}`);
+      lines.push(
+        `  ${e.component}${e.status ? ` (${e.status})` : ''}${e.at ? ` at ${e.at}` : ''}: ${clean(e.message).slice(0, 500)}`,
+      );
     }
   }
   pushWarnings(lines, doc.warnings);
@@ -282,15 +319,23 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
 /** what the storage directory holds, as lines a person reads */
 export function renderDiskStatus(d: DiskStatus): string {
   const lines: string[] = [];
-  lines.push(`the forwarder is not running: ${clean(d.adminApi)}, and storage ${clean(d.storage)} is not locked; read from disk:`);
+  lines.push(
+    `the forwarder is not running: ${clean(d.adminApi)}, and storage ${clean(d.storage)} is not locked; read from disk:`,
+  );
   lines.push(spoolLine(d.spool));
   lines.push(`dead letters: ${d.spool.deadLetters}`);
   const t = d.teleport;
   if (t) {
     const parts: string[] = [];
     if (t.startTime) parts.push(`start time ${clean(t.startTime)}`);
-    if (t.exportDate) parts.push(`export cursor on ${clean(t.exportDate)} (${t.chunksDone} chunks done, ${t.chunksInProgress} in progress)`);
-    if (t.legacy) parts.push(`legacy cursor at window ${t.legacy.windowStart ?? '?'}${t.legacy.lastEventId ? `, after event ${clean(t.legacy.lastEventId)}` : ''}`);
+    if (t.exportDate)
+      parts.push(
+        `export cursor on ${clean(t.exportDate)} (${t.chunksDone} chunks done, ${t.chunksInProgress} in progress)`,
+      );
+    if (t.legacy)
+      parts.push(
+        `legacy cursor at window ${t.legacy.windowStart ?? '?'}${t.legacy.lastEventId ? `, after event ${clean(t.legacy.lastEventId)}` : ''}`,
+      );
     parts.push(`${t.sessionsPending} session recordings still to stream`);
     lines.push(`teleport: ${parts.join('; ')}`);
   } else {
@@ -326,5 +371,8 @@ export function formatBytes(n: number): string {
 /** text from the outside (events, error bodies) must not drive the terminal: control characters are escaped */
 export function clean(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return String(text).replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }

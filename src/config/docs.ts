@@ -29,7 +29,11 @@ function msToGo(ms: number): string {
 }
 
 function bytesText(n: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (n % size === 0) return `${n / size}${unit}`;
   }
   return String(n);
@@ -62,7 +66,9 @@ export function configurationMarkdown(): string {
     const flags = [flagName(s.key), ...(s.aliases ?? [])].map((f) => `\`--${f}\``).join(', ');
     const envs = [envName(s.key), ...(s.env ?? [])].map((e) => `\`${e}\``).join(', ');
     const type = s.type === 'enum' ? s.values!.map((v) => `\`${v}\``).join(' \\| ') : s.type;
-    lines.push(`| ${tomlPlace(s.key)} | ${type} | ${s.secret ? '' : defaultText(s.type, s.default)} | ${flags} | ${envs} | ${s.doc.replace(/\|/g, '\\|')} |`);
+    lines.push(
+      `| ${tomlPlace(s.key)} | ${type} | ${s.secret ? '' : defaultText(s.type, s.default)} | ${flags} | ${envs} | ${s.doc.replace(/\|/g, '\\|')} |`,
+    );
   }
   lines.push(
     '',

@@ -10,7 +10,12 @@ import { migrateFluentd, type MigrateResult } from './migrate.js';
 export function readFluentConf(path: string, env: Record<string, string | undefined> = process.env): MigrateResult {
   const abs = resolve(path);
   return migrateFluentd({
-    fluentConf: readText(abs, 'fluent.conf'), fluentConfPath: abs, env, readInclude: fileIncludeReader(), secretFiles: false, fileExists: existsSync,
+    fluentConf: readText(abs, 'fluent.conf'),
+    fluentConfPath: abs,
+    env,
+    readInclude: fileIncludeReader(),
+    secretFiles: false,
+    fileExists: existsSync,
   });
 }
 
@@ -74,7 +79,13 @@ function globPart(part: string): RegExp {
       const end = part.indexOf(']', i + 1);
       if (end < 0) re += '\\[';
       else {
-        re += '[' + part.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']';
+        re +=
+          '[' +
+          part
+            .slice(i + 1, end)
+            .replace(/^!/, '^')
+            .replace(/\\/g, '\\\\') +
+          ']';
         i = end;
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
@@ -87,6 +98,8 @@ export function readText(path: string, what: string): string {
     return readFileSync(path, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(`cannot read the ${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+    throw new ConfigError(`cannot read the ${what} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, {
+      cause: err,
+    });
   }
 }

@@ -117,7 +117,11 @@ class Parser {
   private pos = 0;
   private line = 1;
 
-  constructor(private readonly text: string, private readonly file: string, private readonly ctx: Ctx) {}
+  constructor(
+    private readonly text: string,
+    private readonly file: string,
+    private readonly ctx: Ctx,
+  ) {}
 
   private fail(message: string, line = this.line): never {
     throw new FluentConfigError(this.file, line, message);
@@ -169,7 +173,10 @@ class Parser {
       this.skipSpacing();
       if (this.at() === undefined) {
         if (isRoot) return;
-        this.fail(`<${section.name}${section.arg ? ' ' + section.arg : ''}> is never closed: expected </${section.name}> before the end of the file`, section.line);
+        this.fail(
+          `<${section.name}${section.arg ? ' ' + section.arg : ''}> is never closed: expected </${section.name}> before the end of the file`,
+          section.line,
+        );
       }
       if (this.text.startsWith('</', this.pos)) {
         const line = this.line;
@@ -180,7 +187,8 @@ class Parser {
         this.pos++;
         if (!this.lineEnd()) this.fail(`expected the end of the line after </${name}>`);
         if (isRoot) this.fail(`</${name}> closes nothing: there is no open <${name}>`, line);
-        if (name !== section.name) this.fail(`</${name}> does not close <${section.name}> (opened at line ${section.line})`, line);
+        if (name !== section.name)
+          this.fail(`</${name}> does not close <${section.name}> (opened at line ${section.line})`, line);
         return;
       }
       if (this.at() === '<') {
@@ -223,7 +231,13 @@ class Parser {
       param = { key, file: this.file, line, ...this.parseLiteral(key) };
     }
     if (key === '@include' || (key === 'include' && isRoot)) {
-      if (key === 'include') this.ctx.diagnostics.push({ level: 'info', file: this.file, line, message: "'include' is the old spelling of '@include'" });
+      if (key === 'include')
+        this.ctx.diagnostics.push({
+          level: 'info',
+          file: this.file,
+          line,
+          message: "'include' is the old spelling of '@include'",
+        });
       this.doInclude(section, param);
       return;
     }
@@ -234,7 +248,12 @@ class Parser {
     const line = this.line;
     const c = this.at();
     if (c === '"' || c === "'" || c === '[' || c === '{') {
-      const r = c === '"' ? this.doubleQuoted() : c === "'" ? { value: this.singleQuoted(), quote: "'" as const } : { value: this.json(key), quote: 'json' as const };
+      const r =
+        c === '"'
+          ? this.doubleQuoted()
+          : c === "'"
+            ? { value: this.singleQuoted(), quote: "'" as const }
+            : { value: this.json(key), quote: 'json' as const };
       if (!this.lineEnd()) this.fail(`unexpected text after the value of "${key}" (quote the whole value)`, line);
       return r;
     }
@@ -274,7 +293,8 @@ class Parser {
         this.pos += 2;
         const mapped = ESCAPES[n];
         if (mapped !== undefined) out += mapped;
-        else if (/[A-Za-z0-9]/.test(n)) this.fail('unknown escape sequence in a double-quoted value (a backslash before a letter or digit)');
+        else if (/[A-Za-z0-9]/.test(n))
+          this.fail('unknown escape sequence in a double-quoted value (a backslash before a letter or digit)');
         else out += n;
         pieces++;
         continue;
@@ -335,7 +355,8 @@ class Parser {
     let out = '';
     for (;;) {
       const c = this.at();
-      if (c === undefined || c === '\n') this.fail('a single-quoted value is never closed (single quotes cannot span lines)', startLine);
+      if (c === undefined || c === '\n')
+        this.fail('a single-quoted value is never closed (single quotes cannot span lines)', startLine);
       if (c === "'") {
         this.pos++;
         return out;
@@ -383,19 +404,24 @@ class Parser {
     try {
       return JSON.stringify(JSON.parse(text));
     } catch {
-      this.fail(`the value of "${key}" starts like JSON but is not valid JSON (quote it if it is a plain string)`, startLine);
+      this.fail(
+        `the value of "${key}" starts like JSON but is not valid JSON (quote it if it is a plain string)`,
+        startLine,
+      );
     }
   }
 
   private doInclude(section: FluentSection, param: FluentParam): void {
     const spec = param.value.trim();
-    const diag = (level: 'warn' | 'info', message: string) => this.ctx.diagnostics.push({ level, file: this.file, line: param.line, message });
+    const diag = (level: 'warn' | 'info', message: string) =>
+      this.ctx.diagnostics.push({ level, file: this.file, line: param.line, message });
     if (!spec) this.fail('@include needs a path', param.line);
     if (!this.ctx.include) {
       diag('warn', `@include ${spec} was not followed: migrate the included file too, or inline it`);
       return;
     }
-    if (this.ctx.stack.length > MAX_INCLUDE_DEPTH) this.fail(`@include ${spec}: includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`, param.line);
+    if (this.ctx.stack.length > MAX_INCLUDE_DEPTH)
+      this.fail(`@include ${spec}: includes nest deeper than ${MAX_INCLUDE_DEPTH} levels`, param.line);
     let files: Array<{ file: string; text: string }> | null;
     try {
       files = this.ctx.include(spec, this.file);
@@ -408,7 +434,8 @@ class Parser {
     }
     if (files.length === 0) diag('info', `@include ${spec} matched no file`);
     for (const f of files) {
-      if (this.ctx.stack.includes(f.file)) this.fail(`@include ${spec}: ${f.file} includes itself (an include cycle)`, param.line);
+      if (this.ctx.stack.includes(f.file))
+        this.fail(`@include ${spec}: ${f.file} includes itself (an include cycle)`, param.line);
       const sub = new Parser(f.text, f.file, { ...this.ctx, stack: [...this.ctx.stack, f.file] });
       // the included file's params and sections land in the including section, as fluentd does
       sub.parseBody(section, true);
@@ -416,9 +443,20 @@ class Parser {
   }
 }
 
-const ESCAPES: Record<string, string> = { '"': '"', "'": "'", '\\': '\\', r: '\r', n: '\n', t: '\t', f: '\f', b: '\b', '0': '\0' };
+const ESCAPES: Record<string, string> = {
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  r: '\r',
+  n: '\n',
+  t: '\t',
+  f: '\f',
+  b: '\b',
+  '0': '\0',
+};
 
-type RubyResult = { ok: true; value: string; env: string[]; unset: string[] } | { ok: false; env: string[]; unset: string[] };
+type RubyResult =
+  { ok: true; value: string; env: string[]; unset: string[] } | { ok: false; env: string[]; unset: string[] };
 
 /**
  * the embedded ruby we evaluate: `ENV['X']`, `ENV["X"]`, `ENV.fetch('X')`, `ENV.fetch('X', 'default')`, string

@@ -7,7 +7,16 @@ import { hostname as osHostname } from 'node:os';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigError } from '../errors.js';
 import { SETTINGS, MATCH_SETTINGS, DEFAULT_MATCH, obsoleteKey, envName, flagName, type Setting } from './schema.js';
-import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest, tomlErrorMessage } from './values.js';
+import {
+  parseBool,
+  parseBytes,
+  parseDuration,
+  parseInt10,
+  parseList,
+  parseTime,
+  closest,
+  tomlErrorMessage,
+} from './values.js';
 import type { MatchRule } from '../router/router.js';
 import { looksLikeFluentConf } from './fluentd.js';
 import { readFluentConf } from './fluent-file.js';
@@ -148,8 +157,13 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     fluentNotes = fluent?.notes ?? [];
     fromFluentConf = fluent !== undefined;
     const base = dirname(filePath);
-    if (fluent?.apiKey) raw.set('datadog.api-key', { value: fluent.apiKey, origin: { where: `${filePath}: api_key`, base } });
-    if (fluent?.keyPassphrase) raw.set('ingest.key-passphrase', { value: fluent.keyPassphrase, origin: { where: `${filePath}: private_key_passphrase`, base } });
+    if (fluent?.apiKey)
+      raw.set('datadog.api-key', { value: fluent.apiKey, origin: { where: `${filePath}: api_key`, base } });
+    if (fluent?.keyPassphrase)
+      raw.set('ingest.key-passphrase', {
+        value: fluent.keyPassphrase,
+        origin: { where: `${filePath}: private_key_passphrase`, base },
+      });
     for (const [key, value] of flatten(doc)) {
       if (key === 'match') {
         if (!Array.isArray(value)) throw new ConfigError(`${filePath}: key "match": expected [[match]] tables`);
@@ -160,7 +174,11 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       const obsolete = setting ? undefined : obsoleteKey(key);
       if (obsolete) {
         // older teleport-event-handler files: refusing them would stop a migration over a key with no effect
-        notes.push({ level: 'warn', where: `${filePath}: key "${key}"`, message: `an obsolete teleport-event-handler key, ignored: ${obsolete}` });
+        notes.push({
+          level: 'warn',
+          where: `${filePath}: key "${key}"`,
+          message: `an obsolete teleport-event-handler key, ignored: ${obsolete}`,
+        });
         continue;
       }
       if (!setting) {
@@ -205,7 +223,9 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   };
 
   const logLevel = get('debug') ? 'debug' : (get('log-level') as string);
-  const rules = matchTables ? parseMatchTables(matchTables, filePath!) : DEFAULT_MATCH.map((m) => ({ ...m })) as MatchRule[];
+  const rules = matchTables
+    ? parseMatchTables(matchTables, filePath!)
+    : (DEFAULT_MATCH.map((m) => ({ ...m })) as MatchRule[]);
 
   // teleport-event-handler's fluentd urls carry the tags its requests would have had
   let eventsTag = get('events-tag') as string;
@@ -213,7 +233,8 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const fluentdUrl = get('forward.fluentd.url') as string | undefined;
   if (fluentdUrl && !raw.has('events-tag')) eventsTag = tagFromUrl(fluentdUrl, origin('forward.fluentd.url')!);
   const sessionUrl = get('forward.fluentd.session-url') as string | undefined;
-  if (sessionUrl && !raw.has('session-tag-prefix')) sessionTagPrefix = tagFromUrl(sessionUrl, origin('forward.fluentd.session-url')!);
+  if (sessionUrl && !raw.has('session-tag-prefix'))
+    sessionTagPrefix = tagFromUrl(sessionUrl, origin('forward.fluentd.session-url')!);
 
   // where a key's value came from, for messages: `<file>: key "x"`, `environment variable X`, `flag --x`
   const whereOf = (key: string): string => origin(key)?.where ?? `key "${key}"`;
@@ -230,27 +251,48 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       : `set: ${setKeys((['ca', 'cert', 'key'] as const).filter((k) => ingestFiles[k]).map((k) => 'ingest.' + k))}`;
     for (const k of ['ca', 'cert', 'key'] as const) {
       if (!ingestFiles[k]) {
-        throw new ConfigError(`${where(filePath)}key "ingest.${k}" is required when the ingest is enabled (${why}): set it (flag --ingest-${k}, env ${envName('ingest.' + k)}) or set ingest.enabled = false`);
+        throw new ConfigError(
+          `${where(filePath)}key "ingest.${k}" is required when the ingest is enabled (${why}): set it (flag --ingest-${k}, env ${envName('ingest.' + k)}) or set ingest.enabled = false`,
+        );
       }
     }
   }
 
-  const tp = { identity: path('teleport.identity'), ca: path('teleport.ca'), cert: path('teleport.cert'), key: path('teleport.key') };
+  const tp = {
+    identity: path('teleport.identity'),
+    ca: path('teleport.ca'),
+    cert: path('teleport.cert'),
+    key: path('teleport.key'),
+  };
   const tlsSet = (['ca', 'cert', 'key'] as const).filter((k) => tp[k]).map((k) => 'teleport.' + k);
   const someTls = tlsSet.length;
   if (someTls > 0 && someTls < 3) {
-    throw new ConfigError(`${where(filePath)}keys "teleport.ca", "teleport.cert" and "teleport.key" go together: set all three or none (set: ${setKeys(tlsSet)})`);
+    throw new ConfigError(
+      `${where(filePath)}keys "teleport.ca", "teleport.cert" and "teleport.key" go together: set all three or none (set: ${setKeys(tlsSet)})`,
+    );
   }
   if (tp.identity && someTls === 3) {
-    throw new ConfigError(`${where(filePath)}key "teleport.identity" and "teleport.ca/cert/key" exclude each other: use one of them (set: ${setKeys(['teleport.identity', ...tlsSet])})`);
+    throw new ConfigError(
+      `${where(filePath)}key "teleport.identity" and "teleport.ca/cert/key" exclude each other: use one of them (set: ${setKeys(['teleport.identity', ...tlsSet])})`,
+    );
   }
   const teleportExplicit = raw.has('teleport.enabled');
-  const teleportEnabled = teleportExplicit ? (get('teleport.enabled') as boolean) : Boolean(tp.identity || someTls === 3);
+  const teleportEnabled = teleportExplicit
+    ? (get('teleport.enabled') as boolean)
+    : Boolean(tp.identity || someTls === 3);
   if (teleportEnabled && !tp.identity && someTls === 0 && !input.partial) {
-    throw new ConfigError(`${where(filePath)}the Teleport poller is enabled (${whereOf('teleport.enabled')}) but has no credentials: set "teleport.identity" (flag --teleport-identity) or teleport.ca, teleport.cert and teleport.key`);
+    throw new ConfigError(
+      `${where(filePath)}the Teleport poller is enabled (${whereOf('teleport.enabled')}) but has no credentials: set "teleport.identity" (flag --teleport-identity) or teleport.ca, teleport.cert and teleport.key`,
+    );
   }
   if (!ingestEnabled && !teleportEnabled && !input.partial) {
-    throw new ConfigError(nothingToForward(filePath, ingestExplicit && whereOf('ingest.enabled'), teleportExplicit && whereOf('teleport.enabled')));
+    throw new ConfigError(
+      nothingToForward(
+        filePath,
+        ingestExplicit && whereOf('ingest.enabled'),
+        teleportExplicit && whereOf('teleport.enabled'),
+      ),
+    );
   }
   // a poller setting given while the poller is switched off (a flag or env var over `enabled = false`) does nothing
   if (teleportExplicit && !teleportEnabled) {
@@ -270,7 +312,8 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     notes.push({
       level: 'info',
       where: whereOf('routing.unmatched'),
-      message: 'routing.unmatched = "reject" answers the ingest\'s clients 400; the poller has no client to refuse, so its records no rule matches are dropped and counted, as with "drop"',
+      message:
+        'routing.unmatched = "reject" answers the ingest\'s clients 400; the poller has no client to refuse, so its records no rule matches are dropped and counted, as with "drop"',
     });
   }
 
@@ -300,9 +343,16 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   }
 
   const dryRun = get('dry-run') as boolean;
-  const { apiKey, apiKeyOrigin, apiKeyFile } = readApiKey(get('datadog.api-key') as string | undefined, origin('datadog.api-key'), path('datadog.api-key-file'), whereOf('datadog.api-key-file'));
+  const { apiKey, apiKeyOrigin, apiKeyFile } = readApiKey(
+    get('datadog.api-key') as string | undefined,
+    origin('datadog.api-key'),
+    path('datadog.api-key-file'),
+    whereOf('datadog.api-key-file'),
+  );
   if (!apiKey && !dryRun && !input.partial) {
-    throw new ConfigError('no Datadog API key: set the DD_API_KEY environment variable or datadog.api-key-file (or run with --dry-run)');
+    throw new ConfigError(
+      'no Datadog API key: set the DD_API_KEY environment variable or datadog.api-key-file (or run with --dry-run)',
+    );
   }
 
   // an inline passphrase wins over the file, which is then not read
@@ -364,7 +414,11 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
     },
     spool: { maxBytes: get('spool.max-bytes') as number },
     runtime: { heapGrowingPercent: get('runtime.heap-growing-percent') as number },
-    admin: { enabled: get('admin.enabled') as boolean, host: get('admin.host') as string, port: get('admin.port') as number },
+    admin: {
+      enabled: get('admin.enabled') as boolean,
+      host: get('admin.host') as string,
+      port: get('admin.port') as number,
+    },
     routing: {
       unmatched: get('routing.unmatched') as Config['routing']['unmatched'],
       oldTimestamps,
@@ -418,8 +472,10 @@ function nothingToForward(filePath: string | null, ingestOff: string | false, te
   if (ingestOff && teleportOff) {
     return `nothing to forward: ingest.enabled (${ingestOff}) and teleport.enabled (${teleportOff}) are both false; set one of them to true`;
   }
-  if (ingestOff) return `${where(filePath)}nothing to forward: ingest.enabled is false (${ingestOff}) and the Teleport poller is not configured: configure ${setTeleport}`;
-  if (teleportOff) return `${where(filePath)}nothing to forward: teleport.enabled is false (${teleportOff}) and the ingest is not configured: ${setIngest}`;
+  if (ingestOff)
+    return `${where(filePath)}nothing to forward: ingest.enabled is false (${ingestOff}) and the Teleport poller is not configured: configure ${setTeleport}`;
+  if (teleportOff)
+    return `${where(filePath)}nothing to forward: teleport.enabled is false (${teleportOff}) and the ingest is not configured: ${setIngest}`;
   if (!filePath) {
     return `no config file was given (--config or TDF_CONFIG), and no flag or environment variable sets a source, so there is nothing to forward: give a config file, or ${setIngest} or ${setTeleport}, or both`;
   }
@@ -452,7 +508,10 @@ function readToml(filePath: string): Record<string, unknown> {
     text = readFileSync(filePath, 'utf8');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new ConfigError(`config file ${filePath} cannot be read: ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: err });
+    throw new ConfigError(
+      `config file ${filePath} cannot be read: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
+      { cause: err },
+    );
   }
   try {
     return parseToml(text) as Record<string, unknown>;
@@ -466,7 +525,8 @@ function flatten(doc: Record<string, unknown>, prefix = ''): Array<[string, unkn
   const out: Array<[string, unknown]> = [];
   for (const [k, v] of Object.entries(doc)) {
     const key = prefix + k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) out.push(...flatten(v as Record<string, unknown>, key + '.'));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
+      out.push(...flatten(v as Record<string, unknown>, key + '.'));
     else out.push([key, v]);
   }
   return out;
@@ -481,12 +541,14 @@ function parseSetting(s: Setting, value: unknown, origin: Origin): unknown {
         return value;
       case 'int': {
         const n = parseInt10(value);
-        if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new Error(`expected a whole number from ${s.min ?? '-∞'} to ${s.max ?? '∞'}, got ${n}`);
+        if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max))
+          throw new Error(`expected a whole number from ${s.min ?? '-∞'} to ${s.max ?? '∞'}, got ${n}`);
         return n;
       }
       case 'bytes': {
         const n = parseBytes(value);
-        if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max)) throw new Error(`expected a size from ${s.min ?? 0} to ${s.max ?? '∞'} bytes, got ${n}`);
+        if ((s.min !== undefined && n < s.min) || (s.max !== undefined && n > s.max))
+          throw new Error(`expected a size from ${s.min ?? 0} to ${s.max ?? '∞'} bytes, got ${n}`);
         return n;
       }
       case 'bool':
@@ -498,7 +560,10 @@ function parseSetting(s: Setting, value: unknown, origin: Origin): unknown {
       case 'time':
         return parseTime(value);
       case 'enum':
-        if (typeof value !== 'string' || !s.values!.includes(value)) throw new Error(`expected one of ${s.values!.map((v) => `"${v}"`).join(', ')}, got ${s.secret ? 'a hidden value' : describe(value)}`);
+        if (typeof value !== 'string' || !s.values!.includes(value))
+          throw new Error(
+            `expected one of ${s.values!.map((v) => `"${v}"`).join(', ')}, got ${s.secret ? 'a hidden value' : describe(value)}`,
+          );
         return value;
     }
   } catch (err) {
@@ -531,9 +596,13 @@ function parseMatchTables(tables: unknown[], filePath: string): MatchRule[] {
       return v;
     };
     const pattern = str('pattern');
-    if (!pattern || pattern.trim() === '') throw new ConfigError(`${at}: key "pattern" is required (a Fluentd tag pattern like "test.log" or "session.*.log")`);
+    if (!pattern || pattern.trim() === '')
+      throw new ConfigError(
+        `${at}: key "pattern" is required (a Fluentd tag pattern like "test.log" or "session.*.log")`,
+      );
     const type = str('type') ?? 'datadog';
-    if (type !== 'datadog' && type !== 'null') throw new ConfigError(`${at}: key "type": expected "datadog" or "null", got "${type}"`);
+    if (type !== 'datadog' && type !== 'null')
+      throw new ConfigError(`${at}: key "type": expected "datadog" or "null", got "${type}"`);
     let tags: string[] | undefined;
     if (table.tags !== undefined) {
       try {
@@ -544,7 +613,8 @@ function parseMatchTables(tables: unknown[], filePath: string): MatchRule[] {
     }
     let includeTagKey: boolean | undefined;
     if (table['include-tag-key'] !== undefined) {
-      if (typeof table['include-tag-key'] !== 'boolean') throw new ConfigError(`${at}: key "include-tag-key": expected true or false`);
+      if (typeof table['include-tag-key'] !== 'boolean')
+        throw new ConfigError(`${at}: key "include-tag-key": expected true or false`);
       includeTagKey = table['include-tag-key'];
     }
     const rule: MatchRule = { pattern, type };
@@ -568,19 +638,38 @@ function tagFromUrl(url: string, origin: Origin): string {
   try {
     path = new URL(url).pathname;
   } catch {
-    throw new ConfigError(`${origin.where}: expected a URL like "https://forwarder:8888/events.log", got ${JSON.stringify(url)}`);
+    throw new ConfigError(
+      `${origin.where}: expected a URL like "https://forwarder:8888/events.log", got ${JSON.stringify(url)}`,
+    );
   }
   const tag = path.replace(/^\/+/, '').split('/').filter(Boolean).join('.');
-  if (!tag) throw new ConfigError(`${origin.where}: the URL has no path, so it gives no tag; expected something like "https://forwarder:8888/events.log"`);
+  if (!tag)
+    throw new ConfigError(
+      `${origin.where}: the URL has no path, so it gives no tag; expected something like "https://forwarder:8888/events.log"`,
+    );
   return tag;
 }
 
 type ApiKey = { apiKey?: string; apiKeyOrigin?: string; apiKeyFile?: string };
 
 /** the inline key wins over the file, which is then not read */
-function readApiKey(inline: string | undefined, origin: Origin | undefined, file: string | undefined, fileWhere: string): ApiKey {
-  if (inline) return { apiKey: checkApiKey(inline.trim(), origin?.where ?? 'datadog.api-key'), apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config' };
-  if (file) return { apiKey: checkApiKey(readSecretFile(file, fileWhere), `${fileWhere} (${file})`), apiKeyOrigin: file, apiKeyFile: file };
+function readApiKey(
+  inline: string | undefined,
+  origin: Origin | undefined,
+  file: string | undefined,
+  fileWhere: string,
+): ApiKey {
+  if (inline)
+    return {
+      apiKey: checkApiKey(inline.trim(), origin?.where ?? 'datadog.api-key'),
+      apiKeyOrigin: origin?.where.replace(/: key .*/, '') ?? 'config',
+    };
+  if (file)
+    return {
+      apiKey: checkApiKey(readSecretFile(file, fileWhere), `${fileWhere} (${file})`),
+      apiKeyOrigin: file,
+      apiKeyFile: file,
+    };
   return {};
 }
 
@@ -588,7 +677,9 @@ function readApiKey(inline: string | undefined, origin: Origin | undefined, file
 // forever. say so at start (without the key)
 function checkApiKey(key: string, where: string): string {
   if (!/^[\x21-\x7e]+$/.test(key)) {
-    throw new ConfigError(`${where}: the Datadog API key must be one line of printable characters without spaces (it holds ${/\n/.test(key) ? 'several lines' : 'spaces or control characters'})`);
+    throw new ConfigError(
+      `${where}: the Datadog API key must be one line of printable characters without spaces (it holds ${/\n/.test(key) ? 'several lines' : 'spaces or control characters'})`,
+    );
   }
   return key;
 }
@@ -599,7 +690,9 @@ export function readSecretFile(file: string, where: string): string {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`${where}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `${where}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const value = text.trim();
   if (!value) throw new ConfigError(`${where}: ${file} is empty`);

@@ -21,8 +21,15 @@ import { isSite, parseIntakeUrl } from '../sinks/datadog/site.js';
 import { SETTINGS, obsoleteKey, type Setting } from './schema.js';
 import { tomlErrorMessage } from './values.js';
 import {
-  fluentBool, fluentInt, fluentSize, getParam, parseFluentConf, sectionType,
-  type FluentParam, type FluentSection, type IncludeReader,
+  fluentBool,
+  fluentInt,
+  fluentSize,
+  getParam,
+  parseFluentConf,
+  sectionType,
+  type FluentParam,
+  type FluentSection,
+  type IncludeReader,
 } from './fluentd.js';
 
 export interface MigrationNote {
@@ -148,19 +155,32 @@ class Migration {
   }
 
   run(): MigrateResult {
-    const { root, diagnostics } = parseFluentConf(this.input.fluentConf, { file: this.confPath, env: this.env, include: this.input.readInclude });
-    for (const d of diagnostics) this.notes.push({ level: d.level, where: this.where(d.file, d.line), message: d.message });
+    const { root, diagnostics } = parseFluentConf(this.input.fluentConf, {
+      file: this.confPath,
+      env: this.env,
+      include: this.input.readInclude,
+    });
+    for (const d of diagnostics)
+      this.notes.push({ level: d.level, where: this.where(d.file, d.line), message: d.message });
 
     this.top.push({ key: 'storage', value: './storage' });
     const ingestOk = this.sources(root);
     this.routing(root);
     const pollerOk = this.handler();
     if (this.relativePathSeen) {
-      this.info(this.confPath, 1, "relative paths were resolved against the directory of the file they appear in and written absolute (fluentd resolves them against its working directory: check them)");
+      this.info(
+        this.confPath,
+        1,
+        'relative paths were resolved against the directory of the file they appear in and written absolute (fluentd resolves them against its working directory: check them)',
+      );
     }
     const usable = ingestOk || pollerOk;
     if (!usable) {
-      this.warn(this.confPath, 1, 'nothing to forward: no <source> @type http with <transport tls> ca_path, cert_path and private_key_path, and no teleport-event-handler.toml with Teleport credentials');
+      this.warn(
+        this.confPath,
+        1,
+        'nothing to forward: no <source> @type http with <transport tls> ca_path, cert_path and private_key_path, and no teleport-event-handler.toml with Teleport credentials',
+      );
     }
     this.sortNotes();
     return {
@@ -228,17 +248,33 @@ class Migration {
   private value(p: FluentParam): string | undefined {
     for (const e of p.embedded ?? []) {
       if (!e.resolved) {
-        this.warn(p.file, p.line, `"${p.key}" uses embedded ruby #{${e.code}} that is not evaluated (only ENV lookups are): not carried over; set it by hand`);
+        this.warn(
+          p.file,
+          p.line,
+          `"${p.key}" uses embedded ruby #{${e.code}} that is not evaluated (only ENV lookups are): not carried over; set it by hand`,
+        );
         return undefined;
       }
       if (e.unset.length > 0) {
-        this.warn(p.file, p.line, `"${p.key}": ${e.unset.map((n) => `ENV['${n}']`).join(', ')} is not set here, so it was read as empty; fix the value in the output if fluentd had it set`);
+        this.warn(
+          p.file,
+          p.line,
+          `"${p.key}": ${e.unset.map((n) => `ENV['${n}']`).join(', ')} is not set here, so it was read as empty; fix the value in the output if fluentd had it set`,
+        );
       } else if (e.env.length > 0) {
-        this.info(p.file, p.line, `"${p.key}": ${e.env.map((n) => `ENV['${n}']`).join(', ')} was read now: the output holds the value, not the variable`);
+        this.info(
+          p.file,
+          p.line,
+          `"${p.key}": ${e.env.map((n) => `ENV['${n}']`).join(', ')} was read now: the output holds the value, not the variable`,
+        );
       }
     }
     if (p.quote !== '"' && p.value.includes('#{')) {
-      this.info(p.file, p.line, `"${p.key}": #{…} is only evaluated in double quotes, so it is taken literally (as fluentd does)`);
+      this.info(
+        p.file,
+        p.line,
+        `"${p.key}": #{…} is only evaluated in double quotes, so it is taken literally (as fluentd does)`,
+      );
     }
     return p.value;
   }
@@ -247,7 +283,11 @@ class Migration {
   private secret(p: FluentParam, what: string): { value?: string; env?: string } {
     if (p.envVar) return { value: this.env[p.envVar], env: p.envVar };
     if ((p.embedded ?? []).some((e) => !e.resolved)) {
-      this.warn(p.file, p.line, `${what} ("${p.key}") uses embedded ruby that is not evaluated (only ENV lookups are): set it by hand`);
+      this.warn(
+        p.file,
+        p.line,
+        `${what} ("${p.key}") uses embedded ruby that is not evaluated (only ENV lookups are): set it by hand`,
+      );
       return {};
     }
     const unset = (p.embedded ?? []).flatMap((e) => e.unset);
@@ -277,9 +317,17 @@ class Migration {
       if (type === 'http' && !http) {
         http = s;
       } else if (type === 'http') {
-        this.warn(s.file, s.line, `a second <source> @type http is not carried over: the forwarder has one ingest (the one at ${this.where(http!.file, http!.line)})`);
+        this.warn(
+          s.file,
+          s.line,
+          `a second <source> @type http is not carried over: the forwarder has one ingest (the one at ${this.where(http!.file, http!.line)})`,
+        );
       } else {
-        this.warn(s.file, s.line, `<source> @type ${type ?? '(none)'} is not carried over: the forwarder's sources are the Fluentd-compatible HTTPS ingest (in_http) and the built-in Teleport poller`);
+        this.warn(
+          s.file,
+          s.line,
+          `<source> @type ${type ?? '(none)'} is not carried over: the forwarder's sources are the Fluentd-compatible HTTPS ingest (in_http) and the built-in Teleport poller`,
+        );
       }
     }
     if (!http) {
@@ -291,7 +339,9 @@ class Migration {
 
   private ingest(src: FluentSection): boolean {
     const entries: Entry[] = [];
-    const t = this.table('ingest', [`the Fluentd-compatible HTTPS endpoint teleport-event-handler posts to, from <source> @type http (${this.where(src.file, src.line)})`]);
+    const t = this.table('ingest', [
+      `the Fluentd-compatible HTTPS endpoint teleport-event-handler posts to, from <source> @type http (${this.where(src.file, src.line)})`,
+    ]);
     let port = FLUENTD_HTTP_PORT;
     let portSet = false;
     for (const p of src.params) {
@@ -302,7 +352,8 @@ class Migration {
           break;
         case 'port': {
           const n = fluentInt(v() ?? '');
-          if (n === undefined || n < 0 || n > 65535) this.warn(p.file, p.line, `"port" is not a port number: using fluentd's default ${FLUENTD_HTTP_PORT}`);
+          if (n === undefined || n < 0 || n > 65535)
+            this.warn(p.file, p.line, `"port" is not a port number: using fluentd's default ${FLUENTD_HTTP_PORT}`);
           else {
             port = n;
             portSet = true;
@@ -321,7 +372,11 @@ class Migration {
             break;
           }
           if (n < MIN_BODY_LIMIT) {
-            this.warn(p.file, p.line, `"body_size_limit" is below ${MIN_BODY_LIMIT} bytes, the smallest the forwarder accepts: using ${MIN_BODY_LIMIT}`);
+            this.warn(
+              p.file,
+              p.line,
+              `"body_size_limit" is below ${MIN_BODY_LIMIT} bytes, the smallest the forwarder accepts: using ${MIN_BODY_LIMIT}`,
+            );
             n = MIN_BODY_LIMIT;
           }
           entries.push({ key: 'body-limit', value: n });
@@ -332,30 +387,55 @@ class Migration {
           break;
         case 'add_tag_prefix':
           this.tagPrefix = v()?.trim() || undefined;
-          if (this.tagPrefix) this.warn(p.file, p.line, `"add_tag_prefix ${this.tagPrefix}" is not supported: tags are the url path as sent; match patterns starting with "${this.tagPrefix}." were rewritten without it`);
+          if (this.tagPrefix)
+            this.warn(
+              p.file,
+              p.line,
+              `"add_tag_prefix ${this.tagPrefix}" is not supported: tags are the url path as sent; match patterns starting with "${this.tagPrefix}." were rewritten without it`,
+            );
           break;
         case 'add_http_headers':
         case 'add_remote_addr':
         case 'add_query_params': {
           const on = fluentBool(p.value);
-          const what = { add_http_headers: 'HTTP_* header', add_remote_addr: 'REMOTE_ADDR', add_query_params: 'QUERY_* parameter' }[p.key];
+          const what = {
+            add_http_headers: 'HTTP_* header',
+            add_remote_addr: 'REMOTE_ADDR',
+            add_query_params: 'QUERY_* parameter',
+          }[p.key];
           if (on === false) this.info(p.file, p.line, `"${p.key} false" is the default: nothing to carry over`);
           else this.warn(p.file, p.line, `"${p.key}" is not supported: records will not get ${what} fields`);
           break;
         }
         case 'use_204_response':
-          this.info(p.file, p.line, `"use_204_response" is not carried over: the ingest answers 200 (teleport-event-handler counts only 200 as success)`);
+          this.info(
+            p.file,
+            p.line,
+            `"use_204_response" is not carried over: the ingest answers 200 (teleport-event-handler counts only 200 as success)`,
+          );
           break;
         case 'keepalive_timeout':
-          this.info(p.file, p.line, '"keepalive_timeout" is not carried over: the ingest keeps connections alive with its own idle timeout');
+          this.info(
+            p.file,
+            p.line,
+            '"keepalive_timeout" is not carried over: the ingest keeps connections alive with its own idle timeout',
+          );
           break;
         case 'cors_allow_origins':
         case 'cors_allow_credentials':
         case 'respond_with_empty_img':
-          this.info(p.file, p.line, `"${p.key}" is not carried over: the ingest serves teleport-event-handler, not browsers`);
+          this.info(
+            p.file,
+            p.line,
+            `"${p.key}" is not carried over: the ingest serves teleport-event-handler, not browsers`,
+          );
           break;
         case 'format':
-          this.warn(p.file, p.line, '"format" (the old way to set a parser) is not carried over: the ingest decodes JSON, NDJSON, msgpack and forms by Content-Type');
+          this.warn(
+            p.file,
+            p.line,
+            '"format" (the old way to set a parser) is not carried over: the ingest decodes JSON, NDJSON, msgpack and forms by Content-Type',
+          );
           break;
         case '@id':
         case '@log_level':
@@ -365,7 +445,12 @@ class Migration {
           this.warn(p.file, p.line, `"${p.key}" is not a setting of in_http the forwarder knows: not carried over`);
       }
     }
-    if (!portSet) this.info(src.file, src.line, `no "port": fluentd's in_http default ${FLUENTD_HTTP_PORT} is written out (the forwarder's own default is 8888)`);
+    if (!portSet)
+      this.info(
+        src.file,
+        src.line,
+        `no "port": fluentd's in_http default ${FLUENTD_HTTP_PORT} is written out (the forwarder's own default is 8888)`,
+      );
     entries.unshift({ key: 'port', value: port });
 
     let tls: FluentSection | undefined;
@@ -376,7 +461,11 @@ class Migration {
       } else if (s.name === 'parse') {
         this.parseSection(s);
       } else if (s.name === 'buffer') {
-        this.info(s.file, s.line, '<buffer> is not carried over: records are written to the durable spool (LevelDB) before the ingest answers 200; spool.max-bytes bounds it and a full spool answers 503 + Retry-After');
+        this.info(
+          s.file,
+          s.line,
+          '<buffer> is not carried over: records are written to the durable spool (LevelDB) before the ingest answers 200; spool.max-bytes bounds it and a full spool answers 503 + Retry-After',
+        );
       } else {
         this.warn(s.file, s.line, `<${s.name}> in <source> is not carried over`);
       }
@@ -384,10 +473,20 @@ class Migration {
 
     const files: { ca?: string; cert?: string; key?: string } = {};
     if (tls) this.transport(tls, files, entries);
-    else this.warn(src.file, src.line, 'this in_http has no <transport tls>: the forwarder\'s ingest always uses mutual TLS; give it ingest.ca, ingest.cert and ingest.key (the files `teleport-event-handler configure` writes) and use https:// in the handler\'s fluentd url');
+    else
+      this.warn(
+        src.file,
+        src.line,
+        "this in_http has no <transport tls>: the forwarder's ingest always uses mutual TLS; give it ingest.ca, ingest.cert and ingest.key (the files `teleport-event-handler configure` writes) and use https:// in the handler's fluentd url",
+      );
     const missing = (['ca', 'cert', 'key'] as const).filter((k) => !files[k]);
     if (missing.length > 0) {
-      if (tls) this.warn(tls.file, tls.line, `<transport tls> lacks ${missing.map((k) => ({ ca: 'ca_path', cert: 'cert_path', key: 'private_key_path' })[k]).join(', ')}: the ingest is written disabled; set ${missing.map((k) => 'ingest.' + k).join(', ')} and enabled = true`);
+      if (tls)
+        this.warn(
+          tls.file,
+          tls.line,
+          `<transport tls> lacks ${missing.map((k) => ({ ca: 'ca_path', cert: 'cert_path', key: 'private_key_path' })[k]).join(', ')}: the ingest is written disabled; set ${missing.map((k) => 'ingest.' + k).join(', ')} and enabled = true`,
+        );
       entries.unshift({ key: 'enabled', value: false });
     }
     t.entries.push(...entries);
@@ -415,7 +514,11 @@ class Migration {
           const s = this.secret(p, 'the tls key passphrase');
           if (s.env) {
             this.result.keyPassphraseEnv = s.env;
-            this.warn(p.file, p.line, `the tls key passphrase came from the environment variable ${s.env}: the forwarder reads it from TDF_INGEST_KEY_PASSPHRASE (set that to the same value)`);
+            this.warn(
+              p.file,
+              p.line,
+              `the tls key passphrase came from the environment variable ${s.env}: the forwarder reads it from TDF_INGEST_KEY_PASSPHRASE (set that to the same value)`,
+            );
           }
           if (s.value !== undefined) {
             this.result.keyPassphrase = s.value;
@@ -428,7 +531,12 @@ class Migration {
         }
         case 'client_cert_auth': {
           clientAuth = fluentBool(p.value) === true;
-          if (!clientAuth) this.warn(p.file, p.line, '"client_cert_auth" is not true here, but the ingest always requires client certificates signed by ingest.ca: clients without one will be refused');
+          if (!clientAuth)
+            this.warn(
+              p.file,
+              p.line,
+              '"client_cert_auth" is not true here, but the ingest always requires client certificates signed by ingest.ca: clients without one will be refused',
+            );
           break;
         }
         case 'version':
@@ -436,17 +544,33 @@ class Migration {
         case 'max_version':
         case 'ciphers':
         case 'insecure':
-          this.info(p.file, p.line, `"${p.key}" is not carried over: the ingest uses Node's TLS defaults (TLS 1.2 and 1.3, secure ciphers)`);
+          this.info(
+            p.file,
+            p.line,
+            `"${p.key}" is not carried over: the ingest uses Node's TLS defaults (TLS 1.2 and 1.3, secure ciphers)`,
+          );
           break;
         case 'cert_verifier':
-          this.warn(p.file, p.line, '"cert_verifier" (a ruby client certificate check) is not carried over: clients are checked against ingest.ca only');
+          this.warn(
+            p.file,
+            p.line,
+            '"cert_verifier" (a ruby client certificate check) is not carried over: clients are checked against ingest.ca only',
+          );
           break;
         default:
-          this.warn(p.file, p.line, `"${p.key}" in <transport tls> is not carried over (certificate generation and the Windows certificate store are not supported)`);
+          this.warn(
+            p.file,
+            p.line,
+            `"${p.key}" in <transport tls> is not carried over (certificate generation and the Windows certificate store are not supported)`,
+          );
       }
     }
     if (!tls.params.some((p) => p.key === 'client_cert_auth')) {
-      this.warn(tls.file, tls.line, 'no "client_cert_auth true": fluentd did not ask for client certificates, but the ingest always requires them (signed by ingest.ca)');
+      this.warn(
+        tls.file,
+        tls.line,
+        'no "client_cert_auth true": fluentd did not ask for client certificates, but the ingest always requires them (signed by ingest.ca)',
+      );
     }
     for (const s of tls.sections) this.warn(s.file, s.line, `<${s.name}> in <transport> is not carried over`);
   }
@@ -454,7 +578,11 @@ class Migration {
   private parseSection(s: FluentSection): void {
     const type = sectionType(s);
     if (type !== 'json') {
-      this.warn(s.file, s.line, `<parse> @type ${type ?? '(none)'} is not carried over: the ingest decodes JSON, NDJSON, msgpack and forms by Content-Type (teleport-event-handler sends JSON)`);
+      this.warn(
+        s.file,
+        s.line,
+        `<parse> @type ${type ?? '(none)'} is not carried over: the ingest decodes JSON, NDJSON, msgpack and forms by Content-Type (teleport-event-handler sends JSON)`,
+      );
     }
     for (const p of s.params) {
       switch (p.key) {
@@ -463,14 +591,27 @@ class Migration {
           break;
         case 'time_type':
         case 'time_format':
-          this.info(p.file, p.line, `"${p.key}" is not needed: the ingest reads the record's "time" as RFC 3339 (Teleport's format) or epoch seconds`);
+          this.info(
+            p.file,
+            p.line,
+            `"${p.key}" is not needed: the ingest reads the record's "time" as RFC 3339 (Teleport's format) or epoch seconds`,
+          );
           break;
         case 'time_key':
-          if (p.value.trim() !== 'time') this.warn(p.file, p.line, `"time_key ${p.value.trim()}" is not supported: the event time is read from "time"`);
+          if (p.value.trim() !== 'time')
+            this.warn(
+              p.file,
+              p.line,
+              `"time_key ${p.value.trim()}" is not supported: the event time is read from "time"`,
+            );
           else this.info(p.file, p.line, '"time_key time" is the default');
           break;
         case 'keep_time_key':
-          this.info(p.file, p.line, '"keep_time_key" is not needed: the ingest keeps "time" in the record (Datadog pipelines for Teleport remap it)');
+          this.info(
+            p.file,
+            p.line,
+            '"keep_time_key" is not needed: the ingest keeps "time" in the record (Datadog pipelines for Teleport remap it)',
+          );
           break;
         case 'json_parser':
           this.info(p.file, p.line, '"json_parser" is not needed');
@@ -495,7 +636,12 @@ class Migration {
     const walk = (container: FluentSection) => {
       for (const s of container.sections) {
         if (s.name === 'match') candidates.push(this.match(s));
-        else if (s.name === 'filter') this.warn(s.file, s.line, `<filter ${s.arg || '**'}> @type ${sectionType(s) ?? '(none)'} is not carried over: records are shipped as they arrive (the forwarder has no filters)`);
+        else if (s.name === 'filter')
+          this.warn(
+            s.file,
+            s.line,
+            `<filter ${s.arg || '**'}> @type ${sectionType(s) ?? '(none)'} is not carried over: records are shipped as they arrive (the forwarder has no filters)`,
+          );
         else if (container !== root) this.warn(s.file, s.line, `<${s.name}> in <label> is not carried over`);
       }
     };
@@ -503,11 +649,25 @@ class Migration {
       if (s.name === 'source') continue;
       if (s.name === 'match' || s.name === 'filter') {
         if (routed === root) continue;
-        this.info(s.file, s.line, `<${s.name} ${s.arg || '**'}> is not carried over: the http source sends its events to <label ${label}>, so they never reach it`);
+        this.info(
+          s.file,
+          s.line,
+          `<${s.name} ${s.arg || '**'}> is not carried over: the http source sends its events to <label ${label}>, so they never reach it`,
+        );
       } else if (s.name === 'label') {
         if (s === routed) walk(s);
-        else if (s.arg === '@FLUENT_LOG') this.info(s.file, s.line, '<label @FLUENT_LOG> (fluentd\'s own logs) is not carried over: the forwarder logs JSON lines on stdout');
-        else if (s.arg === '@ERROR') this.info(s.file, s.line, '<label @ERROR> is not carried over: the forwarder never drops a record on an error; it retries, holds, or dead-letters it');
+        else if (s.arg === '@FLUENT_LOG')
+          this.info(
+            s.file,
+            s.line,
+            "<label @FLUENT_LOG> (fluentd's own logs) is not carried over: the forwarder logs JSON lines on stdout",
+          );
+        else if (s.arg === '@ERROR')
+          this.info(
+            s.file,
+            s.line,
+            '<label @ERROR> is not carried over: the forwarder never drops a record on an error; it retries, holds, or dead-letters it',
+          );
         else this.info(s.file, s.line, `<label ${s.arg}> is not carried over: the http source does not route to it`);
       } else if (s.name === 'system') {
         this.info(s.file, s.line, '<system> (fluentd process settings) is not carried over');
@@ -541,17 +701,39 @@ class Migration {
       if (c.dest && c !== first) {
         const diff = destinationDiff(first!.dest!, c.dest);
         if (diff.length > 0) {
-          this.notes.push({ level: 'warn', where: c.where, message: `its ${diff.join(', ')} differ from the first Datadog output (${first!.dest!.where}): one Datadog destination is supported, so these logs go there too` });
+          this.notes.push({
+            level: 'warn',
+            where: c.where,
+            message: `its ${diff.join(', ')} differ from the first Datadog output (${first!.dest!.where}): one Datadog destination is supported, so these logs go there too`,
+          });
         }
       }
     }
     if (first) this.destination(first.dest!);
     if (!this.rules.some((r) => r.type === 'datadog')) {
-      this.notes.push({ level: 'warn', where: `${basename(this.confPath)}:1`, message: 'no <match> sends to Datadog: a catch-all rule (every tag to Datadog, source "teleport") was written; edit it' });
-      this.rules.push({ pattern: '**', type: 'datadog', fields: [{ key: 'source', value: 'teleport' }, { key: 'service', value: 'teleport' }], origin: 'no <match> of fluent.conf sent to Datadog: every tag goes there (edit this rule)' });
+      this.notes.push({
+        level: 'warn',
+        where: `${basename(this.confPath)}:1`,
+        message:
+          'no <match> sends to Datadog: a catch-all rule (every tag to Datadog, source "teleport") was written; edit it',
+      });
+      this.rules.push({
+        pattern: '**',
+        type: 'datadog',
+        fields: [
+          { key: 'source', value: 'teleport' },
+          { key: 'service', value: 'teleport' },
+        ],
+        origin: 'no <match> of fluent.conf sent to Datadog: every tag goes there (edit this rule)',
+      });
     }
     if (!this.apiKeyFound) {
-      this.notes.push({ level: 'warn', where: `${basename(this.confPath)}:1`, message: 'no Datadog api_key was carried over: set the DD_API_KEY environment variable (or datadog.api-key-file) before starting' });
+      this.notes.push({
+        level: 'warn',
+        where: `${basename(this.confPath)}:1`,
+        message:
+          'no Datadog api_key was carried over: set the DD_API_KEY environment variable (or datadog.api-key-file) before starting',
+      });
     }
   }
 
@@ -560,7 +742,10 @@ class Migration {
     let pattern = s.arg.trim() || '**';
     if (this.tagPrefix) {
       const prefix = this.tagPrefix + '.';
-      pattern = pattern.split(/\s+/).map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) || '**' : p)).join(' ');
+      pattern = pattern
+        .split(/\s+/)
+        .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) || '**' : p))
+        .join(' ');
     }
     const c: Candidate = { where, pattern };
     try {
@@ -587,7 +772,11 @@ class Migration {
         this.copy(s, c, label);
         break;
       case 'stdout':
-        this.warn(s.file, s.line, `${label} is not carried over: stdout is for debugging; ${DRY_RUN_HINT}. With no rule, these tags are dropped (with a warning) unless a later rule matches them`);
+        this.warn(
+          s.file,
+          s.line,
+          `${label} is not carried over: stdout is for debugging; ${DRY_RUN_HINT}. With no rule, these tags are dropped (with a warning) unless a later rule matches them`,
+        );
         c.dropped = 'stdout';
         break;
       case undefined:
@@ -603,7 +792,8 @@ class Migration {
 
   private copy(s: FluentSection, c: Candidate, label: string): void {
     const stores = s.sections.filter((x) => x.name === 'store');
-    for (const x of s.sections) if (x.name !== 'store') this.warn(x.file, x.line, `<${x.name}> in @type copy is not carried over`);
+    for (const x of s.sections)
+      if (x.name !== 'store') this.warn(x.file, x.line, `<${x.name}> in @type copy is not carried over`);
     for (const p of s.params) {
       if (p.key === '@type' || p.key === 'type') continue;
       this.info(p.file, p.line, `"${p.key}" of @type copy is not carried over: not needed`);
@@ -619,21 +809,49 @@ class Migration {
           continue;
         }
         const diff = [...destinationDiff(chosen.dest, r.dest), ...fieldsDiff(chosen.rule, r.fields)];
-        if (diff.length > 0) this.warn(st.file, st.line, `a second datadog <store> is not carried over (its ${diff.join(', ')} differ from the first at ${chosen.where}): one Datadog output per rule`);
-        else this.info(st.file, st.line, 'a second datadog <store> like the first: not carried over (it would send every log twice)');
+        if (diff.length > 0)
+          this.warn(
+            st.file,
+            st.line,
+            `a second datadog <store> is not carried over (its ${diff.join(', ')} differ from the first at ${chosen.where}): one Datadog output per rule`,
+          );
+        else
+          this.info(
+            st.file,
+            st.line,
+            'a second datadog <store> like the first: not carried over (it would send every log twice)',
+          );
       } else if (type === 'null') {
         this.info(st.file, st.line, '<store> @type null: nothing to carry over');
       } else if (type === 'stdout') {
-        this.warn(st.file, st.line, `<store> @type stdout is not carried over: stdout is for debugging; ${DRY_RUN_HINT}`);
+        this.warn(
+          st.file,
+          st.line,
+          `<store> @type stdout is not carried over: stdout is for debugging; ${DRY_RUN_HINT}`,
+        );
       } else {
-        this.warn(st.file, st.line, `<store> @type ${type ?? '(none)'} is not carried over: the forwarder ships to Datadog only`);
+        this.warn(
+          st.file,
+          st.line,
+          `<store> @type ${type ?? '(none)'} is not carried over: the forwarder ships to Datadog only`,
+        );
       }
     }
     if (chosen) {
-      c.rule = { pattern: c.pattern, type: 'datadog', fields: chosen.rule, origin: `${label}, its datadog <store> (${chosen.where})` };
+      c.rule = {
+        pattern: c.pattern,
+        type: 'datadog',
+        fields: chosen.rule,
+        origin: `${label}, its datadog <store> (${chosen.where})`,
+      };
       c.dest = chosen.dest;
     } else if (stores.length > 0 && stores.every((st) => sectionType(st) === 'null')) {
-      c.rule = { pattern: c.pattern, type: 'null', fields: [], origin: `${label} (${c.where}): only null stores, dropped on purpose` };
+      c.rule = {
+        pattern: c.pattern,
+        type: 'null',
+        fields: [],
+        origin: `${label} (${c.where}): only null stores, dropped on purpose`,
+      };
     } else {
       c.dropped = '@type copy without a datadog store';
     }
@@ -644,7 +862,8 @@ class Migration {
       if (p.key === '@type' || p.key === 'type') continue;
       this.info(p.file, p.line, `"${p.key}" of @type ${type} is not carried over: not needed`);
     }
-    for (const x of s.sections) this.info(x.file, x.line, `<${x.name}> of @type ${type} is not carried over: not needed`);
+    for (const x of s.sections)
+      this.info(x.file, x.line, `<${x.name}> of @type ${type} is not carried over: not needed`);
   }
 
   /** one fluent-plugin-datadog output: the rule's fields and its destination */
@@ -668,21 +887,40 @@ class Migration {
           const sec = this.secret(q, 'the Datadog API key');
           dest.apiKey = sec.value;
           dest.apiKeyEnv = sec.env;
-          if (sec.env === 'DD_API_KEY') this.info(q.file, q.line, 'api_key is read from the environment variable DD_API_KEY, which the forwarder reads too: keep it set');
-          else if (sec.env) this.warn(q.file, q.line, `api_key came from the environment variable ${sec.env}: the forwarder reads DD_API_KEY, so set DD_API_KEY to the same value`);
-          else if (sec.value === undefined) this.warn(q.file, q.line, 'api_key is empty: set DD_API_KEY (or datadog.api-key-file)');
+          if (sec.env === 'DD_API_KEY')
+            this.info(
+              q.file,
+              q.line,
+              'api_key is read from the environment variable DD_API_KEY, which the forwarder reads too: keep it set',
+            );
+          else if (sec.env)
+            this.warn(
+              q.file,
+              q.line,
+              `api_key came from the environment variable ${sec.env}: the forwarder reads DD_API_KEY, so set DD_API_KEY to the same value`,
+            );
+          else if (sec.value === undefined)
+            this.warn(q.file, q.line, 'api_key is empty: set DD_API_KEY (or datadog.api-key-file)');
           break;
         }
         case 'site': {
           const site = v()?.trim().toLowerCase();
           if (!site) break;
           if (hostParam) {
-            this.info(q.file, q.line, '"site" is not carried over: "host" is set and wins, as in fluent-plugin-datadog');
+            this.info(
+              q.file,
+              q.line,
+              '"site" is not carried over: "host" is set and wins, as in fluent-plugin-datadog',
+            );
             break;
           }
           if (isSite(site)) dest.site = site;
           else {
-            this.warn(q.file, q.line, `"site ${site}" is not a Datadog site the forwarder knows: written as datadog.url https://http-intake.logs.${site}`);
+            this.warn(
+              q.file,
+              q.line,
+              `"site ${site}" is not a Datadog site the forwarder knows: written as datadog.url https://http-intake.logs.${site}`,
+            );
             dest.url = `https://http-intake.logs.${site}`;
           }
           break;
@@ -707,7 +945,11 @@ class Migration {
             try {
               dest.url = parseIntakeUrl(url);
               dest.site = undefined;
-              this.warn(q.file, q.line, `"host ${host}" is not a Datadog intake: written as datadog.url ${dest.url} (a proxy?); logs are POSTed to ${dest.url}/api/v2/logs`);
+              this.warn(
+                q.file,
+                q.line,
+                `"host ${host}" is not a Datadog intake: written as datadog.url ${dest.url} (a proxy?); logs are POSTed to ${dest.url}/api/v2/logs`,
+              );
             } catch (err) {
               this.warn(q.file, q.line, `"host" is not carried over: ${(err as Error).message}`);
             }
@@ -716,17 +958,25 @@ class Migration {
         }
         case 'port':
         case 'ssl_port':
-          if (!customHost) this.info(q.file, q.line, `"${q.key}" is not needed: the intake is reached on 443 over HTTPS`);
+          if (!customHost)
+            this.info(q.file, q.line, `"${q.key}" is not needed: the intake is reached on 443 over HTTPS`);
           break;
         case 'use_ssl':
-          if (fluentBool(q.value) === false && !customHost) this.warn(q.file, q.line, '"use_ssl false" is not carried over: the forwarder always uses HTTPS to Datadog');
+          if (fluentBool(q.value) === false && !customHost)
+            this.warn(
+              q.file,
+              q.line,
+              '"use_ssl false" is not carried over: the forwarder always uses HTTPS to Datadog',
+            );
           break;
         case 'use_http':
-          if (fluentBool(q.value) === false) this.warn(q.file, q.line, '"use_http false" (the TCP intake) is not supported: logs go to the HTTP intake');
+          if (fluentBool(q.value) === false)
+            this.warn(q.file, q.line, '"use_http false" (the TCP intake) is not supported: logs go to the HTTP intake');
           else this.info(q.file, q.line, '"use_http" is not needed: the forwarder always uses the HTTP intake');
           break;
         case 'use_json':
-          if (fluentBool(q.value) === false) this.warn(q.file, q.line, '"use_json false" is not supported: logs are sent as JSON');
+          if (fluentBool(q.value) === false)
+            this.warn(q.file, q.line, '"use_json false" is not supported: logs are sent as JSON');
           else this.info(q.file, q.line, '"use_json" is not needed: logs are sent as JSON');
           break;
         case 'dd_source':
@@ -735,13 +985,27 @@ class Migration {
         case 'tag_key':
         case 'timestamp_key': {
           const val = v();
-          const key = { dd_source: 'source', dd_sourcecategory: 'source-category', service: 'service', tag_key: 'tag-key', timestamp_key: 'timestamp-key' }[q.key]!;
+          const key = {
+            dd_source: 'source',
+            dd_sourcecategory: 'source-category',
+            service: 'service',
+            tag_key: 'tag-key',
+            timestamp_key: 'timestamp-key',
+          }[q.key]!;
           if (val !== undefined) fields.push({ key, value: val });
           break;
         }
         case 'dd_hostname': {
-          if ((q.embedded ?? []).length === 1 && /^\s*Socket\.gethostname\s*$/.test(q.embedded![0]!.code) && q.value === `#{${q.embedded![0]!.code}}`) {
-            this.info(q.file, q.line, '"dd_hostname #{Socket.gethostname}" is the default: the forwarder uses the machine\'s host name');
+          if (
+            (q.embedded ?? []).length === 1 &&
+            /^\s*Socket\.gethostname\s*$/.test(q.embedded![0]!.code) &&
+            q.value === `#{${q.embedded![0]!.code}}`
+          ) {
+            this.info(
+              q.file,
+              q.line,
+              '"dd_hostname #{Socket.gethostname}" is the default: the forwarder uses the machine\'s host name',
+            );
             break;
           }
           const val = v();
@@ -750,7 +1014,14 @@ class Migration {
         }
         case 'dd_tags': {
           const val = v();
-          if (val !== undefined) fields.push({ key: 'tags', value: val.split(',').map((x) => x.trim()).filter(Boolean) });
+          if (val !== undefined)
+            fields.push({
+              key: 'tags',
+              value: val
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean),
+            });
           break;
         }
         case 'include_tag_key': {
@@ -767,7 +1038,8 @@ class Migration {
         }
         case 'compression_level': {
           const n = fluentInt(q.value);
-          if (n === undefined || n < 0 || n > 9) this.warn(q.file, q.line, '"compression_level" is not 0 to 9: not carried over');
+          if (n === undefined || n < 0 || n > 9)
+            this.warn(q.file, q.line, '"compression_level" is not 0 to 9: not carried over');
           else if (n === 0) {
             this.info(q.file, q.line, '"compression_level 0" is written as 1, the lowest level the forwarder accepts');
             dest.compressionLevel = 1;
@@ -776,17 +1048,34 @@ class Migration {
         }
         case 'max_retries':
         case 'max_backoff':
-          this.info(q.file, q.line, `"${q.key}" is not carried over: the forwarder retries 408, 429, 5xx and network errors with capped, jittered backoff for as long as it takes (records wait in the spool), holds on 401/403 and never drops a batch silently`);
+          this.info(
+            q.file,
+            q.line,
+            `"${q.key}" is not carried over: the forwarder retries 408, 429, 5xx and network errors with capped, jittered backoff for as long as it takes (records wait in the spool), holds on 401/403 and never drops a batch silently`,
+          );
           break;
         case 'http_proxy':
-          this.warn(q.file, q.line, '"http_proxy" is not supported (no forward proxy): if it is a reverse proxy to the intake, set datadog.url to it; for a TLS-intercepting proxy also set datadog.ca-file');
+          this.warn(
+            q.file,
+            q.line,
+            '"http_proxy" is not supported (no forward proxy): if it is a reverse proxy to the intake, set datadog.url to it; for a TLS-intercepting proxy also set datadog.ca-file',
+          );
           break;
         case 'no_ssl_validation':
-          if (fluentBool(q.value) === true) this.warn(q.file, q.line, '"no_ssl_validation true" is not carried over: TLS verification stays on; to trust a proxy\'s own CA, set datadog.ca-file');
+          if (fluentBool(q.value) === true)
+            this.warn(
+              q.file,
+              q.line,
+              '"no_ssl_validation true" is not carried over: TLS verification stays on; to trust a proxy\'s own CA, set datadog.ca-file',
+            );
           else this.info(q.file, q.line, '"no_ssl_validation false" is the default: verification stays on');
           break;
         case 'custom_headers':
-          this.warn(q.file, q.line, '"custom_headers" is not supported: requests carry DD-API-KEY, Content-Type and Content-Encoding');
+          this.warn(
+            q.file,
+            q.line,
+            '"custom_headers" is not supported: requests carry DD-API-KEY, Content-Type and Content-Encoding',
+          );
           break;
         case 'force_v1_routes':
           this.info(q.file, q.line, '"force_v1_routes" is not carried over: the forwarder uses the v2 logs API');
@@ -798,13 +1087,21 @@ class Migration {
           this.info(q.file, q.line, `"${q.key}" is not carried over: not needed`);
           break;
         default:
-          this.warn(q.file, q.line, `"${q.key}" is not a fluent-plugin-datadog setting the forwarder knows: not carried over`);
+          this.warn(
+            q.file,
+            q.line,
+            `"${q.key}" is not a fluent-plugin-datadog setting the forwarder knows: not carried over`,
+          );
       }
     }
     for (const x of s.sections) {
       if (x.name === 'buffer') {
         const keys = x.params.map((q) => q.key).filter((k) => k !== '@type');
-        this.info(x.file, x.line, `<buffer>${keys.length ? ' (' + keys.join(', ') + ')' : ''} is not carried over: the forwarder keeps records in its durable spool (LevelDB, synced before acknowledging) until Datadog answers 202; spool.max-bytes bounds it and a full spool pushes back instead of dropping`);
+        this.info(
+          x.file,
+          x.line,
+          `<buffer>${keys.length ? ' (' + keys.join(', ') + ')' : ''} is not carried over: the forwarder keeps records in its durable spool (LevelDB, synced before acknowledging) until Datadog answers 202; spool.max-bytes bounds it and a full spool pushes back instead of dropping`,
+        );
       } else {
         this.warn(x.file, x.line, `<${x.name}> in @type datadog is not carried over`);
       }
@@ -846,10 +1143,13 @@ class Migration {
     const lineOf = (key: string): number => {
       const last = key.split('.').pop()!;
       const lines = text.split('\n');
-      const i = lines.findIndex((l) => new RegExp(`^\\s*(?:[\\w.-]+\\.)?${last.replace(/[-.]/g, '\\$&')}\\s*=`).test(l));
+      const i = lines.findIndex((l) =>
+        new RegExp(`^\\s*(?:[\\w.-]+\\.)?${last.replace(/[-.]/g, '\\$&')}\\s*=`).test(l),
+      );
       return i >= 0 ? i + 1 : 1;
     };
-    const noteAt = (level: MigrationNote['level'], key: string, message: string) => this.notes.push({ level, where: `${basename(file)}:${lineOf(key)}`, message });
+    const noteAt = (level: MigrationNote['level'], key: string, message: string) =>
+      this.notes.push({ level, where: `${basename(file)}:${lineOf(key)}`, message });
     const set = new Set<string>();
     for (const [key, value] of flattenToml(doc)) {
       const s = BY_KEY.get(key);
@@ -863,10 +1163,18 @@ class Migration {
         continue;
       }
       if (s.key === 'storage') {
-        noteAt('info', key, 'its "storage" is not carried over: the handler keeps its cursors there in its own format, which the forwarder does not read; the forwarder uses its own directory (storage, beside this file)');
+        noteAt(
+          'info',
+          key,
+          'its "storage" is not carried over: the handler keeps its cursors there in its own format, which the forwarder does not read; the forwarder uses its own directory (storage, beside this file)',
+        );
         continue;
       }
-      if (s.key.startsWith('ingest.') || s.key.startsWith('datadog.') || this.tables.get(tableOf(s.key))?.entries.some((e) => `${tableOf(s.key)}.${e.key}` === s.key)) {
+      if (
+        s.key.startsWith('ingest.') ||
+        s.key.startsWith('datadog.') ||
+        this.tables.get(tableOf(s.key))?.entries.some((e) => `${tableOf(s.key)}.${e.key}` === s.key)
+      ) {
         noteAt('warn', key, `"${key}" is already set from fluent.conf: the fluent.conf value is kept`);
         continue;
       }
@@ -884,18 +1192,38 @@ class Migration {
       if (table) this.table(table, [tableComment(table, basename(file))]).entries.push(entry);
       else this.topFromHandler.push(entry);
     }
-    const poller = set.has('teleport.identity') || (set.has('teleport.ca') && set.has('teleport.cert') && set.has('teleport.key'));
+    const poller =
+      set.has('teleport.identity') || (set.has('teleport.ca') && set.has('teleport.cert') && set.has('teleport.key'));
     const at = `${basename(file)}:1`;
     if (poller) {
-      this.notes.push({ level: 'warn', where: at, message: 'the built-in Teleport poller replaces teleport-event-handler: stop the handler once the forwarder runs (with both, every event is shipped twice), or set teleport.enabled = false to keep the handler posting to the ingest' });
+      this.notes.push({
+        level: 'warn',
+        where: at,
+        message:
+          'the built-in Teleport poller replaces teleport-event-handler: stop the handler once the forwarder runs (with both, every event is shipped twice), or set teleport.enabled = false to keep the handler posting to the ingest',
+      });
       if (!set.has('start-time')) {
-        this.notes.push({ level: 'info', where: at, message: 'no "start-time": the poller starts at the time of its first run; set start-time to where the handler stopped to leave no gap' });
+        this.notes.push({
+          level: 'info',
+          where: at,
+          message:
+            'no "start-time": the poller starts at the time of its first run; set start-time to where the handler stopped to leave no gap',
+        });
       }
     } else {
-      this.notes.push({ level: 'warn', where: at, message: 'no [teleport] identity (or ca, cert and key): the poller stays off' });
+      this.notes.push({
+        level: 'warn',
+        where: at,
+        message: 'no [teleport] identity (or ca, cert and key): the poller stays off',
+      });
     }
     if (set.has('forward.fluentd.ca') || set.has('forward.fluentd.cert') || set.has('forward.fluentd.key')) {
-      this.notes.push({ level: 'info', where: at, message: '[forward.fluentd] ca, cert and key are kept for compatibility but not used: the poller posts nowhere; url and session-url give the tags of polled events' });
+      this.notes.push({
+        level: 'info',
+        where: at,
+        message:
+          '[forward.fluentd] ca, cert and key are kept for compatibility but not used: the poller posts nowhere; url and session-url give the tags of polled events',
+      });
     }
     return poller;
   }
@@ -906,7 +1234,8 @@ class Migration {
     const out: string[] = [];
     out.push('# teleport-datadog-forwarder configuration, migrated by `teleport-datadog-forwarder migrate` from');
     out.push(`#   ${resolve(this.confPath)}`);
-    if (this.input.handlerToml !== undefined) out.push(`#   ${resolve(this.input.handlerTomlPath ?? 'teleport-event-handler.toml')}`);
+    if (this.input.handlerToml !== undefined)
+      out.push(`#   ${resolve(this.input.handlerTomlPath ?? 'teleport-event-handler.toml')}`);
     out.push('# paths from those files were made absolute; relative paths here are relative to this file.');
     out.push('# secrets are not in this file: they are in the files it names (mode 0600) or in the environment.');
     out.push('');
@@ -957,7 +1286,8 @@ function tableOf(key: string): string {
 function tableComment(table: string, file: string): string {
   if (table === 'teleport') return `the Teleport Auth Service the poller reads, from ${file}`;
   if (table === 'lock') return `locking users after failed logins, from ${file}`;
-  if (table === 'forward.fluentd') return `teleport-event-handler's fluentd client, from ${file}: its url paths give the tags of polled events`;
+  if (table === 'forward.fluentd')
+    return `teleport-event-handler's fluentd client, from ${file}: its url paths give the tags of polled events`;
   return `from ${file}`;
 }
 
@@ -965,7 +1295,8 @@ function flattenToml(doc: Record<string, unknown>, prefix = ''): Array<[string, 
   const out: Array<[string, unknown]> = [];
   for (const [k, v] of Object.entries(doc)) {
     const key = prefix + k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)) out.push(...flattenToml(v as Record<string, unknown>, key + '.'));
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
+      out.push(...flattenToml(v as Record<string, unknown>, key + '.'));
     else out.push([key, v]);
   }
   return out;
@@ -985,7 +1316,8 @@ function overlaps(earlier: Candidate, later: Candidate): boolean {
 
 function destinationDiff(a: Destination, b: Destination): string[] {
   const out: string[] = [];
-  if ((a.url ?? a.site ?? 'datadoghq.com') !== (b.url ?? b.site ?? 'datadoghq.com')) out.push(a.url || b.url ? 'intake (host)' : 'site');
+  if ((a.url ?? a.site ?? 'datadoghq.com') !== (b.url ?? b.site ?? 'datadoghq.com'))
+    out.push(a.url || b.url ? 'intake (host)' : 'site');
   if (a.apiKey !== b.apiKey || a.apiKeyEnv !== b.apiKeyEnv) out.push('api_key');
   if ((a.compression ?? 'gzip') !== (b.compression ?? 'gzip')) out.push('use_compression');
   if ((a.compressionLevel ?? 6) !== (b.compressionLevel ?? 6)) out.push('compression_level');

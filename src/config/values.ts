@@ -1,7 +1,7 @@
 // parsing of setting values from strings (env vars, flags) and TOML values. pure; each function returns the value
 // or throws an Error whose message says what was expected (the caller adds where the value came from).
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3600_000 };
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3600_000 };
 
 /** go-style duration ("10s", "1h30m", "250ms", "0") to milliseconds */
 export function parseDuration(input: unknown): number {
@@ -23,8 +23,18 @@ export function parseDuration(input: unknown): number {
 }
 
 const BYTE_UNITS: Record<string, number> = {
-  b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4,
-  k: 1024, m: 1024 ** 2, g: 1024 ** 3,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
 };
 
 /** a size: an integer of bytes or a string like "32MiB", "5MB", "1g" */
@@ -37,7 +47,8 @@ export function parseBytes(input: unknown): number {
   if (typeof input !== 'string') throw new Error('expected a size like "32MiB" or a number of bytes');
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(input);
   const unit = m ? BYTE_UNITS[(m[2] || 'b').toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`expected a size like "32MiB", "5MB" or a number of bytes, got "${input}"`);
+  if (!m || unit === undefined)
+    throw new Error(`expected a size like "32MiB", "5MB" or a number of bytes, got "${input}"`);
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -67,14 +78,19 @@ export function parseBool(input: unknown): boolean {
  */
 export function parseList(input: unknown): string[] {
   if (Array.isArray(input)) {
-    return input.map((v) => {
-      if (typeof v !== 'string') throw new Error(`expected a list of strings, found ${JSON.stringify(v)}`);
-      return v.trim();
-    }).filter((v) => v !== '');
+    return input
+      .map((v) => {
+        if (typeof v !== 'string') throw new Error(`expected a list of strings, found ${JSON.stringify(v)}`);
+        return v.trim();
+      })
+      .filter((v) => v !== '');
   }
   if (typeof input === 'string') {
     if (/^\s*\[\s*\]\s*$/.test(input)) return [];
-    return input.split(',').map((v) => v.trim()).filter((v) => v !== '');
+    return input
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   }
   throw new Error('expected a list of strings like ["a", "b"] or "a,b"');
 }
@@ -85,7 +101,10 @@ export function parseTime(input: unknown): Date {
     if (Number.isNaN(input.getTime())) throw new Error('expected an RFC 3339 time like "2024-05-01T00:00:00Z"');
     return new Date(input.getTime());
   }
-  if (typeof input === 'string' && /^\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d:\d\d)?)?$/.test(input.trim())) {
+  if (
+    typeof input === 'string' &&
+    /^\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d+)?)?([Zz]|[+-]\d\d:\d\d)?)?$/.test(input.trim())
+  ) {
     const d = new Date(input.trim());
     if (!Number.isNaN(d.getTime())) return d;
   }
@@ -130,13 +149,16 @@ const EXCERPT_MAX = 120;
  */
 export function tomlErrorMessage(file: string, text: string, err: unknown): string {
   const e = err as { message?: unknown; line?: unknown; column?: unknown };
-  const reason = String(e?.message ?? err).split('\n')[0]!.replace(/^Invalid TOML document: /, '');
+  const reason = String(e?.message ?? err)
+    .split('\n')[0]!
+    .replace(/^Invalid TOML document: /, '');
   if (typeof e?.line !== 'number' || typeof e.column !== 'number') return `${file}: invalid TOML: ${reason}`;
   const head = `${file}:${e.line}:${e.column}: invalid TOML: ${reason}`;
   // tabs shown as one space keep the caret under the column
   const lines = text.split(/\r?\n/);
   const src = (lines[e.line - 1] ?? '').replace(/\t/g, ' ');
-  if (src.trim() === '' || src.length > EXCERPT_MAX || /api[-_]?key|passphrase|password|secret|token/i.test(src)) return head;
+  if (src.trim() === '' || src.length > EXCERPT_MAX || /api[-_]?key|passphrase|password|secret|token/i.test(src))
+    return head;
   // a line inside a multi-line string is a value with its key lines above (a passphrase, maybe): only a line
   // that starts a statement (`key = ...`, `[table]`) outside such a string is quoted
   const before = lines.slice(0, e.line - 1).join('\n');

@@ -192,9 +192,14 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
           res.writeHead(status, { 'content-type': 'application/json', ...headers });
           res.end(body);
         };
-        const fail = (status: number, detail: string): void => finish(status, JSON.stringify(errorBody(status, detail)));
+        const fail = (status: number, detail: string): void =>
+          finish(status, JSON.stringify(errorBody(status, detail)));
         if (fault !== null && 'status' in fault) {
-          return finish(fault.status, fault.body ?? JSON.stringify(errorBody(fault.status, 'injected fault')), fault.headers);
+          return finish(
+            fault.status,
+            fault.body ?? JSON.stringify(errorBody(fault.status, 'injected fault')),
+            fault.headers,
+          );
         }
         if (!keyOk(req)) return fail(403, 'Forbidden');
         if (seen.error !== null) return fail(seen.error.status, seen.error.detail);
@@ -202,7 +207,8 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
         if (poison.size > 0) {
           for (let i = 0; i < logsIn.length; i += 1) {
             const json = JSON.stringify(logsIn[i]);
-            for (const p of poison) if (json.includes(p)) return fail(400, `entry ${i} contains the rejected value "${p}"`);
+            for (const p of poison)
+              if (json.includes(p)) return fail(400, `entry ${i} contains the rejected value "${p}"`);
           }
         }
         stats.logCount += logsIn.length;
@@ -218,7 +224,10 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
     );
   };
 
-  const server = options.tls === undefined ? http.createServer(handler) : https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  const server =
+    options.tls === undefined
+      ? http.createServer(handler)
+      : https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   // while down, a connection is reset as soon as it is accepted
   server.on('connection', (socket: import('node:net').Socket) => {
     if (down) socket.destroy();
@@ -326,19 +335,32 @@ interface Inspected {
 
 /** decode and check a logs body against the intake's limits (everything but the api key and poison) */
 async function inspect(wire: Buffer, encoding: string | null): Promise<Inspected> {
-  if (wire === TOO_BIG) return { entries: null, bodyBytes: null, error: { status: 413, detail: 'request body is too large' } };
+  if (wire === TOO_BIG)
+    return { entries: null, bodyBytes: null, error: { status: 413, detail: 'request body is too large' } };
   let text: Buffer;
   try {
     text = await decode(wire, encoding);
   } catch (error) {
     if (error instanceof RangeError) {
-      return { entries: null, bodyBytes: null, error: { status: 413, detail: `payload is over ${MAX_PAYLOAD_BYTES} bytes uncompressed` } };
+      return {
+        entries: null,
+        bodyBytes: null,
+        error: { status: 413, detail: `payload is over ${MAX_PAYLOAD_BYTES} bytes uncompressed` },
+      };
     }
-    return { entries: null, bodyBytes: null, error: { status: 400, detail: `could not decode ${encoding ?? 'identity'} body: ${(error as Error).message}` } };
+    return {
+      entries: null,
+      bodyBytes: null,
+      error: { status: 400, detail: `could not decode ${encoding ?? 'identity'} body: ${(error as Error).message}` },
+    };
   }
   const bodyBytes = text.length;
   if (bodyBytes > MAX_PAYLOAD_BYTES) {
-    return { entries: null, bodyBytes, error: { status: 413, detail: `payload is ${bodyBytes} bytes, over ${MAX_PAYLOAD_BYTES} uncompressed` } };
+    return {
+      entries: null,
+      bodyBytes,
+      error: { status: 413, detail: `payload is ${bodyBytes} bytes, over ${MAX_PAYLOAD_BYTES} uncompressed` },
+    };
   }
   let parsed: unknown;
   try {
@@ -350,7 +372,11 @@ async function inspect(wire: Buffer, encoding: string | null): Promise<Inspected
   const bad = list.findIndex((e) => e === null || typeof e !== 'object' || Array.isArray(e));
   const entries = list as Array<Record<string, unknown>>;
   if (list.length > MAX_ENTRIES_PER_REQUEST) {
-    return { entries, bodyBytes, error: { status: 413, detail: `${list.length} entries, over ${MAX_ENTRIES_PER_REQUEST} per request` } };
+    return {
+      entries,
+      bodyBytes,
+      error: { status: 413, detail: `${list.length} entries, over ${MAX_ENTRIES_PER_REQUEST} per request` },
+    };
   }
   if (bad >= 0) return { entries, bodyBytes, error: { status: 400, detail: `entry ${bad} is not a JSON object` } };
   return { entries, bodyBytes, error: null };
@@ -377,7 +403,10 @@ function headerOf(req: http.IncomingMessage, name: string): string | null {
 }
 
 /** datadog's error body shape (HTTPLogErrors) */
-function errorBody(status: number, detail: string): { errors: Array<{ status: string; title: string; detail: string }> } {
+function errorBody(
+  status: number,
+  detail: string,
+): { errors: Array<{ status: string; title: string; detail: string }> } {
   return { errors: [{ status: String(status), title: http.STATUS_CODES[status] ?? 'Error', detail }] };
 }
 

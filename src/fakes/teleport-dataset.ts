@@ -76,8 +76,17 @@ export const utcDate = (ms: number): string => new Date(ms).toISOString().slice(
 export function fakeEvent(json: Json): FakeEvent {
   const timeMs = typeof json.time === 'string' ? Date.parse(json.time) : NaN;
   if (!Number.isFinite(timeMs)) throw new Error(`event has no RFC3339 "time": ${JSON.stringify(json).slice(0, 200)}`);
-  const id = typeof json.uid === 'string' && json.uid !== '' ? json.uid : createHash('sha256').update(JSON.stringify(json)).digest('hex');
-  return { type: typeof json.event === 'string' ? json.event : '', id, index: typeof json.ei === 'number' ? json.ei : 0, timeMs, json };
+  const id =
+    typeof json.uid === 'string' && json.uid !== ''
+      ? json.uid
+      : createHash('sha256').update(JSON.stringify(json)).digest('hex');
+  return {
+    type: typeof json.event === 'string' ? json.event : '',
+    id,
+    index: typeof json.ei === 'number' ? json.ei : 0,
+    timeMs,
+    json,
+  };
 }
 
 /** a run over a list of events, sorted by time (stable) */
@@ -132,7 +141,12 @@ export function datasetFromEvents(events: readonly Json[], o: ListDatasetOptions
 /** a recording over a list of events, ordered by `ei` (prints can share a millisecond) */
 export function listRecording(events: readonly Json[]): EventRun {
   const list = events.map(fakeEvent).sort((a, b) => a.index - b.index);
-  return { length: list.length, timeAt: (i) => list[i]!.timeMs, typeAt: (i) => list[i]!.type, eventAt: (i) => list[i]! };
+  return {
+    length: list.length,
+    timeAt: (i) => list[i]!.timeMs,
+    typeAt: (i) => list[i]!.type,
+    eventAt: (i) => list[i]!,
+  };
 }
 
 /** the project root (where proto/ and fixtures/ are) */
@@ -190,7 +204,8 @@ export function generatedDataset(o: GeneratedDatasetOptions): FakeDataset {
   const cluster = o.clusterName ?? 'tele.example.com';
   const dates = resolveDates(o.dates);
   const perDate = o.eventsPerDate ?? 200;
-  if (!Number.isInteger(perDate) || perDate < 1) throw new Error(`eventsPerDate must be a positive integer, got ${perDate}`);
+  if (!Number.isInteger(perDate) || perDate < 1)
+    throw new Error(`eventsPerDate must be a positive integer, got ${perDate}`);
   const total = dates.length * perDate;
   const dayStart = dates.map((d) => Date.parse(`${d}T00:00:00Z`));
 
@@ -211,13 +226,15 @@ export function generatedDataset(o: GeneratedDatasetOptions): FakeDataset {
     const di = o.failedLoginsFor.date ? dates.indexOf(o.failedLoginsFor.date) : 0;
     if (di < 0) throw new Error(`failedLoginsFor.date ${o.failedLoginsFor.date} is not one of the dataset's dates`);
     burstCount = o.failedLoginsFor.count;
-    if (burstCount > perDate - 1) throw new Error(`failedLoginsFor.count (${burstCount}) must be below eventsPerDate (${perDate})`);
+    if (burstCount > perDate - 1)
+      throw new Error(`failedLoginsFor.count (${burstCount}) must be below eventsPerDate (${perDate})`);
     burstStart = di * perDate + Math.floor((perDate - burstCount) / 2);
     const room = naturalTime(burstStart + burstCount) - naturalTime(burstStart);
     burstStep = Math.min(BURST_STEP_MS, Math.floor(room / burstCount));
   }
   const inBurst = (g: number): boolean => g >= burstStart && g < burstStart + burstCount;
-  const timeAt = (g: number): number => (inBurst(g) ? naturalTime(burstStart) + (g - burstStart) * burstStep : naturalTime(g));
+  const timeAt = (g: number): number =>
+    inBurst(g) ? naturalTime(burstStart) + (g - burstStart) * burstStep : naturalTime(g);
 
   // sessions: three consecutive slots each (start, end, upload), spread evenly, stepping around the burst
   const sessionCount = o.sessions?.count ?? 0;
@@ -226,7 +243,8 @@ export function generatedDataset(o: GeneratedDatasetOptions): FakeDataset {
     throw new Error(`sessions.eventsPerSession must be an integer >= 2, got ${perSession}`);
   }
   if (sessionCount > 60_000) throw new Error('at most 60000 sessions');
-  if (sessionCount * 3 + burstCount > total) throw new Error(`${sessionCount} sessions and a burst of ${burstCount} do not fit in ${total} events`);
+  if (sessionCount * 3 + burstCount > total)
+    throw new Error(`${sessionCount} sessions and a burst of ${burstCount} do not fit in ${total} events`);
   const sessionSlot = new Int32Array(sessionCount); // first slot (session.start) of each session
   let next = 0;
   for (let s = 0; s < sessionCount; s++) {
@@ -269,7 +287,8 @@ export function generatedDataset(o: GeneratedDatasetOptions): FakeDataset {
   };
 
   const check = (g: number): void => {
-    if (!Number.isInteger(g) || g < 0 || g >= total) throw new RangeError(`event index ${g} is outside 0..${total - 1}`);
+    if (!Number.isInteger(g) || g < 0 || g >= total)
+      throw new RangeError(`event index ${g} is outside 0..${total - 1}`);
   };
 
   const kindOf = (g: number): OrdinaryKind => ordinaryKind(hash32(seed, g, 0x6b));
@@ -287,7 +306,11 @@ export function generatedDataset(o: GeneratedDatasetOptions): FakeDataset {
     const sl = sessionAt(g);
     if (sl) {
       const sp = spec(sl.s);
-      return sl.role === SLOT_START ? sessionStart(sp) : sl.role === SLOT_END ? sessionEnd(sp) : sessionUpload(sp, ctx.timeMs);
+      return sl.role === SLOT_START
+        ? sessionStart(sp)
+        : sl.role === SLOT_END
+          ? sessionEnd(sp)
+          : sessionUpload(sp, ctx.timeMs);
     }
     return ordinaryEvent(kindOf(g), ctx);
   };
@@ -341,7 +364,8 @@ export function generatedDataset(o: GeneratedDatasetOptions): FakeDataset {
 
 function recordingRun(sp: SessionSpec): EventRun {
   const check = (i: number): void => {
-    if (!Number.isInteger(i) || i < 0 || i >= sp.length) throw new RangeError(`recording index ${i} is outside 0..${sp.length - 1}`);
+    if (!Number.isInteger(i) || i < 0 || i >= sp.length)
+      throw new RangeError(`recording index ${i} is outside 0..${sp.length - 1}`);
   };
   return {
     length: sp.length,
@@ -360,7 +384,8 @@ function resolveDates(spec: GeneratedDatasetOptions['dates']): string[] {
     if (!Number.isFinite(start)) throw new Error(`dates.start is not a date: ${String(spec.start)}`);
     dates = Array.from({ length: spec.days }, (_, i) => utcDate(start + i * DAY));
   }
-  for (const d of dates) if (!DATE_RE.test(d) || !Number.isFinite(Date.parse(d))) throw new Error(`not a YYYY-MM-DD date: ${d}`);
+  for (const d of dates)
+    if (!DATE_RE.test(d) || !Number.isFinite(Date.parse(d))) throw new Error(`not a YYYY-MM-DD date: ${d}`);
   if (dates.length === 0) throw new Error('a generated dataset needs at least one date');
   return dates;
 }
@@ -398,6 +423,11 @@ export function sampleEvents(o: SampleEventsOptions): Json[] {
   const cluster = o.clusterName ?? 'tele.example.com';
   return Array.from({ length: o.count }, (_, i) => {
     const h = hash32(seed, i, 0x68);
-    return ordinaryEvent(ordinaryKind(hash32(seed, i, 0x6b)), { cluster, timeMs: start + i * step, uid: fakeUuid(seed, 0xfff8, i), h });
+    return ordinaryEvent(ordinaryKind(hash32(seed, i, 0x6b)), {
+      cluster,
+      timeMs: start + i * step,
+      uid: fakeUuid(seed, 0xfff8, i),
+      h,
+    });
   });
 }

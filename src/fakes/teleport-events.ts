@@ -94,8 +94,8 @@ const NODES: readonly Node[] = Array.from({ length: 6 }, (_, i) => ({
 const USER_AGENTS = ['tsh/17.4.2', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/128.0', 'tbot/17.4.2'];
 const METHODS = ['local', 'local', 'github', 'saml'];
 const DB_QUERIES = [
-  'SELECT id, status FROM orders WHERE created_at > now() - interval \'1 day\'',
-  'UPDATE orders SET status = \'shipped\' WHERE id = $1',
+  "SELECT id, status FROM orders WHERE created_at > now() - interval '1 day'",
+  "UPDATE orders SET status = 'shipped' WHERE id = $1",
   'SELECT count(*) FROM customers',
   'BEGIN',
   'COMMIT',
@@ -105,7 +105,12 @@ const DBS = [
   { service: 'orders-pg', uri: 'orders-pg.internal:5432', protocol: 'postgres', name: 'orders', user: 'app_ro' },
   { service: 'billing-mysql', uri: 'billing.internal:3306', protocol: 'mysql', name: 'billing', user: 'reporter' },
 ];
-const REASONS = ['incident INC-4211: need prod db read', 'deploy of release 2026.11', 'on-call handover', 'customer ticket 88412'];
+const REASONS = [
+  'incident INC-4211: need prod db read',
+  'deploy of release 2026.11',
+  'on-call handover',
+  'customer ticket 88412',
+];
 const REQUESTED_ROLES = [['db-admin'], ['prod-access'], ['editor', 'prod-access']];
 const SIZES = ['80:25', '120:40', '200:50', '132:43'];
 
@@ -375,7 +380,10 @@ const LINES = [
 ];
 const LINE_DATA = LINES.map((l) => Buffer.from(l, 'utf8').toString('base64'));
 const LINE_BYTES = LINES.map((l) => Buffer.byteLength(l, 'utf8'));
-const LINE_OFFSETS = LINE_BYTES.reduce<number[]>((acc, _b, i) => [...acc, i === 0 ? 0 : acc[i - 1]! + LINE_BYTES[i - 1]!], []);
+const LINE_OFFSETS = LINE_BYTES.reduce<number[]>(
+  (acc, _b, i) => [...acc, i === 0 ? 0 : acc[i - 1]! + LINE_BYTES[i - 1]!],
+  [],
+);
 const CYCLE_BYTES = LINE_BYTES.reduce((a, b) => a + b, 0);
 /** every RESIZE_EVERY-th recording index (other than the first and last) is a resize, the rest are prints */
 const RESIZE_EVERY = 64;

@@ -51,11 +51,21 @@ function lowerBound(n: number, pred: (i: number) => boolean): number {
 }
 
 /** one page of the merged search; `encode` turns a kept event into its EventUnstructured bytes */
-export function searchPage(sources: readonly SearchSource[], q: SearchQuery, encode: (e: FakeEvent) => Buffer): SearchPage {
-  const keyOf = (s: number, i: number): SearchKey => ({ t: sources[s]!.run.timeAt(i), src: s, pos: sources[s]!.pos(i) });
+export function searchPage(
+  sources: readonly SearchSource[],
+  q: SearchQuery,
+  encode: (e: FakeEvent) => Buffer,
+): SearchPage {
+  const keyOf = (s: number, i: number): SearchKey => ({
+    t: sources[s]!.run.timeAt(i),
+    src: s,
+    pos: sources[s]!.pos(i),
+  });
   const types = q.types.length > 0 ? new Set(q.types) : undefined;
   // the bound every result lies strictly beyond: the window edge, or the previous page's last key
-  const edge: SearchKey = q.ascending ? { t: q.fromMs, src: -1, pos: -Infinity } : { t: q.toMs, src: Infinity, pos: Infinity };
+  const edge: SearchKey = q.ascending
+    ? { t: q.fromMs, src: -1, pos: -Infinity }
+    : { t: q.toMs, src: Infinity, pos: Infinity };
   const bound = q.after && (q.ascending ? cmp(q.after, edge) > 0 : cmp(q.after, edge) < 0) ? q.after : edge;
   const at = sources.map((source, s) => {
     const first = lowerBound(source.run.length, (i) => cmp(keyOf(s, i), bound) > 0);

@@ -50,13 +50,28 @@ import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCA, createCert } from '../tls/certs.js';
-import { type EventRun, type FakeDataset, type FakeEvent, defaultDataset, fakeEvent, listRecording, projectRoot, utcDate } from './teleport-dataset.js';
+import {
+  type EventRun,
+  type FakeDataset,
+  type FakeEvent,
+  defaultDataset,
+  fakeEvent,
+  listRecording,
+  projectRoot,
+  utcDate,
+} from './teleport-dataset.js';
 import { type Json, iso, mix32, opaqueId } from './teleport-events.js';
 import { LiveEvents, type SearchSource, decodeSearchKey, encodeSearchKey, searchPage } from './teleport-search.js';
 import { encodeChunk, encodeEvent, encodeEventsPage, encodeExportEvent } from './teleport-wire.js';
 
-export type AuditRpc = 'GetEventExportChunks' | 'ExportUnstructuredEvents' | 'GetUnstructuredEvents' | 'StreamUnstructuredSessionEvents';
-export const AUDIT_RPCS: readonly AuditRpc[] = ['GetEventExportChunks', 'ExportUnstructuredEvents', 'GetUnstructuredEvents', 'StreamUnstructuredSessionEvents'];
+export type AuditRpc =
+  'GetEventExportChunks' | 'ExportUnstructuredEvents' | 'GetUnstructuredEvents' | 'StreamUnstructuredSessionEvents';
+export const AUDIT_RPCS: readonly AuditRpc[] = [
+  'GetEventExportChunks',
+  'ExportUnstructuredEvents',
+  'GetUnstructuredEvents',
+  'StreamUnstructuredSessionEvents',
+];
 export const AUDIT_SERVICE = 'teleport.auditlog.v1.AuditLogService';
 /** the DNS name clients put in the TLS server name, as with a real Auth Service */
 export const AUTH_SERVER_NAME = 'teleport.cluster.local';
@@ -103,7 +118,13 @@ export interface FakeTeleportFaults {
   /** delay before each streamed message, ms */
   slowStreamMs: number;
   /** the next `times` calls of `rpc` ('*' = any; `when` picks calls by request) fail with `code` before doing anything */
-  failNextCalls: Array<{ rpc: AuditRpc | string; code: grpc.status; times: number; details?: string; when?: (request: any) => boolean }>;
+  failNextCalls: Array<{
+    rpc: AuditRpc | string;
+    code: grpc.status;
+    times: number;
+    details?: string;
+    when?: (request: any) => boolean;
+  }>;
 }
 
 export interface RecordedCall {
@@ -154,7 +175,10 @@ export interface FakeTeleport {
   addRecording(sid: string, events: Json[]): void;
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
   /** for added services' handlers: records the call and returns an injected failure to answer with, if any */
-  beginCall(rpc: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): grpc.ServiceError | undefined;
+  beginCall(
+    rpc: string,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  ): grpc.ServiceError | undefined;
   resetCalls(): void;
   /** drops every connection (clients see UNAVAILABLE), stays down `downMs`, then listens on the same port */
   restart(opts?: { downMs?: number }): Promise<void>;
@@ -193,7 +217,9 @@ function auditService(): grpc.ServiceDefinition {
   });
   const def = pkg[AUDIT_SERVICE] as grpc.ServiceDefinition;
   const bytes = (b: Buffer): Buffer => b;
-  auditDefinition = Object.fromEntries(Object.entries(def).map(([name, m]) => [name, { ...m, responseSerialize: bytes }])) as grpc.ServiceDefinition;
+  auditDefinition = Object.fromEntries(
+    Object.entries(def).map(([name, m]) => [name, { ...m, responseSerialize: bytes }]),
+  ) as grpc.ServiceDefinition;
   return auditDefinition;
 }
 
@@ -219,12 +245,18 @@ class Fake implements FakeTeleport {
     failNextCalls: [],
   };
   readonly calls: Record<string, RpcCalls> = {};
-  readonly streams = Object.fromEntries(AUDIT_RPCS.map((rpc) => [rpc, { open: 0, peak: 0 }])) as Record<AuditRpc, OpenStreams>;
+  readonly streams = Object.fromEntries(AUDIT_RPCS.map((rpc) => [rpc, { open: 0, peak: 0 }])) as Record<
+    AuditRpc,
+    OpenStreams
+  >;
   readonly locks: unknown[] = [];
   readonly clusterName: string;
   port = 0;
   private server: grpc.Server | undefined;
-  private readonly services: Array<{ definition: grpc.ServiceDefinition; implementation: grpc.UntypedServiceImplementation }> = [];
+  private readonly services: Array<{
+    definition: grpc.ServiceDefinition;
+    implementation: grpc.UntypedServiceImplementation;
+  }> = [];
   private readonly chunkIds = new Map<string, string[]>(); // date -> chunk ids
   private readonly chunksById = new Map<string, ChunkRef>();
   private readonly live = new LiveEvents();
@@ -241,7 +273,12 @@ class Fake implements FakeTeleport {
     this.clusterName = clusterName;
     this.resetCalls();
     for (const c of dataset.chunks) {
-      this.addChunk(c.id, { date: c.date, length: c.end - c.start, eventAt: (i) => dataset.events.eventAt(c.start + i), tag: cursorTag(c.id) });
+      this.addChunk(c.id, {
+        date: c.date,
+        length: c.end - c.start,
+        eventAt: (i) => dataset.events.eventAt(c.start + i),
+        tag: cursorTag(c.id),
+      });
     }
     this.sources = [{ run: dataset.events, pos: (i) => i }, this.live];
     this.services.push({
@@ -249,7 +286,8 @@ class Fake implements FakeTeleport {
       implementation: {
         GetEventExportChunks: (call: WritableCall) => this.getChunks(call),
         ExportUnstructuredEvents: (call: WritableCall) => this.exportEvents(call),
-        GetUnstructuredEvents: (call: grpc.ServerUnaryCall<any, Buffer>, cb: grpc.sendUnaryData<Buffer>) => this.search(call, cb),
+        GetUnstructuredEvents: (call: grpc.ServerUnaryCall<any, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+          this.search(call, cb),
         StreamUnstructuredSessionEvents: (call: WritableCall) => this.streamSession(call),
       },
     });
@@ -264,7 +302,8 @@ class Fake implements FakeTeleport {
   }
 
   issueClientCert(opts: { user?: string; ttlHours?: number; notBefore?: Date } = {}): { cert: string; key: string } {
-    if (!this.tls.caKey) throw new Error('this fake was given TLS material without caKey: it cannot issue client certificates');
+    if (!this.tls.caKey)
+      throw new Error('this fake was given TLS material without caKey: it cannot issue client certificates');
     return createCert(
       { cert: this.tls.ca, key: this.tls.caKey },
       {
@@ -315,7 +354,10 @@ class Fake implements FakeTeleport {
     for (const s of Object.values(this.streams)) s.peak = s.open;
   }
 
-  beginCall(rpc: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>): grpc.ServiceError | undefined {
+  beginCall(
+    rpc: string,
+    call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>,
+  ): grpc.ServiceError | undefined {
     const version = call.metadata.get('version')[0];
     const cn = call.getAuthContext?.()?.sslPeerCertificate?.subject?.CN;
     const rec: RecordedCall = {
@@ -331,7 +373,9 @@ class Fake implements FakeTeleport {
     calls.recent.push(rec);
     if (calls.recent.length > RECENT_CALLS) calls.recent.shift();
 
-    const f = this.faults.failNextCalls.find((x) => (x.rpc === rpc || x.rpc === '*') && x.times > 0 && (!x.when || x.when(call.request)));
+    const f = this.faults.failNextCalls.find(
+      (x) => (x.rpc === rpc || x.rpc === '*') && x.times > 0 && (!x.when || x.when(call.request)),
+    );
     if (f) {
       f.times--;
       if (f.times <= 0) this.faults.failNextCalls.splice(this.faults.failNextCalls.indexOf(f), 1);
@@ -355,7 +399,9 @@ class Fake implements FakeTeleport {
     // the previous listener may take a moment to release the port after a restart
     for (let attempt = 0; ; attempt++) {
       try {
-        this.port = await new Promise<number>((resolve, reject) => server.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))));
+        this.port = await new Promise<number>((resolve, reject) =>
+          server.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))),
+        );
         break;
       } catch (err) {
         if (attempt >= 50 || port === 0) throw err;
@@ -397,24 +443,42 @@ class Fake implements FakeTeleport {
     const { chunk, cursor } = call.request as { chunk: string; cursor: string };
     const date = utcDate(tsMs(call.request.date));
     const ref = this.chunksById.get(chunk);
-    if (!ref || ref.date !== date) return void call.emit('error', status(grpc.status.NOT_FOUND, `export chunk "${chunk}" not found for date ${date}`));
+    if (!ref || ref.date !== date)
+      return void call.emit(
+        'error',
+        status(grpc.status.NOT_FOUND, `export chunk "${chunk}" not found for date ${date}`),
+      );
     let from = 0;
     if (cursor !== '') {
       const m = /^([0-9a-f]{8})\.(\d+)$/.exec(cursor);
       from = m && m[1] === ref.tag ? Number(m[2]) : -1;
       if (!(from >= 0 && from <= ref.length)) {
-        return void call.emit('error', status(grpc.status.INVALID_ARGUMENT, `malformed export cursor for chunk "${chunk}"`));
+        return void call.emit(
+          'error',
+          status(grpc.status.INVALID_ARGUMENT, `malformed export cursor for chunk "${chunk}"`),
+        );
       }
     }
-    void this.pump(call, 'ExportUnstructuredEvents', (function* () {
-      for (let i = from; i < ref.length; i++) yield encodeExportEvent(ref.eventAt(i), `${ref.tag}.${i + 1}`);
-    })());
+    void this.pump(
+      call,
+      'ExportUnstructuredEvents',
+      (function* () {
+        for (let i = from; i < ref.length; i++) yield encodeExportEvent(ref.eventAt(i), `${ref.tag}.${i + 1}`);
+      })(),
+    );
   }
 
   private search(call: grpc.ServerUnaryCall<any, Buffer>, cb: grpc.sendUnaryData<Buffer>): void {
     const failure = this.beginCall('GetUnstructuredEvents', call);
     if (failure) return cb(failure);
-    const r = call.request as { start_date: unknown; end_date: unknown; event_types: string[]; limit: number; start_key: string; order: unknown };
+    const r = call.request as {
+      start_date: unknown;
+      end_date: unknown;
+      event_types: string[];
+      limit: number;
+      start_key: string;
+      order: unknown;
+    };
     if (r.limit > MAX_LIMIT) return cb(status(grpc.status.INVALID_ARGUMENT, `limit ${r.limit} exceeds ${MAX_LIMIT}`));
     const after = r.start_key ? decodeSearchKey(r.start_key) : undefined;
     if (r.start_key && !after) return cb(status(grpc.status.INVALID_ARGUMENT, 'malformed start_key'));
@@ -459,9 +523,13 @@ class Fake implements FakeTeleport {
       if (run.eventAt(mid).index >= startIndex) hi = mid;
       else lo = mid + 1;
     }
-    void this.pump(call, 'StreamUnstructuredSessionEvents', (function* () {
-      for (let i = lo; i < run.length; i++) yield encodeEvent(run.eventAt(i));
-    })());
+    void this.pump(
+      call,
+      'StreamUnstructuredSessionEvents',
+      (function* () {
+        for (let i = lo; i < run.length; i++) yield encodeEvent(run.eventAt(i));
+      })(),
+    );
   }
 
   /** writes messages one by one, waiting for 'drain' when the client is slow; applies stream faults */
@@ -525,7 +593,8 @@ function drained(call: WritableCall): Promise<void> {
   });
 }
 
-const wentAway = (): grpc.ServiceError => status(grpc.status.UNAVAILABLE, 'injected fault: the auth service went away mid-stream');
+const wentAway = (): grpc.ServiceError =>
+  status(grpc.status.UNAVAILABLE, 'injected fault: the auth service went away mid-stream');
 
 const hostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
@@ -544,17 +613,38 @@ function tsMs(ts: unknown): number {
 function cursorTag(id: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return mix32(h >>> 0).toString(16).padStart(8, '0');
+  return mix32(h >>> 0)
+    .toString(16)
+    .padStart(8, '0');
 }
 
 export async function startFakeTeleport(options: FakeTeleportOptions = {}): Promise<FakeTeleport> {
   const clusterName = options.clusterName ?? options.dataset?.clusterName ?? 'tele.example.com';
   const dataset = options.dataset ?? defaultDataset(clusterName);
-  const fake = new Fake(dataset, options.tls ?? createFakeTeleportTls(clusterName), options.host ?? '127.0.0.1', clusterName);
+  const fake = new Fake(
+    dataset,
+    options.tls ?? createFakeTeleportTls(clusterName),
+    options.host ?? '127.0.0.1',
+    clusterName,
+  );
   for (const s of options.services ?? []) fake.addService(s.definition, s.implementation);
   await fake.listen(options.port ?? 0);
   return fake;
 }
 
-export { defaultDataset, generatedDataset, datasetFromEvents, loadFixtureDataset, sampleEvents } from './teleport-dataset.js';
-export type { FakeDataset, FakeEvent, EventRun, DatasetChunk, GeneratedDatasetOptions, ListDatasetOptions, SampleEventsOptions } from './teleport-dataset.js';
+export {
+  defaultDataset,
+  generatedDataset,
+  datasetFromEvents,
+  loadFixtureDataset,
+  sampleEvents,
+} from './teleport-dataset.js';
+export type {
+  FakeDataset,
+  FakeEvent,
+  EventRun,
+  DatasetChunk,
+  GeneratedDatasetOptions,
+  ListDatasetOptions,
+  SampleEventsOptions,
+} from './teleport-dataset.js';

@@ -55,7 +55,8 @@ export function compilePattern(pattern: string): TagMatcher {
     const re = new RegExp(`^(?:${globs.join('|')})$`, 's');
     matchers.push((tag) => re.test(tag));
   }
-  if (trees.length > 0) matchers.push(nfaMatcher(compileNfa(trees.length === 1 ? trees[0] : { kind: 'alt', alts: trees })));
+  if (trees.length > 0)
+    matchers.push(nfaMatcher(compileNfa(trees.length === 1 ? trees[0] : { kind: 'alt', alts: trees })));
   for (const re of regexes) matchers.push((tag) => re.test(tag));
   if (matchers.length === 1) return matchers[0];
   return (tag) => {

@@ -141,7 +141,14 @@ export function createRouter(options: RouterOptions): Router {
   const rejectUnmatched = o.unmatched === 'reject';
 
   const stats: RouterStats = {
-    routed: 0, droppedNullRule: 0, unmatched: 0, rejected: 0, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0,
+    routed: 0,
+    droppedNullRule: 0,
+    unmatched: 0,
+    rejected: 0,
+    truncated: 0,
+    oldRestamped: 0,
+    oldKept: 0,
+    oldDropped: 0,
   };
   const maxAgeMs = o.maxAgeMs ?? ROUTER_DEFAULTS.maxAgeMs;
   const oldPolicy = o.oldTimestamps;
@@ -189,13 +196,24 @@ export function createRouter(options: RouterOptions): Router {
     const first = lastOldLogAt === -Infinity;
     const periodMs = first ? 0 : Math.max(0, t - lastOldLogAt);
     const n = oldPending;
-    const what = oldPolicy === 'restamp' ? 'sent stamped now, with original_timestamp' : oldPolicy === 'drop' ? 'dropped' : 'sent as they are';
+    const what =
+      oldPolicy === 'restamp'
+        ? 'sent stamped now, with original_timestamp'
+        : oldPolicy === 'drop'
+          ? 'dropped'
+          : 'sent as they are';
     const when = first ? '' : ` in the last ${formatDuration(periodMs / 1000)}`;
     const next = first ? `; later counts follow at most every ${goDuration(oldInterval)}` : '';
     info?.(
       {
-        events: n, policy: oldPolicy, maxAgeMs, periodMs, sampleTime: isoTime(oldPendingSample ?? NaN),
-        restamped: stats.oldRestamped, kept: stats.oldKept, dropped: stats.oldDropped,
+        events: n,
+        policy: oldPolicy,
+        maxAgeMs,
+        periodMs,
+        sampleTime: isoTime(oldPendingSample ?? NaN),
+        restamped: stats.oldRestamped,
+        kept: stats.oldKept,
+        dropped: stats.oldDropped,
       },
       `routing.old-timestamps = ${String(oldPolicy)}: ${n} ${n === 1 ? 'event' : 'events'} older than ${goDuration(maxAgeMs)} (Datadog's indexing window)${when}: ${what}${next}`,
     );
@@ -319,7 +337,11 @@ const ORIGINAL_PREFIX = `,${JSON.stringify(ROUTER_DEFAULTS.originalTimestampKey)
 function restamped(rec: SourceRecord, t: number): SourceRecord {
   const record = rec.record;
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return rec;
-  return { tag: rec.tag, time: t, record: { ...record, [ROUTER_DEFAULTS.originalTimestampKey]: isoTime(rec.time) ?? rec.time } };
+  return {
+    tag: rec.tag,
+    time: t,
+    record: { ...record, [ROUTER_DEFAULTS.originalTimestampKey]: isoTime(rec.time) ?? rec.time },
+  };
 }
 
 // whether the record's text plus `,"original_timestamp":...` reads as the text of restamped()'s copy: a plain
@@ -333,7 +355,13 @@ function appendable(record: unknown): record is Record<string, unknown> {
 // the record's JSON text with `appended` (text of keys that come right after the record's own) and the added
 // keys; '' when a key is present with a null value or the tag key must be overwritten, which the object path
 // handles
-function serializeFast(rule: CompiledRule, record: Record<string, unknown>, time: number, tag: string, appended: string): string {
+function serializeFast(
+  rule: CompiledRule,
+  record: Record<string, unknown>,
+  time: number,
+  tag: string,
+  appended: string,
+): string {
   let extra = appended;
   for (let i = 0; i < rule.enrich.length; i++) {
     const v = record[rule.enrich[i][0]];
@@ -504,7 +532,8 @@ function validateOptions(options: RouterOptions): RouterOptions {
   }
   if (options.now !== undefined && typeof options.now !== 'function') fail('now must be a function');
   if (options.setTimer !== undefined && typeof options.setTimer !== 'function') fail('setTimer must be a function');
-  if (options.logger !== undefined && typeof options.logger?.warn !== 'function') fail('logger must have a warn method');
+  if (options.logger !== undefined && typeof options.logger?.warn !== 'function')
+    fail('logger must have a warn method');
   if (options.oldTimestamps !== undefined && !['restamp', 'keep', 'drop'].includes(options.oldTimestamps)) {
     fail(`oldTimestamps must be "restamp", "keep" or "drop", got ${JSON.stringify(options.oldTimestamps)}`);
   }

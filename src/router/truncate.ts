@@ -201,9 +201,7 @@ function dropValues(item: Json, maxBytes: number, keep: ReadonlySet<string>): st
     entries.push({ key, bytes, kept: keep.has(key) });
   }
   // droppable first (largest first), then the kept ones (largest first)
-  const order = entries
-    .slice()
-    .sort((a, b) => (a.kept === b.kept ? b.bytes - a.bytes : a.kept ? 1 : -1));
+  const order = entries.slice().sort((a, b) => (a.kept === b.kept ? b.bytes - a.bytes : a.kept ? 1 : -1));
   const dropped = new Set<string>();
   let removed = 0;
   for (const e of order) {
@@ -245,6 +243,7 @@ function copyObject(o: Json): Json {
 
 // a plain assignment to `__proto__` would change the prototype instead of writing the key
 function setOwn(o: Record<Key, unknown>, k: Key, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
   else o[k] = v;
 }

@@ -15,7 +15,12 @@ export type KeyVerdict =
 
 const MAX_BODY = 64 * 1024; // the answer is a tiny json object
 
-export function validateApiKey(o: { apiBaseUrl: string; apiKey: string; timeoutMs: number; extraCa?: string }): Promise<KeyVerdict> {
+export function validateApiKey(o: {
+  apiBaseUrl: string;
+  apiKey: string;
+  timeoutMs: number;
+  extraCa?: string;
+}): Promise<KeyVerdict> {
   const url = new URL(o.apiBaseUrl.replace(/\/+$/, '') + VALIDATE_PATH);
   const isHttps = url.protocol === 'https:';
   const options: https.RequestOptions = {
@@ -68,10 +73,22 @@ export function keyResult(v: KeyVerdict, apiBaseUrl: string): CheckResult {
     case 'valid':
       return result('pass', name, `${apiBaseUrl} accepted the API key`);
     case 'invalid':
-      return result('fail', name, `${apiBaseUrl} refused the API key (HTTP ${v.status}): check DD_API_KEY, and that datadog.site is the site the key belongs to`);
+      return result(
+        'fail',
+        name,
+        `${apiBaseUrl} refused the API key (HTTP ${v.status}): check DD_API_KEY, and that datadog.site is the site the key belongs to`,
+      );
     case 'unexpected':
-      return result('warn', name, `${apiBaseUrl}${VALIDATE_PATH} answered HTTP ${v.status}, not Datadog's key check: the key could not be checked (a proxy in the way, or datadog.url is not a Datadog API)`);
+      return result(
+        'warn',
+        name,
+        `${apiBaseUrl}${VALIDATE_PATH} answered HTTP ${v.status}, not Datadog's key check: the key could not be checked (a proxy in the way, or datadog.url is not a Datadog API)`,
+      );
     case 'unreachable':
-      return result('warn', name, `could not reach ${apiBaseUrl} (${v.reason}): the key could not be checked from here`);
+      return result(
+        'warn',
+        name,
+        `could not reach ${apiBaseUrl} (${v.reason}): the key could not be checked from here`,
+      );
   }
 }

@@ -1,6 +1,15 @@
 // the file-system side of `check`: reading a file with a message that says why it cannot be read, the storage
 // directory and the modes of secret files.
-import { accessSync, constants, mkdtempSync, readFileSync, rmdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { refuseBeforeOpen } from '../spool/storage-errors.js';
 import { result, type CheckResult } from './report.js';
@@ -15,7 +24,8 @@ export function readForCheck(file: string): ReadOutcome {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { problem: `${file} does not exist` };
-    if (code === 'EACCES' || code === 'EPERM') return { problem: `${file} cannot be read by this user (${code}): check its owner and mode` };
+    if (code === 'EACCES' || code === 'EPERM')
+      return { problem: `${file} cannot be read by this user (${code}): check its owner and mode` };
     return { problem: `${file} cannot be read (${code ?? (err as Error).message})` };
   }
 }
@@ -29,8 +39,14 @@ export function secretModeResult(file: string, what: string): CheckResult | unde
     return undefined; // missing or unreadable files are reported by the check that reads them
   }
   const octal = '0' + mode.toString(8).padStart(3, '0');
-  if ((mode & 0o007) !== 0) return result('fail', 'secret-mode', `${file} (${what}) is open to other users (mode ${octal}): chmod 600 ${file}`);
-  if ((mode & 0o070) !== 0) return result('warn', 'secret-mode', `${file} (${what}) is open to its group (mode ${octal}): chmod 600 ${file} unless the group is meant to read it`);
+  if ((mode & 0o007) !== 0)
+    return result('fail', 'secret-mode', `${file} (${what}) is open to other users (mode ${octal}): chmod 600 ${file}`);
+  if ((mode & 0o070) !== 0)
+    return result(
+      'warn',
+      'secret-mode',
+      `${file} (${what}) is open to its group (mode ${octal}): chmod 600 ${file} unless the group is meant to read it`,
+    );
   return result('pass', 'secret-mode', `${file} (${what}) mode ${octal}`);
 }
 
@@ -38,9 +54,11 @@ export function secretModeResult(file: string, what: string): CheckResult | unde
 export function storageResult(dir: string): CheckResult {
   const name = 'storage';
   try {
-    if (!statSync(dir).isDirectory()) return result('fail', name, `${dir} exists but is not a directory: set storage to a directory`);
+    if (!statSync(dir).isDirectory())
+      return result('fail', name, `${dir} exists but is not a directory: set storage to a directory`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return result('fail', name, `${dir} cannot be inspected (${(err as NodeJS.ErrnoException).code})`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      return result('fail', name, `${dir} cannot be inspected (${(err as NodeJS.ErrnoException).code})`);
     return creatable(dir);
   }
   // the words start would refuse with; before the probe below writes into the directory
@@ -52,7 +70,11 @@ export function storageResult(dir: string): CheckResult {
     writeFileSync(probe, '', { flag: 'wx' });
     unlinkSync(probe);
   } catch (err) {
-    return result('fail', name, `${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the spool cannot be kept there`);
+    return result(
+      'fail',
+      name,
+      `${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): the spool cannot be kept there`,
+    );
   }
   return result('pass', name, `${dir} exists and is writable`);
 }
@@ -66,7 +88,8 @@ function creatable(dir: string): CheckResult {
       accessSync(parent, constants.W_OK | constants.X_OK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return result('fail', 'storage', `${dir} cannot be created in ${parent} (${code ?? (err as Error).message})`);
+      if (code !== 'ENOENT')
+        return result('fail', 'storage', `${dir} cannot be created in ${parent} (${code ?? (err as Error).message})`);
       const up = dirname(parent);
       if (up === parent) return result('fail', 'storage', `${dir} cannot be created: no existing parent directory`);
       parent = up;
@@ -77,7 +100,11 @@ function creatable(dir: string): CheckResult {
       rmdirSync(mkdtempSync(join(parent, '.tdf-check-')));
       return result('pass', 'storage', `${dir} does not exist yet; it will be created in ${parent}`);
     } catch (err) {
-      return result('fail', 'storage', `${dir} cannot be created in ${parent} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      return result(
+        'fail',
+        'storage',
+        `${dir} cannot be created in ${parent} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   }
 }

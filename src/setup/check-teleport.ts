@@ -27,7 +27,11 @@ export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
   const mode = resolveMode(o.mode ?? 'auto', o.addr);
   const cluster = o.clusterName ?? o.identity.clusterName;
   if (mode === 'proxy' && !cluster) {
-    return result('fail', NAME, `${o.addr} is a proxy address (TLS routing) and the identity does not name its cluster: set teleport.cluster-name`);
+    return result(
+      'fail',
+      NAME,
+      `${o.addr} is a proxy address (TLS routing) and the identity does not name its cluster: set teleport.cluster-name`,
+    );
   }
   const who = o.identity.user ? `as "${o.identity.user}"` : 'with the identity';
   const via = mode === 'proxy' ? ' through the proxy' : '';
@@ -45,9 +49,18 @@ export async function probeAuthService(o: ProbeOptions): Promise<CheckResult> {
     await client.getEventExportChunks(new Date((o.now ?? Date.now()) + 2 * 86_400_000), signal);
     return result('pass', NAME, `connected to ${o.addr}${via} ${who}: the audit log export API answers`);
   } catch (err) {
-    if (signal.aborted) return result('fail', NAME, `no answer from ${o.addr} within ${Math.round(o.timeoutMs / 1000)} s: check the address and that this host may reach it`);
+    if (signal.aborted)
+      return result(
+        'fail',
+        NAME,
+        `no answer from ${o.addr} within ${Math.round(o.timeoutMs / 1000)} s: check the address and that this host may reach it`,
+      );
     if ((err as grpc.ServiceError).code === grpc.status.UNIMPLEMENTED) {
-      return result('pass', NAME, `connected to ${o.addr}${via} ${who}; this Auth Service has no export API, so the poller will use the older search API`);
+      return result(
+        'pass',
+        NAME,
+        `connected to ${o.addr}${via} ${who}; this Auth Service has no export API, so the poller will use the older search API`,
+      );
     }
     // the poller's own words for it (explain.ts), so check and the running poller agree
     const x = explainTeleportError(err, 'events', {

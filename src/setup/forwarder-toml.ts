@@ -17,24 +17,36 @@ export interface ForwarderTomlOptions {
 export function forwarderToml(o: ForwarderTomlOptions): string {
   const poller = o.teleportAddr !== undefined;
   const parts: string[] = [];
-  parts.push([
-    ...commentLines(`teleport-datadog-forwarder configuration, written by ${o.generatedBy ?? '`teleport-datadog-forwarder configure`'}.`),
-    ...commentLines('Paths are relative to this file. Every key also has a flag and an environment variable (shown under it); flags beat environment variables, which beat this file. Full reference: docs/configuration.md.'),
-    ...commentLines('Two sources are set up below: [ingest], the Fluentd-compatible endpoint for a teleport-event-handler you keep running, and [teleport], the built-in poller that reads the audit log itself. Use one of them per cluster: with both on, every event of a cluster reaches Datadog twice.'),
-    '',
-    ...commentLines('Check the setup with `teleport-datadog-forwarder check --config forwarder.toml`, then run it with `DD_API_KEY=... teleport-datadog-forwarder start --config forwarder.toml`.'),
-  ].join('\n') + '\n');
+  parts.push(
+    [
+      ...commentLines(
+        `teleport-datadog-forwarder configuration, written by ${o.generatedBy ?? '`teleport-datadog-forwarder configure`'}.`,
+      ),
+      ...commentLines(
+        'Paths are relative to this file. Every key also has a flag and an environment variable (shown under it); flags beat environment variables, which beat this file. Full reference: docs/configuration.md.',
+      ),
+      ...commentLines(
+        'Two sources are set up below: [ingest], the Fluentd-compatible endpoint for a teleport-event-handler you keep running, and [teleport], the built-in poller that reads the audit log itself. Use one of them per cluster: with both on, every event of a cluster reaches Datadog twice.',
+      ),
+      '',
+      ...commentLines(
+        'Check the setup with `teleport-datadog-forwarder check --config forwarder.toml`, then run it with `DD_API_KEY=... teleport-datadog-forwarder start --config forwarder.toml`.',
+      ),
+    ].join('\n') + '\n',
+  );
 
-  parts.push(settingsTable('', [
-    { key: 'storage', value: './storage' },
-    { key: 'log-level' },
-    {
-      key: 'start-time',
-      value: '2024-05-01T00:00:00Z',
-      commented: true,
-      note: 'For the poller ([teleport] below): uncomment and set it before the first start to also ship the audit log from before then (e.g. from where teleport-event-handler stopped).',
-    },
-  ]));
+  parts.push(
+    settingsTable('', [
+      { key: 'storage', value: './storage' },
+      { key: 'log-level' },
+      {
+        key: 'start-time',
+        value: '2024-05-01T00:00:00Z',
+        commented: true,
+        note: 'For the poller ([teleport] below): uncomment and set it before the first start to also ship the audit log from before then (e.g. from where teleport-event-handler stopped).',
+      },
+    ]),
+  );
 
   const ingest = [
     { key: 'ingest.enabled', value: true },
@@ -45,53 +57,84 @@ export function forwarderToml(o: ForwarderTomlOptions): string {
     { key: 'ingest.key', value: o.files.key },
   ];
   if (o.files.passphraseFile) ingest.push({ key: 'ingest.key-passphrase-file', value: o.files.passphraseFile });
-  parts.push(settingsTable('ingest', ingest,
-    'The Fluentd-compatible endpoint (HTTPS with mutual TLS) for teleport-event-handler: point its forward.fluentd url at https://<this host>:<port>/events.log (see teleport-event-handler.toml next to this file).'));
+  parts.push(
+    settingsTable(
+      'ingest',
+      ingest,
+      'The Fluentd-compatible endpoint (HTTPS with mutual TLS) for teleport-event-handler: point its forward.fluentd url at https://<this host>:<port>/events.log (see teleport-event-handler.toml next to this file).',
+    ),
+  );
 
-  parts.push(settingsTable('teleport', [
-    {
-      key: 'teleport.enabled',
-      value: poller,
-      note: poller ? undefined : 'Off because `configure` got no Teleport address: set addr and turn this on to poll the audit log.',
-    },
-    { key: 'teleport.addr', value: o.teleportAddr ?? 'localhost:3025' },
-    {
-      key: 'teleport.identity',
-      value: o.files.identity,
-      note: 'Sign it for the user in teleport-datadog-forwarder-role.yaml (the commands are in that file).',
-    },
-    { key: 'teleport.refresh.enabled', value: false, note: 'Turn it on when tbot writes the identity file.' },
-  ], 'The built-in poller: reads audit events and session recordings from the Teleport Auth Service over gRPC.'));
+  parts.push(
+    settingsTable(
+      'teleport',
+      [
+        {
+          key: 'teleport.enabled',
+          value: poller,
+          note: poller
+            ? undefined
+            : 'Off because `configure` got no Teleport address: set addr and turn this on to poll the audit log.',
+        },
+        { key: 'teleport.addr', value: o.teleportAddr ?? 'localhost:3025' },
+        {
+          key: 'teleport.identity',
+          value: o.files.identity,
+          note: 'Sign it for the user in teleport-datadog-forwarder-role.yaml (the commands are in that file).',
+        },
+        { key: 'teleport.refresh.enabled', value: false, note: 'Turn it on when tbot writes the identity file.' },
+      ],
+      'The built-in poller: reads audit events and session recordings from the Teleport Auth Service over gRPC.',
+    ),
+  );
 
   if (o.lock) {
-    parts.push(settingsTable('lock', [
-      { key: 'lock.enabled', value: true, note: 'The role file grants the `lock` create and update permissions this needs.' },
-      { key: 'lock.failed-attempts-count' },
-      { key: 'lock.period' },
-      { key: 'lock.for' },
-    ]));
+    parts.push(
+      settingsTable('lock', [
+        {
+          key: 'lock.enabled',
+          value: true,
+          note: 'The role file grants the `lock` create and update permissions this needs.',
+        },
+        { key: 'lock.failed-attempts-count' },
+        { key: 'lock.period' },
+        { key: 'lock.for' },
+      ]),
+    );
   }
 
-  parts.push(settingsTable('datadog', [
-    {
-      key: 'datadog.site',
-      value: o.site ?? 'datadoghq.com',
-      note: 'The API key is not written here: set the DD_API_KEY environment variable, or add api-key-file = "<file>" (mode 0600).',
-    },
-    { key: 'datadog.compression' },
-  ]));
+  parts.push(
+    settingsTable('datadog', [
+      {
+        key: 'datadog.site',
+        value: o.site ?? 'datadoghq.com',
+        note: 'The API key is not written here: set the DD_API_KEY environment variable, or add api-key-file = "<file>" (mode 0600).',
+      },
+      { key: 'datadog.compression' },
+    ]),
+  );
 
   parts.push(settingsTable('spool', [{ key: 'spool.max-bytes' }]));
   parts.push(settingsTable('admin', [{ key: 'admin.enabled' }, { key: 'admin.host' }, { key: 'admin.port' }]));
   parts.push(settingsTable('routing', [{ key: 'routing.unmatched' }, { key: 'routing.old-timestamps' }]));
 
-  parts.push(matchTable(
-    { pattern: 'events.log test.log', type: 'datadog', source: 'teleport', service: 'teleport-audit' },
-    'Match rules, tried in order: the first whose pattern matches a record\'s tag decides where it goes. Audit events are tagged events.log (test.log with older teleport-event-handler templates).',
-  ));
-  parts.push(matchTable(
-    { pattern: 'session.*.log', type: 'datadog', source: 'teleport', service: 'teleport-sessions', 'include-tag-key': true },
-    'Session recording events are tagged session.<session id>.log. Set type = "null" to keep them out of Datadog.',
-  ));
+  parts.push(
+    matchTable(
+      { pattern: 'events.log test.log', type: 'datadog', source: 'teleport', service: 'teleport-audit' },
+      "Match rules, tried in order: the first whose pattern matches a record's tag decides where it goes. Audit events are tagged events.log (test.log with older teleport-event-handler templates).",
+    ),
+  );
+  parts.push(
+    matchTable(
+      {
+        pattern: 'session.*.log',
+        type: 'datadog',
+        source: 'teleport',
+        service: 'teleport-sessions',
+        'include-tag-key': true,
+      },
+      'Session recording events are tagged session.<session id>.log. Set type = "null" to keep them out of Datadog.',
+    ),
+  );
   return parts.join('\n');
 }

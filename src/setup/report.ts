@@ -21,7 +21,12 @@ const NAME_WIDTH = 18;
 export const result = (status: CheckStatus, name: string, detail: string): CheckResult => ({ status, name, detail });
 
 /** a fail that start cannot run past (see CheckResult.blocking) */
-export const blocker = (name: string, detail: string): CheckResult => ({ status: 'fail', name, detail, blocking: true });
+export const blocker = (name: string, detail: string): CheckResult => ({
+  status: 'fail',
+  name,
+  detail,
+  blocking: true,
+});
 
 export function formatResult(r: CheckResult): string {
   return `${r.status.toUpperCase().padEnd(4)}  ${r.name.padEnd(NAME_WIDTH)}  ${r.detail}`;

@@ -42,7 +42,11 @@ export function goDuration(ms: number): string {
 
 /** bytes -> "1GiB", "32MiB", or the number */
 export function sizeText(n: number): string | number {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (n % size === 0) return `${n / size}${unit}`;
   }
   return n;

@@ -29,7 +29,10 @@ export interface RepairResult {
 
 /** <dir>.before-repair-20240501T120000Z: sorts by time, no colons to quote. pure */
 export function backupPath(dir: string, at: Date): string {
-  const stamp = at.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  const stamp = at
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
   return `${dir}.before-repair-${stamp}`;
 }
 
@@ -38,7 +41,10 @@ export async function repairStorage(dir: string, at: Date): Promise<RepairResult
   const storage = path.resolve(dir);
   checkStore(storage);
   const backup = backupPath(storage, at);
-  const taken = () => new StorageError(`${backup} already exists (an earlier repair's copy?): move it away, or wait a second and repair again; nothing was changed`);
+  const taken = () =>
+    new StorageError(
+      `${backup} already exists (an earlier repair's copy?): move it away, or wait a second and repair again; nothing was changed`,
+    );
   if (fs.existsSync(backup) || isSymlink(backup)) throw taken();
   const lock = await holdStorageLock(storage);
   try {
@@ -47,7 +53,10 @@ export async function repairStorage(dir: string, at: Date): Promise<RepairResult
       fs.mkdirSync(partial);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw taken();
-      throw new StorageError(`cannot create ${partial} for the copy of the storage: ${(err as Error).message}; nothing was changed${placeHint(err)}`, { cause: err });
+      throw new StorageError(
+        `cannot create ${partial} for the copy of the storage: ${(err as Error).message}; nothing was changed${placeHint(err)}`,
+        { cause: err },
+      );
     }
     try {
       copyStorage(storage, partial);
@@ -68,12 +77,18 @@ export async function repairStorage(dir: string, at: Date): Promise<RepairResult
       syncPath(storage);
     } catch (err) {
       fs.rmSync(marker, { force: true });
-      throw new StorageError(`cannot write into ${storage}: ${(err as Error).message}; nothing was repaired (the copy is in ${backup})`, { cause: err });
+      throw new StorageError(
+        `cannot write into ${storage}: ${(err as Error).message}; nothing was repaired (the copy is in ${backup})`,
+        { cause: err },
+      );
     }
     try {
       await ClassicLevel.repair(storage);
     } catch (err) {
-      throw new StorageError(`LevelDB could not repair ${storage}: ${innermostMessage(err)}; the directory as it was before is in ${backup}`, { cause: err });
+      throw new StorageError(
+        `LevelDB could not repair ${storage}: ${innermostMessage(err)}; the directory as it was before is in ${backup}`,
+        { cause: err },
+      );
     }
     // done: the new manifest names every table. the marker goes last, so a kill before here still refuses start
     fs.rmSync(marker, { force: true });
@@ -88,10 +103,13 @@ export async function repairStorage(dir: string, at: Date): Promise<RepairResult
 /** what to check when the copy cannot be made beside the storage */
 function placeHint(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return ': the copy needs as much free space next to the storage as the storage takes';
+  if (code === 'ENOSPC' || code === 'EDQUOT')
+    return ': the copy needs as much free space next to the storage as the storage takes';
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return ': the directory that holds the storage must be writable by this user (a read-only root or a volume mount point: ' +
-      'copy the storage onto a writable volume and repair it there)';
+    return (
+      ': the directory that holds the storage must be writable by this user (a read-only root or a volume mount point: ' +
+      'copy the storage onto a writable volume and repair it there)'
+    );
   }
   return '';
 }
@@ -100,12 +118,17 @@ function placeHint(err: unknown): string {
 function checkStore(storage: string): void {
   let names: string[];
   try {
-    if (!fs.statSync(storage).isDirectory()) throw new StorageError(`${storage} is not a directory: point --storage (or --config) at the forwarder's storage directory`);
+    if (!fs.statSync(storage).isDirectory())
+      throw new StorageError(
+        `${storage} is not a directory: point --storage (or --config) at the forwarder's storage directory`,
+      );
     names = fs.readdirSync(storage);
   } catch (err) {
     if (err instanceof StorageError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new StorageError(`there is no storage directory ${storage}: point --storage (or --config) at the forwarder's storage directory`);
+      throw new StorageError(
+        `there is no storage directory ${storage}: point --storage (or --config) at the forwarder's storage directory`,
+      );
     }
     throw new StorageError(`cannot read storage directory ${storage}: ${(err as Error).message}`, { cause: err });
   }
@@ -142,7 +165,10 @@ export async function holdStorageLock(storage: string): Promise<HeldLock> {
         { cause: err },
       );
     }
-    throw new StorageError(`cannot take the LevelDB lock of ${storage}: ${innermostMessage(err)}; nothing was changed`, { cause: err });
+    throw new StorageError(
+      `cannot take the LevelDB lock of ${storage}: ${innermostMessage(err)}; nothing was changed`,
+      { cause: err },
+    );
   }
   return { release };
 }

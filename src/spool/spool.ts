@@ -23,8 +23,21 @@ import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
 import {
-  DEAD_GTE, DEAD_LT, META_KEY, QUEUE_GTE, QUEUE_LT, deadBefore, deadKey, formatMeta, isDeadKey, parseMeta,
-  parseQueueKey, queueFrom, queueKey, stateKey, STATE_PREFIX,
+  DEAD_GTE,
+  DEAD_LT,
+  META_KEY,
+  QUEUE_GTE,
+  QUEUE_LT,
+  deadBefore,
+  deadKey,
+  formatMeta,
+  isDeadKey,
+  parseMeta,
+  parseQueueKey,
+  queueFrom,
+  queueKey,
+  stateKey,
+  STATE_PREFIX,
 } from './keys.js';
 import { corruptError, isCorruption, refuseBeforeOpen, openError, writeError } from './storage-errors.js';
 import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
@@ -81,7 +94,12 @@ interface Deferred<T> {
 type Op =
   | { kind: 'append'; values: string[]; sizes: number[]; bytes: number; state: StateOp[]; done: Deferred<number> }
   | { kind: 'state'; state: StateOp[]; done: Deferred<number> }
-  | { kind: 'remove'; items: SpoolItem[]; dead: { reason: string; status: number | null } | null; done: Deferred<number> }
+  | {
+      kind: 'remove';
+      items: SpoolItem[];
+      dead: { reason: string; status: number | null } | null;
+      done: Deferred<number>;
+    }
   | { kind: 'replay'; keys: string[]; done: Deferred<number> }
   | { kind: 'purge'; keys: string[]; done: Deferred<number> };
 
@@ -124,13 +142,16 @@ function checkStateOps(state: StateOp[]): void {
     if (!op || typeof op.key !== 'string' || (op.type !== 'put' && op.type !== 'del')) {
       throw new TypeError('a state op needs type put or del and a string key');
     }
-    if (op.type === 'put' && typeof op.value !== 'string') throw new TypeError(`state put ${op.key} needs a string value`);
+    if (op.type === 'put' && typeof op.value !== 'string')
+      throw new TypeError(`state put ${op.key} needs a string value`);
   }
 }
 
 function stateBatchOps(state: StateOp[]): BatchOp[] {
   return state.map((op) =>
-    op.type === 'put' ? { type: 'put', key: stateKey(op.key), value: op.value } : { type: 'del', key: stateKey(op.key) },
+    op.type === 'put'
+      ? { type: 'put', key: stateKey(op.key), value: op.value }
+      : { type: 'del', key: stateKey(op.key) },
   );
 }
 
@@ -261,7 +282,13 @@ class LevelSpool implements Spool {
     this.nextSeq = this.lastCommittedSeq + 1;
     this.behindHeadAt = firstAt;
     this.log.debug(
-      { storage: this.where, records: this.records, bytes: this.bytes, deadLetters: this.deadLetters, scanMs: Date.now() - started },
+      {
+        storage: this.where,
+        records: this.records,
+        bytes: this.bytes,
+        deadLetters: this.deadLetters,
+        scanMs: Date.now() - started,
+      },
       'spool storage scanned',
     );
   }
@@ -340,7 +367,13 @@ class LevelSpool implements Spool {
 
   private async deadKeys(after: string | undefined, lt: string, lastOnly = false): Promise<string[]> {
     const limit = lastOnly ? 1 : DEFAULTS.deadPage;
-    const it = this.db.keys<string>({ ...(after ? { gt: after } : { gte: DEAD_GTE }), lt, limit, reverse: lastOnly, keyEncoding: 'utf8' });
+    const it = this.db.keys<string>({
+      ...(after ? { gt: after } : { gte: DEAD_GTE }),
+      lt,
+      limit,
+      reverse: lastOnly,
+      keyEncoding: 'utf8',
+    });
     try {
       return await it.nextv(limit);
     } finally {
@@ -372,7 +405,9 @@ class LevelSpool implements Spool {
     }
     try {
       if (this.queue.length === 0 && this.needsRecovery) {
-        await this.recover().catch((err) => this.log.warn({ storage: this.where, err }, 'spool storage still unusable'));
+        await this.recover().catch((err) =>
+          this.log.warn({ storage: this.where, err }, 'spool storage still unusable'),
+        );
       }
       while (this.queue.length > 0) {
         const ops = this.queue;
@@ -404,7 +439,10 @@ class LevelSpool implements Spool {
       // a full disk fails every group commit: one line a second, with how many were folded into it
       const t = this.now();
       if (t - this.writeFailLoggedAt >= DEFAULTS.writeFailLogIntervalMs) {
-        this.log.error({ storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged }, 'spool write failed; its callers got an error');
+        this.log.error(
+          { storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged },
+          'spool write failed; its callers got an error',
+        );
         this.writeFailLoggedAt = t;
         this.writeFailsNotLogged = 0;
       } else {
@@ -497,10 +535,17 @@ class LevelSpool implements Spool {
             if (gone.has(item.key) || (!flying && stored === undefined)) continue;
             gone.add(item.key);
             batch.push({ type: 'del', key: item.key });
-            effects.removed.push({ key: item.key, bytes: flying ? flying.bytes : (parseQueueKey(item.key)?.bytes ?? 0) });
+            effects.removed.push({
+              key: item.key,
+              bytes: flying ? flying.bytes : (parseQueueKey(item.key)?.bytes ?? 0),
+            });
             if (op.dead) {
               const letter = { reason: op.dead.reason, status: op.dead.status, at, value: stored ?? item.value };
-              batch.push({ type: 'put', key: deadKey(at, parseQueueKey(item.key)?.seq ?? 0), value: JSON.stringify(letter) });
+              batch.push({
+                type: 'put',
+                key: deadKey(at, parseQueueKey(item.key)?.seq ?? 0),
+                value: JSON.stringify(letter),
+              });
               effects.deadDelta++;
             }
             count++;
@@ -565,7 +610,10 @@ class LevelSpool implements Spool {
       this.behind = true;
       this.behindHeadAt = this.tail.first()?.at ?? null;
       this.tail.clear();
-      this.log.debug({ storage: this.where, tailMaxBytes: this.tailMaxBytes }, 'spool tail overflowed; reading from disk');
+      this.log.debug(
+        { storage: this.where, tailMaxBytes: this.tailMaxBytes },
+        'spool tail overflowed; reading from disk',
+      );
     }
     for (const { key, bytes } of effects.removed) {
       this.records--;
@@ -834,7 +882,10 @@ class LevelSpool implements Spool {
     this.walDamageKept = keptWalDamage(this.where);
     const earlier = this.walDamageKept.filter((d) => d !== damage?.keptIn);
     if (earlier.length > 0) {
-      this.log.warn({ storage: this.where, kept: earlier }, 'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected');
+      this.log.warn(
+        { storage: this.where, kept: earlier },
+        'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected',
+      );
     }
   }
 
@@ -871,7 +922,8 @@ class LevelSpool implements Spool {
 // what leveldb and the spool itself create in the storage directory (`lost/`: where `spool repair` leaves what
 // leveldb's repair set aside), and what the filesystem puts there: ext4's
 // lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's .nfsXXXX of open files
-const OWN_FILE = /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
+const OWN_FILE =
+  /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
 
 /**
  * mkdir -p without node's recursive mkdir, which loops forever where a directory cannot be made although its
@@ -893,7 +945,10 @@ function makeDir(dir: string): void {
 /** names in the storage directory that neither leveldb nor the spool made */
 function foreignFiles(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((name) => !OWN_FILE.test(name)).sort();
+    return fs
+      .readdirSync(dir)
+      .filter((name) => !OWN_FILE.test(name))
+      .sort();
   } catch {
     return []; // the open that follows says what is wrong with the directory
   }
@@ -937,7 +992,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     // e.g. teleport-event-handler's own storage directory (both default to ./storage): its files are left alone
     (options.logger ?? silentLogger).warn(
       { storage: where, files: foreign.slice(0, 5), count: foreign.length },
-      'the storage directory also holds files that are not the spool\'s (another program\'s state?): they are left alone; give the forwarder a directory of its own',
+      "the storage directory also holds files that are not the spool's (another program's state?): they are left alone; give the forwarder a directory of its own",
     );
   }
   if (guard) spool.settleWal(guard);

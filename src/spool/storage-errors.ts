@@ -118,8 +118,10 @@ export function missingCurrentError(dir: string): StorageError | null {
   if (data.length === 0) return null;
   // newest first, by number (leveldb pads to 6 digits, more past 999999)
   const manifests = data.filter((n) => MANIFEST_FILE.test(n)).sort((a, b) => manifestNumber(b) - manifestNumber(a));
-  const shown = data.slice(0, SHOWN_FILES).join(', ') + (data.length > SHOWN_FILES ? ` and ${data.length - SHOWN_FILES} more` : '');
-  const aside = 'or move the directory aside and start with an empty --storage (records still queued in the old one are not delivered)';
+  const shown =
+    data.slice(0, SHOWN_FILES).join(', ') + (data.length > SHOWN_FILES ? ` and ${data.length - SHOWN_FILES} more` : '');
+  const aside =
+    'or move the directory aside and start with an empty --storage (records still queued in the old one are not delivered)';
   // a repair writes a new manifest and CURRENT from what the tables and logs hold, whatever the manifests say
   const repair = `rebuild CURRENT and a manifest from the tables and logs with ${repairCommand(dir)} (it copies the directory aside first)`;
   const [newest, older] = manifests;

@@ -81,7 +81,11 @@ export function guardWal(dir: string): WalGuard {
 /** the damaged-wal directories kept in a store, oldest first */
 export function keptWalDamage(dir: string): string[] {
   try {
-    return fs.readdirSync(dir).filter((f) => f.startsWith(KEPT_PREFIX)).sort().map((f) => path.join(dir, f));
+    return fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith(KEPT_PREFIX))
+      .sort()
+      .map((f) => path.join(dir, f));
   } catch {
     return [];
   }

@@ -61,7 +61,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -98,13 +101,28 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Admin
       checkLocal(req);
       return spoolRoute(deps.spool, req, res, path, url);
     }
-    throw new HttpError(404, `no such endpoint ${JSON.stringify(path.slice(0, 100))}: try /metrics, /healthz, /readyz or /status`);
+    throw new HttpError(
+      404,
+      `no such endpoint ${JSON.stringify(path.slice(0, 100))}: try /metrics, /healthz, /readyz or /status`,
+    );
   }
 
-  async function spoolRoute(store: DeadLetterStore, req: http.IncomingMessage, res: http.ServerResponse, path: string, url: URL): Promise<void> {
+  async function spoolRoute(
+    store: DeadLetterStore,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+    url: URL,
+  ): Promise<void> {
     if (path === '/spool/dead') {
       if (req.method !== 'GET') throw new HttpError(405, 'use GET');
-      const limit = intParam(url.searchParams.get('limit'), ADMIN_DEFAULTS.listLimit, 1, ADMIN_DEFAULTS.listMaxLimit, 'limit');
+      const limit = intParam(
+        url.searchParams.get('limit'),
+        ADMIN_DEFAULTS.listLimit,
+        1,
+        ADMIN_DEFAULTS.listMaxLimit,
+        'limit',
+      );
       const after = url.searchParams.get('after') ?? undefined;
       const deadLetters = await store.listDead({ limit, ...(after ? { after } : {}) });
       return send(res, 200, JSON_TYPE, JSON.stringify({ deadLetters }) + '\n');
@@ -117,11 +135,15 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Admin
         throw new HttpError(400, '"ids" must be an array of dead-letter keys (or absent for all)');
       }
       const replayed = await store.replayDead(ids as string[] | undefined);
-      logger.info({ replayed, selected: ids === undefined ? 'all' : (ids as string[]).length }, 'dead letters moved back to the queue (admin api)');
+      logger.info(
+        { replayed, selected: ids === undefined ? 'all' : (ids as string[]).length },
+        'dead letters moved back to the queue (admin api)',
+      );
       return send(res, 200, JSON_TYPE, JSON.stringify({ replayed }) + '\n');
     }
     const before = body.before;
-    if (typeof before !== 'number' || !Number.isFinite(before)) throw new HttpError(400, '"before" must be a time in epoch milliseconds');
+    if (typeof before !== 'number' || !Number.isFinite(before))
+      throw new HttpError(400, '"before" must be a time in epoch milliseconds');
     const purged = await store.purgeDead(before);
     logger.info({ purged, before: new Date(before).toISOString() }, 'dead letters purged (admin api)');
     return send(res, 200, JSON_TYPE, JSON.stringify({ purged }) + '\n');
@@ -147,18 +169,28 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Admin
       return new Promise((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException): void => {
           server = null;
-          const why = err.code === 'EADDRINUSE' ? 'the address is in use (another forwarder?)' : err.code === 'EACCES' ? 'permission denied' : err.message;
-          reject(new ConfigError(
-            `admin server cannot listen on ${options.host}:${options.port}: ${why}; set admin.port (flag --admin-port) or admin.enabled = false`,
-            { cause: err },
-          ));
+          const why =
+            err.code === 'EADDRINUSE'
+              ? 'the address is in use (another forwarder?)'
+              : err.code === 'EACCES'
+                ? 'permission denied'
+                : err.message;
+          reject(
+            new ConfigError(
+              `admin server cannot listen on ${options.host}:${options.port}: ${why}; set admin.port (flag --admin-port) or admin.enabled = false`,
+              { cause: err },
+            ),
+          );
         };
         s.once('error', onError);
         s.listen(options.port, options.host, () => {
           s.off('error', onError);
           s.on('error', (err) => logger.error({ err: err.message }, 'admin server error'));
           const a = s.address() as AddressInfo;
-          logger.info({ host: a.address, port: a.port }, 'admin server listening: /metrics, /healthz, /readyz, /status');
+          logger.info(
+            { host: a.address, port: a.port },
+            'admin server listening: /metrics, /healthz, /readyz, /status',
+          );
           resolve({ host: a.address, port: a.port });
         });
       });
@@ -179,7 +211,11 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
     res.destroy();
     return;
   }
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -201,7 +237,8 @@ function checkLocal(req: http.IncomingMessage): void {
 function intParam(value: string | null, fallback: number, min: number, max: number, name: string): number {
   if (value === null || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new HttpError(400, `${name} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -222,6 +259,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
   } catch {
     throw new HttpError(400, 'the body is not valid json');
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'the body must be a json object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new HttpError(400, 'the body must be a json object');
   return body as Record<string, unknown>;
 }

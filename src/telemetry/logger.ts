@@ -6,8 +6,21 @@ import { pino, type Logger, type DestinationStream } from 'pino';
 export type { Logger };
 
 const REDACT = [
-  'apiKey', '*.apiKey', 'api_key', '*.api_key', 'DD-API-KEY', '*.DD-API-KEY', '*.headers["dd-api-key"]',
-  'passphrase', '*.passphrase', 'keyPassphrase', '*.keyPassphrase', 'key', '*.key', 'privateKey', '*.privateKey',
+  'apiKey',
+  '*.apiKey',
+  'api_key',
+  '*.api_key',
+  'DD-API-KEY',
+  '*.DD-API-KEY',
+  '*.headers["dd-api-key"]',
+  'passphrase',
+  '*.passphrase',
+  'keyPassphrase',
+  '*.keyPassphrase',
+  'key',
+  '*.key',
+  'privateKey',
+  '*.privateKey',
 ];
 
 export function createLogger(options: { level?: string; name?: string } = {}, destination?: DestinationStream): Logger {

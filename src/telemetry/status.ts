@@ -127,7 +127,9 @@ const QUIET_WARNED = 3;
 function readingNothingFor(t: TeleportSourceStatus, config: Readonly<Config>, now: number): number | null {
   if (t.state !== 'running' || t.failingSince === null) return null;
   const ms = now - t.failingSince;
-  return ms >= Math.max(STATUS_THRESHOLDS.teleportFailingWarnSeconds * 1000, 3 * config.teleport.pollIntervalMs) ? ms : null;
+  return ms >= Math.max(STATUS_THRESHOLDS.teleportFailingWarnSeconds * 1000, 3 * config.teleport.pollIntervalMs)
+    ? ms
+    : null;
 }
 
 export function healthReport(s: StatusSources): HealthReport {
@@ -136,15 +138,19 @@ export function healthReport(s: StatusSources): HealthReport {
   if (s.stopping?.()) checks.push({ name: 'shutdown', ok: false, detail: 'the forwarder is shutting down' });
 
   const spool = s.spool?.();
-  checks.push(spool
-    ? { name: 'spool', ok: true, detail: `open: ${spool.records} records queued` }
-    : { name: 'spool', ok: false, detail: `spool at ${config.storage} is not open` });
+  checks.push(
+    spool
+      ? { name: 'spool', ok: true, detail: `open: ${spool.records} records queued` }
+      : { name: 'spool', ok: false, detail: `spool at ${config.storage} is not open` },
+  );
 
   if (config.ingest.enabled) {
     const at = s.ingestAddress?.();
-    checks.push(at
-      ? { name: 'ingest', ok: true, detail: `listening on ${hostPort(at.host, at.port)}` }
-      : { name: 'ingest', ok: false, detail: 'the ingest is not listening' });
+    checks.push(
+      at
+        ? { name: 'ingest', ok: true, detail: `listening on ${hostPort(at.host, at.port)}` }
+        : { name: 'ingest', ok: false, detail: 'the ingest is not listening' },
+    );
   }
 
   if (config.teleport.enabled) {
@@ -160,7 +166,11 @@ export function healthReport(s: StatusSources): HealthReport {
           : `running${t.caughtUp ? ', caught up' : ''}`;
       checks.push({ name: 'teleport', ok: true, detail });
     } else {
-      checks.push({ name: 'teleport', ok: false, detail: `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}` });
+      checks.push({
+        name: 'teleport',
+        ok: false,
+        detail: `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}`,
+      });
     }
   }
 
@@ -170,7 +180,11 @@ export function healthReport(s: StatusSources): HealthReport {
     else if (d.stalled !== null) {
       checks.push({ name: 'datadog', ok: false, detail: `delivery stopped: ${d.stalled}` });
     } else if (d.authFailing) {
-      checks.push({ name: 'datadog', ok: false, detail: `datadog refuses the api key${d.lastError?.status ? ` (${d.lastError.status})` : ''}: delivery is held; check the API key and site` });
+      checks.push({
+        name: 'datadog',
+        ok: false,
+        detail: `datadog refuses the api key${d.lastError?.status ? ` (${d.lastError.status})` : ''}: delivery is held; check the API key and site`,
+      });
     } else checks.push({ name: 'datadog', ok: true, detail: 'api key accepted or not yet refused' });
   }
 
@@ -201,7 +215,10 @@ export function statusDoc(s: StatusSources): StatusDoc {
       : null;
     datadog = { ...d, lastError };
     if (lastError) lastErrors.push(lastError);
-    if (d.authFailing) warnings.push('Datadog refuses the API key: nothing is delivered (nothing is dropped either) until the key or site is fixed.');
+    if (d.authFailing)
+      warnings.push(
+        'Datadog refuses the API key: nothing is delivered (nothing is dropped either) until the key or site is fixed.',
+      );
   }
 
   let teleport: StatusDoc['teleport'] = null;
@@ -218,29 +235,52 @@ export function statusDoc(s: StatusSources): StatusDoc {
     };
     if (t.lastError) lastErrors.push({ component: 'teleport', message: t.lastError, at: null });
     for (const c of t.stuckChunks) {
-      warnings.push(`Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`);
+      warnings.push(
+        `Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`,
+      );
     }
     for (const q of t.quietStreams.slice(0, QUIET_WARNED)) {
       const cancelAfter = (q.started ? 1 : FIRST_MESSAGE_IDLE_FACTOR) * config.teleport.streamIdleMs;
-      warnings.push(`Teleport ${q.what} has sent nothing for ${formatDuration(q.quietForMs / 1000)} with its connection up${q.started ? '' : ' (nothing yet: the auth service may still be preparing it)'}; it is cancelled and retried from its cursor after ${formatDuration(cancelAfter / 1000)} of silence (stream-idle-timeout).`);
+      warnings.push(
+        `Teleport ${q.what} has sent nothing for ${formatDuration(q.quietForMs / 1000)} with its connection up${q.started ? '' : ' (nothing yet: the auth service may still be preparing it)'}; it is cancelled and retried from its cursor after ${formatDuration(cancelAfter / 1000)} of silence (stream-idle-timeout).`,
+      );
     }
     const moreQuiet = t.streamsQuiet - Math.min(QUIET_WARNED, t.quietStreams.length);
-    if (moreQuiet > 0) warnings.push(`${moreQuiet} more Teleport ${moreQuiet === 1 ? 'stream has' : 'streams have'} sent nothing for as long.`);
-    if (t.state === 'failed') warnings.push(`The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`);
+    if (moreQuiet > 0)
+      warnings.push(
+        `${moreQuiet} more Teleport ${moreQuiet === 1 ? 'stream has' : 'streams have'} sent nothing for as long.`,
+      );
+    if (t.state === 'failed')
+      warnings.push(
+        `The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`,
+      );
     const silent = readingNothingFor(t, config, now);
     if (silent !== null) {
       const since = new Date(now - silent).toISOString();
-      const last = t.lastSuccessAt === null ? 'no call has succeeded since the start' : `the last call that succeeded was at ${new Date(t.lastSuccessAt).toISOString()}`;
-      warnings.push(`The Teleport poller has read nothing since ${since} (${formatDuration(silent / 1000)}; ${last}): ${t.lastError ?? 'see the logs'}. \`check\` tests the address, the identity and the role.`);
+      const last =
+        t.lastSuccessAt === null
+          ? 'no call has succeeded since the start'
+          : `the last call that succeeded was at ${new Date(t.lastSuccessAt).toISOString()}`;
+      warnings.push(
+        `The Teleport poller has read nothing since ${since} (${formatDuration(silent / 1000)}; ${last}): ${t.lastError ?? 'see the logs'}. \`check\` tests the address, the identity and the role.`,
+      );
     }
     // tbot renews short-lived identities on its own: with refresh on, only an identity about to lapse is news
     const identityWarn = config.teleport.refreshEnabled
-      ? Math.min(STATUS_THRESHOLDS.identityWarnSeconds, Math.max(STATUS_THRESHOLDS.identityRefreshWarnSeconds, (STATUS_THRESHOLDS.identityRefreshIntervalsLeft * config.teleport.refreshIntervalMs) / 1000))
+      ? Math.min(
+          STATUS_THRESHOLDS.identityWarnSeconds,
+          Math.max(
+            STATUS_THRESHOLDS.identityRefreshWarnSeconds,
+            (STATUS_THRESHOLDS.identityRefreshIntervalsLeft * config.teleport.refreshIntervalMs) / 1000,
+          ),
+        )
       : STATUS_THRESHOLDS.identityWarnSeconds;
     if (identityExpiresInSeconds !== null && identityExpiresInSeconds < identityWarn) {
-      warnings.push(identityExpiresInSeconds <= 0
-        ? `The Teleport identity ${t.identity!.file} has expired: renew it (tbot, or tctl auth sign).`
-        : `The Teleport identity ${t.identity!.file} expires in ${formatDuration(identityExpiresInSeconds)}: make sure it is renewed.`);
+      warnings.push(
+        identityExpiresInSeconds <= 0
+          ? `The Teleport identity ${t.identity!.file} has expired: renew it (tbot, or tctl auth sign).`
+          : `The Teleport identity ${t.identity!.file} expires in ${formatDuration(identityExpiresInSeconds)}: make sure it is renewed.`,
+      );
     }
   }
 
@@ -273,30 +313,50 @@ export function walWarnings(spool: { walDamage?: WalDamage | null; walDamageKept
   const out: string[] = [];
   const damage = spool.walDamage;
   if (damage) {
-    out.push(`The spool's storage was damaged: at start-up LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log (${damage.reasons.join('; ')}), so records acknowledged before the last stop may be lost.${damage.keptIn ? ` The damaged log is kept in ${damage.keptIn}.` : ''} Check the disk.`);
+    out.push(
+      `The spool's storage was damaged: at start-up LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log (${damage.reasons.join('; ')}), so records acknowledged before the last stop may be lost.${damage.keptIn ? ` The damaged log is kept in ${damage.keptIn}.` : ''} Check the disk.`,
+    );
   }
   const earlier = (spool.walDamageKept ?? []).filter((d) => d !== damage?.keptIn);
   if (earlier.length > 0) {
-    out.push(`The spool's storage holds damaged write-ahead logs kept from an earlier start (${earlier.join(', ')}): records may have been lost then. Remove them once inspected.`);
+    out.push(
+      `The spool's storage holds damaged write-ahead logs kept from an earlier start (${earlier.join(', ')}): records may have been lost then. Remove them once inspected.`,
+    );
   }
   return out;
 }
 
 /** warnings about the spool that both the live document and the on-disk view give */
-export function spoolWarnings(spool: { records: number; deadLetters: number; oldestAgeSeconds: number | null; bytes: number; maxBytes: number; walDamage?: WalDamage | null; walDamageKept?: string[] }): string[] {
+export function spoolWarnings(spool: {
+  records: number;
+  deadLetters: number;
+  oldestAgeSeconds: number | null;
+  bytes: number;
+  maxBytes: number;
+  walDamage?: WalDamage | null;
+  walDamageKept?: string[];
+}): string[] {
   const out: string[] = [];
   out.push(...walWarnings(spool));
   const age = spool.oldestAgeSeconds;
   if (age !== null && age > STATUS_THRESHOLDS.datadogWindowSeconds) {
-    out.push(`The oldest undelivered record was queued ${formatDuration(age)} ago, past Datadog's 18 h window: it will not be indexed as current. Check why delivery is stuck (last errors, API key).`);
+    out.push(
+      `The oldest undelivered record was queued ${formatDuration(age)} ago, past Datadog's 18 h window: it will not be indexed as current. Check why delivery is stuck (last errors, API key).`,
+    );
   } else if (age !== null && age > STATUS_THRESHOLDS.oldestWarnSeconds) {
-    out.push(`The oldest undelivered record was queued ${formatDuration(age)} ago: Datadog does not index logs over 18 h old as current. Check why delivery is slow (last errors, API key).`);
+    out.push(
+      `The oldest undelivered record was queued ${formatDuration(age)} ago: Datadog does not index logs over 18 h old as current. Check why delivery is slow (last errors, API key).`,
+    );
   }
   if (spool.maxBytes > 0 && spool.bytes / spool.maxBytes >= STATUS_THRESHOLDS.spoolWarnRatio) {
-    out.push(`The spool is ${Math.floor((spool.bytes / spool.maxBytes) * 100)}% full: at 100% the ingest answers 503 and the poller waits.`);
+    out.push(
+      `The spool is ${Math.floor((spool.bytes / spool.maxBytes) * 100)}% full: at 100% the ingest answers 503 and the poller waits.`,
+    );
   }
   if (spool.deadLetters > 0) {
-    out.push(`${spool.deadLetters} dead letter${spool.deadLetters === 1 ? '' : 's'}: Datadog refused them for good; inspect with \`spool ls --dead\`, then replay or purge.`);
+    out.push(
+      `${spool.deadLetters} dead letter${spool.deadLetters === 1 ? '' : 's'}: Datadog refused them for good; inspect with \`spool ls --dead\`, then replay or purge.`,
+    );
   }
   return out;
 }
@@ -307,7 +367,13 @@ export function configSummary(c: Readonly<Config>): ConfigSummary {
     storage: c.storage,
     dryRun: c.dryRun,
     exitOnLastEvent: c.exitOnLastEvent,
-    ingest: { enabled: c.ingest.enabled, host: c.ingest.host, port: c.ingest.port, bodyLimit: c.ingest.bodyLimit, maxDecompressed: c.ingest.maxDecompressed },
+    ingest: {
+      enabled: c.ingest.enabled,
+      host: c.ingest.host,
+      port: c.ingest.port,
+      bodyLimit: c.ingest.bodyLimit,
+      maxDecompressed: c.ingest.maxDecompressed,
+    },
     datadog: {
       site: c.datadog.site,
       url: c.datadog.url ? safeUrl(c.datadog.url) : null,
@@ -319,7 +385,12 @@ export function configSummary(c: Readonly<Config>): ConfigSummary {
     },
     spool: { maxBytes: c.spool.maxBytes },
     admin: { host: c.admin.host, port: c.admin.port },
-    routing: { unmatched: c.routing.unmatched, oldTimestamps: c.routing.oldTimestamps, maxAgeMs: c.routing.maxAgeMs, rules: c.routing.rules.length },
+    routing: {
+      unmatched: c.routing.unmatched,
+      oldTimestamps: c.routing.oldTimestamps,
+      maxAgeMs: c.routing.maxAgeMs,
+      rules: c.routing.rules.length,
+    },
     teleport: {
       enabled: c.teleport.enabled,
       addr: c.teleport.addr,

@@ -33,8 +33,13 @@ export interface LeafOptions extends CaOptions {
 const HOUR = 3600_000;
 const SKEW = 5 * 60_000; // 5 min of allowed clock skew on notBefore
 
-function newKeyPair(bits: number): { forgeKey: forge.pki.rsa.PrivateKey; forgePub: forge.pki.rsa.PublicKey; pem: string } {
-  if (![1024, 2048, 3072, 4096].includes(bits)) throw new Error(`RSA key length must be 1024, 2048, 3072 or 4096, got ${bits}`);
+function newKeyPair(bits: number): {
+  forgeKey: forge.pki.rsa.PrivateKey;
+  forgePub: forge.pki.rsa.PublicKey;
+  pem: string;
+} {
+  if (![1024, 2048, 3072, 4096].includes(bits))
+    throw new Error(`RSA key length must be 1024, 2048, 3072 or 4096, got ${bits}`);
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: bits });
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const forgeKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;

@@ -29,9 +29,18 @@ test('demo: the printed spool, rerun and status commands work', { timeout: 240_0
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const config = join(dir, 'forwarder.toml');
 
-  const first = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+  const first = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(first.status, 0, first.stdout + first.stderr);
-  assert.doesNotMatch(first.stdout, / start --config /, 'no `start` line: the fake cluster and intake are gone after the demo');
+  assert.doesNotMatch(
+    first.stdout,
+    / start --config /,
+    'no `start` line: the fake cluster and intake are gone after the demo',
+  );
 
   // after the demo: its spool, opened from the config it wrote
   const spoolCmd = argvOf(printed(first.stdout, /^ {2}the spool +/));
@@ -46,7 +55,11 @@ test('demo: the printed spool, rerun and status commands work', { timeout: 240_0
   assert.deepEqual(rerun.slice(-4), ['demo', '--dir', dir, '--follow']);
   const statusCmd = argvOf(printed(first.stdout, /^ +and meanwhile: /));
   assert.deepEqual(statusCmd.slice(-3), ['status', '--config', config]);
-  const live = spawn(rerun[0]!, [...rerun.slice(1), ...small], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const live = spawn(rerun[0]!, [...rerun.slice(1), ...small], {
+    cwd: repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   live.stdout.on('data', (c: Buffer) => (out += c.toString()));
   live.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -60,15 +73,29 @@ test('demo: the printed spool, rerun and status commands work', { timeout: 240_0
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   assert.ok(out.includes('ctrl-c stops it'), out);
-  assert.equal(printed(out, /^ {2}while it runs +/), printed(first.stdout, /^ {2}while it runs +/), 'the same status command, as the port is in the config');
+  assert.equal(
+    printed(out, /^ {2}while it runs +/),
+    printed(first.stdout, /^ {2}while it runs +/),
+    'the same status command, as the port is in the config',
+  );
 
-  const status = spawnSync(statusCmd[0]!, statusCmd.slice(1), { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+  const status = spawnSync(statusCmd[0]!, statusCmd.slice(1), {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(status.status, 0, status.stdout + status.stderr);
   assert.doesNotMatch(status.stdout, /not running/, status.stdout);
   assert.match(status.stdout, /teleport/);
 
   // a third demo in the same directory while this one runs: refused, this one's spool untouched
-  const third = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+  const third = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(third.status, 2, third.stdout + third.stderr);
   assert.match(third.stderr, /storage is in use \(is a `demo --dir .* --follow` still running\?\)/);
   const still = spawnSync(statusCmd[0]!, statusCmd.slice(1), { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
@@ -83,7 +110,12 @@ test('demo refuses a --dir holding a config it did not write', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-demo-foreign-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'forwarder.toml'), 'storage = "/var/lib/important"\n');
-  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], { cwd: repoRoot, env, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'demo', '--dir', dir, ...small], {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(r.status, 2, r.stdout + r.stderr);
   assert.match(r.stderr, /forwarder\.toml was not written by the demo: give --dir a new directory/);
 });

@@ -20,19 +20,26 @@ async function storageWith(t: TestContext, counts: { old: number; recent: number
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
   const dead = async (n: number, reason: string, status: number | null) => {
     if (n === 0) return;
-    await spool.append(Array.from({ length: n }, (_, i) => JSON.stringify({ message: `${reason} ${i}`, pad: 'x'.repeat(300) })));
+    await spool.append(
+      Array.from({ length: n }, (_, i) => JSON.stringify({ message: `${reason} ${i}`, pad: 'x'.repeat(300) })),
+    );
     const taken = await spool.take(n, 1e7);
     await spool.deadLetter(taken, reason, status);
   };
   await dead(counts.old, 'HTTP 400: old refusal', 400);
   clock = Date.now();
   await dead(counts.recent, 'log is 6000000 bytes, over the limit\u001b[2J', null);
-  if (counts.queued > 0) await spool.append(Array.from({ length: counts.queued }, (_, i) => JSON.stringify({ message: `queued ${i}` })));
+  if (counts.queued > 0)
+    await spool.append(Array.from({ length: counts.queued }, (_, i) => JSON.stringify({ message: `queued ${i}` })));
   await spool.close();
   return dir;
 }
 
-function run(dir: string, o: Partial<RunSpoolOptions> & Pick<RunSpoolOptions, 'action'>, flags: Record<string, unknown> = { 'admin-enabled': false }) {
+function run(
+  dir: string,
+  o: Partial<RunSpoolOptions> & Pick<RunSpoolOptions, 'action'>,
+  flags: Record<string, unknown> = { 'admin-enabled': false },
+) {
   const out = capture();
   const done = runSpool({ dead: true, flags: { storage: dir, ...flags }, env: {}, out, ...o });
   return { out, done };
@@ -57,19 +64,29 @@ test('parseBefore: RFC 3339 times and ages counted back from now (pure)', () => 
   assert.equal(parseBefore('0s', now), now);
   assert.equal(parseBefore('2024-05-01T12:00:00Z', now), Date.parse('2024-05-01T12:00:00Z'));
   assert.equal(parseBefore('2024-05-01T12:00:00+02:00', now), Date.parse('2024-05-01T10:00:00Z'));
-  for (const bad of ['yesterday', '7 days', '2024-13-45T00:00:00Z', '-1d']) assert.throws(() => parseBefore(bad, now), { code: 'TDF_CONFIG' }, bad);
+  for (const bad of ['yesterday', '7 days', '2024-13-45T00:00:00Z', '-1d'])
+    assert.throws(() => parseBefore(bad, now), { code: 'TDF_CONFIG' }, bad);
 });
 
 test('formatDeadLetter: key, time, status, reason and a short, escaped preview (pure)', () => {
-  const text = formatDeadLetter({ key: 'd!000000000001!0000000000000002', reason: 'HTTP 400: bad\nthing', status: 400, at: Date.parse('2024-05-01T00:00:00Z'), value: `{"message":"${'y'.repeat(500)}"}` });
+  const text = formatDeadLetter({
+    key: 'd!000000000001!0000000000000002',
+    reason: 'HTTP 400: bad\nthing',
+    status: 400,
+    at: Date.parse('2024-05-01T00:00:00Z'),
+    value: `{"message":"${'y'.repeat(500)}"}`,
+  });
   const [first, second] = text.split('\n');
-  assert.equal(first, 'd!000000000001!0000000000000002  2024-05-01T00:00:00.000Z  status 400  HTTP 400: bad\\u000athing');
+  assert.equal(
+    first,
+    'd!000000000001!0000000000000002  2024-05-01T00:00:00.000Z  status 400  HTTP 400: bad\\u000athing',
+  );
   assert.ok(second!.startsWith('    {"message":"yyy'));
   assert.ok(second!.endsWith('…'));
   assert.ok(second!.length < 200);
 });
 
-test('stats, ls, replay and purge on a stopped forwarder\'s storage', async (t) => {
+test("stats, ls, replay and purge on a stopped forwarder's storage", async (t) => {
   const dir = await storageWith(t, { old: 3, recent: 2, queued: 4 });
 
   let r = run(dir, { action: 'stats', dead: false });
@@ -134,7 +151,10 @@ test('usage errors are refused before the storage is touched', async (t) => {
     [{ action: 'ls', limit: 0 }, /--limit must be/],
   ];
   for (const [o, message] of cases) await assert.rejects(run(dir, o).done, message);
-  await assert.rejects(run(join(dir, 'missing'), { action: 'stats', dead: false }).done, /there is no spool in .*missing/);
+  await assert.rejects(
+    run(join(dir, 'missing'), { action: 'stats', dead: false }).done,
+    /there is no spool in .*missing/,
+  );
 });
 
 test('refuses while another process (the forwarder) holds the storage', async (t) => {
@@ -146,7 +166,11 @@ test('refuses while another process (the forwarder) holds the storage', async (t
     process.stdout.write('open\\n');
     process.stdin.on('end', async () => { await spool.close(); process.exit(0); });
     process.stdin.resume();`;
-  const child = spawn(process.execPath, [...(compiled ? [] : ['--import', 'tsx']), '--input-type=module', '-e', code, module, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...(compiled ? [] : ['--import', 'tsx']), '--input-type=module', '-e', code, module, dir],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -161,12 +185,18 @@ test('refuses while another process (the forwarder) holds the storage', async (t
   for (const action of ['stats', 'ls', 'replay'] as const) {
     await assert.rejects(run(dir, { action }).done, (err: Error & { code?: string }) => {
       assert.equal(err.code, 'TDF_STORAGE');
-      assert.match(err.message, new RegExp(`^the forwarder is running with storage ${dir}: stop it first, or use its admin API`));
+      assert.match(
+        err.message,
+        new RegExp(`^the forwarder is running with storage ${dir}: stop it first, or use its admin API`),
+      );
       assert.match(err.message, /admin API is disabled here/);
       return true;
     });
   }
-  await assert.rejects(run(dir, { action: 'purge', before: '0s' }, { 'admin-port': 1 }).done, /the forwarder is running with storage .*its admin API at http:\/\/127\.0\.0\.1:1 did not answer/);
+  await assert.rejects(
+    run(dir, { action: 'purge', before: '0s' }, { 'admin-port': 1 }).done,
+    /the forwarder is running with storage .*its admin API at http:\/\/127\.0\.0\.1:1 did not answer/,
+  );
 
   child.stdin.end();
   await exited;
@@ -179,7 +209,10 @@ test('goes through the admin api while the forwarder runs', async (t) => {
   t.after(() => spool.close());
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false, 'dry-run': true });
   const sources: StatusSources = { config, version: 't', startedAt: Date.now(), spool: () => spool.stats() };
-  const admin = createAdminServer({ host: '127.0.0.1', port: 0 }, { health: () => healthReport(sources), status: () => statusDoc(sources), spool, logger: silentLogger });
+  const admin = createAdminServer(
+    { host: '127.0.0.1', port: 0 },
+    { health: () => healthReport(sources), status: () => statusDoc(sources), spool, logger: silentLogger },
+  );
   const { port } = await admin.start();
   t.after(() => admin.close());
   const flags = { 'admin-port': port };
@@ -209,7 +242,14 @@ test('goes through the admin api while the forwarder runs', async (t) => {
   // --url to an admin api that serves another storage directory is refused
   const elsewhere = tempDir(t);
   await assert.rejects(
-    runSpool({ action: 'replay', dead: true, flags: { storage: elsewhere }, env: {}, url: `http://127.0.0.1:${port}`, out: capture() }),
+    runSpool({
+      action: 'replay',
+      dead: true,
+      flags: { storage: elsewhere },
+      env: {},
+      url: `http://127.0.0.1:${port}`,
+      out: capture(),
+    }),
     new RegExp(`the forwarder behind http://127\\.0\\.0\\.1:${port} uses storage ${dir}, not ${elsewhere}`),
   );
 });

@@ -9,7 +9,12 @@ import { cliCommand, repoRoot } from '../helpers/paths.js';
 
 function cli(args: string[], storage: string) {
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TDF_STORAGE: storage };
-  return spawnSync(cliCommand[0]!, [...cliCommand.slice(1), ...args], { cwd: repoRoot, env, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
+    cwd: repoRoot,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 test('an unknown action or flag is one error line, exit 2, and the command is not run', (t) => {
@@ -40,12 +45,20 @@ test('--help shows durations and sizes as a config file would write them, each f
   assert.match(r.stdout, /\[default: "32MiB"\]/);
   assert.doesNotMatch(r.stdout, /61200000|33554432/);
   // each option line starts with its names: `--a, --b, -c  description`
-  const flags = r.stdout.split('\n').filter((l) => /^\s+-/.test(l)).flatMap((l) => l.trim().split(/\s{2,}/)[0]!.split(', '));
+  const flags = r.stdout
+    .split('\n')
+    .filter((l) => /^\s+-/.test(l))
+    .flatMap((l) =>
+      l
+        .trim()
+        .split(/\s{2,}/)[0]!
+        .split(', '),
+    );
   assert.ok(flags.includes('--lock-enabled'));
   assert.equal(new Set(flags).size, flags.length, 'no flag listed twice');
 });
 
-test('--help lists teleport-event-handler\'s [forward.fluentd] flags, in their own group, last', () => {
+test("--help lists teleport-event-handler's [forward.fluentd] flags, in their own group, last", () => {
   const r = cli(['start', '--help'], join(tmpdir(), 'tdf-usage-unused'));
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n');
@@ -53,7 +66,14 @@ test('--help lists teleport-event-handler\'s [forward.fluentd] flags, in their o
   assert.equal(headers.at(-1), 'teleport-event-handler compatibility:', `groups: ${headers.join(' | ')}`);
   // the handler's spellings sit under that header, with what they do
   const group = lines.slice(lines.indexOf('teleport-event-handler compatibility:')).join('\n');
-  for (const flag of ['--fluentd-url', '--fluentd-session-url', '--fluentd-ca', '--fluentd-cert', '--fluentd-key', '--fluentd-max-connections']) {
+  for (const flag of [
+    '--fluentd-url',
+    '--fluentd-session-url',
+    '--fluentd-ca',
+    '--fluentd-cert',
+    '--fluentd-key',
+    '--fluentd-max-connections',
+  ]) {
     assert.match(group, new RegExp(`^\\s+(--\\S+, )?${flag}(,|\\s|$)`, 'm'), flag);
   }
   assert.match(group, /its path sets\s+events-tag/);

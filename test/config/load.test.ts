@@ -65,25 +65,40 @@ test('teleport-event-handler.toml loads unchanged; its url paths give the tags',
   assert.equal(c.ingest.enabled, false);
 });
 
-test('teleport.mode and teleport.cluster-name: auto and the identity\'s cluster by default; an empty cluster name is unset', () => {
+test("teleport.mode and teleport.cluster-name: auto and the identity's cluster by default; an empty cluster name is unset", () => {
   const file = fixture('teleport-event-handler.toml');
   const c = loadConfig({ file, env });
   assert.equal(c.teleport.mode, 'auto');
   assert.equal(c.teleport.clusterName, undefined);
-  const set = loadConfig({ file, env: { ...env, TDF_TELEPORT_MODE: 'proxy', TDF_TELEPORT_CLUSTER_NAME: 'leaf.example.com' } });
+  const set = loadConfig({
+    file,
+    env: { ...env, TDF_TELEPORT_MODE: 'proxy', TDF_TELEPORT_CLUSTER_NAME: 'leaf.example.com' },
+  });
   assert.equal(set.teleport.mode, 'proxy');
   assert.equal(set.teleport.clusterName, 'leaf.example.com');
   assert.equal(loadConfig({ file, env: env, flags: { 'teleport-cluster-name': '' } }).teleport.clusterName, undefined);
-  assert.throws(() => loadConfig({ file, env: { ...env, TDF_TELEPORT_MODE: 'tunnel' } }), /teleport\.mode.*auto, direct, proxy|expected one of/);
+  assert.throws(
+    () => loadConfig({ file, env: { ...env, TDF_TELEPORT_MODE: 'tunnel' } }),
+    /teleport\.mode.*auto, direct, proxy|expected one of/,
+  );
 });
 
 test('precedence: defaults < file < env < flags; teleport-event-handler env names work', () => {
   const file = fixture('forwarder.toml');
   assert.equal(loadConfig({ file, env: {} }).ingest.port, 9888);
   assert.equal(loadConfig({ file, env: { TDF_INGEST_PORT: '7000' } }).ingest.port, 7000);
-  assert.equal(loadConfig({ file, env: { TDF_INGEST_PORT: '7000' }, flags: { 'ingest-port': '7001' } }).ingest.port, 7001);
+  assert.equal(
+    loadConfig({ file, env: { TDF_INGEST_PORT: '7000' }, flags: { 'ingest-port': '7001' } }).ingest.port,
+    7001,
+  );
   const c = loadConfig({
-    env: { FDFWD_TELEPORT_IDENTITY: '/id', FDFWD_BATCH: '50', FDWRD_FLUENTD_CA: '/ca', FDFWD_FLUENTD_URL: 'https://x:8888/audit/events.log', DD_API_KEY: 'k' },
+    env: {
+      FDFWD_TELEPORT_IDENTITY: '/id',
+      FDFWD_BATCH: '50',
+      FDWRD_FLUENTD_CA: '/ca',
+      FDFWD_FLUENTD_URL: 'https://x:8888/audit/events.log',
+      DD_API_KEY: 'k',
+    },
     flags: { 'lock-enabled': true },
   });
   assert.equal(c.teleport.identity, '/id');
@@ -92,7 +107,15 @@ test('precedence: defaults < file < env < flags; teleport-event-handler env name
   assert.equal(c.teleport.lock.enabled, true);
   assert.equal(c.routing.rules[0]!.pattern, '**');
   // the handler's own misspelling for the teleport cert, beside its correctly spelled ca and key
-  const m = loadConfig({ env: { FDFWD_TELEPORT_CA: '/ca', FDWRD_TELEPORT_CERT: '/cert', FDFWD_TELEPORT_KEY: '/key', FDWRD_MAX_CONNECTIONS: '4', DD_API_KEY: 'k' } });
+  const m = loadConfig({
+    env: {
+      FDFWD_TELEPORT_CA: '/ca',
+      FDWRD_TELEPORT_CERT: '/cert',
+      FDFWD_TELEPORT_KEY: '/key',
+      FDWRD_MAX_CONNECTIONS: '4',
+      DD_API_KEY: 'k',
+    },
+  });
   assert.deepEqual([m.teleport.ca, m.teleport.cert, m.teleport.key], ['/ca', '/cert', '/key']);
   assert.equal(m.teleport.enabled, true);
 });
@@ -106,17 +129,33 @@ test('errors name the file, the key and what was expected', () => {
     ['missing.toml', /missing\.toml cannot be read: no such file/],
   ];
   for (const [name, re] of cases) {
-    assert.throws(() => loadConfig({ file: fixture(name), env, partial: true }), (err: unknown) => err instanceof ConfigError && re.test(err.message), name);
+    assert.throws(
+      () => loadConfig({ file: fixture(name), env, partial: true }),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message),
+      name,
+    );
   }
-  assert.throws(() => loadConfig({ env: { TDF_INGEST_PORT: '70000' }, partial: true }), /environment variable TDF_INGEST_PORT: expected a whole number from 0 to 65535, got 70000/);
-  assert.throws(() => loadConfig({ env: {}, flags: { 'datadog-compression': 'zstd' }, partial: true }), /flag --datadog-compression: expected one of "gzip", "deflate", "none"/);
+  assert.throws(
+    () => loadConfig({ env: { TDF_INGEST_PORT: '70000' }, partial: true }),
+    /environment variable TDF_INGEST_PORT: expected a whole number from 0 to 65535, got 70000/,
+  );
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { 'datadog-compression': 'zstd' }, partial: true }),
+    /flag --datadog-compression: expected one of "gzip", "deflate", "none"/,
+  );
 });
 
 test('cross-key checks: sources, credentials and the api key', () => {
   assert.throws(() => loadConfig({ env }), /nothing to forward/);
-  assert.throws(() => loadConfig({ env, flags: { 'ingest-ca': 'a', 'ingest-cert': 'b' } }), /key "ingest\.key" is required/);
+  assert.throws(
+    () => loadConfig({ env, flags: { 'ingest-ca': 'a', 'ingest-cert': 'b' } }),
+    /key "ingest\.key" is required/,
+  );
   assert.throws(() => loadConfig({ env, flags: { 'teleport-ca': 'a' } }), /go together/);
-  assert.throws(() => loadConfig({ env: {}, flags: { 'teleport-identity': 'id' } }), /no Datadog API key: set the DD_API_KEY/);
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { 'teleport-identity': 'id' } }),
+    /no Datadog API key: set the DD_API_KEY/,
+  );
   assert.equal(loadConfig({ env: {}, flags: { 'teleport-identity': 'id', 'dry-run': true } }).dryRun, true);
 });
 
@@ -134,9 +173,15 @@ test('an api key that cannot go in a header is refused at start, without showing
     writeFileSync(file, 'abcdef0123456789\nsecond-line-secret\n', { mode: 0o600 });
     assert.throws(
       () => loadConfig({ env: {}, flags: { 'datadog-api-key-file': file, 'teleport-identity': 'id' } }),
-      (err: Error) => /several lines/.test(err.message) && !err.message.includes('second-line-secret') && !err.message.includes('abcdef'),
+      (err: Error) =>
+        /several lines/.test(err.message) &&
+        !err.message.includes('second-line-secret') &&
+        !err.message.includes('abcdef'),
     );
-    assert.throws(() => loadConfig({ env: { DD_API_KEY: 'has space' }, flags: { 'teleport-identity': 'id' } }), /one line of printable characters/);
+    assert.throws(
+      () => loadConfig({ env: { DD_API_KEY: 'has space' }, flags: { 'teleport-identity': 'id' } }),
+      /one line of printable characters/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,7 +192,10 @@ test('a bad value in the file is an error even when an env var overrides it', ()
   try {
     const file = join(dir, 'c.toml');
     writeFileSync(file, '[ingest]\nport = "eighty"\n');
-    assert.throws(() => loadConfig({ file, env: { TDF_INGEST_PORT: '9000' }, partial: true }), /key "ingest\.port": expected a whole number/);
+    assert.throws(
+      () => loadConfig({ file, env: { TDF_INGEST_PORT: '9000' }, partial: true }),
+      /key "ingest\.port": expected a whole number/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -173,7 +221,10 @@ test('the secret files read are named beside their contents, resolved like every
     writeFileSync(join(dir, 'pass'), 'hunter2\n', { mode: 0o600 });
     // a dotted key at the top is the same setting as one under its table
     const file = join(dir, 'c.toml');
-    writeFileSync(file, '"ingest.key-passphrase-file" = "pass"\n[datadog]\napi-key-file = "dd.key"\n[teleport]\nidentity = "id"\n');
+    writeFileSync(
+      file,
+      '"ingest.key-passphrase-file" = "pass"\n[datadog]\napi-key-file = "dd.key"\n[teleport]\nidentity = "id"\n',
+    );
     const c = loadConfig({ file, env: {}, cwd: '/' });
     assert.equal(c.datadog.apiKey, 'abcdef0123456789');
     assert.equal(c.datadog.apiKeyFile, join(dir, 'dd.key'));
@@ -181,7 +232,11 @@ test('the secret files read are named beside their contents, resolved like every
     assert.equal(c.ingest.keyPassphraseFile, join(dir, 'pass'));
 
     // an env var's or a flag's relative path is from the working directory
-    const fromEnv = loadConfig({ env: { TDF_DATADOG_API_KEY_FILE: 'dd.key' }, flags: { 'ingest-key-passphrase-file': 'pass', 'teleport-identity': 'id' }, cwd: dir });
+    const fromEnv = loadConfig({
+      env: { TDF_DATADOG_API_KEY_FILE: 'dd.key' },
+      flags: { 'ingest-key-passphrase-file': 'pass', 'teleport-identity': 'id' },
+      cwd: dir,
+    });
     assert.equal(fromEnv.datadog.apiKeyFile, join(dir, 'dd.key'));
     assert.equal(fromEnv.ingest.keyPassphraseFile, join(dir, 'pass'));
 

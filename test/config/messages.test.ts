@@ -40,10 +40,16 @@ function noteMatching(notes: readonly ConfigNote[], re: RegExp): ConfigNote | un
 
 test('a TOML syntax error gives file:line:col, the reason and the offending line with a caret', () => {
   const file = fixture('config', 'bad-syntax.toml');
-  assert.equal(message(() => loadConfig({ file, env, partial: true })), `${file}:1:8: invalid TOML: illegal character in key\n  1 | [ingest\n    |        ^`);
+  assert.equal(
+    message(() => loadConfig({ file, env, partial: true })),
+    `${file}:1:8: invalid TOML: illegal character in key\n  1 | [ingest\n    |        ^`,
+  );
   // an error further down: the position is that line's
   const second = toml('storage = "/s"', '', 'batch = = 3');
-  assert.match(message(() => loadConfig({ file: second, env, partial: true })), new RegExp(`^${second}:3:9: invalid TOML: invalid value\\n  3 \\| batch = = 3\\n    \\| {9}\\^$`));
+  assert.match(
+    message(() => loadConfig({ file: second, env, partial: true })),
+    new RegExp(`^${second}:3:9: invalid TOML: invalid value\\n  3 \\| batch = = 3\\n    \\| {9}\\^$`),
+  );
 });
 
 test('a TOML syntax error does not quote a line that may hold a secret, nor a long line', () => {
@@ -69,7 +75,10 @@ test('no config at all: says that no config file was given before which keys to 
   assert.match(msg, /nothing to forward: .*ingest\.ca, ingest\.cert, ingest\.key.*teleport\.identity/);
   // with a file, the file is named instead
   const file = toml('storage = "/s"');
-  assert.match(message(() => loadConfig({ file, env })), new RegExp(`^${file}: nothing to forward: configure the ingest`));
+  assert.match(
+    message(() => loadConfig({ file, env })),
+    new RegExp(`^${file}: nothing to forward: configure the ingest`),
+  );
 });
 
 test('ingest.enabled and teleport.enabled both false: says exactly that, and where each came from', () => {
@@ -84,12 +93,19 @@ test('ingest.enabled and teleport.enabled both false: says exactly that, and whe
   );
   // one switched off, the other never configured
   const off = toml('[ingest]', 'enabled = false');
-  assert.match(message(() => loadConfig({ file: off, env })), /nothing to forward: ingest\.enabled is false \(.*key "ingest\.enabled"\) and the Teleport poller is not configured/);
+  assert.match(
+    message(() => loadConfig({ file: off, env })),
+    /nothing to forward: ingest\.enabled is false \(.*key "ingest\.enabled"\) and the Teleport poller is not configured/,
+  );
 });
 
 test('teleport.* keys given while teleport.enabled is false: a warning that names them and where they came from', () => {
   const file = toml(...INGEST, '[teleport]', 'enabled = false');
-  const c = loadConfig({ file, env: { ...env, FDFWD_TELEPORT_ADDR: 'auth:3025' }, flags: { 'teleport-identity': '/id' } });
+  const c = loadConfig({
+    file,
+    env: { ...env, FDFWD_TELEPORT_ADDR: 'auth:3025' },
+    flags: { 'teleport-identity': '/id' },
+  });
   assert.equal(c.teleport.enabled, false);
   const note = noteMatching(c.notes, /teleport\.enabled is false/);
   assert.ok(note, JSON.stringify(c.notes));
@@ -105,31 +121,53 @@ test('teleport.* keys given while teleport.enabled is false: a warning that name
 });
 
 test('every setting has its flag once: no alias equals the flag name (start --help, docs)', () => {
-  for (const s of SETTINGS) assert.ok(!(s.aliases ?? []).includes(flagName(s.key)), `${s.key}: an alias equal to --${flagName(s.key)}`);
+  for (const s of SETTINGS)
+    assert.ok(!(s.aliases ?? []).includes(flagName(s.key)), `${s.key}: an alias equal to --${flagName(s.key)}`);
   const opts = settingOptions();
-  for (const [name, o] of Object.entries(opts)) assert.ok(!([o.alias ?? []].flat() as string[]).includes(name), `--${name} is its own alias`);
-  for (const line of configurationMarkdown().split('\n').filter((l) => l.startsWith('| `'))) {
+  for (const [name, o] of Object.entries(opts))
+    assert.ok(!([o.alias ?? []].flat() as string[]).includes(name), `--${name} is its own alias`);
+  for (const line of configurationMarkdown()
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))) {
     const flags = line.split(' | ')[3]!.split(', ');
     assert.equal(new Set(flags).size, flags.length, line);
   }
   // the handler's spellings still work: flags, and the flat toml keys
-  const c = loadConfig({ env: { ...env, FDFWD_TELEPORT_IDENTITY: '/id' }, flags: { 'lock-enabled': true, 'lock-failed-attempts-count': '5' } });
+  const c = loadConfig({
+    env: { ...env, FDFWD_TELEPORT_IDENTITY: '/id' },
+    flags: { 'lock-enabled': true, 'lock-failed-attempts-count': '5' },
+  });
   assert.deepEqual([c.teleport.lock.enabled, c.teleport.lock.failedAttemptsCount], [true, 5]);
   const flat = loadConfig({ file: toml('lock-enabled = true', 'lock-period = "2m"', ...INGEST), env });
   assert.deepEqual([flat.teleport.lock.enabled, flat.teleport.lock.periodMs], [true, 120_000]);
 });
 
 test('obsolete teleport-event-handler keys (namespace, cursor) load with a warning that says why they are ignored', () => {
-  const file = toml('namespace = "default"', 'cursor = "abc"', 'storage = "./storage"', '[teleport]', 'identity = "identity"');
+  const file = toml(
+    'namespace = "default"',
+    'cursor = "abc"',
+    'storage = "./storage"',
+    '[teleport]',
+    'identity = "identity"',
+  );
   const c = loadConfig({ file, env });
   assert.equal(c.teleport.enabled, true);
   const ns = c.notes.find((x) => x.where === `${file}: key "namespace"`);
   assert.equal(ns?.level, 'warn');
   assert.match(ns!.message, /obsolete teleport-event-handler key, ignored: .*namespace, "default"/);
-  assert.match(c.notes.find((x) => x.where === `${file}: key "cursor"`)!.message, /ignored: the poller keeps its own cursors in storage/);
+  assert.match(
+    c.notes.find((x) => x.where === `${file}: key "cursor"`)!.message,
+    /ignored: the poller keeps its own cursors in storage/,
+  );
   // other unknown keys are still refused
-  assert.match(message(() => loadConfig({ file: toml('mystery = 1', ...INGEST), env })), /unknown key "mystery"/);
-  assert.match(message(() => loadConfig({ file: toml('constructor = 1', ...INGEST), env })), /unknown key "constructor"/);
+  assert.match(
+    message(() => loadConfig({ file: toml('mystery = 1', ...INGEST), env })),
+    /unknown key "mystery"/,
+  );
+  assert.match(
+    message(() => loadConfig({ file: toml('constructor = 1', ...INGEST), env })),
+    /unknown key "constructor"/,
+  );
 });
 
 test('a bad value from the environment names the variable: DD_SITE, DD_LOGS_INTAKE_URL, secret files, teleport keys', () => {
@@ -138,9 +176,15 @@ test('a bad value from the environment names the variable: DD_SITE, DD_LOGS_INTA
     message(() => loadConfig({ env: { ...env, DD_SITE: 'datadoghq.co' }, flags })),
     /^environment variable DD_SITE: unknown Datadog site "datadoghq\.co": use one of datadoghq\.com, /,
   );
-  assert.match(message(() => loadConfig({ env: { ...env, DD_LOGS_INTAKE_URL: 'ftp://x' }, flags })), /^environment variable DD_LOGS_INTAKE_URL: Datadog intake url "ftp:\/\/x" must use http or https/);
+  assert.match(
+    message(() => loadConfig({ env: { ...env, DD_LOGS_INTAKE_URL: 'ftp://x' }, flags })),
+    /^environment variable DD_LOGS_INTAKE_URL: Datadog intake url "ftp:\/\/x" must use http or https/,
+  );
   const site = toml('[datadog]', 'site = "datadog.eu"', ...INGEST);
-  assert.match(message(() => loadConfig({ file: site, env })), new RegExp(`^${site}: key "datadog\\.site": unknown Datadog site "datadog\\.eu"`));
+  assert.match(
+    message(() => loadConfig({ file: site, env })),
+    new RegExp(`^${site}: key "datadog\\.site": unknown Datadog site "datadog\\.eu"`),
+  );
   // check loads partially to run its other checks: the site is then left to the datadog check
   assert.equal(loadConfig({ env: { DD_SITE: 'datadoghq.co' }, partial: true }).datadog.site, 'datadoghq.co');
   assert.match(
@@ -151,9 +195,18 @@ test('a bad value from the environment names the variable: DD_SITE, DD_LOGS_INTA
     message(() => loadConfig({ env: { ...env, TDF_INGEST_KEY_PASSPHRASE_FILE: join(tmp, 'none.pass') }, flags })),
     /^environment variable TDF_INGEST_KEY_PASSPHRASE_FILE: cannot read /,
   );
-  assert.match(message(() => loadConfig({ env: { ...env, FDFWD_TELEPORT_CA: '/ca' } })), /go together: set all three or none \(set: teleport\.ca \(environment variable FDFWD_TELEPORT_CA\)\)/);
-  assert.match(message(() => loadConfig({ env: { ...env, TDF_INGEST_CA: '/ca' } })), /key "ingest\.cert" is required when the ingest is enabled \(set: ingest\.ca \(environment variable TDF_INGEST_CA\)\)/);
-  assert.match(message(() => loadConfig({ env: { ...env, TDF_TELEPORT_ENABLED: 'true' } })), /the Teleport poller is enabled \(environment variable TDF_TELEPORT_ENABLED\) but has no credentials/);
+  assert.match(
+    message(() => loadConfig({ env: { ...env, FDFWD_TELEPORT_CA: '/ca' } })),
+    /go together: set all three or none \(set: teleport\.ca \(environment variable FDFWD_TELEPORT_CA\)\)/,
+  );
+  assert.match(
+    message(() => loadConfig({ env: { ...env, TDF_INGEST_CA: '/ca' } })),
+    /key "ingest\.cert" is required when the ingest is enabled \(set: ingest\.ca \(environment variable TDF_INGEST_CA\)\)/,
+  );
+  assert.match(
+    message(() => loadConfig({ env: { ...env, TDF_TELEPORT_ENABLED: 'true' } })),
+    /the Teleport poller is enabled \(environment variable TDF_TELEPORT_ENABLED\) but has no credentials/,
+  );
 });
 
 test('routing.max-age over 18 h: a warning naming where it was set (Datadog does not index older logs as current)', () => {
@@ -164,9 +217,15 @@ test('routing.max-age over 18 h: a warning naming where it was set (Datadog does
   assert.equal(note?.level, 'warn');
   assert.equal(note!.where, 'flag --routing-max-age');
   assert.match(note!.message, /routing\.max-age is 24 h, over Datadog's 18 h/);
-  assert.equal(noteMatching(loadConfig({ env, flags: { ...flags, 'routing-max-age': '18h' } }).notes, /max-age/), undefined);
+  assert.equal(
+    noteMatching(loadConfig({ env, flags: { ...flags, 'routing-max-age': '18h' } }).notes, /max-age/),
+    undefined,
+  );
   // with old-timestamps = keep, max-age is not used
-  assert.equal(noteMatching(loadConfig({ env, flags: { ...flags, 'routing-old-timestamps': 'keep' } }).notes, /max-age/), undefined);
+  assert.equal(
+    noteMatching(loadConfig({ env, flags: { ...flags, 'routing-old-timestamps': 'keep' } }).notes, /max-age/),
+    undefined,
+  );
 });
 
 test('a fluent.conf started as it is: a note says where the spool goes, unless storage is set', () => {
@@ -174,7 +233,10 @@ test('a fluent.conf started as it is: a note says where the spool goes, unless s
   const notes = loadConfig({ file, env, partial: true }).notes.filter((n) => /the spool is kept in/.test(n.message));
   assert.equal(notes.length, 1);
   assert.equal(notes[0]!.where, file);
-  assert.match(notes[0]!.message, new RegExp(`kept in ${join(fixture('fluentd'), 'storage')}, beside this fluent\\.conf.*env TDF_STORAGE`));
+  assert.match(
+    notes[0]!.message,
+    new RegExp(`kept in ${join(fixture('fluentd'), 'storage')}, beside this fluent\\.conf.*env TDF_STORAGE`),
+  );
   const set = loadConfig({ file, env: { ...env, TDF_STORAGE: '/var/lib/tdf' }, partial: true });
   assert.equal(set.notes.filter((n) => /the spool is kept in/.test(n.message)).length, 0);
   // a toml config names its own storage, default or not: no note

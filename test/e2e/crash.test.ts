@@ -32,7 +32,10 @@ test('kill -9 at load, three times over, loses no acknowledged record', async (t
       while (!killed) {
         const id = `r${round}-${seq++}`;
         try {
-          const res = await client.post('/test.log', JSON.stringify({ event: 'user.login', code: 'T1000I', uid: id, time: new Date().toISOString() }));
+          const res = await client.post(
+            '/test.log',
+            JSON.stringify({ event: 'user.login', code: 'T1000I', uid: id, time: new Date().toISOString() }),
+          );
           if (res.status === 200) acked.add(id);
         } catch {
           // the connection died with the process: not acknowledged, may or may not be kept
@@ -53,13 +56,19 @@ test('kill -9 at load, three times over, loses no acknowledged record', async (t
   const fw = await runForwarder(['start', '--config', config], { DD_API_KEY: API_KEY });
   t.after(() => fw.stop());
   const received = () => new Set(intake.logs.map((l: any) => l.uid as string));
-  await waitFor(() => {
-    const got = received();
-    for (const id of acked) if (!got.has(id)) return false;
-    return true;
-  }, 'every acknowledged record at the intake', 120_000);
+  await waitFor(
+    () => {
+      const got = received();
+      for (const id of acked) if (!got.has(id)) return false;
+      return true;
+    },
+    'every acknowledged record at the intake',
+    120_000,
+  );
   const all = intake.logs.map((l: any) => l.uid as string);
   const duplicates = all.length - new Set(all).size;
-  t.diagnostic(`acknowledged ${acked.size}, received ${all.length}, duplicates ${duplicates} (records delivered but not yet deleted when killed)`);
+  t.diagnostic(
+    `acknowledged ${acked.size}, received ${all.length}, duplicates ${duplicates} (records delivered but not yet deleted when killed)`,
+  );
   for (const id of acked) assert.ok(received().has(id), `acknowledged ${id} missing`);
 });

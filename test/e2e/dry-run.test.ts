@@ -24,15 +24,25 @@ const DAY = 86_400_000;
 
 function dataset(eventsPerDate: number, sessions: { count: number; eventsPerSession: number }): FakeDataset {
   const today = Date.parse(new Date().toISOString().slice(0, 10));
-  return generatedDataset({ dates: { start: new Date(today - DAY), days: 2 }, eventsPerDate, chunksPerDate: 3, sessions, seed: 23 });
+  return generatedDataset({
+    dates: { start: new Date(today - DAY), days: 2 },
+    eventsPerDate,
+    chunksPerDate: 3,
+    sessions,
+    seed: 23,
+  });
 }
 
 /** audit events go out with the rule's source, service and tags; session events are dropped by a null rule */
 function forwarderToml(dir: string, fake: FakeTeleport, startTime: string): string {
   const client = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 24 });
-  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), { mode: 0o600 });
+  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), {
+    mode: 0o600,
+  });
   const file = join(dir, 'forwarder.toml');
-  writeFileSync(file, `storage = "${join(dir, 'storage')}"
+  writeFileSync(
+    file,
+    `storage = "${join(dir, 'storage')}"
 start-time = "${startTime}"
 poll-interval = "200ms"
 skip-session-types = []
@@ -53,7 +63,8 @@ pattern = "events.log"
 source = "teleport-audit"
 service = "audit-trail"
 tags = ["env:dry-run-test"]
-`);
+`,
+  );
   return file;
 }
 
@@ -63,7 +74,11 @@ async function env(t: import('node:test').TestContext, ds: FakeDataset) {
 }
 
 const start = (config: string, intake: FakeIntake, extra: string[] = []) =>
-  runForwarder(['start', '--config', config, '--datadog-url', intake.url, '--datadog-retry-initial', '50ms', ...extra], { DD_API_KEY: API_KEY }, { waitForIngest: false });
+  runForwarder(
+    ['start', '--config', config, '--datadog-url', intake.url, '--datadog-retry-initial', '50ms', ...extra],
+    { DD_API_KEY: API_KEY },
+    { waitForIngest: false },
+  );
 
 /** the exit code, once the process exited and all its output was read */
 async function finished(fw: RunningForwarder): Promise<number | string> {
@@ -85,7 +100,8 @@ function dryRunTotals(fw: RunningForwarder) {
 
 const sessionEventCount = (ds: FakeDataset) => ds.sessionIds.reduce((n, sid) => n + ds.recording(sid)!.length, 0);
 const uidsOf = (intake: FakeIntake) => intake.logs.map((l) => String(l.uid));
-const datasetUids = (ds: FakeDataset) => Array.from({ length: ds.events.length }, (_, i) => String(ds.events.eventAt(i).json.uid));
+const datasetUids = (ds: FakeDataset) =>
+  Array.from({ length: ds.events.length }, (_, i) => String(ds.events.eventAt(i).json.uid));
 
 function assertOnce(got: string[], want: string[], what: string): void {
   const dups = got.filter((u, i) => got.indexOf(u) !== i);
@@ -94,7 +110,15 @@ function assertOnce(got: string[], want: string[], what: string): void {
 }
 
 const liveEvent = (fake: FakeTeleport, uid: string) => ({
-  event: 'user.login', code: 'T1000I', success: true, user: 'bob', method: 'local', uid, time: new Date().toISOString(), cluster_name: fake.clusterName, ei: 0,
+  event: 'user.login',
+  code: 'T1000I',
+  success: true,
+  user: 'bob',
+  method: 'local',
+  uid,
+  time: new Date().toISOString(),
+  cluster_name: fake.clusterName,
+  ei: 0,
 });
 
 test('dry run of the poller logs the routed logs and what the rules drop, ships nothing and stores nothing', async (t) => {
@@ -113,7 +137,10 @@ test('dry run of the poller logs the routed logs and what the rules drop, ships 
     assert.match(String(s.ddtags), /env:dry-run-test/);
   }
   assert.ok(totals.lines.length < ds.events.length, 'one line per batch, not per record');
-  assert.ok(dry.logs.some((l) => /holds no spool yet; the dry run starts from start-time/.test(String(l.msg))), 'says it starts fresh');
+  assert.ok(
+    dry.logs.some((l) => /holds no spool yet; the dry run starts from start-time/.test(String(l.msg))),
+    'says it starts fresh',
+  );
   assert.equal(intake.requests, 0, 'nothing sent to the intake');
   assert.equal(existsSync(storage), false, 'the dry run created no storage');
 
@@ -130,7 +157,9 @@ test('dry run of the poller logs the routed logs and what the rules drop, ships 
   const dry2 = await start(config, intake, ['--dry-run', '--exit-on-last-event']);
   assert.equal(await finished(dry2), 0, dry2.stderr());
   assert.equal(dryRunTotals(dry2).records, 2, 'the dry run continues from the stored cursors');
-  const read = dry2.logs.find((l) => /^dry run: read the poller's cursors from .* and closed it; the dry run writes nothing$/.test(String(l.msg)));
+  const read = dry2.logs.find((l) =>
+    /^dry run: read the poller's cursors from .* and closed it; the dry run writes nothing$/.test(String(l.msg)),
+  );
   assert.ok(read && Number(read.cursors) > 0, JSON.stringify(read));
   assert.equal(intake.logs.length, ds.events.length, 'the second dry run sent nothing');
 
@@ -152,17 +181,36 @@ test('dry run beside a running forwarder on the same storage reads from now (or 
   const dry = await start(config, intake, ['--dry-run', '--exit-on-last-event', ...admin]);
   assert.equal(await finished(dry), 0, dry.stderr());
   const after = Date.now();
-  assert.ok(dry.logs.some((l) => l.level === 'warn' && /^the admin port is in use \(the running forwarder\?\): the dry run goes on without the admin API$/.test(String(l.msg))));
+  assert.ok(
+    dry.logs.some(
+      (l) =>
+        l.level === 'warn' &&
+        /^the admin port is in use \(the running forwarder\?\): the dry run goes on without the admin API$/.test(
+          String(l.msg),
+        ),
+    ),
+  );
   const warnings = dry.logs.filter((l) => l.level === 'warn' && /is in use by a running forwarder/.test(String(l.msg)));
   assert.equal(warnings.length, 1, JSON.stringify(dry.logs.filter((l) => l.level === 'warn' || l.level === 'error')));
   assert.equal(warnings[0]!.storage, storage);
-  assert.match(String(warnings[0]!.msg), /its cursors cannot be read: the dry run reads Teleport from now \(give --start-time to look further back\), and the dry run writes nothing/);
+  assert.match(
+    String(warnings[0]!.msg),
+    /its cursors cannot be read: the dry run reads Teleport from now \(give --start-time to look further back\), and the dry run writes nothing/,
+  );
   // the generated dataset spreads today's events over the whole day: those still ahead are "from now"
   const since = (t: number) => datasetTimes(ds).filter((x) => x >= t).length;
   const fromNow = dryRunTotals(dry).records;
-  assert.ok(fromNow <= since(before) && fromNow >= since(after) && fromNow < ds.events.length, `${fromNow}: not the whole history again, from now`);
+  assert.ok(
+    fromNow <= since(before) && fromNow >= since(after) && fromNow < ds.events.length,
+    `${fromNow}: not the whole history again, from now`,
+  );
   // a start-time given for the dry run: read from there
-  const given = await start(config, intake, ['--dry-run', '--exit-on-last-event', '--start-time', new Date(Date.parse(ds.chunks[0]!.date)).toISOString()]);
+  const given = await start(config, intake, [
+    '--dry-run',
+    '--exit-on-last-event',
+    '--start-time',
+    new Date(Date.parse(ds.chunks[0]!.date)).toISOString(),
+  ]);
   assert.equal(await finished(given), 0, given.stderr());
   assert.ok(given.logs.some((l) => /reads Teleport from the start-time given/.test(String(l.msg))));
   assert.equal(dryRunTotals(given).records, ds.events.length, 'the history from the start-time given');
@@ -176,10 +224,17 @@ test('dry run beside a running forwarder on the same storage reads from now (or 
   // the running forwarder goes on as before
   assert.equal(running.proc.exitCode, null, 'still running');
   fake.addEvents([liveEvent(fake, 'after-dry-run')]);
-  await waitFor(() => intake.logs.some((l) => l.uid === 'after-dry-run'), 'a new event shipped by the running forwarder');
+  await waitFor(
+    () => intake.logs.some((l) => l.uid === 'after-dry-run'),
+    'a new event shipped by the running forwarder',
+  );
   running.proc.kill('SIGTERM');
   assert.equal(await finished(running), 0, running.stderr());
-  assert.deepEqual(running.logs.filter((l) => l.level === 'error' || l.level === 'fatal'), [], 'no errors in the running forwarder');
+  assert.deepEqual(
+    running.logs.filter((l) => l.level === 'error' || l.level === 'fatal'),
+    [],
+    'no errors in the running forwarder',
+  );
   assertOnce(uidsOf(intake), [...datasetUids(ds), 'after-dry-run'], 'everything the running forwarder shipped');
 });
 
@@ -210,7 +265,13 @@ service = "audit-trail"`,
   });
   assert.ok(dry.logs.some((l) => l.level === 'warn' && /is in use by a running forwarder/.test(String(l.msg))));
   // logged just after the ingest listens: read from the child's stdout a little later
-  await waitFor(() => dry.logs.some((l) => l.level === 'warn' && /the ingest logs what it would ship and answers 503/.test(String(l.msg))), 'the 503 warning');
+  await waitFor(
+    () =>
+      dry.logs.some(
+        (l) => l.level === 'warn' && /the ingest logs what it would ship and answers 503/.test(String(l.msg)),
+      ),
+    'the 503 warning',
+  );
 
   const ev = (uid: string) => ({ event: 'user.login', code: 'T1000I', uid, time: new Date().toISOString() });
   // a 200 would tell teleport-event-handler the events are safe: the dry run keeps nothing, so it says 503
@@ -218,7 +279,11 @@ service = "audit-trail"`,
   assert.equal(kept.status, 503);
   assert.ok(Number(kept.headers['retry-after']) >= 1);
   assert.match(kept.body, /dry run: the records were routed and logged but not kept, so they are not acknowledged/);
-  assert.equal((await client.post('/debug.log', JSON.stringify(ev('c')))).status, 200, 'all dropped by the rules: a real run would not keep them either');
+  assert.equal(
+    (await client.post('/debug.log', JSON.stringify(ev('c')))).status,
+    200,
+    'all dropped by the rules: a real run would not keep them either',
+  );
   const refused = await client.post('/other.log', JSON.stringify(ev('d')));
   assert.equal(refused.status, 400, 'unmatched = reject refuses the request in dry run too');
   // logged before each answer, read from the child's stdout a little later

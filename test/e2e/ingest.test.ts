@@ -37,7 +37,10 @@ async function setup(t: import('node:test').TestContext) {
 test('events posted like teleport-event-handler reach the intake, mapped by the match rules', async (t) => {
   const { intake, client } = await setup(t);
 
-  const events = readFileSync(fixture('events', 'sample.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const events = readFileSync(fixture('events', 'sample.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   assert.ok(events.length >= 5);
   for (const ev of events) {
     const path = ev.event === 'print' ? '/session.8d57a9d5-3848-5ce2-a326-85eb4a6d2eed.log' : '/test.log';
@@ -69,8 +72,14 @@ test('events posted like teleport-event-handler reach the intake, mapped by the 
     assert.equal(print.tag, 'session.8d57a9d5-3848-5ce2-a326-85eb4a6d2eed.log');
   }
   // every uid exactly once
-  const uids = events.filter((e) => e.uid).map((e) => e.uid).sort();
-  const got = intake.logs.filter((l: any) => l.uid).map((l: any) => l.uid).sort();
+  const uids = events
+    .filter((e) => e.uid)
+    .map((e) => e.uid)
+    .sort();
+  const got = intake.logs
+    .filter((l: any) => l.uid)
+    .map((l: any) => l.uid)
+    .sort();
   assert.deepEqual(got, uids);
 });
 
@@ -79,7 +88,10 @@ test('an intake outage, a 500 storm and 429s lose nothing and duplicate nothing'
 
   await intake.setDown(true);
   const post = async (i: number) => {
-    const res = await client.post('/test.log', JSON.stringify({ event: 'user.login', code: 'T1000I', uid: `u-${i}`, time: new Date().toISOString() }));
+    const res = await client.post(
+      '/test.log',
+      JSON.stringify({ event: 'user.login', code: 'T1000I', uid: `u-${i}`, time: new Date().toISOString() }),
+    );
     assert.equal(res.status, 200, res.body);
   };
   // accepted while the intake is down: durable in the spool, acknowledged 200

@@ -28,14 +28,34 @@ function guideConf(dir: string): { conf: string; tls: TlsFiles } {
 async function postAndSee(t: import('node:test').TestContext, dir: string, tls: TlsFiles, args: string[]) {
   const intake = await startFakeIntake({ apiKeys: [API_KEY] });
   // the guide's datadog host is the real intake: point it at the local one, and let the ingest take a free port
-  const fw = await runForwarder([...args, '--datadog-url', intake.url, '--ingest-port', '0', '--ingest-host', '127.0.0.1', '--storage', join(dir, 'storage')], {});
+  const fw = await runForwarder(
+    [
+      ...args,
+      '--datadog-url',
+      intake.url,
+      '--ingest-port',
+      '0',
+      '--ingest-host',
+      '127.0.0.1',
+      '--storage',
+      join(dir, 'storage'),
+    ],
+    {},
+  );
   const client = new MtlsClient(fw.port!, tls);
   t.after(async () => {
     client.close();
     await fw.stop();
     await intake.close();
   });
-  const ev = { event: 'user.login', code: 'T1000W', success: false, user: 'alice', uid: 'mig-1', time: new Date().toISOString() };
+  const ev = {
+    event: 'user.login',
+    code: 'T1000W',
+    success: false,
+    user: 'alice',
+    uid: 'mig-1',
+    time: new Date().toISOString(),
+  };
   assert.equal((await client.post('/test.log', JSON.stringify(ev))).status, 200);
   // session.*.log went to stdout in fluentd: not carried over, so those records match no rule and are dropped
   assert.equal((await client.post('/session.abc.log', JSON.stringify({ event: 'print', uid: 'mig-2' }))).status, 200);
@@ -47,19 +67,24 @@ async function postAndSee(t: import('node:test').TestContext, dir: string, tls: 
   return fw;
 }
 
-
-test('migrate turns the guide\'s fluent.conf into a config that starts and delivers', async (t) => {
+test("migrate turns the guide's fluent.conf into a config that starts and delivers", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-migrate-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { conf, tls } = guideConf(dir);
   const out = join(dir, 'forwarder.toml');
-  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', conf, '--out', out], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', conf, '--out', out], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /stdout/, 'the report names what was not carried over');
   const toml = readFileSync(out, 'utf8');
   assert.ok(!toml.includes(API_KEY) && !toml.includes(PASSPHRASE), 'secrets are not written into the config');
   assert.equal(statSync(join(dir, 'datadog-api-key')).mode & 0o777, 0o600);
-  const again = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', conf, '--out', out], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const again = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', conf, '--out', out], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
   assert.notEqual(again.status, 0, 'never overwrites silently');
   const fw = await postAndSee(t, dir, tls, ['start', '--config', out]);
   assert.ok(!JSON.stringify(fw.logs).includes(API_KEY));
@@ -70,6 +95,9 @@ test('start --config fluent.conf runs the fluentd setup as it is', async (t) => 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { conf, tls } = guideConf(dir);
   const fw = await postAndSee(t, dir, tls, ['start', '--config', conf]);
-  assert.ok(fw.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('fluent.conf:')), 'notes about what was not carried over are logged');
+  assert.ok(
+    fw.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('fluent.conf:')),
+    'notes about what was not carried over are logged',
+  );
   assert.ok(!JSON.stringify(fw.logs).includes(API_KEY) && !JSON.stringify(fw.logs).includes(PASSPHRASE));
 });

@@ -11,7 +11,9 @@ import { runForwarder, startIngestE2e, writeIngestConfig, waitFor } from '../hel
 const API_KEY = 'ops0123456789abcdef0123456789abcd';
 
 async function setup(t: import('node:test').TestContext) {
-  const e = await startIngestE2e(t, API_KEY, (dir, tls, url) => writeIngestConfig(dir, tls, url, { extra: 'auth-retry = "300ms"\nretry-initial = "50ms"' }));
+  const e = await startIngestE2e(t, API_KEY, (dir, tls, url) =>
+    writeIngestConfig(dir, tls, url, { extra: 'auth-retry = "300ms"\nretry-initial = "50ms"' }),
+  );
   const admin = await e.fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
   return { ...e, base: `http://127.0.0.1:${admin.port}` };
 }
@@ -33,7 +35,10 @@ test('metrics change as traffic flows, and /status tells the same story', async 
   const before = await (await fetch(`${base}/metrics`)).text();
   assert.equal(metric(before, 'tdf_records_delivered_total') || 0, 0);
   for (let i = 0; i < 25; i++) {
-    const r = await client.post('/test.log', JSON.stringify({ event: 'user.login', code: 'T1000I', uid: `m-${i}`, time: new Date().toISOString() }));
+    const r = await client.post(
+      '/test.log',
+      JSON.stringify({ event: 'user.login', code: 'T1000I', uid: `m-${i}`, time: new Date().toISOString() }),
+    );
     assert.equal(r.status, 200);
   }
   await client.post('/test.log', 'not json');
@@ -50,7 +55,7 @@ test('metrics change as traffic flows, and /status tells the same story', async 
   assert.ok(metric(after, 'tdf_ingest_request_duration_seconds_count', { code: '400' }) >= 1);
   assert.ok(metric(after, 'tdf_datadog_request_duration_seconds_count') >= 1);
   assert.ok(after.includes('process_resident_memory_bytes'));
-  const status = await (await fetch(`${base}/status`)).json() as any;
+  const status = (await (await fetch(`${base}/status`)).json()) as any;
   assert.equal(status.spool.records, 0);
   assert.ok(!JSON.stringify(status).includes(API_KEY), 'no api key in /status');
   assert.ok(!after.includes(API_KEY), 'no api key in /metrics');
@@ -61,9 +66,10 @@ test('readiness turns 503 while Datadog refuses the key, and back once it accept
   const { intake, base, client } = await setup(t);
   assert.equal((await fetch(`${base}/readyz`)).status, 200);
   intake.setApiKeys(['some-other-key']);
-  for (let i = 0; i < 10; i++) assert.equal((await client.post('/test.log', JSON.stringify({ uid: `k-${i}`, event: 'x' }))).status, 200);
+  for (let i = 0; i < 10; i++)
+    assert.equal((await client.post('/test.log', JSON.stringify({ uid: `k-${i}`, event: 'x' }))).status, 200);
   await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 'readyz 503');
-  const body = await (await fetch(`${base}/readyz`)).json() as any;
+  const body = (await (await fetch(`${base}/readyz`)).json()) as any;
   assert.match(JSON.stringify(body), /datadog/i);
   assert.equal(intake.logs.length, 0);
   intake.setApiKeys([API_KEY]);
@@ -86,7 +92,10 @@ test('SIGHUP picks up rotated ingest certificates: the new CA is accepted, the o
   await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('reloaded'));
   const fresh = new MtlsClient(fw.port!, { ...tls, ca: ca2, client: client2 });
   const old = new MtlsClient(fw.port!, tls);
-  t.after(() => { fresh.close(); old.close(); });
+  t.after(() => {
+    fresh.close();
+    old.close();
+  });
   assert.equal((await fresh.post('/test.log', JSON.stringify({ uid: 'after' }))).status, 200);
   await assert.rejects(old.post('/test.log', JSON.stringify({ uid: 'old' })), 'a client of the old CA is refused');
   await waitFor(() => intake.logs.length === 2, 'both accepted records delivered');
@@ -95,7 +104,23 @@ test('SIGHUP picks up rotated ingest certificates: the new CA is accepted, the o
 
 test('SIGTERM drains and exits 0; a second instance on the same storage refuses to start', async (t) => {
   const { dir, fw } = await setup(t);
-  const second = await runForwarder(['start', '--storage', join(dir, 'storage'), '--ingest-ca', join(dir, 'ca.crt'), '--ingest-cert', join(dir, 'server.crt'), '--ingest-key', join(dir, 'server.key'), '--ingest-port', '0'], { DD_API_KEY: API_KEY }, { waitForIngest: false });
+  const second = await runForwarder(
+    [
+      'start',
+      '--storage',
+      join(dir, 'storage'),
+      '--ingest-ca',
+      join(dir, 'ca.crt'),
+      '--ingest-cert',
+      join(dir, 'server.crt'),
+      '--ingest-key',
+      join(dir, 'server.key'),
+      '--ingest-port',
+      '0',
+    ],
+    { DD_API_KEY: API_KEY },
+    { waitForIngest: false },
+  );
   assert.equal(await second.exited, 2);
   assert.match(second.stderr(), /in use by another teleport-datadog-forwarder/);
   assert.equal(await fw.stop('SIGTERM'), 0);

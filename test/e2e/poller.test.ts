@@ -20,15 +20,25 @@ const DAY = 86_400_000;
 
 function dataset(days: number, eventsPerDate: number, sessions = { count: 2, eventsPerSession: 150 }): FakeDataset {
   const today = Date.parse(new Date().toISOString().slice(0, 10));
-  return generatedDataset({ dates: { start: new Date(today - (days - 1) * DAY), days }, eventsPerDate, chunksPerDate: 3, sessions, seed: 11 });
+  return generatedDataset({
+    dates: { start: new Date(today - (days - 1) * DAY), days },
+    eventsPerDate,
+    chunksPerDate: 3,
+    sessions,
+    seed: 11,
+  });
 }
 
 /** a teleport-event-handler.toml, as its `configure` writes it, pointed at the fake */
 function handlerToml(dir: string, fake: FakeTeleport, startTime: string, extra = ''): string {
   const client = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 24 });
-  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), { mode: 0o600 });
+  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), {
+    mode: 0o600,
+  });
   const file = join(dir, 'teleport-event-handler.toml');
-  writeFileSync(file, `storage = "./storage"
+  writeFileSync(
+    file,
+    `storage = "./storage"
 timeout = "10s"
 batch = 50
 window-size = "24h"
@@ -48,7 +58,8 @@ session-url = "https://fluentd.example.com:8888/session"
 [teleport]
 addr = "${fake.address}"
 identity = "identity"
-`);
+`,
+  );
   return file;
 }
 
@@ -82,7 +93,11 @@ function assertExactlyOnce(intake: FakeIntake, want: string[], t: import('node:t
 const env = (t: import('node:test').TestContext, ds: FakeDataset) => pollerEnv(t, ds, API_KEY);
 
 const start = (config: string, intake: FakeIntake, extra: string[] = []) =>
-  runForwarder(['start', '--config', config, '--datadog-url', intake.url, '--datadog-retry-initial', '50ms', ...extra], { DD_API_KEY: API_KEY }, { waitForIngest: false });
+  runForwarder(
+    ['start', '--config', config, '--datadog-url', intake.url, '--datadog-retry-initial', '50ms', ...extra],
+    { DD_API_KEY: API_KEY },
+    { waitForIngest: false },
+  );
 
 test('teleport-event-handler.toml as it is: every audit event and session event arrives once, tagged like the Go handler', async (t) => {
   const ds = dataset(2, 400);
@@ -105,7 +120,7 @@ test('kill -9 during export, then restart: no event lost, none handed off twice'
   const first = await start(config, intake);
   const admin = await first.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
   await waitFor(async () => {
-    const s = await (await fetch(`http://127.0.0.1:${admin.port}/status`)).json() as any;
+    const s = (await (await fetch(`http://127.0.0.1:${admin.port}/status`)).json()) as any;
     return (s.teleport?.eventsEmitted ?? 0) >= 400;
   }, 'some events handed off');
   first.proc.kill('SIGKILL');
@@ -136,7 +151,7 @@ test('kill -9 mid-recording, then restart: the recording resumes from its saved 
   // batch moves the index in the same commit as its events); more than one batch, so it is well under way
   let saved = 0;
   await waitFor(async () => {
-    const s = await (await fetch(`http://127.0.0.1:${admin.port}/status`)).json() as any;
+    const s = (await (await fetch(`http://127.0.0.1:${admin.port}/status`)).json()) as any;
     saved = s.teleport?.sessionEventsEmitted ?? 0;
     return saved > 500 && s.teleport.sessionsActive === 1;
   }, 'the recording part read');
@@ -149,11 +164,18 @@ test('kill -9 mid-recording, then restart: the recording resumes from its saved 
   await intake.setDown(false);
   const second = await start(config, intake, ['--exit-on-last-event']);
   assert.equal(await second.exited, 0, second.stderr());
-  const streams = fake.calls.StreamUnstructuredSessionEvents!.recent.map((c) => c.request as { session_id: string; start_index: number | string }).filter((r) => r.session_id === sid);
+  const streams = fake.calls
+    .StreamUnstructuredSessionEvents!.recent.map(
+      (c) => c.request as { session_id: string; start_index: number | string },
+    )
+    .filter((r) => r.session_id === sid);
   assert.ok(streams.length > 0, 'the recording was streamed again');
   const resumedAt = Number(streams[0]!.start_index);
   t.diagnostic(`killed with ${saved} of ${length} events written; resumed at ${resumedAt}`);
-  assert.ok(resumedAt >= saved && resumedAt <= cap, `the restart resumed from the saved index (${saved}..${cap}), not from ${resumedAt}`);
+  assert.ok(
+    resumedAt >= saved && resumedAt <= cap,
+    `the restart resumed from the saved index (${saved}..${cap}), not from ${resumedAt}`,
+  );
   assertExactlyOnce(intake, expected(ds), t);
 });
 
@@ -172,11 +194,28 @@ test('failed logins lock the user through UpsertLock', async (t) => {
   const { dir, fake, intake, startTime } = await env(t, ds);
   const locks = addFakeLockService(fake);
   const now = Date.now();
-  fake.addEvents(Array.from({ length: 4 }, (_, i) => ({
-    event: 'user.login', code: 'T1000W', success: false, user: 'mallory', method: 'local', error: 'invalid credentials',
-    cluster_name: fake.clusterName, uid: `fail-${i}`, time: new Date(now - 10_000 + i * 1000).toISOString(), ei: 0,
-  })));
-  const fw = await start(handlerToml(dir, fake, startTime), intake, ['--exit-on-last-event', '--lock-enabled', '--lock-failed-attempts-count', '3', '--lock-period', '1m']);
+  fake.addEvents(
+    Array.from({ length: 4 }, (_, i) => ({
+      event: 'user.login',
+      code: 'T1000W',
+      success: false,
+      user: 'mallory',
+      method: 'local',
+      error: 'invalid credentials',
+      cluster_name: fake.clusterName,
+      uid: `fail-${i}`,
+      time: new Date(now - 10_000 + i * 1000).toISOString(),
+      ei: 0,
+    })),
+  );
+  const fw = await start(handlerToml(dir, fake, startTime), intake, [
+    '--exit-on-last-event',
+    '--lock-enabled',
+    '--lock-failed-attempts-count',
+    '3',
+    '--lock-period',
+    '1m',
+  ]);
   assert.equal(await fw.exited, 0, fw.stderr());
   assert.equal(locks.length, 1, 'one lock');
   assert.equal(locks[0]!.user, 'mallory');
@@ -191,24 +230,47 @@ test('SIGHUP re-reads a rotated identity file without a restart', async (t) => {
   t.after(() => fw.stop());
   await waitFor(() => intake.logs.length >= 30, 'the first events');
   const next = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 48 });
-  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: next.key, cert: next.cert, cas: [fake.ca] }), { mode: 0o600 });
+  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: next.key, cert: next.cert, cas: [fake.ca] }), {
+    mode: 0o600,
+  });
   fw.proc.kill('SIGHUP');
   const line = await fw.waitForLog((l) => l.msg === 'teleport identity reloaded');
   assert.ok(Date.parse(line.expires) > Date.now() + 30 * 3_600_000, 'the new identity (48 h) is in use');
-  const live = { event: 'user.login', code: 'T1000I', success: true, user: 'bob', uid: 'after-rotation', time: new Date().toISOString(), cluster_name: fake.clusterName, ei: 0 };
+  const live = {
+    event: 'user.login',
+    code: 'T1000I',
+    success: true,
+    user: 'bob',
+    uid: 'after-rotation',
+    time: new Date().toISOString(),
+    cluster_name: fake.clusterName,
+    ei: 0,
+  };
   fake.addEvents([live]);
-  await waitFor(() => intake.logs.some((l: any) => l.uid === 'after-rotation'), 'an event read with the new identity', 90_000);
+  await waitFor(
+    () => intake.logs.some((l: any) => l.uid === 'after-rotation'),
+    'an event read with the new identity',
+    90_000,
+  );
 });
 
 test('--exit-on-last-event with a role that may not read the audit log exits 1, saying which rule is missing', async (t) => {
   const ds = dataset(1, 20, { count: 0, eventsPerSession: 0 });
   const { dir, fake, intake, startTime } = await env(t, ds);
-  fake.faults.failNextCalls.push({ rpc: 'GetEventExportChunks', code: 7, times: Infinity, details: 'access denied to perform action "list" on "event"' });
+  fake.faults.failNextCalls.push({
+    rpc: 'GetEventExportChunks',
+    code: 7,
+    times: Infinity,
+    details: 'access denied to perform action "list" on "event"',
+  });
   const fw = await start(handlerToml(dir, fake, startTime), intake, ['--exit-on-last-event']);
   assert.equal(await fw.exited, 1, fw.stderr());
   const failed = fw.logs.find((l) => l.msg === 'the teleport poller failed');
   assert.ok(failed, JSON.stringify(fw.logs.slice(-5)));
-  assert.match(String(failed.err), /teleport denied "teleport-event-handler" access to the audit log .*times in a row: its role needs `event` list, read/);
+  assert.match(
+    String(failed.err),
+    /teleport denied "teleport-event-handler" access to the audit log .*times in a row: its role needs `event` list, read/,
+  );
   assert.equal(intake.logs.length, 0);
 });
 
@@ -225,7 +287,20 @@ service = "audit"
   const fw = await start(handlerToml(dir, fake, startTime, rules), intake, ['--exit-on-last-event']);
   assert.equal(await fw.exited, 0, fw.stderr());
   assert.equal(intake.logs.length, ds.events.length, 'every audit event, and no session event');
-  assert.ok(intake.logs.every((l: any) => l.service === 'audit'), JSON.stringify(intake.logs[0]));
-  assert.ok(fw.logs.some((l) => /the poller has no client to refuse, so its records no rule matches are dropped and counted/.test(String(l.msg))), JSON.stringify(fw.logs.slice(0, 6)));
-  assert.ok(fw.logs.some((l) => l.msg === 'records matched no <match> rule and were dropped' && /^session\./.test(String(l.sampleTag))), JSON.stringify(fw.logs.filter((l) => /match/.test(String(l.msg)))));
+  assert.ok(
+    intake.logs.every((l: any) => l.service === 'audit'),
+    JSON.stringify(intake.logs[0]),
+  );
+  assert.ok(
+    fw.logs.some((l) =>
+      /the poller has no client to refuse, so its records no rule matches are dropped and counted/.test(String(l.msg)),
+    ),
+    JSON.stringify(fw.logs.slice(0, 6)),
+  );
+  assert.ok(
+    fw.logs.some(
+      (l) => l.msg === 'records matched no <match> rule and were dropped' && /^session\./.test(String(l.sampleTag)),
+    ),
+    JSON.stringify(fw.logs.filter((l) => /match/.test(String(l.msg)))),
+  );
 });

@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import tls from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFakeTeleportTls, generatedDataset, type FakeDataset, type FakeTeleport } from '../../src/fakes/teleport.js';
+import {
+  createFakeTeleportTls,
+  generatedDataset,
+  type FakeDataset,
+  type FakeTeleport,
+} from '../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { authAlpnProtocol } from '../../src/sources/teleport/credentials.js';
 import { runForwarder, waitFor } from '../helpers/forwarder.js';
@@ -26,24 +31,41 @@ const DAY = 86_400_000;
  * a tls connection of its own to the auth service (in teleport the tls stream itself is passed on; for this test
  * what matters is what the client offers and that the rest of the call works through it)
  */
-function routingFront(fake: FakeTeleport, serverTls: { cert: string; key: string }, cluster: string): Promise<TlsFront> {
+function routingFront(
+  fake: FakeTeleport,
+  serverTls: { cert: string; key: string },
+  cluster: string,
+): Promise<TlsFront> {
   const upstream = fake.issueClientCert({ user: 'routing-front', ttlHours: 1 });
   const at = fake.address.lastIndexOf(':');
   return tlsFront({
     ...serverTls,
     ca: [fake.ca],
     // no route without the auth service's protocol: undefined ends the handshake with no_application_protocol
-    choose: (protocols) => (protocols.includes(authAlpnProtocol(cluster)) && protocols.includes('h2') ? 'h2' : undefined),
-    upstream: () => tls.connect({
-      host: fake.address.slice(0, at), port: Number(fake.address.slice(at + 1)), ca: [fake.ca], cert: upstream.cert, key: upstream.key,
-      servername: 'teleport.cluster.local', ALPNProtocols: ['h2'],
-    }),
+    choose: (protocols) =>
+      protocols.includes(authAlpnProtocol(cluster)) && protocols.includes('h2') ? 'h2' : undefined,
+    upstream: () =>
+      tls.connect({
+        host: fake.address.slice(0, at),
+        port: Number(fake.address.slice(at + 1)),
+        ca: [fake.ca],
+        cert: upstream.cert,
+        key: upstream.key,
+        servername: 'teleport.cluster.local',
+        ALPNProtocols: ['h2'],
+      }),
   });
 }
 
 function dataset(): FakeDataset {
   const today = Date.parse(new Date().toISOString().slice(0, 10));
-  return generatedDataset({ dates: { start: new Date(today - DAY), days: 2 }, eventsPerDate: 80, chunksPerDate: 2, sessions: { count: 0, eventsPerSession: 0 }, seed: 5 });
+  return generatedDataset({
+    dates: { start: new Date(today - DAY), days: 2 },
+    eventsPerDate: 80,
+    chunksPerDate: 2,
+    sessions: { count: 0, eventsPerSession: 0 },
+    seed: 5,
+  });
 }
 
 async function setup(t: import('node:test').TestContext, cluster: string) {
@@ -53,10 +75,14 @@ async function setup(t: import('node:test').TestContext, cluster: string) {
   const front = await routingFront(fake, serverTls, cluster);
   t.after(() => front.close());
   const client = fake.issueClientCert({ user: 'teleport-event-handler', ttlHours: 24 });
-  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), { mode: 0o600 });
+  writeFileSync(join(dir, 'identity'), formatIdentityFile({ key: client.key, cert: client.cert, cas: [fake.ca] }), {
+    mode: 0o600,
+  });
   const config = (teleportExtra: string) => {
     const file = join(dir, 'forwarder.toml');
-    writeFileSync(file, `storage = "${join(dir, 'storage')}"
+    writeFileSync(
+      file,
+      `storage = "${join(dir, 'storage')}"
 start-time = "${startTime}"
 poll-interval = "200ms"
 
@@ -67,11 +93,16 @@ enabled = false
 addr = "127.0.0.1:${front.port}"
 identity = "${join(dir, 'identity')}"
 ${teleportExtra}
-`);
+`,
+    );
     return file;
   };
   const start = (file: string) =>
-    runForwarder(['start', '--config', file, '--datadog-url', intake.url, '--exit-on-last-event'], { DD_API_KEY: API_KEY }, { waitForIngest: false });
+    runForwarder(
+      ['start', '--config', file, '--datadog-url', intake.url, '--exit-on-last-event'],
+      { DD_API_KEY: API_KEY },
+      { waitForIngest: false },
+    );
   const uids = () => intake.logs.map((l) => String(l.uid)).sort();
   const want = Array.from({ length: ds.events.length }, (_, i) => String(ds.events.eventAt(i).json.uid)).sort();
   return { ds, front, config, start, uids, want };
@@ -116,7 +147,8 @@ test('proxy mode with a cluster the proxy does not serve: the error names the cl
   const { config, start } = await setup(t, 'tele.example.com');
   const fw = await start(config('mode = "proxy"\ncluster-name = "other.example.com"'));
   try {
-    const said = () => fw.logs.find((l) => /has no route to the auth service of cluster other\.example\.com/.test(String(l.msg)));
+    const said = () =>
+      fw.logs.find((l) => /has no route to the auth service of cluster other\.example\.com/.test(String(l.msg)));
     await waitFor(() => said() !== undefined, 'the missing route explained', 30_000);
     assert.match(String(said()!.hint), /teleport\.cluster-name/);
   } finally {

@@ -44,8 +44,15 @@ function meta(): grpc.Metadata {
 }
 
 function connect(address: string, ca: string, client?: { cert: string; key: string }): Client {
-  const creds = grpc.credentials.createSsl(Buffer.from(ca), client ? Buffer.from(client.key) : null, client ? Buffer.from(client.cert) : null);
-  return new Service(address, creds, { 'grpc.ssl_target_name_override': AUTH_SERVER_NAME, 'grpc.default_authority': AUTH_SERVER_NAME });
+  const creds = grpc.credentials.createSsl(
+    Buffer.from(ca),
+    client ? Buffer.from(client.key) : null,
+    client ? Buffer.from(client.cert) : null,
+  );
+  return new Service(address, creds, {
+    'grpc.ssl_target_name_override': AUTH_SERVER_NAME,
+    'grpc.default_authority': AUTH_SERVER_NAME,
+  });
 }
 
 interface Streamed<T> {
@@ -64,7 +71,9 @@ function stream<T>(client: Client, rpc: string, req: object): Promise<Streamed<T
 }
 
 function unary<T>(client: Client, rpc: string, req: object): Promise<T> {
-  return new Promise((resolve, reject) => (client as any)[rpc](req, meta(), (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
+  return new Promise((resolve, reject) =>
+    (client as any)[rpc](req, meta(), (err: Error | null, res: T) => (err ? reject(err) : resolve(res))),
+  );
 }
 
 // google.protobuf.Struct as decoded by proto-loader -> plain JSON
@@ -90,7 +99,11 @@ interface WireEvent {
 const wireMs = (e: WireEvent) => Number(e.time.seconds) * 1000 + e.time.nanos / 1e6;
 
 async function exportChunk(client: Client, date: string, chunk: string, cursor = '') {
-  return stream<{ event: WireEvent; cursor: string }>(client, 'ExportUnstructuredEvents', { date: day(date), chunk, cursor });
+  return stream<{ event: WireEvent; cursor: string }>(client, 'ExportUnstructuredEvents', {
+    date: day(date),
+    chunk,
+    cursor,
+  });
 }
 
 async function chunksOf(client: Client, date: string): Promise<string[]> {
@@ -104,7 +117,11 @@ async function searchAll(client: Client, req: object, limit: number): Promise<{ 
   let key = '';
   let pages = 0;
   do {
-    const page = await unary<{ items: WireEvent[]; last_key: string }>(client, 'GetUnstructuredEvents', { ...req, limit, start_key: key });
+    const page = await unary<{ items: WireEvent[]; last_key: string }>(client, 'GetUnstructuredEvents', {
+      ...req,
+      limit,
+      start_key: key,
+    });
     pages++;
     assert.ok(page.items.length <= limit);
     events.push(...page.items);
@@ -193,7 +210,10 @@ test('export resumes after any cursor with exactly the remaining events; bad cur
   for (const k of [0, 5, full.items.length - 2]) {
     const rest = await exportChunk(genClient, '2026-11-21', chunk!, full.items[k]!.cursor);
     assert.equal(rest.error, undefined);
-    assert.deepEqual(rest.items.map((m) => m.event.id), ids.slice(k + 1));
+    assert.deepEqual(
+      rest.items.map((m) => m.event.id),
+      ids.slice(k + 1),
+    );
   }
   const end = await exportChunk(genClient, '2026-11-21', chunk!, full.items.at(-1)!.cursor);
   assert.deepEqual(end, { items: [] });
@@ -201,23 +221,55 @@ test('export resumes after any cursor with exactly the remaining events; bad cur
   const [other] = await chunksOf(genClient, '2026-11-20');
   const foreign = await exportChunk(genClient, '2026-11-20', other!, full.items[3]!.cursor);
   assert.equal(foreign.error?.code, grpc.status.INVALID_ARGUMENT);
-  assert.equal((await exportChunk(genClient, '2026-11-21', chunk!, 'garbage')).error?.code, grpc.status.INVALID_ARGUMENT);
+  assert.equal(
+    (await exportChunk(genClient, '2026-11-21', chunk!, 'garbage')).error?.code,
+    grpc.status.INVALID_ARGUMENT,
+  );
   assert.equal((await exportChunk(genClient, '2026-11-21', 'no-such-chunk')).error?.code, grpc.status.NOT_FOUND);
   assert.equal((await exportChunk(genClient, '2026-11-22', chunk!)).error?.code, grpc.status.NOT_FOUND);
 });
 
 test('legacy paging covers every event exactly once, in time order, live events included', async () => {
   const live = [
-    { cluster_name: 'tele.example.com', code: 'T1000I', ei: 0, event: 'user.login', method: 'local', success: true, time: '2026-11-21T06:00:00.000Z', uid: 'live-1', user: 'zoe' },
-    { cluster_name: 'tele.example.com', code: 'T1000I', ei: 0, event: 'user.login', method: 'local', success: true, time: '2026-11-22T06:00:00.000Z', uid: 'live-2', user: 'zoe' },
+    {
+      cluster_name: 'tele.example.com',
+      code: 'T1000I',
+      ei: 0,
+      event: 'user.login',
+      method: 'local',
+      success: true,
+      time: '2026-11-21T06:00:00.000Z',
+      uid: 'live-1',
+      user: 'zoe',
+    },
+    {
+      cluster_name: 'tele.example.com',
+      code: 'T1000I',
+      ei: 0,
+      event: 'user.login',
+      method: 'local',
+      success: true,
+      time: '2026-11-22T06:00:00.000Z',
+      uid: 'live-2',
+      user: 'zoe',
+    },
   ];
   const newChunks = gen.addEvents(live);
   assert.equal(newChunks.length, 2);
   assert.ok((await chunksOf(genClient, '2026-11-22')).includes(newChunks[1]!));
 
-  const window = { namespace: 'default', start_date: day('2026-11-19'), end_date: day('2026-11-24'), event_types: [], order: 1 };
+  const window = {
+    namespace: 'default',
+    start_date: day('2026-11-19'),
+    end_date: day('2026-11-24'),
+    event_types: [],
+    order: 1,
+  };
   const { events, pages } = await searchAll(genClient, window, 7);
-  const expected = Array.from({ length: generated.events.length }, (_, i) => generated.events.eventAt(i).id).concat(['live-1', 'live-2']);
+  const expected = Array.from({ length: generated.events.length }, (_, i) => generated.events.eventAt(i).id).concat([
+    'live-1',
+    'live-2',
+  ]);
   assert.equal(events.length, expected.length);
   assert.deepEqual(new Set(events.map((e) => e.id)), new Set(expected));
   assert.equal(new Set(events.map((e) => e.id)).size, events.length);
@@ -236,22 +288,44 @@ test('legacy paging covers every event exactly once, in time order, live events 
 test('legacy search: both window ends inclusive, descending by default, limit checked', async () => {
   const midnight = Date.parse('2024-05-02T00:00:00.000Z');
   const at = await unary<{ items: WireEvent[]; last_key: string }>(client, 'GetUnstructuredEvents', {
-    namespace: 'default', start_date: ts(midnight), end_date: ts(midnight), limit: 10, order: 1,
+    namespace: 'default',
+    start_date: ts(midnight),
+    end_date: ts(midnight),
+    limit: 10,
+    order: 1,
   });
-  assert.deepEqual(at.items.map((e) => e.id), ['3c9b5f1e-7a2d-4e68-b4c0-8d7e6f5a4b3c']);
+  assert.deepEqual(
+    at.items.map((e) => e.id),
+    ['3c9b5f1e-7a2d-4e68-b4c0-8d7e6f5a4b3c'],
+  );
   assert.equal(at.last_key, '');
 
   const desc = await unary<{ items: WireEvent[] }>(client, 'GetUnstructuredEvents', {
-    namespace: 'default', start_date: day('2024-04-30'), end_date: day('2024-05-03'), limit: 2,
+    namespace: 'default',
+    start_date: day('2024-04-30'),
+    end_date: day('2024-05-03'),
+    limit: 2,
   });
-  assert.deepEqual(desc.items.map((e) => e.type), ['role.created', 'session.upload']);
+  assert.deepEqual(
+    desc.items.map((e) => e.type),
+    ['role.created', 'session.upload'],
+  );
 
   await assert.rejects(
-    unary(client, 'GetUnstructuredEvents', { start_date: day('2024-04-30'), end_date: day('2024-05-03'), limit: 10_001 }),
+    unary(client, 'GetUnstructuredEvents', {
+      start_date: day('2024-04-30'),
+      end_date: day('2024-05-03'),
+      limit: 10_001,
+    }),
     (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT,
   );
   await assert.rejects(
-    unary(client, 'GetUnstructuredEvents', { start_date: day('2024-04-30'), end_date: day('2024-05-03'), limit: 5, start_key: 'nope' }),
+    unary(client, 'GetUnstructuredEvents', {
+      start_date: day('2024-04-30'),
+      end_date: day('2024-05-03'),
+      limit: 5,
+      start_key: 'nope',
+    }),
     (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT,
   );
 });
@@ -260,17 +334,29 @@ test('a session recording streams from an index; unknown and missing recordings 
   const sid = '8d57a9d5-3848-5ce2-a326-85eb4a6d2eed';
   const all = await stream<WireEvent>(client, 'StreamUnstructuredSessionEvents', { session_id: sid, start_index: 0 });
   assert.equal(all.error, undefined);
-  assert.deepEqual(all.items.map((e) => e.type), ['session.start', 'print', 'print', 'print', 'print', 'print', 'print', 'resize', 'session.end']);
+  assert.deepEqual(
+    all.items.map((e) => e.type),
+    ['session.start', 'print', 'print', 'print', 'print', 'print', 'print', 'resize', 'session.end'],
+  );
   const print = fromStruct(all.items[2]!.unstructured);
   assert.equal(Buffer.from(print.data as string, 'base64').toString(), 'ls -la\r\n');
   assert.match(all.items[2]!.id, /^[0-9a-f]{64}$/); // no uid: sha-256 of the JSON
 
   const from5 = await stream<WireEvent>(client, 'StreamUnstructuredSessionEvents', { session_id: sid, start_index: 5 });
-  assert.deepEqual(from5.items.map((e) => Number(e.index)), [5, 6, 7, 8]);
+  assert.deepEqual(
+    from5.items.map((e) => Number(e.index)),
+    [5, 6, 7, 8],
+  );
 
   const big = generated.sessionIds[1]!;
-  const tail = await stream<WireEvent>(genClient, 'StreamUnstructuredSessionEvents', { session_id: big, start_index: 99_990 });
-  assert.deepEqual(tail.items.map((e) => Number(e.index)), [99_990, 99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999]);
+  const tail = await stream<WireEvent>(genClient, 'StreamUnstructuredSessionEvents', {
+    session_id: big,
+    start_index: 99_990,
+  });
+  assert.deepEqual(
+    tail.items.map((e) => Number(e.index)),
+    [99_990, 99_991, 99_992, 99_993, 99_994, 99_995, 99_996, 99_997, 99_998, 99_999],
+  );
   assert.equal(tail.items.at(-1)!.type, 'session.end');
   assert.equal(fromStruct(tail.items.at(-1)!.unstructured).sid, big);
 
@@ -286,7 +372,12 @@ test('fault: unimplementedExport makes the export RPCs UNIMPLEMENTED while legac
   const probe = await stream(client, 'GetEventExportChunks', { date: ts(Date.now() + 48 * HOUR) });
   assert.equal(probe.error?.code, grpc.status.UNIMPLEMENTED);
   assert.equal((await exportChunk(client, '2024-05-01', fixture.chunks[0]!.id)).error?.code, grpc.status.UNIMPLEMENTED);
-  const page = await unary<{ items: WireEvent[] }>(client, 'GetUnstructuredEvents', { start_date: day('2024-04-30'), end_date: day('2024-05-03'), limit: 3, order: 1 });
+  const page = await unary<{ items: WireEvent[] }>(client, 'GetUnstructuredEvents', {
+    start_date: day('2024-04-30'),
+    end_date: day('2024-05-03'),
+    limit: 3,
+    order: 1,
+  });
   assert.equal(page.items.length, 3);
 });
 
@@ -302,11 +393,17 @@ test('fault: unavailableAfter breaks a stream after n messages, once or every ti
   assert.equal(gen.faults.unavailableAfter, undefined); // used up
   const resumed = await exportChunk(genClient, '2026-11-20', chunk!, broken.items.at(-1)!.cursor);
   assert.equal(resumed.error, undefined);
-  assert.deepEqual([...broken.items, ...resumed.items].map((m) => m.event.id), full.items.map((m) => m.event.id));
+  assert.deepEqual(
+    [...broken.items, ...resumed.items].map((m) => m.event.id),
+    full.items.map((m) => m.event.id),
+  );
 
   gen.faults.unavailableAfter = { messages: 2, times: Infinity, rpcs: ['StreamUnstructuredSessionEvents'] };
   for (let i = 0; i < 2; i++) {
-    const r = await stream(genClient, 'StreamUnstructuredSessionEvents', { session_id: generated.sessionIds[0], start_index: 10 });
+    const r = await stream(genClient, 'StreamUnstructuredSessionEvents', {
+      session_id: generated.sessionIds[0],
+      start_index: 10,
+    });
     assert.equal(r.error?.code, grpc.status.UNAVAILABLE);
     assert.equal(r.items.length, 2);
   }
@@ -329,12 +426,18 @@ test('fault: failNextCalls fails the next calls of an rpc with the given code', 
   fake.faults.failNextCalls.push({ rpc: 'GetUnstructuredEvents', code: grpc.status.RESOURCE_EXHAUSTED, times: 2 });
   const req = { start_date: day('2024-04-30'), end_date: day('2024-05-03'), limit: 3, order: 1 };
   for (let i = 0; i < 2; i++) {
-    await assert.rejects(unary(client, 'GetUnstructuredEvents', req), (e: grpc.ServiceError) => e.code === grpc.status.RESOURCE_EXHAUSTED);
+    await assert.rejects(
+      unary(client, 'GetUnstructuredEvents', req),
+      (e: grpc.ServiceError) => e.code === grpc.status.RESOURCE_EXHAUSTED,
+    );
   }
   assert.equal((await unary<{ items: unknown[] }>(client, 'GetUnstructuredEvents', req)).items.length, 3);
   assert.equal(fake.faults.failNextCalls.length, 0);
   fake.faults.failNextCalls.push({ rpc: '*', code: grpc.status.PERMISSION_DENIED, times: 1 });
-  assert.equal((await stream(client, 'GetEventExportChunks', { date: day('2024-05-01') })).error?.code, grpc.status.PERMISSION_DENIED);
+  assert.equal(
+    (await stream(client, 'GetEventExportChunks', { date: day('2024-05-01') })).error?.code,
+    grpc.status.PERMISSION_DENIED,
+  );
 });
 
 test('fault: slowStreamMs delays each message (checked as a lower bound only)', async (t) => {
@@ -355,7 +458,10 @@ test('streams[rpc] counts the server streams open now and the most at once; NOT_
   // held open (silent after one message) until cancelled: three at once, whatever the machine's speed
   fake.faults.stallAfter = { messages: 1, times: 3, rpcs: ['StreamUnstructuredSessionEvents'] };
   const held = [0, 1, 2].map(() => {
-    const call = (client as any).StreamUnstructuredSessionEvents({ session_id: sid, start_index: 0 }, meta()) as grpc.ClientReadableStream<unknown>;
+    const call = (client as any).StreamUnstructuredSessionEvents(
+      { session_id: sid, start_index: 0 },
+      meta(),
+    ) as grpc.ClientReadableStream<unknown>;
     const ended = new Promise<void>((resolve) => {
       call.on('error', () => resolve());
       call.on('end', () => resolve());
@@ -373,7 +479,10 @@ test('streams[rpc] counts the server streams open now and the most at once; NOT_
 
   fake.resetCalls();
   assert.deepEqual(counter, { open: 0, peak: 0 });
-  const missing = await stream(client, 'StreamUnstructuredSessionEvents', { session_id: 'no-such-session', start_index: 0 });
+  const missing = await stream(client, 'StreamUnstructuredSessionEvents', {
+    session_id: 'no-such-session',
+    start_index: 0,
+  });
   assert.equal(missing.error?.code, grpc.status.NOT_FOUND);
   assert.equal(counter.peak, 0);
   const done = await stream(client, 'StreamUnstructuredSessionEvents', { session_id: sid, start_index: 0 });
@@ -404,12 +513,18 @@ test('restart drops in-flight streams and serves again on the same port', async 
 test('streams honour back-pressure: a paused client stops event generation', { timeout: 30_000 }, async () => {
   let built = 0;
   const big = generatedDataset({ dates: ['2026-11-20'], eventsPerDate: 20_000, chunksPerDate: 1, seed: 3 });
-  const counting: FakeDataset = { ...big, events: { ...big.events, length: big.events.length, eventAt: (i) => (built++, big.events.eventAt(i)) } };
+  const counting: FakeDataset = {
+    ...big,
+    events: { ...big.events, length: big.events.length, eventAt: (i) => (built++, big.events.eventAt(i)) },
+  };
   const slowFake = await startFakeTeleport({ tls, dataset: counting });
   const c = connect(slowFake.address, slowFake.ca, clientCert);
   try {
     let received = 0;
-    const call = (c as any).ExportUnstructuredEvents({ date: day('2026-11-20'), chunk: big.chunks[0]!.id, cursor: '' }, meta()) as grpc.ClientReadableStream<unknown>;
+    const call = (c as any).ExportUnstructuredEvents(
+      { date: day('2026-11-20'), chunk: big.chunks[0]!.id, cursor: '' },
+      meta(),
+    ) as grpc.ClientReadableStream<unknown>;
     const done = new Promise<void>((resolve, reject) => {
       call.on('end', resolve);
       call.on('error', reject);
@@ -473,11 +588,23 @@ test('addService serves another service on the same port; its handler can record
     },
   });
   const Lock = grpc.makeGenericClientConstructor(definition, 'AuthService');
-  const creds = grpc.credentials.createSsl(Buffer.from(fake.ca), Buffer.from(clientCert.key), Buffer.from(clientCert.cert));
+  const creds = grpc.credentials.createSsl(
+    Buffer.from(fake.ca),
+    Buffer.from(clientCert.key),
+    Buffer.from(clientCert.cert),
+  );
   const c = new Lock(fake.address, creds, { 'grpc.ssl_target_name_override': AUTH_SERVER_NAME });
-  const upsert = (req: object) => new Promise((resolve, reject) => (c as any).UpsertLock(req, meta(), (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
+  const upsert = (req: object) =>
+    new Promise((resolve, reject) =>
+      (c as any).UpsertLock(req, meta(), (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))),
+    );
   try {
-    const lock = { kind: 'lock', version: 'v2', metadata: { name: 'mallory-failed-logins' }, spec: { target: { user: 'mallory' } } };
+    const lock = {
+      kind: 'lock',
+      version: 'v2',
+      metadata: { name: 'mallory-failed-logins' },
+      spec: { target: { user: 'mallory' } },
+    };
     await upsert(lock);
     assert.deepEqual(fake.locks, [lock]);
     assert.equal(fake.calls.UpsertLock!.count, 1);
@@ -521,10 +648,17 @@ test('with no options: its own TLS, three recent days with recordings, and live 
     const chunks = await chunksOf(c, yesterday);
     assert.equal(chunks.length, 3);
     assert.deepEqual(await chunksOf(c, today), []);
-    const uploads = await searchAll(c, { start_date: ts(Date.now() - 96 * HOUR), end_date: ts(Date.now()), event_types: ['session.upload'], order: 1 }, 100);
+    const uploads = await searchAll(
+      c,
+      { start_date: ts(Date.now() - 96 * HOUR), end_date: ts(Date.now()), event_types: ['session.upload'], order: 1 },
+      100,
+    );
     assert.equal(uploads.events.length, 4);
     for (const e of uploads.events) {
-      const r = await stream<WireEvent>(c, 'StreamUnstructuredSessionEvents', { session_id: fromStruct(e.unstructured).sid, start_index: 0 });
+      const r = await stream<WireEvent>(c, 'StreamUnstructuredSessionEvents', {
+        session_id: fromStruct(e.unstructured).sid,
+        start_index: 0,
+      });
       assert.equal(r.error, undefined);
       assert.equal(r.items.at(-1)!.type, 'session.end');
     }
@@ -535,7 +669,10 @@ test('with no options: its own TLS, three recent days with recordings, and live 
     const [second] = demo.addEvents(sampleEvents({ count: 2, startMs: Date.parse(`${today}T00:00:10Z`) }));
     assert.deepEqual(await chunksOf(c, today), [first, second]);
     const r = await exportChunk(c, today, first!);
-    assert.deepEqual(r.items.map((m) => fromStruct(m.event.unstructured)), live);
+    assert.deepEqual(
+      r.items.map((m) => fromStruct(m.event.unstructured)),
+      live,
+    );
   } finally {
     c.close();
     await demo.close();
@@ -560,7 +697,17 @@ test('a generated 1,000,000-event dataset costs almost no memory and reads consi
   assert.equal(ds.events.length, 1_000_000);
   assert.ok(cost < 8 * 1024 * 1024, `dataset costs ${cost} bytes`);
 
-  const types = new Set(['user.login', 'cert.create', 'db.session.query', 'access_request.create', 'lock.created', 'role.created', 'session.start', 'session.end', 'session.upload']);
+  const types = new Set([
+    'user.login',
+    'cert.create',
+    'db.session.query',
+    'access_request.create',
+    'lock.created',
+    'role.created',
+    'session.start',
+    'session.end',
+    'session.upload',
+  ]);
   let rnd = 12345;
   const next = () => (rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0);
   const picks = Array.from({ length: 2000 }, () => next() % ds.events.length).sort((a, b) => a - b);
@@ -585,7 +732,8 @@ test('a generated 1,000,000-event dataset costs almost no memory and reads consi
 
   // the burst, the sessions and their recordings are where they should be
   let failed = 0;
-  for (let g = 0; g < 50_000; g++) if (ds.events.typeAt(g) === 'user.login' && ds.events.eventAt(g).json.user === 'mallory') failed++;
+  for (let g = 0; g < 50_000; g++)
+    if (ds.events.typeAt(g) === 'user.login' && ds.events.eventAt(g).json.user === 'mallory') failed++;
   assert.equal(failed, 10);
   const sid = ds.sessionIds[137]!;
   const rec = ds.recording(sid)!;

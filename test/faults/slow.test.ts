@@ -11,30 +11,38 @@ function count(history: Array<{ status: number | string }>, status: number | str
   return history.filter((h) => h.status === status).length;
 }
 
-test('a slow intake, some answers past datadog.timeout: timed out requests retried, nothing lost', { timeout: 120_000 }, async (t) => {
-  const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200\ntimeout = "2s"' });
-  const fw = await rig.start();
-  const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'slow', connections: 8, pauseMs: 2 });
-  await waitFor(() => load.acked.size >= 300, 'traffic flowing');
-  // 1.5 s per request (within the 2 s timeout), then 3 s (past it: the sink abandons and retries), then 1.5 s again
-  rig.intake.inject({ delayMs: 1500, times: 8 });
-  rig.intake.inject({ delayMs: 3000, times: 8 });
-  rig.intake.inject({ delayMs: 1500, times: 4 });
-  await waitFor(() => rig.intake.pendingFaults() === 0, 'the slow answers played out', 90_000);
-  const after = load.acked.size;
-  await waitFor(() => load.acked.size >= after + 300, 'traffic after the slow phase');
-  await load.stop();
-  await waitDelivered(load.acked, rig.counts, 'after the slow phase');
-  const tl = tally(load.acked, rig.counts);
-  const status = await fw.getJson('/status');
-  t.diagnostic(figures('slow intake + timeouts', tl, {
-    abandoned_by_sink: count(rig.intake.history, 'abandoned'), network_retries: status.datadog.retries.network, statuses: statusLine(load.statuses),
-  }));
-  assert.deepEqual(tl.lost, []);
-  assert.ok(count(rig.intake.history, 'abandoned') >= 1, 'some requests outlived the timeout');
-  assert.ok(status.datadog.retries.network >= 1, 'timeouts were retried');
-  assert.equal(await fw.stop(), 0);
-});
+test(
+  'a slow intake, some answers past datadog.timeout: timed out requests retried, nothing lost',
+  { timeout: 120_000 },
+  async (t) => {
+    const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200\ntimeout = "2s"' });
+    const fw = await rig.start();
+    const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'slow', connections: 8, pauseMs: 2 });
+    await waitFor(() => load.acked.size >= 300, 'traffic flowing');
+    // 1.5 s per request (within the 2 s timeout), then 3 s (past it: the sink abandons and retries), then 1.5 s again
+    rig.intake.inject({ delayMs: 1500, times: 8 });
+    rig.intake.inject({ delayMs: 3000, times: 8 });
+    rig.intake.inject({ delayMs: 1500, times: 4 });
+    await waitFor(() => rig.intake.pendingFaults() === 0, 'the slow answers played out', 90_000);
+    const after = load.acked.size;
+    await waitFor(() => load.acked.size >= after + 300, 'traffic after the slow phase');
+    await load.stop();
+    await waitDelivered(load.acked, rig.counts, 'after the slow phase');
+    const tl = tally(load.acked, rig.counts);
+    const status = await fw.getJson('/status');
+    t.diagnostic(
+      figures('slow intake + timeouts', tl, {
+        abandoned_by_sink: count(rig.intake.history, 'abandoned'),
+        network_retries: status.datadog.retries.network,
+        statuses: statusLine(load.statuses),
+      }),
+    );
+    assert.deepEqual(tl.lost, []);
+    assert.ok(count(rig.intake.history, 'abandoned') >= 1, 'some requests outlived the timeout');
+    assert.ok(status.datadog.retries.network >= 1, 'timeouts were retried');
+    assert.equal(await fw.stop(), 0);
+  },
+);
 
 test('connections reset mid-request under load: retried, nothing lost', { timeout: 120_000 }, async (t) => {
   const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200' });
@@ -49,7 +57,13 @@ test('connections reset mid-request under load: retried, nothing lost', { timeou
   await waitDelivered(load.acked, rig.counts, 'after the resets');
   const tl = tally(load.acked, rig.counts);
   const status = await fw.getJson('/status');
-  t.diagnostic(figures('connection resets', tl, { resets: count(rig.intake.history, 'reset'), network_retries: status.datadog.retries.network, statuses: statusLine(load.statuses) }));
+  t.diagnostic(
+    figures('connection resets', tl, {
+      resets: count(rig.intake.history, 'reset'),
+      network_retries: status.datadog.retries.network,
+      statuses: statusLine(load.statuses),
+    }),
+  );
   assert.deepEqual(tl.lost, []);
   assert.equal(count(rig.intake.history, 'reset'), 16);
   assert.ok(status.datadog.retries.network >= 16, JSON.stringify(status.datadog.retries));

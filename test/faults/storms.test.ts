@@ -28,9 +28,14 @@ test('500 and 503 storms under load: retried until accepted, nothing lost', { ti
   await waitDelivered(load.acked, rig.counts, 'after the storm');
   const tl = tally(load.acked, rig.counts);
   const h = rig.intake.history;
-  t.diagnostic(figures('500/503 storm', tl, {
-    answered_500: rejected(h, 500), answered_503: rejected(h, 503), answered_502: rejected(h, 502), statuses: statusLine(load.statuses),
-  }));
+  t.diagnostic(
+    figures('500/503 storm', tl, {
+      answered_500: rejected(h, 500),
+      answered_503: rejected(h, 503),
+      answered_502: rejected(h, 502),
+      statuses: statusLine(load.statuses),
+    }),
+  );
   assert.deepEqual(tl.lost, []);
   assert.equal(rejected(h, 500) + rejected(h, 503) + rejected(h, 502), 20, 'every injected error was answered');
   const status = await fw.getJson('/status');
@@ -43,7 +48,12 @@ test('429 with rate-limit reset headers under load: waits, retries, nothing lost
   const fw = await rig.start();
   const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'ratelimit', connections: 8, pauseMs: 2 });
   await waitFor(() => load.acked.size >= 300, 'traffic flowing');
-  const headers = { 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '0', 'x-ratelimit-period': '10', 'x-ratelimit-reset': '2' };
+  const headers = {
+    'x-ratelimit-limit': '100',
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-period': '10',
+    'x-ratelimit-reset': '2',
+  };
   rig.intake.inject({ status: 429, times: 16, headers });
   // a retry-after (seconds) wins over the reset header
   rig.intake.inject({ status: 429, times: 4, headers: { ...headers, 'retry-after': '1' } });
@@ -53,7 +63,12 @@ test('429 with rate-limit reset headers under load: waits, retries, nothing lost
   await load.stop();
   await waitDelivered(load.acked, rig.counts, 'after the rate limit');
   const tl = tally(load.acked, rig.counts);
-  t.diagnostic(figures('429 rate limit', tl, { answered_429: rejected(rig.intake.history, 429), statuses: statusLine(load.statuses) }));
+  t.diagnostic(
+    figures('429 rate limit', tl, {
+      answered_429: rejected(rig.intake.history, 429),
+      statuses: statusLine(load.statuses),
+    }),
+  );
   assert.deepEqual(tl.lost, []);
   const status = await fw.getJson('/status');
   assert.equal(status.datadog.retries['429'], 20, JSON.stringify(status.datadog.retries));

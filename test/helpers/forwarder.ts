@@ -28,9 +28,16 @@ export interface RunningForwarder {
  * a config for the ingest path: mTLS files from writeTlsFiles, the local intake as Datadog, storage under dir
  * (storage: null leaves it out). `extra` goes at the end: more [datadog] keys, then any further tables.
  */
-export function writeIngestConfig(dir: string, tls: { paths: { ca: string; cert: string; key: string } }, intakeUrl: string, o: { storage?: string | null; extra?: string; top?: string } = {}): string {
+export function writeIngestConfig(
+  dir: string,
+  tls: { paths: { ca: string; cert: string; key: string } },
+  intakeUrl: string,
+  o: { storage?: string | null; extra?: string; top?: string } = {},
+): string {
   const storage = o.storage === undefined ? join(dir, 'storage') : o.storage;
-  return writeConfig(dir, `${storage === null ? '' : `storage = "${storage}"\n`}${o.top ?? ''}
+  return writeConfig(
+    dir,
+    `${storage === null ? '' : `storage = "${storage}"\n`}${o.top ?? ''}
 [ingest]
 host = "127.0.0.1"
 port = 0
@@ -41,7 +48,8 @@ key = "${tls.paths.key}"
 [datadog]
 url = "${intakeUrl}"
 ${o.extra ?? ''}
-`);
+`,
+  );
 }
 
 export function writeConfig(dir: string, toml: string, name = 'forwarder.toml'): string {
@@ -50,7 +58,11 @@ export function writeConfig(dir: string, toml: string, name = 'forwarder.toml'):
   return file;
 }
 
-export async function runForwarder(args: string[], env: Record<string, string> = {}, opts: { waitForIngest?: boolean } = {}): Promise<RunningForwarder> {
+export async function runForwarder(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { waitForIngest?: boolean } = {},
+): Promise<RunningForwarder> {
   const proc = spawn(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
     // tests run in parallel: the admin server takes any free port unless a test says otherwise
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TDF_ADMIN_PORT: '0', ...env },

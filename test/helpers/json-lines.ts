@@ -53,7 +53,13 @@ export function readJsonLines(stream: Readable, maxKept = Infinity): JsonLines {
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(messages.timeout())), timeoutMs);
-        waiters.push({ pred, resolve: (l) => { clearTimeout(t); resolve(l); } });
+        waiters.push({
+          pred,
+          resolve: (l) => {
+            clearTimeout(t);
+            resolve(l);
+          },
+        });
         void exited.then((code) => {
           clearTimeout(t);
           reject(new Error(messages.exit(code)));

@@ -19,7 +19,9 @@ export interface CountingIntake {
 }
 
 /** the local datadog intake with bounded memory: no logs kept, only a count per id */
-export async function startCountingIntake(options: Omit<FakeIntakeOptions, 'keepLogs' | 'idField' | 'onLogs'> = {}): Promise<CountingIntake> {
+export async function startCountingIntake(
+  options: Omit<FakeIntakeOptions, 'keepLogs' | 'idField' | 'onLogs'> = {},
+): Promise<CountingIntake> {
   const counts = new Map<string, number>();
   const intake = await startFakeIntake({
     ...options,
@@ -54,7 +56,9 @@ export interface ConfigParts {
 
 /** writes a forwarder.toml for the ingest path and returns its path */
 export function writeForwarderConfig(p: ConfigParts): string {
-  return writeConfig(p.dir, `
+  return writeConfig(
+    p.dir,
+    `
 storage = "${p.storage ?? join(p.dir, 'storage')}"
 hostname = "fault-host"
 ${p.top ?? ''}
@@ -71,7 +75,9 @@ ${p.ingest ?? ''}
 url = "${p.intakeUrl}"
 ${p.datadog ?? ''}
 ${p.tail ?? ''}
-`, p.name);
+`,
+    p.name,
+  );
 }
 
 export interface Forwarder extends RunningForwarder {
@@ -83,13 +89,19 @@ export interface Forwarder extends RunningForwarder {
 
 /** the cli `start` with a config file; resolves once it listens (the ingest, unless ingest is false), with the
  * admin api's address. a forwarder that does not get there is killed, not left behind */
-export async function startForwarder(config: string, env: Record<string, string>, extraArgs: string[] = [], opts: { ingest?: boolean } = {}): Promise<Forwarder> {
+export async function startForwarder(
+  config: string,
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+  opts: { ingest?: boolean } = {},
+): Promise<Forwarder> {
   const fw = await runForwarder(['start', '--config', config, ...extraArgs], env, { waitForIngest: false });
   let adminUrl: string;
   try {
     const line = await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
     adminUrl = `http://127.0.0.1:${line.port}`;
-    if (opts.ingest !== false) fw.port = (await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'))).port;
+    if (opts.ingest !== false)
+      fw.port = (await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'))).port;
   } catch (err) {
     if (fw.proc.exitCode === null && fw.proc.signalCode === null) fw.proc.kill('SIGKILL');
     await fw.exited;
@@ -148,7 +160,14 @@ export interface Load {
 }
 
 export function eventBody(id: string, padBytes = 0): string {
-  const ev: Record<string, unknown> = { event: 'user.login', code: 'T1000I', [ID_FIELD]: id, user: 'fault', success: true, time: new Date().toISOString() };
+  const ev: Record<string, unknown> = {
+    event: 'user.login',
+    code: 'T1000I',
+    [ID_FIELD]: id,
+    user: 'fault',
+    success: true,
+    time: new Date().toISOString(),
+  };
   if (padBytes > 0) ev.pad = 'p'.repeat(padBytes);
   return JSON.stringify(ev);
 }
@@ -177,7 +196,8 @@ export function startLoad(o: LoadOptions): Load {
         try {
           const res = await client.post(o.path ?? '/test.log', eventBody(id, o.padBytes));
           bump(String(res.status));
-          if (res.status === 503 && typeof res.headers['retry-after'] === 'string') retryAfter.add(res.headers['retry-after']);
+          if (res.status === 503 && typeof res.headers['retry-after'] === 'string')
+            retryAfter.add(res.headers['retry-after']);
           o.onResult?.(id, res);
           ok = res.status === 200;
         } catch (err) {
@@ -246,21 +266,35 @@ export function tally(acked: Iterable<string>, counts: Map<string, number>): Tal
 
 /** one line with the figures RELIABILITY.md quotes */
 export function figures(scenario: string, t: Tally, extra: Record<string, unknown> = {}): string {
-  const more = Object.entries(extra).map(([k, v]) => ` ${k}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`).join('');
+  const more = Object.entries(extra)
+    .map(([k, v]) => ` ${k}=${typeof v === 'string' ? JSON.stringify(v) : String(v)}`)
+    .join('');
   return `figures: scenario=${JSON.stringify(scenario)} acknowledged=${t.acknowledged} delivered=${t.delivered} lost=${t.lost.length} duplicated=${t.duplicated} unacknowledged_delivered=${t.unacknowledgedDelivered}${more}`;
 }
 
 /** waits until every acknowledged id reached the intake (a hang guard, not a timing assertion) */
-export async function waitDelivered(acked: Set<string>, counts: Map<string, number>, what: string, timeoutMs = 90_000): Promise<void> {
-  await waitFor(() => {
-    for (const id of acked) if (!counts.has(id)) return false;
-    return true;
-  }, `${what}: every acknowledged record at the intake (${acked.size} acknowledged, ${counts.size} distinct delivered)`, timeoutMs);
+export async function waitDelivered(
+  acked: Set<string>,
+  counts: Map<string, number>,
+  what: string,
+  timeoutMs = 90_000,
+): Promise<void> {
+  await waitFor(
+    () => {
+      for (const id of acked) if (!counts.has(id)) return false;
+      return true;
+    },
+    `${what}: every acknowledged record at the intake (${acked.size} acknowledged, ${counts.size} distinct delivered)`,
+    timeoutMs,
+  );
 }
 
 /** status counts as `200:123 503:4 error:1` */
 export function statusLine(statuses: Map<string, number>): string {
-  return [...statuses.entries()].sort().map(([k, v]) => `${k}:${v}`).join(' ');
+  return [...statuses.entries()]
+    .sort()
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ');
 }
 
 export interface RigOptions {
@@ -293,7 +327,16 @@ export async function createRig(t: { after(fn: () => unknown): void }, o: RigOpt
   const tls = writeTlsFiles(dir);
   const { intake, counts } = await startCountingIntake({ apiKeys: [o.apiKey], ...o.intake });
   const storage = o.storage ?? join(dir, 'storage');
-  const config = writeForwarderConfig({ dir, tls, intakeUrl: intake.url, storage, top: o.top, ingest: o.ingest, datadog: o.datadog, tail: o.tail });
+  const config = writeForwarderConfig({
+    dir,
+    tls,
+    intakeUrl: intake.url,
+    storage,
+    top: o.top,
+    ingest: o.ingest,
+    datadog: o.datadog,
+    tail: o.tail,
+  });
   const env = { DD_API_KEY: o.apiKey, ...o.env };
   const started: Forwarder[] = [];
   t.after(async () => {
@@ -307,7 +350,13 @@ export async function createRig(t: { after(fn: () => unknown): void }, o: RigOpt
     rmSync(dir, { recursive: true, force: true });
   });
   return {
-    dir, tls, intake, counts, config, storage, env,
+    dir,
+    tls,
+    intake,
+    counts,
+    config,
+    storage,
+    env,
     async start(extraArgs = []) {
       const fw = await startForwarder(config, env, extraArgs);
       started.push(fw);

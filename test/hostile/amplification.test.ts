@@ -21,7 +21,10 @@ function rssMiB(pid: number): number {
   return m ? Number(m[1]) / 1024 : 0;
 }
 
-async function postEmptyRecords(t: Parameters<typeof createRig>[0] & { diagnostic(s: string): void }, records: number): Promise<{ status: string; peak: number; spooled: number | null }> {
+async function postEmptyRecords(
+  t: Parameters<typeof createRig>[0] & { diagnostic(s: string): void },
+  records: number,
+): Promise<{ status: string; peak: number; spooled: number | null }> {
   const rig = await createRig(t, { apiKey: API_KEY });
   await rig.intake.setDown(true);
   const fw = await rig.start();
@@ -37,37 +40,57 @@ async function postEmptyRecords(t: Parameters<typeof createRig>[0] & { diagnosti
   }, 100);
   const started = Date.now();
   const status = await new Promise<string>((resolve) => {
-    const req = https.request({
-      host: '127.0.0.1', port: fw.port, path: '/test.log', method: 'POST', agent: false, servername: 'localhost',
-      ca: rig.tls.ca.cert, cert: rig.tls.client.cert, key: rig.tls.client.key,
-      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-    }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(String(res.statusCode)));
-    });
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: fw.port,
+        path: '/test.log',
+        method: 'POST',
+        agent: false,
+        servername: 'localhost',
+        ca: rig.tls.ca.cert,
+        cert: rig.tls.client.cert,
+        key: rig.tls.client.key,
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.statusCode)));
+      },
+    );
     req.on('error', (e) => resolve(`error ${e.message}`));
     req.end(body);
   });
   const elapsed = Date.now() - started;
   clearInterval(sampler);
   const spooled = fw.proc.exitCode === null ? (await fw.getJson('/status')).spool.records : null;
-  t.diagnostic(`${records} records, ${body.length} bytes on the wire -> answer ${status} after ${elapsed} ms, ${spooled} records spooled, peak rss ${peak.toFixed(0)} MiB`);
+  t.diagnostic(
+    `${records} records, ${body.length} bytes on the wire -> answer ${status} after ${elapsed} ms, ${spooled} records spooled, peak rss ${peak.toFixed(0)} MiB`,
+  );
   await fw.stop();
   return { status, peak, spooled };
 }
 
-test('a 3 KB gzipped request of a million empty records: 413 (ingest.max-records), nothing spooled, rss under 1 GiB', { timeout: 120_000 }, async (t) => {
-  const r = await postEmptyRecords(t, 1_000_000);
-  assert.equal(r.status, '413');
-  assert.equal(r.spooled, 0);
-  assert.ok(r.peak < 1024, `peak rss ${r.peak.toFixed(0)} MiB`);
-});
+test(
+  'a 3 KB gzipped request of a million empty records: 413 (ingest.max-records), nothing spooled, rss under 1 GiB',
+  { timeout: 120_000 },
+  async (t) => {
+    const r = await postEmptyRecords(t, 1_000_000);
+    assert.equal(r.status, '413');
+    assert.equal(r.spooled, 0);
+    assert.ok(r.peak < 1024, `peak rss ${r.peak.toFixed(0)} MiB`);
+  },
+);
 
-test('the worst the default limits let through (64 MiB decompressed, 22 million records): 413 within 1 GiB of rss (TDF_FAULTS_LONG=1)', {
-  timeout: 300_000,
-  skip: LONG ? false : 'builds a 64 MiB body; set TDF_FAULTS_LONG=1',
-}, async (t) => {
-  const r = await postEmptyRecords(t, Math.floor((64 * MiB - 10) / 3));
-  assert.equal(r.status, '413');
-  assert.ok(r.peak < 1024, `peak rss ${r.peak.toFixed(0)} MiB`);
-});
+test(
+  'the worst the default limits let through (64 MiB decompressed, 22 million records): 413 within 1 GiB of rss (TDF_FAULTS_LONG=1)',
+  {
+    timeout: 300_000,
+    skip: LONG ? false : 'builds a 64 MiB body; set TDF_FAULTS_LONG=1',
+  },
+  async (t) => {
+    const r = await postEmptyRecords(t, Math.floor((64 * MiB - 10) / 3));
+    assert.equal(r.status, '413');
+    assert.ok(r.peak < 1024, `peak rss ${r.peak.toFixed(0)} MiB`);
+  },
+);

@@ -19,7 +19,13 @@ import { createPrng, seedFromEnv, type Prng } from '../helpers/prng.js';
 /** the reference: a pattern of whole parts against a tag's parts */
 function refMatch(patternParts: string[], tagParts: string[]): boolean {
   const memo = new Map<string, boolean>();
-  const globPart = (glob: string, part: string): boolean => new RegExp(`^${glob.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&')).join('[^.]*')}$`).test(part);
+  const globPart = (glob: string, part: string): boolean =>
+    new RegExp(
+      `^${glob
+        .split('*')
+        .map((s) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&'))
+        .join('[^.]*')}$`,
+    ).test(part);
   const go = (i: number, j: number): boolean => {
     const key = `${i},${j}`;
     const hit = memo.get(key);
@@ -38,16 +44,45 @@ const WORDS = ['a', 'b', 'ab', 'log', 'test', 'session', 'x'];
 
 function randomGlobPart(p: Prng): string {
   switch (p.int(0, 5)) {
-    case 0: return '**';
-    case 1: return '*';
-    case 2: return `${p.pick(WORDS)}*`;
-    case 3: return `*${p.pick(WORDS)}`;
-    default: return p.pick(WORDS);
+    case 0:
+      return '**';
+    case 1:
+      return '*';
+    case 2:
+      return `${p.pick(WORDS)}*`;
+    case 3:
+      return `*${p.pick(WORDS)}`;
+    default:
+      return p.pick(WORDS);
   }
 }
 
 function randomPatternText(p: Prng): string {
-  const alphabet = ['*', '**', '.', '{', '}', ',', '\\', '/', 'a', 'b', '(', ')', '[', ']', '?', '+', '^', '$', '|', ' ', '\u00e9', '\\d', '.*'];
+  const alphabet = [
+    '*',
+    '**',
+    '.',
+    '{',
+    '}',
+    ',',
+    '\\',
+    '/',
+    'a',
+    'b',
+    '(',
+    ')',
+    '[',
+    ']',
+    '?',
+    '+',
+    '^',
+    '$',
+    '|',
+    ' ',
+    '\u00e9',
+    '\\d',
+    '.*',
+  ];
   let s = '';
   for (let i = p.int(0, 12); i > 0; i--) s += p.pick(alphabet);
   return s;
@@ -67,7 +102,10 @@ test('random pattern text compiles to a matcher or a ConfigError; matchers never
     try {
       m = compilePattern(text);
     } catch (err) {
-      assert.ok(err instanceof ConfigError, `${JSON.stringify(text)}: ${(err as Error).constructor.name}: ${(err as Error).message}`);
+      assert.ok(
+        err instanceof ConfigError,
+        `${JSON.stringify(text)}: ${(err as Error).constructor.name}: ${(err as Error).message}`,
+      );
       assert.match(err.message, /invalid match pattern/);
       continue;
     }
@@ -77,30 +115,55 @@ test('random pattern text compiles to a matcher or a ConfigError; matchers never
   t.diagnostic(`${compiled} of 20000 random patterns compiled`);
 });
 
-test('globs of whole parts match exactly like the reference (fluentd semantics for *, ** and literals)', { timeout: 60_000 }, (t) => {
-  const p = createPrng(seedFromEnv(Date.now() ^ 0x1234));
-  t.diagnostic(`seed ${p.seed}`);
-  for (let i = 0; i < 3000; i++) {
-    // two ** parts in a row are left out: fluentd compiles `**.` to `(?:.*\.|\A)`, so `a.**.**` does not match `a`
-    // (it needs a dot or the start), which a parts model cannot express; pattern.ts keeps fluentd's behaviour
-    const parts: string[] = [];
-    for (let n = p.int(1, 5); parts.length < n; ) {
-      const part = randomGlobPart(p);
-      if (!(part === '**' && parts[parts.length - 1] === '**')) parts.push(part);
+test(
+  'globs of whole parts match exactly like the reference (fluentd semantics for *, ** and literals)',
+  { timeout: 60_000 },
+  (t) => {
+    const p = createPrng(seedFromEnv(Date.now() ^ 0x1234));
+    t.diagnostic(`seed ${p.seed}`);
+    for (let i = 0; i < 3000; i++) {
+      // two ** parts in a row are left out: fluentd compiles `**.` to `(?:.*\.|\A)`, so `a.**.**` does not match `a`
+      // (it needs a dot or the start), which a parts model cannot express; pattern.ts keeps fluentd's behaviour
+      const parts: string[] = [];
+      for (let n = p.int(1, 5); parts.length < n;) {
+        const part = randomGlobPart(p);
+        if (!(part === '**' && parts[parts.length - 1] === '**')) parts.push(part);
+      }
+      const pattern = parts.join('.');
+      const m = compilePattern(pattern);
+      for (let k = 0; k < 20; k++) {
+        const tag = randomTag(p);
+        assert.equal(
+          m(tag),
+          refMatch(parts, tag.split('.')),
+          `pattern ${JSON.stringify(pattern)} tag ${JSON.stringify(tag)} (seed ${p.seed})`,
+        );
+      }
     }
-    const pattern = parts.join('.');
-    const m = compilePattern(pattern);
-    for (let k = 0; k < 20; k++) {
-      const tag = randomTag(p);
-      assert.equal(m(tag), refMatch(parts, tag.split('.')), `pattern ${JSON.stringify(pattern)} tag ${JSON.stringify(tag)} (seed ${p.seed})`);
-    }
-  }
-});
+  },
+);
 
 function hostileRecord(p: Prng): unknown {
   const o: Record<string, unknown> = {};
   for (let i = p.int(0, 8); i > 0; i--) {
-    const key = p.pick(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'ddsource', 'hostname', 'service', 'status', 'tag', '@timestamp', 'code', 'time', 'message', '', '\u0000', 'k' + p.int(0, 99)]);
+    const key = p.pick([
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'ddsource',
+      'hostname',
+      'service',
+      'status',
+      'tag',
+      '@timestamp',
+      'code',
+      'time',
+      'message',
+      '',
+      '\u0000',
+      'k' + p.int(0, 99),
+    ]);
     const value = p.pick<() => unknown>([
       () => null,
       () => p.int(-5, 5),
@@ -132,33 +195,44 @@ function randomRule(p: Prng): MatchRule {
   };
 }
 
-test('random records through random rules: send (json within the limit), drop or reject; never a throw', { timeout: 120_000 }, (t) => {
-  const p = createPrng(seedFromEnv(Date.now() ^ 0x777));
-  t.diagnostic(`seed ${p.seed}`);
-  const kinds = new Map<string, number>();
-  for (let r = 0; r < 40; r++) {
-    const maxLogBytes = p.pick([1024, 4096, 1_000_000]);
-    const router = createRouter({
-      rules: Array.from({ length: p.int(1, 4) }, () => randomRule(p)),
-      unmatched: p.pick(['drop', 'reject'] as const),
-      hostname: 'fuzz',
-      maxLogBytes,
-      oldTimestamps: p.pick(['restamp', 'keep', 'drop'] as const),
-    });
-    for (let i = 0; i < 50; i++) {
-      const rec = { tag: p.pick(['test.log', 'session.abc.log', 'a.b', 'x', 'xxxx', 'drop.me']), time: p.pick([Date.now(), 0, NaN, -1, 8.64e15 + 1, Date.now() - 30 * 3600_000]), record: hostileRecord(p) as Record<string, unknown> };
-      const out = router.route(rec);
-      kinds.set(out.kind, (kinds.get(out.kind) ?? 0) + 1);
-      if (out.kind === 'send') {
-        assert.ok(Buffer.byteLength(out.value) <= maxLogBytes, `${Buffer.byteLength(out.value)} > ${maxLogBytes} (seed ${p.seed})`);
-        const parsed = JSON.parse(out.value);
-        assert.ok(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed));
+test(
+  'random records through random rules: send (json within the limit), drop or reject; never a throw',
+  { timeout: 120_000 },
+  (t) => {
+    const p = createPrng(seedFromEnv(Date.now() ^ 0x777));
+    t.diagnostic(`seed ${p.seed}`);
+    const kinds = new Map<string, number>();
+    for (let r = 0; r < 40; r++) {
+      const maxLogBytes = p.pick([1024, 4096, 1_000_000]);
+      const router = createRouter({
+        rules: Array.from({ length: p.int(1, 4) }, () => randomRule(p)),
+        unmatched: p.pick(['drop', 'reject'] as const),
+        hostname: 'fuzz',
+        maxLogBytes,
+        oldTimestamps: p.pick(['restamp', 'keep', 'drop'] as const),
+      });
+      for (let i = 0; i < 50; i++) {
+        const rec = {
+          tag: p.pick(['test.log', 'session.abc.log', 'a.b', 'x', 'xxxx', 'drop.me']),
+          time: p.pick([Date.now(), 0, NaN, -1, 8.64e15 + 1, Date.now() - 30 * 3600_000]),
+          record: hostileRecord(p) as Record<string, unknown>,
+        };
+        const out = router.route(rec);
+        kinds.set(out.kind, (kinds.get(out.kind) ?? 0) + 1);
+        if (out.kind === 'send') {
+          assert.ok(
+            Buffer.byteLength(out.value) <= maxLogBytes,
+            `${Buffer.byteLength(out.value)} > ${maxLogBytes} (seed ${p.seed})`,
+          );
+          const parsed = JSON.parse(out.value);
+          assert.ok(parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed));
+        }
       }
     }
-  }
-  t.diagnostic([...kinds.entries()].map(([k, v]) => `${k}=${v}`).join(' '));
-  assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
-});
+    t.diagnostic([...kinds.entries()].map(([k, v]) => `${k}=${v}`).join(' '));
+    assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
+  },
+);
 
 /** runs compilePattern(pattern)(tag) in a child process; the time is a hang guard, a match should take microseconds */
 function matchInChild(pattern: string, tag: string, guardMs: number): Promise<{ done: boolean; result?: boolean }> {
@@ -174,7 +248,9 @@ function matchInChild(pattern: string, tag: string, guardMs: number): Promise<{ 
     const timer = setTimeout(() => child.kill('SIGKILL'), guardMs);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve(code === 0 && (out === 'true' || out === 'false') ? { done: true, result: out === 'true' } : { done: false });
+      resolve(
+        code === 0 && (out === 'true' || out === 'false') ? { done: true, result: out === 'true' } : { done: false },
+      );
     });
   });
 }
@@ -188,14 +264,24 @@ test('usual patterns against a 16 KiB hostile tag finish (hang guard)', { timeou
   }
 });
 
-test('patterns with many ** between literal parts, against the longest tag the ingest lets through, finish (hang guard)', { timeout: 60_000 }, async () => {
-  const longest = (unit: string) => (unit.repeat(MAX_TAG_LENGTH).slice(0, MAX_TAG_LENGTH - 1) + 'q').replace(/\.q$/, 'qq');
-  const hostile = [['**.x.**.x.**.x.**.y', 'x.'], ['**a**a**a**a**a**b', 'a'], ['**.x.**.x.**.x.**.x.**.x.**.y', 'x.'], ['{a,aa}'.repeat(40) + 'b', 'a']] as const;
-  for (const [pattern, unit] of hostile) {
-    const tag = longest(unit);
-    assert.ok(tag.length <= MAX_TAG_LENGTH);
-    const r = await matchInChild(pattern, tag, 5000);
-    assert.ok(r.done, `${pattern} did not finish within the 5 s hang guard against a ${tag.length}-char tag`);
-    assert.equal(r.result, false, `${pattern} against ${tag}`);
-  }
-});
+test(
+  'patterns with many ** between literal parts, against the longest tag the ingest lets through, finish (hang guard)',
+  { timeout: 60_000 },
+  async () => {
+    const longest = (unit: string) =>
+      (unit.repeat(MAX_TAG_LENGTH).slice(0, MAX_TAG_LENGTH - 1) + 'q').replace(/\.q$/, 'qq');
+    const hostile = [
+      ['**.x.**.x.**.x.**.y', 'x.'],
+      ['**a**a**a**a**a**b', 'a'],
+      ['**.x.**.x.**.x.**.x.**.x.**.y', 'x.'],
+      ['{a,aa}'.repeat(40) + 'b', 'a'],
+    ] as const;
+    for (const [pattern, unit] of hostile) {
+      const tag = longest(unit);
+      assert.ok(tag.length <= MAX_TAG_LENGTH);
+      const r = await matchInChild(pattern, tag, 5000);
+      assert.ok(r.done, `${pattern} did not finish within the 5 s hang guard against a ${tag.length}-char tag`);
+      assert.equal(r.result, false, `${pattern} against ${tag}`);
+    }
+  },
+);

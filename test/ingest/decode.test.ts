@@ -95,7 +95,8 @@ for (const c of fixture.cases) {
       assert.equal(err.status, c.error.status);
       if (c.error.reasonExact !== undefined) assert.equal(err.message, c.error.reasonExact);
       if (c.error.reason !== undefined) assert.ok(err.message.startsWith(c.error.reason), `reason: ${err.message}`);
-      if (c.error.reasonMinLength !== undefined) assert.ok(err.message.length >= c.error.reasonMinLength, `reason too short: ${err.message}`);
+      if (c.error.reasonMinLength !== undefined)
+        assert.ok(err.message.length >= c.error.reasonMinLength, `reason too short: ${err.message}`);
     } else {
       assert.deepEqual(await run, c.events);
     }
@@ -169,10 +170,20 @@ test('form parsing keeps bytes, handles +, bad escapes and missing values', () =
 test('a small request of many records is refused with 413 over the records bound', async () => {
   const body = Buffer.from('[' + Array.from({ length: 10_001 }, () => '{}').join(',') + ']');
   await assert.rejects(
-    decodeRequest({ tag: 't', contentType: 'application/json', body, query: {} }, { maxDecompressedBytes: 1 << 20, maxRecords: 10_000 }, 0),
-    (err: DecodeError) => err.status === 413 && /^more than 10000 records in one request, over the bound of 10000 \(ingest.max-records\)/.test(err.message),
+    decodeRequest(
+      { tag: 't', contentType: 'application/json', body, query: {} },
+      { maxDecompressedBytes: 1 << 20, maxRecords: 10_000 },
+      0,
+    ),
+    (err: DecodeError) =>
+      err.status === 413 &&
+      /^more than 10000 records in one request, over the bound of 10000 \(ingest.max-records\)/.test(err.message),
   );
-  const ok = await decodeRequest({ tag: 't', contentType: 'application/json', body: Buffer.from('[{},{}]'), query: {} }, { maxDecompressedBytes: 1 << 20, maxRecords: 2 }, 0);
+  const ok = await decodeRequest(
+    { tag: 't', contentType: 'application/json', body: Buffer.from('[{},{}]'), query: {} },
+    { maxDecompressedBytes: 1 << 20, maxRecords: 2 },
+    0,
+  );
   assert.equal(ok.length, 2);
 });
 
@@ -181,17 +192,25 @@ test('a small request of many records is refused with 413 over the records bound
 const MiB = 1024 * 1024;
 const DEFAULT_LIMITS = { maxDecompressedBytes: 64 * MiB };
 
-function decodeAs(contentType: string, body: Buffer, limits: { maxDecompressedBytes: number; maxRecords?: number } = DEFAULT_LIMITS) {
+function decodeAs(
+  contentType: string,
+  body: Buffer,
+  limits: { maxDecompressedBytes: number; maxRecords?: number } = DEFAULT_LIMITS,
+) {
   return decodeRequest({ tag: 't', contentType, body, query: {} }, limits, 1);
 }
 
 async function decodeError(run: Promise<unknown>): Promise<DecodeError> {
-  const err = await run.then(() => assert.fail('expected a DecodeError'), (e: unknown) => e);
+  const err = await run.then(
+    () => assert.fail('expected a DecodeError'),
+    (e: unknown) => e,
+  );
   assert.ok(err instanceof DecodeError, `expected DecodeError, got ${String(err)}`);
   return err;
 }
 
-const RECORDS_413 = /^more than 10000 records in one request, over the bound of 10000 \(ingest.max-records\): send them in smaller requests$/;
+const RECORDS_413 =
+  /^more than 10000 records in one request, over the bound of 10000 \(ingest.max-records\): send them in smaller requests$/;
 
 test('64 MiB of `[{},{},…]` (22 million records) is a 413 from the pre-scan', async () => {
   const body = Buffer.from('[' + '{},'.repeat(Math.floor((64 * MiB - 4) / 3)) + '{}]');
@@ -205,7 +224,10 @@ test('one record holding 2 million objects (`[[{},{},…]]`) is a 413: too many 
   const body = Buffer.from('[[' + '{},'.repeat(2_000_000 - 1) + '{}]]');
   const err = await decodeError(decodeAs('application/json', body));
   assert.equal(err.status, 413);
-  assert.equal(err.message, 'the body holds more than 2000000 JSON values (200 per record allowed by ingest.max-records): send them in smaller requests');
+  assert.equal(
+    err.message,
+    'the body holds more than 2000000 JSON values (200 per record allowed by ingest.max-records): send them in smaller requests',
+  );
   // the same as ndjson and under a form field
   const line = '{"a":[' + '{},'.repeat(2_000_000 - 1) + '{}]}';
   assert.equal((await decodeError(decodeAs('application/x-ndjson', Buffer.from('{}\n' + line + '\n')))).status, 413);
@@ -220,7 +242,10 @@ test('msgpack: 2 million maps in one array in one array is a 413: too many msgpa
   body.writeUInt32BE(n, 2);
   const err = await decodeError(decodeAs('application/msgpack', body));
   assert.equal(err.status, 413);
-  assert.equal(err.message, 'the body holds more than 2000000 msgpack values (200 per record allowed by ingest.max-records): send them in smaller requests');
+  assert.equal(
+    err.message,
+    'the body holds more than 2000000 msgpack values (200 per record allowed by ingest.max-records): send them in smaller requests',
+  );
 });
 
 test('msgpack: more than 10,000 records in an array or as a stream is a 413 from the pre-scan', async () => {
@@ -247,15 +272,28 @@ test('ndjson: more than 10,000 lines is a 413 from the pre-scan; blank lines do 
   const err = await decodeError(decodeAs('application/x-ndjson', Buffer.from('{"a":1}\n'.repeat(10_001))));
   assert.equal(err.status, 413);
   assert.match(err.message, RECORDS_413);
-  const events = await decodeAs('application/x-ndjson', Buffer.from('{"a":1}\n\n \u00a0\n'.repeat(10_000) + '\n'.repeat(100_000)));
+  const events = await decodeAs(
+    'application/x-ndjson',
+    Buffer.from('{"a":1}\n\n \u00a0\n'.repeat(10_000) + '\n'.repeat(100_000)),
+  );
   assert.equal(events.length, 10_000);
 });
 
 test('a legitimate 10,000-record body still decodes, as json, ndjson and msgpack', async () => {
   const records = Array.from({ length: 10_000 }, (_, i) => ({
-    event: 'session.start', uid: `u-${i}`, time: '2024-05-01T10:00:05.705Z', user: 'alice', login: 'root',
-    server_id: 'node-1', addr: { local: '10.0.0.1:3022', remote: '10.0.0.2:51000' }, roles: ['access', 'editor'],
-    size: '80:25', sid: `s-${i}`, code: 'T2000I', ei: i, note: 'a "quoted" [bracket], {brace}: and \\ backslash',
+    event: 'session.start',
+    uid: `u-${i}`,
+    time: '2024-05-01T10:00:05.705Z',
+    user: 'alice',
+    login: 'root',
+    server_id: 'node-1',
+    addr: { local: '10.0.0.1:3022', remote: '10.0.0.2:51000' },
+    roles: ['access', 'editor'],
+    size: '80:25',
+    sid: `s-${i}`,
+    code: 'T2000I',
+    ei: i,
+    note: 'a "quoted" [bracket], {brace}: and \\ backslash',
   }));
   const json = await decodeAs('application/json', Buffer.from(JSON.stringify(records)));
   assert.equal(json.length, 10_000);
@@ -270,7 +308,7 @@ test('a legitimate 10,000-record body still decodes, as json, ndjson and msgpack
   assert.match(over.message, RECORDS_413);
 });
 
-test('invalid JSON is still the parser\'s 400, within the bounds or with an early error in a body over them', async () => {
+test("invalid JSON is still the parser's 400, within the bounds or with an early error in a body over them", async () => {
   const parserReason = (text: string): string => {
     try {
       JSON.parse(text);
@@ -279,16 +317,28 @@ test('invalid JSON is still the parser\'s 400, within the bounds or with an earl
     }
     return assert.fail(`${text} parses`);
   };
-  for (const text of ['[{},{]', '{"a":1,}', '[1,2', '"abc', '{"a":"b"} x', '[{}x' + ',{}'.repeat(20_000) + ']', 'x[' + '[],'.repeat(2_000_000) + '[]]']) {
+  for (const text of [
+    '[{},{]',
+    '{"a":1,}',
+    '[1,2',
+    '"abc',
+    '{"a":"b"} x',
+    '[{}x' + ',{}'.repeat(20_000) + ']',
+    'x[' + '[],'.repeat(2_000_000) + '[]]',
+  ]) {
     const err = await decodeError(decodeAs('application/json', Buffer.from(text)));
     assert.equal(err.status, 400);
     assert.equal(err.message, `invalid JSON: ${parserReason(text)}`);
   }
-  const ndjson = await decodeError(decodeAs('application/x-ndjson', Buffer.from('{}\n\n{"a" 1}\n' + '{}\n'.repeat(20_000))));
+  const ndjson = await decodeError(
+    decodeAs('application/x-ndjson', Buffer.from('{}\n\n{"a" 1}\n' + '{}\n'.repeat(20_000))),
+  );
   assert.equal(ndjson.status, 400);
   assert.equal(ndjson.message, `invalid JSON on line 3: ${parserReason('{"a" 1}')}`);
   // a truncated msgpack body within the bounds is still the decoder's 400
-  const truncated = await decodeError(decodeAs('application/msgpack', Buffer.from(encode([{ a: 1 }, { b: 'text' }])).subarray(0, 9)));
+  const truncated = await decodeError(
+    decodeAs('application/msgpack', Buffer.from(encode([{ a: 1 }, { b: 'text' }])).subarray(0, 9)),
+  );
   assert.equal(truncated.status, 400);
   assert.match(truncated.message, /^invalid msgpack: /);
 });
@@ -304,5 +354,8 @@ test('ingest.max-records sets both bounds: records and 200 values a record', asy
   const deep = (n: number): Buffer => Buffer.from('[[' + '{},'.repeat(n - 1) + '{}]]');
   assert.equal((await decodeAs('application/json', deep(199_999), limits)).length, 0);
   const cost = await decodeError(decodeAs('application/json', deep(200_000), limits));
-  assert.equal(cost.message, 'the body holds more than 400000 JSON values (200 per record allowed by ingest.max-records): send them in smaller requests');
+  assert.equal(
+    cost.message,
+    'the body holds more than 400000 JSON values (200 per record allowed by ingest.max-records): send them in smaller requests',
+  );
 });

@@ -13,7 +13,12 @@ import { createIngestServer, type IngestOptions, type IngestServer } from '../..
 
 const T = { timeout: 15_000 };
 const ca = createCA({ commonName: 'CA' });
-const serverPem = createCert(ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+const serverPem = createCert(ca, {
+  usage: 'server',
+  commonName: 'Server',
+  dnsNames: ['localhost'],
+  ips: ['127.0.0.1'],
+});
 const client = createCert(ca, { usage: 'client', commonName: 'Client' });
 
 interface Harness {
@@ -94,7 +99,12 @@ function request(port: number, o: ReqOpts = {}): Promise<Res> {
         const chunks: Buffer[] = [];
         res.on('data', (d: Buffer) => chunks.push(d));
         res.on('end', () =>
-          resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString(), reusedSocket: req.reusedSocket }),
+          resolve({
+            status: res.statusCode!,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+            reusedSocket: req.reusedSocket,
+          }),
         );
         res.on('error', reject);
       },
@@ -114,7 +124,9 @@ function request(port: number, o: ReqOpts = {}): Promise<Res> {
 /** a raw http/1.1 exchange over mutual tls, for requests node's client refuses to send */
 function rawExchange(port: number, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, cert: client.cert, key: client.key }, () => s.end(text));
+    const s = tls.connect({ host: '127.0.0.1', port, ca: ca.cert, cert: client.cert, key: client.key }, () =>
+      s.end(text),
+    );
     let out = '';
     s.setEncoding('utf8');
     s.on('data', (d: string) => (out += d));
@@ -233,7 +245,10 @@ test('413 over bodyLimit (with and without content-length) and over the decompre
   assert.equal(chunked.status, 413);
   assert.match(chunked.body, /^413 Payload Too Large\n/);
 
-  const bomb = await request(h.port, { body: gzipSync(Buffer.alloc(1024 * 1024)), headers: { 'content-encoding': 'gzip' } });
+  const bomb = await request(h.port, {
+    body: gzipSync(Buffer.alloc(1024 * 1024)),
+    headers: { 'content-encoding': 'gzip' },
+  });
   assert.equal(bomb.status, 413);
   assert.equal(bomb.body, '413 Payload Too Large\ndecompressed body is larger than 16384 bytes\n');
   assert.equal(h.calls.length, 0);
@@ -264,7 +279,10 @@ test('503 with Retry-After when the spool is full, 503 when it is closed, 500 on
   assert.equal(boom.status, 500);
   assert.match(boom.body, /^500 Internal Server Error\n.+\n$/);
   assert.doesNotMatch(boom.body, /secret/);
-  assert.ok(h.logs.some((l) => l.level === 50 && /disk on fire/.test(JSON.stringify(l.err))), 'the 500 is logged with its error');
+  assert.ok(
+    h.logs.some((l) => l.level === 50 && /disk on fire/.test(JSON.stringify(l.err))),
+    'the 500 is logged with its error',
+  );
 
   const s = h.server.stats();
   assert.equal(s.status503, 2);
@@ -290,7 +308,10 @@ test('GET and HEAD answer 200 empty for health probes; other methods 405', T, as
 
 test('malformed http gets our error format from the connection handler', T, async () => {
   const h = await startServer();
-  const badLength = await rawExchange(h.port, 'POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}');
+  const badLength = await rawExchange(
+    h.port,
+    'POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}',
+  );
   assert.match(badLength, /^HTTP\/1\.1 400 Bad Request\r\n/);
   assert.match(badLength, /\r\n\r\n400 Bad Request\ninvalid Content-Length\n$/);
   const garbage = await rawExchange(h.port, 'NOT HTTP AT ALL\r\n\r\n');
@@ -298,78 +319,113 @@ test('malformed http gets our error format from the connection handler', T, asyn
   assert.equal(h.calls.length, 0);
 });
 
-test('client certificates: none, another CA, expired and serverAuth-only are refused before any handler', T, async () => {
-  const h = await startServer();
-  const other = createCA({ commonName: 'Other CA' });
-  const stranger = createCert(other, { usage: 'client' });
-  const expired = createCert(ca, { usage: 'client', notBefore: new Date(Date.now() - 48 * 3600_000), ttlHours: 1 });
-  const serverOnly = createCert(ca, { usage: 'server', commonName: 'NotAClient' });
-  for (const [name, cert] of [
-    ['no certificate', null],
-    ['another CA', stranger],
-    ['expired', expired],
-    ['serverAuth only', serverOnly],
-  ] as const) {
-    await assert.rejects(request(h.port, { body: '{"a":1}', cert }), `${name} must fail`);
-    await assert.rejects(request(h.port, { method: 'GET', cert }), `${name} must fail on GET too`);
-  }
-  assert.equal(h.calls.length, 0);
-  const s = h.server.stats();
-  assert.equal(s.requests, 0, 'no handler ran');
-  assert.ok(s.tlsFailed + s.tlsRefused >= 8, JSON.stringify(s));
-  // each refusal is logged with openssl's reason
-  const warned = h.logs.filter((l) => l.level === 40).map((l) => String(l.msg));
-  for (const reason of ['without a certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'INVALID_PURPOSE']) {
-    assert.ok(warned.some((m) => m.includes(reason)), `a warning mentions ${reason}: ${warned.join(' | ')}`);
-  }
+test(
+  'client certificates: none, another CA, expired and serverAuth-only are refused before any handler',
+  T,
+  async () => {
+    const h = await startServer();
+    const other = createCA({ commonName: 'Other CA' });
+    const stranger = createCert(other, { usage: 'client' });
+    const expired = createCert(ca, { usage: 'client', notBefore: new Date(Date.now() - 48 * 3600_000), ttlHours: 1 });
+    const serverOnly = createCert(ca, { usage: 'server', commonName: 'NotAClient' });
+    for (const [name, cert] of [
+      ['no certificate', null],
+      ['another CA', stranger],
+      ['expired', expired],
+      ['serverAuth only', serverOnly],
+    ] as const) {
+      await assert.rejects(request(h.port, { body: '{"a":1}', cert }), `${name} must fail`);
+      await assert.rejects(request(h.port, { method: 'GET', cert }), `${name} must fail on GET too`);
+    }
+    assert.equal(h.calls.length, 0);
+    const s = h.server.stats();
+    assert.equal(s.requests, 0, 'no handler ran');
+    assert.ok(s.tlsFailed + s.tlsRefused >= 8, JSON.stringify(s));
+    // each refusal is logged with openssl's reason
+    const warned = h.logs.filter((l) => l.level === 40).map((l) => String(l.msg));
+    for (const reason of [
+      'without a certificate',
+      'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+      'CERT_HAS_EXPIRED',
+      'INVALID_PURPOSE',
+    ]) {
+      assert.ok(
+        warned.some((m) => m.includes(reason)),
+        `a warning mentions ${reason}: ${warned.join(' | ')}`,
+      );
+    }
 
-  // no extended key usage at all means any usage; clientAuth together with serverAuth is fine too
-  for (const usage of ['none', 'both'] as const) {
-    const res = await request(h.port, { body: '{"a":1}', cert: createCert(ca, { usage }) });
-    assert.equal(res.status, 200, usage);
-  }
-});
+    // no extended key usage at all means any usage; clientAuth together with serverAuth is fine too
+    for (const usage of ['none', 'both'] as const) {
+      const res = await request(h.port, { body: '{"a":1}', cert: createCert(ca, { usage }) });
+      assert.equal(res.status, 200, usage);
+    }
+  },
+);
 
 test('clientCertRefusal: the post-handshake extended key usage guard', T, async () => {
   // openssl's purpose check already fails such a certificate in the handshake (INVALID_PURPOSE, tested above);
   // this guard behind it cannot be reached over the wire, so it is checked directly
   const { clientCertRefusal } = await import('../../src/sources/http/tls.js');
   const { X509Certificate } = await import('node:crypto');
-  assert.match(clientCertRefusal(new X509Certificate(createCert(ca, { usage: 'server' }).cert)) ?? '', /does not allow clientAuth/);
+  assert.match(
+    clientCertRefusal(new X509Certificate(createCert(ca, { usage: 'server' }).cert)) ?? '',
+    /does not allow clientAuth/,
+  );
   assert.equal(clientCertRefusal(new X509Certificate(client.cert)), null);
   assert.equal(clientCertRefusal(new X509Certificate(createCert(ca, { usage: 'none' }).cert)), null);
   assert.equal(clientCertRefusal(undefined), 'no client certificate');
 });
 
-test('an encrypted server key works with its passphrase; a wrong or missing one is a clear start error', T, async () => {
-  const pass = 'pass-7f3a9c';
-  const encrypted = encryptKey(serverPem.key, pass);
-  const h = await startServer(undefined, { tls: { ca: ca.cert, cert: serverPem.cert, key: encrypted, passphrase: pass } });
-  assert.equal((await request(h.port, { body: '{"a":1}' })).status, 200);
+test(
+  'an encrypted server key works with its passphrase; a wrong or missing one is a clear start error',
+  T,
+  async () => {
+    const pass = 'pass-7f3a9c';
+    const encrypted = encryptKey(serverPem.key, pass);
+    const h = await startServer(undefined, {
+      tls: { ca: ca.cert, cert: serverPem.cert, key: encrypted, passphrase: pass },
+    });
+    assert.equal((await request(h.port, { body: '{"a":1}' })).status, 200);
 
-  for (const passphrase of ['wrong-secret-123', undefined]) {
-    const s = createIngestServer(
-      { host: '127.0.0.1', port: 0, tls: { ca: ca.cert, cert: serverPem.cert, key: encrypted, passphrase }, bodyLimit: 1024, maxDecompressedBytes: 1024, retryAfterSeconds: 1 },
+    for (const passphrase of ['wrong-secret-123', undefined]) {
+      const s = createIngestServer(
+        {
+          host: '127.0.0.1',
+          port: 0,
+          tls: { ca: ca.cert, cert: serverPem.cert, key: encrypted, passphrase },
+          bodyLimit: 1024,
+          maxDecompressedBytes: 1024,
+          retryAfterSeconds: 1,
+        },
+        { logger: pino({ level: 'silent' }), accept: async () => {} },
+      );
+      open.push(s);
+      const err = await s.start().then(
+        () => assert.fail('start must fail'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TlsFileError, String(err));
+      assert.match(err.message, /passphrase/);
+      assert.doesNotMatch(err.message, /wrong-secret-123/);
+      assert.doesNotMatch(err.message, /PRIVATE KEY/);
+    }
+
+    const mismatch = createIngestServer(
+      {
+        host: '127.0.0.1',
+        port: 0,
+        tls: { ca: ca.cert, cert: serverPem.cert, key: client.key },
+        bodyLimit: 1024,
+        maxDecompressedBytes: 1024,
+        retryAfterSeconds: 1,
+      },
       { logger: pino({ level: 'silent' }), accept: async () => {} },
     );
-    open.push(s);
-    const err = await s.start().then(
-      () => assert.fail('start must fail'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof TlsFileError, String(err));
-    assert.match(err.message, /passphrase/);
-    assert.doesNotMatch(err.message, /wrong-secret-123/);
-    assert.doesNotMatch(err.message, /PRIVATE KEY/);
-  }
-
-  const mismatch = createIngestServer(
-    { host: '127.0.0.1', port: 0, tls: { ca: ca.cert, cert: serverPem.cert, key: client.key }, bodyLimit: 1024, maxDecompressedBytes: 1024, retryAfterSeconds: 1 },
-    { logger: pino({ level: 'silent' }), accept: async () => {} },
-  );
-  open.push(mismatch);
-  await assert.rejects(mismatch.start(), /does not match the server certificate/);
-});
+    open.push(mismatch);
+    await assert.rejects(mismatch.start(), /does not match the server certificate/);
+  },
+);
 
 test('reloadTls swaps CA and server certificate for new connections', T, async () => {
   const h = await startServer();
@@ -382,7 +438,8 @@ test('reloadTls swaps CA and server certificate for new connections', T, async (
   // a bad reload throws and keeps the old material
   const pass = 'reload-pass';
   assert.throws(
-    () => h.server.reloadTls({ ca: ca2.cert, cert: server2.cert, key: encryptKey(server2.key, pass), passphrase: 'nope' }),
+    () =>
+      h.server.reloadTls({ ca: ca2.cert, cert: server2.cert, key: encryptKey(server2.key, pass), passphrase: 'nope' }),
     TlsFileError,
   );
   assert.equal((await request(h.port, { body: '{"a":2}' })).status, 200);
@@ -414,7 +471,10 @@ test('keep-alive: several requests on one socket', T, async () => {
       [200, 200, 200, 200, 200, 400, 200],
     );
     assert.equal(results[0]!.reusedSocket, false);
-    assert.ok(results.slice(1).every((r) => r.reusedSocket), 'later requests reuse the first socket');
+    assert.ok(
+      results.slice(1).every((r) => r.reusedSocket),
+      'later requests reuse the first socket',
+    );
     assert.notEqual(results[0]!.headers.connection, 'close');
     assert.equal(h.calls.length, 6);
   } finally {
@@ -426,7 +486,14 @@ test('only http/1.1 is offered over ALPN (the go client would switch to h2 if it
   const h = await startServer();
   const protocol = await new Promise<string | false | null>((resolve, reject) => {
     const s = tls.connect(
-      { host: '127.0.0.1', port: h.port, ca: ca.cert, cert: client.cert, key: client.key, ALPNProtocols: ['h2', 'http/1.1'] },
+      {
+        host: '127.0.0.1',
+        port: h.port,
+        ca: ca.cert,
+        cert: client.cert,
+        key: client.key,
+        ALPNProtocols: ['h2', 'http/1.1'],
+      },
       () => {
         resolve(s.alpnProtocol);
         s.end();
@@ -449,26 +516,51 @@ test('close: in-flight requests finish, later ones are refused', T, async () => 
   assert.equal(h.calls.length, 1);
 });
 
-test('a client stalled mid-body cannot hold up close(): its connection is dropped after the grace period', T, async () => {
-  const h = await startServer(async () => {}, { closeGraceMs: 300 });
-  const sock = tls.connect({ host: '127.0.0.1', port: h.port, ca: ca.cert, cert: client.cert, key: client.key, servername: 'localhost' });
-  await new Promise((r) => sock.once('secureConnect', r));
-  sock.write('POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
-  const closedByServer = new Promise((r) => sock.once('close', r));
-  await sleep(100);
-  const outcome = await Promise.race([h.server.close().then(() => 'closed'), sleep(8_000).then(() => 'still waiting')]);
-  assert.equal(outcome, 'closed');
-  await closedByServer;
-  assert.equal(h.calls.length, 0, 'the half-sent request never reached accept');
-});
+test(
+  'a client stalled mid-body cannot hold up close(): its connection is dropped after the grace period',
+  T,
+  async () => {
+    const h = await startServer(async () => {}, { closeGraceMs: 300 });
+    const sock = tls.connect({
+      host: '127.0.0.1',
+      port: h.port,
+      ca: ca.cert,
+      cert: client.cert,
+      key: client.key,
+      servername: 'localhost',
+    });
+    await new Promise((r) => sock.once('secureConnect', r));
+    sock.write(
+      'POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+    );
+    const closedByServer = new Promise((r) => sock.once('close', r));
+    await sleep(100);
+    const outcome = await Promise.race([
+      h.server.close().then(() => 'closed'),
+      sleep(8_000).then(() => 'still waiting'),
+    ]);
+    assert.equal(outcome, 'closed');
+    await closedByServer;
+    assert.equal(h.calls.length, 0, 'the half-sent request never reached accept');
+  },
+);
 
 test('a client that stalls mid-request is cut off by the request timeout', T, async () => {
   const h = await startServer(async () => {}, { requestTimeoutMs: 300 });
-  const sock = tls.connect({ host: '127.0.0.1', port: h.port, ca: ca.cert, cert: client.cert, key: client.key, servername: 'localhost' });
+  const sock = tls.connect({
+    host: '127.0.0.1',
+    port: h.port,
+    ca: ca.cert,
+    cert: client.cert,
+    key: client.key,
+    servername: 'localhost',
+  });
   await new Promise((r) => sock.once('secureConnect', r));
   let answer = '';
   sock.on('data', (d) => (answer += d));
-  sock.write('POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+  sock.write(
+    'POST /test.log HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":',
+  );
   await new Promise((r) => sock.once('close', r));
   assert.ok(answer === '' || /^HTTP\/1\.1 408/.test(answer), answer);
   assert.equal(h.calls.length, 0);

@@ -33,7 +33,13 @@ function jsonRecords(v: unknown): number {
 // msgpack items: every value one, a map entry two (key and value)
 function msgpackItems(v: unknown): number {
   if (Array.isArray(v)) return 1 + v.reduce((n: number, e) => n + msgpackItems(e), 0);
-  if (typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !(v instanceof Date) && !(v instanceof ExtData)) {
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Uint8Array) &&
+    !(v instanceof Date) &&
+    !(v instanceof ExtData)
+  ) {
     return 1 + Object.values(v).reduce((n: number, e) => n + 1 + msgpackItems(e), 0);
   }
   return 1;
@@ -41,7 +47,13 @@ function msgpackItems(v: unknown): number {
 
 function msgpackRecords(v: unknown): number {
   if (Array.isArray(v)) return v.length;
-  return typeof v === 'object' && v !== null && !(v instanceof Uint8Array) && !(v instanceof Date) && !(v instanceof ExtData) ? 1 : 0;
+  return typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Uint8Array) &&
+    !(v instanceof Date) &&
+    !(v instanceof ExtData)
+    ? 1
+    : 0;
 }
 
 test('costBound: 200 a record, at least 100,000', () => {
@@ -102,9 +114,44 @@ test('json: an element past the records bound that is malformed is left to the p
 
 test('json: whatever the scan calls odd, JSON.parse refuses', () => {
   const bad = [
-    '', ' ', 'x', '[', '[1,]', '[,1]', '{"a" 1}', '{"a":}', '{a:1}', '{"a":1,}', '{,}', '[}', '{]', '01', '1.', '.5', '-',
-    '+1', '1e', '1e+', 'tru', 'nul', 'falsey', '[1 2]', '{"a":1 "b":2}', '{} {}', '[]]', '"abc', '"abc\\"', '[1]x',
-    '\u00a0[]', '[\u00a0]', '[1,\v2]', "['a']", '[NaN]', '[Infinity]', '[-Infinity]', '{"a":1}}',
+    '',
+    ' ',
+    'x',
+    '[',
+    '[1,]',
+    '[,1]',
+    '{"a" 1}',
+    '{"a":}',
+    '{a:1}',
+    '{"a":1,}',
+    '{,}',
+    '[}',
+    '{]',
+    '01',
+    '1.',
+    '.5',
+    '-',
+    '+1',
+    '1e',
+    '1e+',
+    'tru',
+    'nul',
+    'falsey',
+    '[1 2]',
+    '{"a":1 "b":2}',
+    '{} {}',
+    '[]]',
+    '"abc',
+    '"abc\\"',
+    '[1]x',
+    '\u00a0[]',
+    '[\u00a0]',
+    '[1,\v2]',
+    "['a']",
+    '[NaN]',
+    '[Infinity]',
+    '[-Infinity]',
+    '{"a":1}}',
   ];
   for (const text of bad) {
     assert.equal(scanJson(text, WIDE).stop, 'odd', JSON.stringify(text));
@@ -125,14 +172,37 @@ test('ndjson: a record a non-blank line, blank as trim() sees it', () => {
   assert.equal(scanNdjson('{}\n\u00a0{}\n', WIDE).stop, 'odd');
   assert.equal(scanNdjson('\ufeff{}\n', WIDE).stop, 'odd');
   assert.equal(scanNdjson('{} {}\n', WIDE).stop, 'odd');
-  assert.deepEqual(scanNdjson('{}\n'.repeat(100), { maxRecords: 10, maxCost: 1e9 }), { stop: 'records', records: 11, cost: 11 });
+  assert.deepEqual(scanNdjson('{}\n'.repeat(100), { maxRecords: 10, maxCost: 1e9 }), {
+    stop: 'records',
+    records: 11,
+    cost: 11,
+  });
   assert.equal(scanNdjson('[' + '[],'.repeat(100) + '[]]\n', { maxRecords: 10, maxCost: 100 }).stop, 'cost');
 });
 
 // random json: keys and strings full of characters the scanner must not take for structure
 function randomString(rng: Prng): string {
   // long runs too: past 32 characters the scan searches for the quote instead of stepping
-  const alphabet = ['"', '\\', '[', ']', '{', '}', ',', ':', ' ', 'a', 'é', '\n', '\u2028', '😀', '\\"', '/', 'x'.repeat(31), '\\'.repeat(33)];
+  const alphabet = [
+    '"',
+    '\\',
+    '[',
+    ']',
+    '{',
+    '}',
+    ',',
+    ':',
+    ' ',
+    'a',
+    'é',
+    '\n',
+    '\u2028',
+    '😀',
+    '\\"',
+    '/',
+    'x'.repeat(31),
+    '\\'.repeat(33),
+  ];
   let s = '';
   for (let n = rng.int(0, 6); n > 0; n--) s += rng.pick(alphabet);
   return s;
@@ -165,10 +235,14 @@ function mutate(rng: Prng, text: string): string {
   const at = rng.int(0, text.length);
   const ch = rng.pick(['"', '\\', '[', ']', '{', '}', ',', ':', ' ', '1', '-', '.', 'e', 't', 'x', '\n', '\u00a0']);
   switch (rng.int(0, 3)) {
-    case 0: return text.slice(0, at);
-    case 1: return text.slice(0, at) + text.slice(at + 1);
-    case 2: return text.slice(0, at) + ch + text.slice(at);
-    default: return text.slice(0, at) + ch + text.slice(at + 1);
+    case 0:
+      return text.slice(0, at);
+    case 1:
+      return text.slice(0, at) + text.slice(at + 1);
+    case 2:
+      return text.slice(0, at) + ch + text.slice(at);
+    default:
+      return text.slice(0, at) + ch + text.slice(at + 1);
   }
 }
 
@@ -185,15 +259,22 @@ test('json differential: counts agree with what JSON.parse builds; odd only wher
     // the same with random bounds: 'end' exactly when both hold, else it stops just past one of them
     const bounds = { maxRecords: rng.int(0, 4), maxCost: rng.int(0, 12) };
     const bounded = scanJson(text, bounds);
-    if (jsonRecords(value) <= bounds.maxRecords && jsonCost(value) <= bounds.maxCost) assert.equal(bounded.stop, 'end', where);
+    if (jsonRecords(value) <= bounds.maxRecords && jsonCost(value) <= bounds.maxCost)
+      assert.equal(bounded.stop, 'end', where);
     else if (bounded.stop === 'records') assert.equal(bounded.records, bounds.maxRecords + 1, where);
     else assert.deepEqual([bounded.stop, bounded.cost], ['cost', bounds.maxCost + 1], where);
 
     // one value a line is ndjson
     const lines = [value, randomValue(rng, 0)].map((v) => JSON.stringify(v));
-    assert.deepEqual(scanNdjson(lines.join('\n'), WIDE), {
-      stop: 'end', records: 2, cost: jsonCost(value) + jsonCost(JSON.parse(lines[1]!)),
-    }, where);
+    assert.deepEqual(
+      scanNdjson(lines.join('\n'), WIDE),
+      {
+        stop: 'end',
+        records: 2,
+        cost: jsonCost(value) + jsonCost(JSON.parse(lines[1]!)),
+      },
+      where,
+    );
 
     // broken texts: never odd while JSON.parse accepts it
     const broken = mutate(rng, text);
@@ -263,12 +344,25 @@ test('msgpack: every header width, alone, in a map, in an array and truncated', 
   for (const [name, value, head] of WIDTHS) {
     const alone = encode(value);
     assert.equal(alone[0], head, name);
-    assert.deepEqual(scanMsgpack(alone, WIDE), { stop: 'end', records: msgpackRecords(value), cost: msgpackItems(value) }, name);
-    assert.deepEqual(scanMsgpack(encode({ v: value }), WIDE), { stop: 'end', records: 1, cost: 2 + msgpackItems(value) }, name);
-    assert.deepEqual(scanMsgpack(encode([value, 0, value]), WIDE), { stop: 'end', records: 3, cost: 2 + 2 * msgpackItems(value) }, name);
+    assert.deepEqual(
+      scanMsgpack(alone, WIDE),
+      { stop: 'end', records: msgpackRecords(value), cost: msgpackItems(value) },
+      name,
+    );
+    assert.deepEqual(
+      scanMsgpack(encode({ v: value }), WIDE),
+      { stop: 'end', records: 1, cost: 2 + msgpackItems(value) },
+      name,
+    );
+    assert.deepEqual(
+      scanMsgpack(encode([value, 0, value]), WIDE),
+      { stop: 'end', records: 3, cost: 2 + 2 * msgpackItems(value) },
+      name,
+    );
     // any cut inside the value is a truncated stream, left to the decoder
     for (const cut of new Set([1, 2, 3, 5, alone.length - 1])) {
-      if (cut >= 1 && cut < alone.length) assert.equal(scanMsgpack(alone.subarray(0, cut), WIDE).stop, 'odd', `${name} cut at ${cut}`);
+      if (cut >= 1 && cut < alone.length)
+        assert.equal(scanMsgpack(alone.subarray(0, cut), WIDE).stop, 'odd', `${name} cut at ${cut}`);
     }
   }
 });
@@ -285,8 +379,16 @@ test('msgpack: lengths count as soon as a header claims them', () => {
   const bounds = { maxRecords: 10, maxCost: 1000 };
   // an array32 claiming 4 billion at the top: records; one level down: values
   assert.equal(scanMsgpack(Uint8Array.of(0xdd, 0xff, 0xff, 0xff, 0xff), bounds).stop, 'records');
-  assert.deepEqual(scanMsgpack(Uint8Array.of(0x91, 0xdd, 0xff, 0xff, 0xff, 0xff), bounds), { stop: 'cost', records: 1, cost: 2 });
-  assert.deepEqual(scanMsgpack(Uint8Array.of(0x81, 0xa1, 0x61, 0xdf, 0x00, 0x00, 0x02, 0x00), bounds), { stop: 'cost', records: 1, cost: 3 });
+  assert.deepEqual(scanMsgpack(Uint8Array.of(0x91, 0xdd, 0xff, 0xff, 0xff, 0xff), bounds), {
+    stop: 'cost',
+    records: 1,
+    cost: 2,
+  });
+  assert.deepEqual(scanMsgpack(Uint8Array.of(0x81, 0xa1, 0x61, 0xdf, 0x00, 0x00, 0x02, 0x00), bounds), {
+    stop: 'cost',
+    records: 1,
+    cost: 3,
+  });
   // 2 read and 998 claimed is at the bound: a truncated stream, left to the decoder; 999 claimed is over
   assert.deepEqual(scanMsgpack(Uint8Array.of(0x91, 0xdc, 0x03, 0xe6), bounds), { stop: 'odd', records: 1, cost: 2 });
   assert.deepEqual(scanMsgpack(Uint8Array.of(0x91, 0xdc, 0x03, 0xe7), bounds), { stop: 'cost', records: 1, cost: 2 });
@@ -294,8 +396,16 @@ test('msgpack: lengths count as soon as a header claims them', () => {
   // after k of them, k + 1 read and 16,368 k - (k - 1) owed: over 1,000,000 at k = 62
   const nested = Buffer.alloc(1 + 3 * 8000, 0x91);
   for (let i = 1; i < nested.length; i += 3) nested.set([0xdc, 0x3f, 0xf0], i);
-  assert.deepEqual(scanMsgpack(nested, { maxRecords: 10_000, maxCost: 1_000_000 }), { stop: 'cost', records: 1, cost: 63 });
-  assert.deepEqual(scanMsgpack(nested.subarray(1), { maxRecords: 10_000, maxCost: 1_000_000 }), { stop: 'records', records: 16_368, cost: 1 });
+  assert.deepEqual(scanMsgpack(nested, { maxRecords: 10_000, maxCost: 1_000_000 }), {
+    stop: 'cost',
+    records: 1,
+    cost: 63,
+  });
+  assert.deepEqual(scanMsgpack(nested.subarray(1), { maxRecords: 10_000, maxCost: 1_000_000 }), {
+    stop: 'records',
+    records: 16_368,
+    cost: 1,
+  });
   // records: concatenated maps
   assert.deepEqual(scanMsgpack(Buffer.alloc(100, 0x80), bounds), { stop: 'records', records: 11, cost: 11 });
 });
@@ -303,15 +413,26 @@ test('msgpack: lengths count as soon as a header claims them', () => {
 function randomMsgpack(rng: Prng, depth: number): unknown {
   const kind = rng.int(0, depth > 3 ? 6 : 8);
   switch (kind) {
-    case 0: return rng.pick([null, true, false]);
-    case 1: return rng.pick([0, 5, -5, 127, 128, -33, 255, 256, 65_535, 65_536, -129, -32_769, 2 ** 32, -(2 ** 33)]);
-    case 2: return rng.pick([1.5, -0.25, 1e300]);
-    case 3: return 's'.repeat(rng.pick([0, 3, 31, 32, 255, 256]));
-    case 4: return bytes(rng.pick([0, 1, 255, 256]));
-    case 5: return new ExtData(rng.int(0, 100), bytes(rng.pick([1, 2, 3, 4, 8, 16, 17, 256])));
-    case 6: return new Date(rng.int(0, 2 ** 40));
-    case 7: return Array.from({ length: rng.pick([0, 1, 3, 15, 16, 20]) }, () => randomMsgpack(rng, depth + 1));
-    default: return Object.fromEntries(Array.from({ length: rng.pick([0, 1, 3, 15, 16]) }, (_, i) => [`k${i}`, randomMsgpack(rng, depth + 1)]));
+    case 0:
+      return rng.pick([null, true, false]);
+    case 1:
+      return rng.pick([0, 5, -5, 127, 128, -33, 255, 256, 65_535, 65_536, -129, -32_769, 2 ** 32, -(2 ** 33)]);
+    case 2:
+      return rng.pick([1.5, -0.25, 1e300]);
+    case 3:
+      return 's'.repeat(rng.pick([0, 3, 31, 32, 255, 256]));
+    case 4:
+      return bytes(rng.pick([0, 1, 255, 256]));
+    case 5:
+      return new ExtData(rng.int(0, 100), bytes(rng.pick([1, 2, 3, 4, 8, 16, 17, 256])));
+    case 6:
+      return new Date(rng.int(0, 2 ** 40));
+    case 7:
+      return Array.from({ length: rng.pick([0, 1, 3, 15, 16, 20]) }, () => randomMsgpack(rng, depth + 1));
+    default:
+      return Object.fromEntries(
+        Array.from({ length: rng.pick([0, 1, 3, 15, 16]) }, (_, i) => [`k${i}`, randomMsgpack(rng, depth + 1)]),
+      );
   }
 }
 

@@ -65,14 +65,21 @@ test('migrate never overwrites the toml or a secret file without --force, and wi
   const out = join(dir, 'forwarder.toml');
   writeFileSync(out, 'precious = true\n');
   const args = { fluentConf: fixture('fluentd', 'teleport-datadog.conf'), out, env: {}, print: () => {} };
-  await assert.rejects(runMigrate(args), (err: unknown) => err instanceof ConfigError && err.message.includes(out) && /not overwritten.*--force/.test(err.message));
+  await assert.rejects(
+    runMigrate(args),
+    (err: unknown) =>
+      err instanceof ConfigError && err.message.includes(out) && /not overwritten.*--force/.test(err.message),
+  );
   assert.equal(readFileSync(out, 'utf8'), 'precious = true\n');
   assert.deepEqual(readdirSync(dir), ['forwarder.toml'], 'nothing else was written');
 
   // an existing key file alone is refused too
   rmSync(out);
   writeFileSync(join(dir, 'datadog-api-key'), 'old-key\n', { mode: 0o644 });
-  await assert.rejects(runMigrate(args), (err: unknown) => err instanceof ConfigError && err.message.includes(join(dir, 'datadog-api-key')));
+  await assert.rejects(
+    runMigrate(args),
+    (err: unknown) => err instanceof ConfigError && err.message.includes(join(dir, 'datadog-api-key')),
+  );
   assert.equal(readFileSync(join(dir, 'datadog-api-key'), 'utf8'), 'old-key\n');
   assert.equal(existsSync(out), false);
 
@@ -80,12 +87,19 @@ test('migrate never overwrites the toml or a secret file without --force, and wi
   assert.equal(readFileSync(join(dir, 'datadog-api-key'), 'utf8').trim(), API_KEY);
   assert.equal(mode(join(dir, 'datadog-api-key')), 0o600, 'a replaced key file is 0600 too');
   assert.match(readFileSync(out, 'utf8'), /\[\[match\]\]/);
-  assert.deepEqual(readdirSync(dir).sort(), ['datadog-api-key', 'forwarder.toml', 'ingest-key-passphrase'], 'no temp file left');
+  assert.deepEqual(
+    readdirSync(dir).sort(),
+    ['datadog-api-key', 'forwarder.toml', 'ingest-key-passphrase'],
+    'no temp file left',
+  );
 
   // never onto an input, even with --force
   const input = join(dir, 'fluent.conf');
   writeFileSync(input, readFileSync(fixture('fluentd', 'configure.conf')));
-  await assert.rejects(runMigrate({ fluentConf: input, out: input, force: true, env: {}, print: () => {} }), /is an input of the migration/);
+  await assert.rejects(
+    runMigrate({ fluentConf: input, out: input, force: true, env: {}, print: () => {} }),
+    /is an input of the migration/,
+  );
 });
 
 test('migrate of the broken fixture fails naming the file and line, and writes nothing', async () => {
@@ -96,7 +110,10 @@ test('migrate of the broken fixture fails naming the file and line, and writes n
     (err: unknown) => err instanceof FluentConfigError && err.message.startsWith(`${path}:6: `) && err.line === 6,
   );
   assert.deepEqual(readdirSync(dir), []);
-  await assert.rejects(runMigrate({ fluentConf: join(dir, 'missing.conf'), out: join(dir, 'x.toml'), env: {}, print: () => {} }), /cannot read the fluent\.conf .*missing\.conf: no such file/);
+  await assert.rejects(
+    runMigrate({ fluentConf: join(dir, 'missing.conf'), out: join(dir, 'x.toml'), env: {}, print: () => {} }),
+    /cannot read the fluent\.conf .*missing\.conf: no such file/,
+  );
 });
 
 test('migrate returns 1 and writes nothing when nothing usable was found', async () => {
@@ -111,18 +128,28 @@ test('migrate returns 1 and writes nothing when nothing usable was found', async
 });
 
 test('readFluentConf and configFromFluentConf: the toml in memory, secrets returned, includes followed', () => {
-  const r = readFluentConf(fixture('fluentd', 'everything.conf'), { FLUENTD_PORT: '9443', DEPLOY_ENV: 'prod', DD_API_KEY: 'from-env' });
+  const r = readFluentConf(fixture('fluentd', 'everything.conf'), {
+    FLUENTD_PORT: '9443',
+    DEPLOY_ENV: 'prod',
+    DD_API_KEY: 'from-env',
+  });
   assert.equal(r.usable, true);
   assert.equal(r.apiKey, 'from-env');
   assert.equal(r.keyPassphrase, "it's-a-secret");
   assert.deepEqual(r.secretFiles, []);
-  assert.ok(r.notes.some((n) => n.where === 'conf.d/filters.conf:2'), 'the included file was read');
+  assert.ok(
+    r.notes.some((n) => n.where === 'conf.d/filters.conf:2'),
+    'the included file was read',
+  );
   const toml = configFromFluentConf(fixture('fluentd', 'teleport-datadog.conf'), {});
   assert.match(toml, /^\[ingest\]$/m);
   assert.ok(!toml.includes(API_KEY) && !toml.includes('api-key-file'));
   // what the loader will do with it: the toml text plus the returned key
   const dir = fresh('mem');
   writeFileSync(join(dir, 'mem.toml'), toml);
-  const c = loadConfig({ file: join(dir, 'mem.toml'), env: { DD_API_KEY: readFluentConf(fixture('fluentd', 'teleport-datadog.conf'), {}).apiKey! } });
+  const c = loadConfig({
+    file: join(dir, 'mem.toml'),
+    env: { DD_API_KEY: readFluentConf(fixture('fluentd', 'teleport-datadog.conf'), {}).apiKey! },
+  });
   assert.equal(c.datadog.apiKey, API_KEY);
 });

@@ -4,7 +4,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  evalRuby, fluentBool, fluentInt, fluentSize, getParam, looksLikeFluentConf, parseFluentConf, sectionType,
+  evalRuby,
+  fluentBool,
+  fluentInt,
+  fluentSize,
+  getParam,
+  looksLikeFluentConf,
+  parseFluentConf,
+  sectionType,
   type FluentSection,
 } from '../../src/config/fluentd.js';
 import { ConfigError, FluentConfigError } from '../../src/errors.js';
@@ -25,23 +32,31 @@ function parseError(text: string): FluentConfigError {
 }
 
 test('sections nest, keep their args and where they start', () => {
-  const { root } = parse([
-    '<source>',
-    '  @type http',
-    '  port 8888',
-    '  <transport tls>',
-    '    ca_path /keys/ca.crt',
-    '  </transport>',
-    '</source>',
-    '',
-    '<match a.** b.*>',
-    '  @type copy',
-    '  <store ignore_error>',
-    '    @type null',
-    '  </store>',
-    '</match>',
-  ].join('\n'));
-  assert.deepEqual(root.sections.map((s) => [s.name, s.arg, s.line]), [['source', '', 1], ['match', 'a.** b.*', 9]]);
+  const { root } = parse(
+    [
+      '<source>',
+      '  @type http',
+      '  port 8888',
+      '  <transport tls>',
+      '    ca_path /keys/ca.crt',
+      '  </transport>',
+      '</source>',
+      '',
+      '<match a.** b.*>',
+      '  @type copy',
+      '  <store ignore_error>',
+      '    @type null',
+      '  </store>',
+      '</match>',
+    ].join('\n'),
+  );
+  assert.deepEqual(
+    root.sections.map((s) => [s.name, s.arg, s.line]),
+    [
+      ['source', '', 1],
+      ['match', 'a.** b.*', 9],
+    ],
+  );
   const src = root.sections[0]!;
   assert.equal(sectionType(src), 'http');
   assert.equal(val(src, 'port'), '8888');
@@ -54,18 +69,20 @@ test('sections nest, keep their args and where they start', () => {
 });
 
 test('bare values: trailing blanks and comments go, a # inside a word or first stays, no value is empty', () => {
-  const { root } = parse([
-    '<match x>',
-    '  a   some value with spaces   ',
-    '  b value # a comment',
-    '  c color#1',
-    '  d',
-    '  e # only a comment',
-    '  f\t%Y-%m-%dT%H:%M:%S\r',
-    '  # a whole-line comment',
-    '  a last wins',
-    '</match>',
-  ].join('\n'));
+  const { root } = parse(
+    [
+      '<match x>',
+      '  a   some value with spaces   ',
+      '  b value # a comment',
+      '  c color#1',
+      '  d',
+      '  e # only a comment',
+      '  f\t%Y-%m-%dT%H:%M:%S\r',
+      '  # a whole-line comment',
+      '  a last wins',
+      '</match>',
+    ].join('\n'),
+  );
   const m = root.sections[0]!;
   assert.equal(val(m, 'a'), 'last wins');
   assert.equal(m.params.filter((p) => p.key === 'a').length, 2);
@@ -77,24 +94,27 @@ test('bare values: trailing blanks and comments go, a # inside a word or first s
   assert.equal(getParam(m, 'a')!.line, 9);
 });
 
-test('double quotes: escapes, kept newlines, backslash-newline joins lines; single quotes only escape \' and \\\\', () => {
-  const { root } = parse([
-    '<match x>',
-    '  a "tab\\there \\"q\\" back\\\\slash \\# not a comment" # comment',
-    '  b "first \\',
-    'second"',
-    '  c "line one',
-    'line two"',
-    "  d 'it\\'s \\n raw \\\\ #{ENV[\"X\"]}'",
-    '  e "#{ENV[\'X\']}"',
-    '  after true',
-    '</match>',
-  ].join('\n'), { X: 'ex' });
+test("double quotes: escapes, kept newlines, backslash-newline joins lines; single quotes only escape ' and \\\\", () => {
+  const { root } = parse(
+    [
+      '<match x>',
+      '  a "tab\\there \\"q\\" back\\\\slash \\# not a comment" # comment',
+      '  b "first \\',
+      'second"',
+      '  c "line one',
+      'line two"',
+      "  d 'it\\'s \\n raw \\\\ #{ENV[\"X\"]}'",
+      '  e "#{ENV[\'X\']}"',
+      '  after true',
+      '</match>',
+    ].join('\n'),
+    { X: 'ex' },
+  );
   const m = root.sections[0]!;
   assert.equal(val(m, 'a'), 'tab\there "q" back\\slash # not a comment');
   assert.equal(val(m, 'b'), 'first second');
   assert.equal(val(m, 'c'), 'line one\nline two');
-  assert.equal(val(m, 'd'), "it's \\n raw \\ #{ENV[\"X\"]}");
+  assert.equal(val(m, 'd'), 'it\'s \\n raw \\ #{ENV["X"]}');
   assert.equal(getParam(m, 'd')!.quote, "'");
   assert.equal(val(m, 'e'), 'ex');
   // line numbers keep counting through multi-line values
@@ -102,14 +122,16 @@ test('double quotes: escapes, kept newlines, backslash-newline joins lines; sing
 });
 
 test('json values may span lines and carry comments', () => {
-  const { root } = parse([
-    '<match x>',
-    '  headers {"X-A": "a # not a comment",   # a comment',
-    '           "X-B": ["b", "}"]}',
-    '  list [1, 2]',
-    '  next 1',
-    '</match>',
-  ].join('\n'));
+  const { root } = parse(
+    [
+      '<match x>',
+      '  headers {"X-A": "a # not a comment",   # a comment',
+      '           "X-B": ["b", "}"]}',
+      '  list [1, 2]',
+      '  next 1',
+      '</match>',
+    ].join('\n'),
+  );
   const m = root.sections[0]!;
   assert.deepEqual(JSON.parse(val(m, 'headers')!), { 'X-A': 'a # not a comment', 'X-B': ['b', '}'] });
   assert.equal(getParam(m, 'headers')!.quote, 'json');
@@ -119,26 +141,35 @@ test('json values may span lines and carry comments', () => {
 
 test('embedded ruby: ENV lookups from the given env, fallbacks, and anything else left as written', () => {
   const env = { DD: 'key-1', SITE: 'datadoghq.eu', EMPTY: '' };
-  const { root } = parse([
-    '<match x>',
-    '  a "#{ENV["DD"]}"',
-    '  b "#{ENV.fetch(\'MISSING\', \'fallback\')}"',
-    '  c "prefix-#{ENV[\'SITE\']}-#{ENV[\'MISSING\']}"',
-    '  d "#{ENV[\'MISSING\'] || \'dflt\'}"',
-    '  e "#{ENV[\'EMPTY\'] || \'dflt\'}"',
-    '  f "#{Socket.gethostname}"',
-    '  g "#{ENV.fetch(\'MISSING\')}"',
-    '  h #{ENV[\'DD\']}',
-    '  i "#{ENV[\'SITE\'] || ENV[\'OTHER\']}"',
-    '</match>',
-  ].join('\n'), env);
+  const { root } = parse(
+    [
+      '<match x>',
+      '  a "#{ENV["DD"]}"',
+      "  b \"#{ENV.fetch('MISSING', 'fallback')}\"",
+      "  c \"prefix-#{ENV['SITE']}-#{ENV['MISSING']}\"",
+      "  d \"#{ENV['MISSING'] || 'dflt'}\"",
+      "  e \"#{ENV['EMPTY'] || 'dflt'}\"",
+      '  f "#{Socket.gethostname}"',
+      '  g "#{ENV.fetch(\'MISSING\')}"',
+      "  h #{ENV['DD']}",
+      "  i \"#{ENV['SITE'] || ENV['OTHER']}\"",
+      '</match>',
+    ].join('\n'),
+    env,
+  );
   const m = root.sections[0]!;
   assert.equal(val(m, 'a'), 'key-1');
   assert.equal(getParam(m, 'a')!.envVar, 'DD');
   assert.equal(val(m, 'b'), 'fallback');
   assert.equal(getParam(m, 'b')!.envVar, undefined);
   assert.equal(val(m, 'c'), 'prefix-datadoghq.eu-');
-  assert.deepEqual(getParam(m, 'c')!.embedded!.map((e) => [e.env, e.unset]), [[['SITE'], []], [['MISSING'], ['MISSING']]]);
+  assert.deepEqual(
+    getParam(m, 'c')!.embedded!.map((e) => [e.env, e.unset]),
+    [
+      [['SITE'], []],
+      [['MISSING'], ['MISSING']],
+    ],
+  );
   assert.equal(getParam(m, 'c')!.envVar, undefined);
   assert.equal(val(m, 'd'), 'dflt');
   assert.equal(val(m, 'e'), '', 'an empty string is true in ruby');
@@ -164,7 +195,7 @@ test('errors name the file and line', () => {
     ['<match a>\n\n  key {"a": 1,\n  "b": }\n</match>\n', 3, /not valid JSON/],
     ['<match a\n</match>\n', 1, /expected '>'/],
     ['<match a> extra\n</match>\n', 1, /end of the line after <match a>/],
-    ['<match a>\n  key "#{ENV[\'X\']\n</match>\n', 2, /#\{…\} is never closed/],
+    ["<match a>\n  key \"#{ENV['X']\n</match>\n", 2, /#\{…\} is never closed/],
   ];
   for (const [text, line, re] of cases) {
     const err = parseError(text);
@@ -186,7 +217,10 @@ test('@include: reported when no reader is given; inlined in place when one is',
   const text = '<source>\n  @type http\n</source>\n@include extra.conf\n<match last>\n  @type null\n</match>\n';
   const noReader = parse(text);
   assert.equal(noReader.root.sections.length, 2);
-  assert.deepEqual(noReader.diagnostics.map((d) => [d.level, d.line]), [['warn', 4]]);
+  assert.deepEqual(
+    noReader.diagnostics.map((d) => [d.level, d.line]),
+    [['warn', 4]],
+  );
   assert.match(noReader.diagnostics[0]!.message, /@include extra\.conf was not followed/);
 
   const files: Record<string, string> = {
@@ -202,13 +236,23 @@ test('@include: reported when no reader is given; inlined in place when one is',
       return [{ file, text: files[file]! }];
     },
   });
-  assert.deepEqual(root.sections.map((s) => s.arg), ['', 'mid', 'deeper', 'last']);
-  assert.deepEqual(reads, [['extra.conf', '/etc/fluent/fluent.conf'], ['sub/more.conf', '/etc/fluent/extra.conf']]);
+  assert.deepEqual(
+    root.sections.map((s) => s.arg),
+    ['', 'mid', 'deeper', 'last'],
+  );
+  assert.deepEqual(reads, [
+    ['extra.conf', '/etc/fluent/fluent.conf'],
+    ['sub/more.conf', '/etc/fluent/extra.conf'],
+  ]);
   assert.equal(root.sections[2]!.file, '/etc/fluent/sub/more.conf');
   assert.equal(root.sections[2]!.line, 1);
 
   assert.throws(
-    () => parseFluentConf('@include self.conf\n', { file: '/a/self.conf', include: () => [{ file: '/a/self.conf', text: '@include self.conf\n' }] }),
+    () =>
+      parseFluentConf('@include self.conf\n', {
+        file: '/a/self.conf',
+        include: () => [{ file: '/a/self.conf', text: '@include self.conf\n' }],
+      }),
     (err: unknown) => err instanceof FluentConfigError && /include cycle/.test(err.message) && err.line === 1,
   );
   const url = parseFluentConf('@include https://example.com/f.conf\n', { file: 'f', include: () => null });
@@ -224,12 +268,19 @@ test('the file include reader follows relative paths and sorted globs, and names
     writeFileSync(join(dir, 'conf.d', '.hidden.conf'), '<match hidden>\n  @type null\n</match>\n');
     writeFileSync(join(dir, 'conf.d', 'notes.txt'), 'not config');
     const main = join(dir, 'fluent.conf');
-    const { root } = parseFluentConf('@include conf.d/*.conf\n@include conf.d/a.conf\n', { file: main, include: fileIncludeReader() });
-    assert.deepEqual(root.sections.map((s) => s.arg), ['a', 'b', 'a']);
+    const { root } = parseFluentConf('@include conf.d/*.conf\n@include conf.d/a.conf\n', {
+      file: main,
+      include: fileIncludeReader(),
+    });
+    assert.deepEqual(
+      root.sections.map((s) => s.arg),
+      ['a', 'b', 'a'],
+    );
     assert.equal(root.sections[1]!.file, join(dir, 'conf.d', 'b.conf'));
     assert.throws(
       () => parseFluentConf('\n@include missing.conf\n', { file: main, include: fileIncludeReader() }),
-      (err: unknown) => err instanceof FluentConfigError && err.line === 2 && /missing\.conf: no such file/.test(err.message),
+      (err: unknown) =>
+        err instanceof FluentConfigError && err.line === 2 && /missing\.conf: no such file/.test(err.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

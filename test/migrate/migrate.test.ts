@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { loadConfig, type Config } from '../../src/config/load.js';
-import { migrateFluentd, API_KEY_FILE, PASSPHRASE_FILE, type MigrateInput, type MigrateResult, type MigrationNote } from '../../src/config/migrate.js';
+import {
+  migrateFluentd,
+  API_KEY_FILE,
+  PASSPHRASE_FILE,
+  type MigrateInput,
+  type MigrateResult,
+  type MigrationNote,
+} from '../../src/config/migrate.js';
 import { FluentConfigError } from '../../src/errors.js';
 import { fileIncludeReader } from '../../src/cli/migrate.js';
 import { readFluentConf } from '../../src/config/fluent-file.js';
@@ -17,7 +24,10 @@ after(() => rmSync(tmpRoot, { recursive: true, force: true }));
 let n = 0;
 
 /** migrates, writes the toml and its secret files into a fresh directory, and loads it as `start` would */
-function migrateAndLoad(input: Omit<MigrateInput, 'fluentConfPath'> & { fluentConfPath?: string }, env: NodeJS.ProcessEnv = {}): { r: MigrateResult; c: Readonly<Config>; dir: string; file: string } {
+function migrateAndLoad(
+  input: Omit<MigrateInput, 'fluentConfPath'> & { fluentConfPath?: string },
+  env: NodeJS.ProcessEnv = {},
+): { r: MigrateResult; c: Readonly<Config>; dir: string; file: string } {
   const r = migrateFluentd({ fluentConfPath: '/etc/fluent/fluent.conf', ...input });
   const dir = mkdtempSync(join(tmpRoot, `case${n++}-`));
   for (const s of r.secretFiles) writeFileSync(join(dir, s.name), s.value + '\n', { mode: 0o600 });
@@ -47,7 +57,10 @@ const withSource = (...lines: string[]) => TLS_SOURCE + conf(...lines);
 /** asserts a note at `where` whose message matches re */
 function hasNote(notes: MigrationNote[], level: MigrationNote['level'], where: string, re: RegExp): void {
   const found = notes.find((x) => x.level === level && x.where === where && re.test(x.message));
-  assert.ok(found, `no ${level} note at ${where} matching ${re}; notes:\n${notes.map((x) => `  ${x.level} ${x.where} ${x.message}`).join('\n')}`);
+  assert.ok(
+    found,
+    `no ${level} note at ${where} matching ${re}; notes:\n${notes.map((x) => `  ${x.level} ${x.where} ${x.message}`).join('\n')}`,
+  );
 }
 
 test('the Teleport Datadog guide setup: ingest with mTLS, one Datadog rule, secrets in 0600 files, not in the TOML', () => {
@@ -57,7 +70,10 @@ test('the Teleport Datadog guide setup: ingest with mTLS, one Datadog rule, secr
   assert.equal(c.ingest.enabled, true);
   assert.equal(c.ingest.port, 8888);
   assert.equal(c.ingest.host, '0.0.0.0');
-  assert.deepEqual([c.ingest.ca, c.ingest.cert, c.ingest.key], ['/keys/ca.crt', '/keys/server.crt', '/keys/server.key']);
+  assert.deepEqual(
+    [c.ingest.ca, c.ingest.cert, c.ingest.key],
+    ['/keys/ca.crt', '/keys/server.crt', '/keys/server.key'],
+  );
   assert.equal(c.ingest.keyPassphrase, 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3');
   assert.equal(c.datadog.site, 'datadoghq.com');
   assert.equal(c.datadog.url, undefined);
@@ -76,16 +92,25 @@ test('the Teleport Datadog guide setup: ingest with mTLS, one Datadog rule, secr
   assert.ok(r.toml.includes(`#   ${path}`), 'the header names the source file');
   assert.match(r.toml, /# the Fluentd-compatible HTTPS endpoint .*\(teleport-datadog\.conf:3\)\n\[ingest\]/);
   assert.match(r.toml, /# <match test\.log> @type datadog \(teleport-datadog\.conf:27\)\n\[\[match\]\]/);
-  hasNote(r.notes, 'warn', 'teleport-datadog.conf:38', /<match session\.\*\.log> @type stdout is not carried over: .*--dry-run/);
+  hasNote(
+    r.notes,
+    'warn',
+    'teleport-datadog.conf:38',
+    /<match session\.\*\.log> @type stdout is not carried over: .*--dry-run/,
+  );
   hasNote(r.notes, 'info', 'teleport-datadog.conf:29', /"@id" is not carried over/);
   hasNote(r.notes, 'info', 'teleport-datadog.conf:19', /"json_parser" is not needed/);
   hasNote(r.notes, 'info', 'teleport-datadog.conf:23', /"time_format" is not needed/);
-  for (const note of r.notes) assert.ok(!note.message.includes(API_KEY) && !note.message.includes('c2f0b5e1'), 'no secret in notes');
+  for (const note of r.notes)
+    assert.ok(!note.message.includes(API_KEY) && !note.message.includes('c2f0b5e1'), 'no secret in notes');
 });
 
 test('exactly what `teleport-event-handler configure` writes: stdout only, so a catch-all Datadog rule is written', () => {
   const path = fixture('fluentd', 'configure.conf');
-  const { r, c, file } = migrateAndLoad({ fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path }, { DD_API_KEY: 'k' });
+  const { r, c, file } = migrateAndLoad(
+    { fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path },
+    { DD_API_KEY: 'k' },
+  );
   assert.equal(r.usable, true);
   assert.deepEqual(c.routing.rules, [{ pattern: '**', type: 'datadog', source: 'teleport', service: 'teleport' }]);
   assert.equal(c.ingest.keyPassphrase, 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3');
@@ -101,14 +126,17 @@ test('exactly what `teleport-event-handler configure` writes: stdout only, so a 
 test('every directive of everything.conf, with teleport-event-handler.toml: config, rule order, notes', () => {
   const path = fixture('fluentd', 'everything.conf');
   const handlerPath = fixture('fluentd', 'teleport-event-handler.toml');
-  const { r, c, dir } = migrateAndLoad({
-    fluentConf: readFileSync(path, 'utf8'),
-    fluentConfPath: path,
-    handlerToml: readFileSync(handlerPath, 'utf8'),
-    handlerTomlPath: handlerPath,
-    env: { FLUENTD_PORT: '9443', DEPLOY_ENV: 'prod', DD_API_KEY: 'from-env' },
-    readInclude: fileIncludeReader(),
-  }, { DD_API_KEY: 'from-env' });
+  const { r, c, dir } = migrateAndLoad(
+    {
+      fluentConf: readFileSync(path, 'utf8'),
+      fluentConfPath: path,
+      handlerToml: readFileSync(handlerPath, 'utf8'),
+      handlerTomlPath: handlerPath,
+      env: { FLUENTD_PORT: '9443', DEPLOY_ENV: 'prod', DD_API_KEY: 'from-env' },
+      readInclude: fileIncludeReader(),
+    },
+    { DD_API_KEY: 'from-env' },
+  );
   const fx = (p: string) => fixture('fluentd', p);
 
   // ingest: relative tls paths resolved against fluent.conf's directory
@@ -116,7 +144,10 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   assert.equal(c.ingest.host, '127.0.0.1');
   assert.equal(c.ingest.port, 9443);
   assert.equal(c.ingest.bodyLimit, 16 * 1024 * 1024);
-  assert.deepEqual([c.ingest.ca, c.ingest.cert, c.ingest.key], [fx('certs/ca.crt'), fx('certs/server.crt'), fx('certs/server.key')]);
+  assert.deepEqual(
+    [c.ingest.ca, c.ingest.cert, c.ingest.key],
+    [fx('certs/ca.crt'), fx('certs/server.crt'), fx('certs/server.key')],
+  );
   assert.equal(c.ingest.keyPassphrase, "it's-a-secret");
 
   // datadog: the first output (the copy's datadog store) wins; the key stays in the environment
@@ -126,15 +157,26 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   assert.equal(c.datadog.apiKey, 'from-env');
   assert.equal(r.apiKeyEnv, 'DD_API_KEY');
   assert.equal(r.apiKey, 'from-env');
-  assert.deepEqual(r.secretFiles.map((s) => s.name), [PASSPHRASE_FILE], 'an api key from the environment is not written to a file');
+  assert.deepEqual(
+    r.secretFiles.map((s) => s.name),
+    [PASSPHRASE_FILE],
+    'an api key from the environment is not written to a file',
+  );
   assert.ok(!r.toml.includes('api-key'), 'the toml names no api key file');
 
   // rules in fluent.conf order; stdout, forward and filters are gone
   assert.deepEqual(c.routing.rules, [
     { pattern: 'session.*.log', type: 'null' },
     {
-      pattern: 'test.log events.log', type: 'datadog', source: 'teleport', sourceCategory: 'security', service: 'teleport-audit',
-      tags: ['env:prod', 'team:security'], includeTagKey: true, tagKey: 'fluentd_tag', timestampKey: '@timestamp',
+      pattern: 'test.log events.log',
+      type: 'datadog',
+      source: 'teleport',
+      sourceCategory: 'security',
+      service: 'teleport-audit',
+      tags: ['env:prod', 'team:security'],
+      includeTagKey: true,
+      tagKey: 'fluentd_tag',
+      timestampKey: '@timestamp',
     },
     { pattern: 'debug.audit', type: 'datadog', source: 'teleport-debug' },
   ]);
@@ -194,7 +236,12 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   i(1, /relative paths were resolved against the directory of the file/);
   hasNote(notes, 'warn', 'conf.d/filters.conf:2', /<filter test\.log> @type record_transformer is not carried over/);
   hasNote(notes, 'info', 'teleport-event-handler.toml:2', /"storage" is not carried over/);
-  hasNote(notes, 'warn', 'teleport-event-handler.toml:1', /the built-in Teleport poller replaces teleport-event-handler/);
+  hasNote(
+    notes,
+    'warn',
+    'teleport-event-handler.toml:1',
+    /the built-in Teleport poller replaces teleport-event-handler/,
+  );
   // the proxy's credentials, the passphrase and the second api key are never echoed
   for (const note of notes) assert.doesNotMatch(note.message, /user:pass|it's-a-secret|fedcba98/);
   assert.doesNotMatch(r.toml, /user:pass|it's-a-secret|fedcba98/);
@@ -212,20 +259,36 @@ test('datadog host and site: known intakes give a site, others an explicit url',
     [['site ap1.datadoghq.com'], { site: 'ap1.datadoghq.com' }],
     [['site DDOG-GOV.com'], { site: 'ddog-gov.com' }],
     [['site example.invalid'], { url: 'https://http-intake.logs.example.invalid', note: /not a Datadog site/ }],
-    [['host logs-proxy.internal', 'ssl_port 8443'], { url: 'https://logs-proxy.internal:8443', note: /not a Datadog intake: written as datadog\.url/ }],
+    [
+      ['host logs-proxy.internal', 'ssl_port 8443'],
+      { url: 'https://logs-proxy.internal:8443', note: /not a Datadog intake: written as datadog\.url/ },
+    ],
     [['host logs-proxy.internal', 'ssl_port 443'], { url: 'https://logs-proxy.internal' }],
     [['host 127.0.0.1', 'use_ssl false', 'port 8080'], { url: 'http://127.0.0.1:8080' }],
-    [['site us5.datadoghq.com', 'host http-intake.logs.datadoghq.eu'], { site: 'datadoghq.eu', note: /"host" is set and wins/ }],
+    [
+      ['site us5.datadoghq.com', 'host http-intake.logs.datadoghq.eu'],
+      { site: 'datadoghq.eu', note: /"host" is set and wins/ },
+    ],
     [['use_ssl false'], { site: 'datadoghq.com', note: /always uses HTTPS/ }],
     [[], { site: 'datadoghq.com' }],
   ];
   for (const [params, want] of cases) {
-    const text = withSource('<match test.log>', '  @type datadog', `  api_key ${API_KEY}`, ...params.map((p) => '  ' + p), '</match>');
+    const text = withSource(
+      '<match test.log>',
+      '  @type datadog',
+      `  api_key ${API_KEY}`,
+      ...params.map((p) => '  ' + p),
+      '</match>',
+    );
     const { r, c } = migrateAndLoad({ fluentConf: text });
     assert.equal(c.datadog.url, want.url, params.join(', '));
     if (want.site) assert.equal(c.datadog.site, want.site, params.join(', '));
     if (want.url) assert.ok(!/^site = /m.test(r.toml), 'a url is written instead of a site');
-    if (want.note) assert.ok(r.notes.some((x) => want.note!.test(x.message)), `${params.join(', ')}: no note ${want.note}`);
+    if (want.note)
+      assert.ok(
+        r.notes.some((x) => want.note!.test(x.message)),
+        `${params.join(', ')}: no note ${want.note}`,
+      );
   }
 });
 
@@ -246,9 +309,17 @@ test('compression, tags and the per-rule fields', () => {
   const { r, c } = migrateAndLoad({ fluentConf: text });
   assert.equal(c.datadog.compression, 'none');
   assert.equal(c.datadog.compressionLevel, 1);
-  assert.deepEqual(c.routing.rules, [{
-    pattern: 'a.**', type: 'datadog', tags: ['env:prod', 'team:sec'], hostname: 'bastion-1', includeTagKey: true, timestampKey: '', source: 'quote " and back\\slash é',
-  }]);
+  assert.deepEqual(c.routing.rules, [
+    {
+      pattern: 'a.**',
+      type: 'datadog',
+      tags: ['env:prod', 'team:sec'],
+      hostname: 'bastion-1',
+      includeTagKey: true,
+      timestampKey: '',
+      source: 'quote " and back\\slash é',
+    },
+  ]);
   hasNote(r.notes, 'info', 'fluent.conf:15', /"compression_level 0" is written as 1/);
 });
 
@@ -273,9 +344,21 @@ test('several Datadog outputs: one destination, the first; differences are noted
   const { r, c } = migrateAndLoad({ fluentConf: text });
   assert.equal(c.datadog.site, 'datadoghq.com');
   assert.equal(c.datadog.apiKey, API_KEY);
-  assert.deepEqual(c.routing.rules.map((x) => [x.pattern, x.source]), [['a', 'first'], ['b', 'same-destination'], ['c', undefined]]);
+  assert.deepEqual(
+    c.routing.rules.map((x) => [x.pattern, x.source]),
+    [
+      ['a', 'first'],
+      ['b', 'same-destination'],
+      ['c', undefined],
+    ],
+  );
   assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:16'), 'no note for an equal destination');
-  hasNote(r.notes, 'warn', 'fluent.conf:21', /its site, api_key differ from the first Datadog output \(fluent\.conf:11\): one Datadog destination/);
+  hasNote(
+    r.notes,
+    'warn',
+    'fluent.conf:21',
+    /its site, api_key differ from the first Datadog output \(fluent\.conf:11\): one Datadog destination/,
+  );
   assert.ok(!r.notes.some((x) => x.message.includes('another-key')));
 });
 
@@ -306,13 +389,24 @@ test('@type copy: the first datadog store is the rule; a different second one an
     '</match>',
   );
   const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.deepEqual(c.routing.rules, [{ pattern: 'a.**', type: 'datadog', service: 'one' }, { pattern: 'b.**', type: 'null' }]);
+  assert.deepEqual(c.routing.rules, [
+    { pattern: 'a.**', type: 'datadog', service: 'one' },
+    { pattern: 'b.**', type: 'null' },
+  ]);
   hasNote(r.notes, 'warn', 'fluent.conf:18', /a second datadog <store> is not carried over \(its service differ/);
   hasNote(r.notes, 'warn', 'fluent.conf:23', /<store> @type file is not carried over/);
 });
 
 test('in_http without tls: the ingest is written disabled and nothing usable is left', () => {
-  const text = conf('<source>', '  @type http', '</source>', '<match **>', '  @type datadog', `  api_key ${API_KEY}`, '</match>');
+  const text = conf(
+    '<source>',
+    '  @type http',
+    '</source>',
+    '<match **>',
+    '  @type datadog',
+    `  api_key ${API_KEY}`,
+    '</match>',
+  );
   const r = migrateFluentd({ fluentConf: text, fluentConfPath: '/etc/fluent/fluent.conf' });
   assert.equal(r.usable, false);
   hasNote(r.notes, 'warn', 'fluent.conf:1', /no <transport tls>: .*always uses mutual TLS/);
@@ -323,7 +417,16 @@ test('in_http without tls: the ingest is written disabled and nothing usable is 
 
   // a tls section missing the key: disabled too, and the note names the missing param
   const partial = migrateFluentd({
-    fluentConf: conf('<source>', '  @type http', '  <transport tls>', '    client_cert_auth true', '    ca_path ca.crt', '    cert_path server.crt', '  </transport>', '</source>'),
+    fluentConf: conf(
+      '<source>',
+      '  @type http',
+      '  <transport tls>',
+      '    client_cert_auth true',
+      '    ca_path ca.crt',
+      '    cert_path server.crt',
+      '  </transport>',
+      '</source>',
+    ),
     fluentConfPath: '/etc/fluent/fluent.conf',
   });
   assert.equal(partial.usable, false);
@@ -395,7 +498,13 @@ test('add_tag_prefix is stripped from patterns; invalid patterns and unknown out
     '</match>',
   );
   const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.deepEqual(c.routing.rules.map((x) => [x.pattern, x.type]), [['test.log session.*.log other', 'datadog'], ['**', 'null']]);
+  assert.deepEqual(
+    c.routing.rules.map((x) => [x.pattern, x.type]),
+    [
+      ['test.log session.*.log other', 'datadog'],
+      ['**', 'null'],
+    ],
+  );
   hasNote(r.notes, 'warn', 'fluent.conf:3', /"add_tag_prefix tp" is not supported/);
   hasNote(r.notes, 'warn', 'fluent.conf:15', /<match \{unclosed> is not carried over/);
   hasNote(r.notes, 'warn', 'fluent.conf:18', /@type kafka2 is not carried over: the forwarder ships to Datadog only/);
@@ -429,10 +538,18 @@ test('secrets from the environment stay there; unevaluated ruby is not guessed',
   assert.ok(!r.toml.includes('key-from-env') && !r.toml.includes('pass-from-env'));
   hasNote(r.notes, 'warn', 'fluent.conf:13', /environment variable MY_DD_KEY: the forwarder reads DD_API_KEY/);
   hasNote(r.notes, 'warn', 'fluent.conf:8', /TDF_INGEST_KEY_PASSPHRASE/);
-  hasNote(r.notes, 'warn', 'fluent.conf:14', /"service" uses embedded ruby #\{File\.read\('\/etc\/service'\)\} that is not evaluated/);
+  hasNote(
+    r.notes,
+    'warn',
+    'fluent.conf:14',
+    /"service" uses embedded ruby #\{File\.read\('\/etc\/service'\)\} that is not evaluated/,
+  );
   const dir = mkdtempSync(join(tmpRoot, 'env-'));
   writeFileSync(join(dir, 'f.toml'), r.toml);
-  const c = loadConfig({ file: join(dir, 'f.toml'), env: { DD_API_KEY: 'key-from-env', TDF_INGEST_KEY_PASSPHRASE: 'pass-from-env' } });
+  const c = loadConfig({
+    file: join(dir, 'f.toml'),
+    env: { DD_API_KEY: 'key-from-env', TDF_INGEST_KEY_PASSPHRASE: 'pass-from-env' },
+  });
   assert.deepEqual(c.routing.rules, [{ pattern: 'a', type: 'datadog' }]);
   assert.equal(c.ingest.keyPassphrase, 'pass-from-env');
 });
@@ -449,23 +566,41 @@ test('in memory (secretFiles false): the toml names no secret file, the secrets 
 });
 
 test('the handler toml: unknown keys are noted and dropped, a poller without credentials stays off', () => {
-  const handler = 'storage = "/var/lib/teleport-event-handler"\nbatch = 50\nmystery = 1\n\n[teleport]\naddr = "auth:3025"\n';
-  const { r, c } = migrateAndLoad({ fluentConf: readFileSync(fixture('fluentd', 'teleport-datadog.conf'), 'utf8'), handlerToml: handler, handlerTomlPath: '/opt/h/handler.toml' });
+  const handler =
+    'storage = "/var/lib/teleport-event-handler"\nbatch = 50\nmystery = 1\n\n[teleport]\naddr = "auth:3025"\n';
+  const { r, c } = migrateAndLoad({
+    fluentConf: readFileSync(fixture('fluentd', 'teleport-datadog.conf'), 'utf8'),
+    handlerToml: handler,
+    handlerTomlPath: '/opt/h/handler.toml',
+  });
   assert.equal(c.teleport.batch, 50);
   assert.equal(c.teleport.addr, 'auth:3025');
   assert.equal(c.teleport.enabled, false);
   hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
   hasNote(r.notes, 'warn', 'handler.toml:1', /the poller stays off/);
-  assert.throws(() => migrateFluentd({ fluentConf: '', fluentConfPath: 'f.conf', handlerToml: 'batch = 20\n[x', handlerTomlPath: '/h.toml' }), /: \/h\.toml:2:2: invalid TOML: incomplete key-value/);
+  assert.throws(
+    () =>
+      migrateFluentd({
+        fluentConf: '',
+        fluentConfPath: 'f.conf',
+        handlerToml: 'batch = 20\n[x',
+        handlerTomlPath: '/h.toml',
+      }),
+    /: \/h\.toml:2:2: invalid TOML: incomplete key-value/,
+  );
 });
 
 test('the broken fixture: the error names the file and the line of the unclosed section', () => {
   const path = fixture('fluentd', 'broken.conf');
   assert.throws(
     () => migrateFluentd({ fluentConf: readFileSync(path, 'utf8'), fluentConfPath: path }),
-    (err: unknown) => err instanceof FluentConfigError && err.file === path && err.line === 6
-      && err.message.startsWith(`${path}:6: `) && /<match test\.log> is never closed: expected <\/match>/.test(err.message)
-      && !err.message.includes(API_KEY),
+    (err: unknown) =>
+      err instanceof FluentConfigError &&
+      err.file === path &&
+      err.line === 6 &&
+      err.message.startsWith(`${path}:6: `) &&
+      /<match test\.log> is never closed: expected <\/match>/.test(err.message) &&
+      !err.message.includes(API_KEY),
   );
   assert.equal(resolve(path), path);
 });
@@ -474,13 +609,26 @@ test('files fluent.conf and the handler toml name that are not on this host get 
   const here = new Set(['/keys/server.crt', '/opt/h/tbot/identity-ok']);
   const handler = '[teleport]\naddr = "auth:3025"\nidentity = "tbot/identity"\n';
   const r = migrateFluentd({
-    fluentConf: TLS_SOURCE, fluentConfPath: '/etc/fluent/fluent.conf', handlerToml: handler, handlerTomlPath: '/opt/h/handler.toml',
+    fluentConf: TLS_SOURCE,
+    fluentConfPath: '/etc/fluent/fluent.conf',
+    handlerToml: handler,
+    handlerTomlPath: '/opt/h/handler.toml',
     fileExists: (p) => here.has(p),
   });
-  hasNote(r.notes, 'warn', 'fluent.conf:6', /^ca_path \/keys\/ca\.crt not found here \(a path inside Fluentd's container\?\): copy the file and set ingest\.ca$/);
+  hasNote(
+    r.notes,
+    'warn',
+    'fluent.conf:6',
+    /^ca_path \/keys\/ca\.crt not found here \(a path inside Fluentd's container\?\): copy the file and set ingest\.ca$/,
+  );
   hasNote(r.notes, 'warn', 'fluent.conf:8', /^private_key_path \/keys\/server\.key not found here .*set ingest\.key$/);
   assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:7'), 'server.crt is here: no note');
-  hasNote(r.notes, 'warn', 'handler.toml:3', /^teleport\.identity \/opt\/h\/tbot\/identity not found here \(a path inside teleport-event-handler's container\?\): copy the file and set teleport\.identity$/);
+  hasNote(
+    r.notes,
+    'warn',
+    'handler.toml:3',
+    /^teleport\.identity \/opt\/h\/tbot\/identity not found here \(a path inside teleport-event-handler's container\?\): copy the file and set teleport\.identity$/,
+  );
   // without a way to look, nothing is claimed
   const pure = migrateFluentd({ fluentConf: TLS_SOURCE, fluentConfPath: '/etc/fluent/fluent.conf' });
   assert.ok(!pure.notes.some((x) => /not found here/.test(x.message)));
@@ -498,9 +646,24 @@ test('start --config fluent.conf looks on this disk for the files it names', () 
 
 test('obsolete teleport-event-handler keys in the handler toml are left out with a note that says why', () => {
   const handler = 'namespace = "default"\ncursor = "x"\nmystery = 1\n[teleport]\nidentity = "/id"\n';
-  const r = migrateFluentd({ fluentConf: TLS_SOURCE, fluentConfPath: '/etc/fluent/fluent.conf', handlerToml: handler, handlerTomlPath: '/opt/h/handler.toml' });
-  hasNote(r.notes, 'warn', 'handler.toml:1', /^"namespace" is an obsolete teleport-event-handler key: not carried over \(Teleport has one audit event namespace/);
-  hasNote(r.notes, 'warn', 'handler.toml:2', /^"cursor" is an obsolete teleport-event-handler key: not carried over \(the poller keeps its own cursors/);
+  const r = migrateFluentd({
+    fluentConf: TLS_SOURCE,
+    fluentConfPath: '/etc/fluent/fluent.conf',
+    handlerToml: handler,
+    handlerTomlPath: '/opt/h/handler.toml',
+  });
+  hasNote(
+    r.notes,
+    'warn',
+    'handler.toml:1',
+    /^"namespace" is an obsolete teleport-event-handler key: not carried over \(Teleport has one audit event namespace/,
+  );
+  hasNote(
+    r.notes,
+    'warn',
+    'handler.toml:2',
+    /^"cursor" is an obsolete teleport-event-handler key: not carried over \(the poller keeps its own cursors/,
+  );
   hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
   assert.doesNotMatch(r.toml, /^(namespace|cursor) =/m);
 });

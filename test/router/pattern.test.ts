@@ -12,9 +12,7 @@ interface Case {
   match: boolean;
 }
 
-const cases = JSON.parse(
-  readFileSync(fixture('patterns.json'), 'utf8'),
-) as Case[];
+const cases = JSON.parse(readFileSync(fixture('patterns.json'), 'utf8')) as Case[];
 
 test('fixtures/patterns.json is a non-trivial table', () => {
   assert.ok(cases.length > 100);
@@ -25,7 +23,8 @@ test('pattern table', () => {
   const failures: string[] = [];
   for (const c of cases) {
     const got = compilePattern(c.pattern)(c.tag);
-    if (got !== c.match) failures.push(`${JSON.stringify(c.pattern)} vs ${JSON.stringify(c.tag)}: want ${c.match}, got ${got}`);
+    if (got !== c.match)
+      failures.push(`${JSON.stringify(c.pattern)} vs ${JSON.stringify(c.tag)}: want ${c.match}, got ${got}`);
   }
   assert.deepEqual(failures, []);
 });
@@ -201,7 +200,11 @@ test('several globs in one pattern are or-ed, whichever matcher each one gets', 
     const m = compilePattern(globs.join(' '));
     for (let k = 0; k < 12; k++) {
       const tag = p.pick(randoms).tag();
-      assert.equal(m(tag), refs.some((r) => r(tag)), `pattern ${JSON.stringify(globs.join(' '))} tag ${JSON.stringify(tag)} (seed ${p.seed})`);
+      assert.equal(
+        m(tag),
+        refs.some((r) => r(tag)),
+        `pattern ${JSON.stringify(globs.join(' '))} tag ${JSON.stringify(tag)} (seed ${p.seed})`,
+      );
     }
   }
 });
@@ -223,7 +226,11 @@ test('the nfa rejects exactly the globs the RegExp translation rejects, with the
     let glob = '';
     for (let n = p.int(1, 8); n > 0; n--) glob += p.pick(['a', '.', '*', '{', '}', ',', '\\']);
     const want = outcome(() => globToSource(glob, glob));
-    assert.equal(outcome(() => globNfaMatcher(glob)), want, JSON.stringify(glob));
+    assert.equal(
+      outcome(() => globNfaMatcher(glob)),
+      want,
+      JSON.stringify(glob),
+    );
     if (want !== 'ok') rejected++;
   }
   assert.ok(rejected > 400 && rejected < 3600, `${rejected} of 4000 rejected`);

@@ -61,9 +61,16 @@ const mapping: MappingCase[] = [
     rule: { source: 'teleport', sourceCategory: 'security', service: 'teleport-auth', tags: ['env:prod', 'team:sec'] },
     record: { event: 'user.login', user: 'alice', code: 'T1000I' },
     want: {
-      event: 'user.login', user: 'alice', code: 'T1000I',
-      ddsource: 'teleport', ddsourcecategory: 'security', ddtags: 'env:prod,team:sec', service: 'teleport-auth',
-      hostname: 'fwd-1', '@timestamp': ts, status: 'info',
+      event: 'user.login',
+      user: 'alice',
+      code: 'T1000I',
+      ddsource: 'teleport',
+      ddsourcecategory: 'security',
+      ddtags: 'env:prod,team:sec',
+      service: 'teleport-auth',
+      hostname: 'fwd-1',
+      '@timestamp': ts,
+      status: 'info',
     },
   },
   {
@@ -76,19 +83,39 @@ const mapping: MappingCase[] = [
     name: 'the record keeps its own values',
     rule: { source: 'teleport', sourceCategory: 'sc', service: 'svc', tags: ['a:b'] },
     record: {
-      ddsource: 'mine', ddsourcecategory: 'mine-sc', ddtags: 'x:y', service: 'my-svc', hostname: 'node-9',
-      '@timestamp': '2020-01-01T00:00:00.000Z', status: 'critical', code: 'T1000W',
+      ddsource: 'mine',
+      ddsourcecategory: 'mine-sc',
+      ddtags: 'x:y',
+      service: 'my-svc',
+      hostname: 'node-9',
+      '@timestamp': '2020-01-01T00:00:00.000Z',
+      status: 'critical',
+      code: 'T1000W',
     },
     want: {
-      ddsource: 'mine', ddsourcecategory: 'mine-sc', ddtags: 'x:y', service: 'my-svc', hostname: 'node-9',
-      '@timestamp': '2020-01-01T00:00:00.000Z', status: 'critical', code: 'T1000W',
+      ddsource: 'mine',
+      ddsourcecategory: 'mine-sc',
+      ddtags: 'x:y',
+      service: 'my-svc',
+      hostname: 'node-9',
+      '@timestamp': '2020-01-01T00:00:00.000Z',
+      status: 'critical',
+      code: 'T1000W',
     },
   },
   {
     name: 'null values count as absent and are replaced at the end',
     rule: { source: 'teleport', service: 'svc' },
     record: { ddsource: null, a: 1, hostname: null, status: null, code: 'T2000I', '@timestamp': null },
-    want: { a: 1, code: 'T2000I', ddsource: 'teleport', service: 'svc', hostname: 'fwd-1', '@timestamp': ts, status: 'info' },
+    want: {
+      a: 1,
+      code: 'T2000I',
+      ddsource: 'teleport',
+      service: 'svc',
+      hostname: 'fwd-1',
+      '@timestamp': ts,
+      status: 'info',
+    },
   },
   {
     name: 'a single null attribute is replaced, not written twice',
@@ -194,7 +221,12 @@ const mapping: MappingCase[] = [
     name: 'nested values are passed through untouched',
     rule: {},
     record: { identity: { roles: ['access', 'editor'], traits: { logins: ['root'] } }, n: [1, null, true] },
-    want: { identity: { roles: ['access', 'editor'], traits: { logins: ['root'] } }, n: [1, null, true], hostname: 'fwd-1', '@timestamp': ts },
+    want: {
+      identity: { roles: ['access', 'editor'], traits: { logins: ['root'] } },
+      n: [1, null, true],
+      hostname: 'fwd-1',
+      '@timestamp': ts,
+    },
   },
   {
     name: 'multi-byte and escaped text survives',
@@ -216,11 +248,26 @@ for (const c of mapping) {
 
 test('status from the last letter of a teleport event code', () => {
   const cases: Array<[unknown, string | undefined]> = [
-    ['T1000I', 'info'], ['T1000W', 'warn'], ['T3002E', 'error'], ['TLK00I', 'info'], ['TDB02I', 'info'],
-    ['TC000I', 'info'], ['T5000I', 'info'], ['T2005I', 'info'],
-    ['T1000X', undefined], ['T1000w', undefined], ['t1000W', undefined], ['X1000W', undefined],
-    ['E', undefined], ['TE', undefined], ['', undefined], [200, undefined], [null, undefined],
-    [undefined, undefined], [['T1000W'], undefined], ['T1000W ', undefined],
+    ['T1000I', 'info'],
+    ['T1000W', 'warn'],
+    ['T3002E', 'error'],
+    ['TLK00I', 'info'],
+    ['TDB02I', 'info'],
+    ['TC000I', 'info'],
+    ['T5000I', 'info'],
+    ['T2005I', 'info'],
+    ['T1000X', undefined],
+    ['T1000w', undefined],
+    ['t1000W', undefined],
+    ['X1000W', undefined],
+    ['E', undefined],
+    ['TE', undefined],
+    ['', undefined],
+    [200, undefined],
+    [null, undefined],
+    [undefined, undefined],
+    [['T1000W'], undefined],
+    ['T1000W ', undefined],
   ];
   const r = router([DD]);
   for (const [code, want] of cases) {
@@ -269,15 +316,28 @@ test('a record that is not an object, or cannot be serialized, is rejected and c
   const cyc = r.route({ tag: 'test.log', time: T0, record: cyclic });
   assert.equal(cyc.kind, 'reject');
   assert.match((cyc as { reason: string }).reason, /test\.log/);
-  assert.deepEqual(r.stats(), { routed: 0, droppedNullRule: 0, unmatched: 0, rejected: 2, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+  assert.deepEqual(r.stats(), {
+    routed: 0,
+    droppedNullRule: 0,
+    unmatched: 0,
+    rejected: 2,
+    truncated: 0,
+    oldRestamped: 0,
+    oldKept: 0,
+    oldDropped: 0,
+  });
 });
 
-test('unmatched = reject can be overridden per record: the poller\'s records are dropped and counted instead', () => {
+test("unmatched = reject can be overridden per record: the poller's records are dropped and counted instead", () => {
   const r = createRouter({ rules: [{ ...DD, pattern: 'test.log' }], unmatched: 'reject', hostname: 'fwd-1' });
   const rec = { tag: 'other.log', time: T0, record: { event: 'x' } };
   assert.equal(r.route(rec).kind, 'reject');
   assert.deepEqual(r.route(rec, 'drop'), { kind: 'drop', reason: 'unmatched', rule: null });
-  assert.equal(r.route({ tag: 'test.log', time: T0, record: { event: 'x' } }, 'drop').kind, 'send', 'rules apply as usual');
+  assert.equal(
+    r.route({ tag: 'test.log', time: T0, record: { event: 'x' } }, 'drop').kind,
+    'send',
+    'rules apply as usual',
+  );
   const st = r.stats();
   assert.deepEqual([st.rejected, st.unmatched, st.routed], [1, 1, 1]);
 });
@@ -306,7 +366,16 @@ test('first matching rule wins; null rules drop explicitly', () => {
       assert.deepEqual(res, { kind: 'drop', reason: 'null-rule', rule });
     }
   }
-  assert.deepEqual(r.stats(), { routed: 4, droppedNullRule: 1, unmatched: 0, rejected: 0, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+  assert.deepEqual(r.stats(), {
+    routed: 4,
+    droppedNullRule: 1,
+    unmatched: 0,
+    rejected: 0,
+    truncated: 0,
+    oldRestamped: 0,
+    oldKept: 0,
+    oldDropped: 0,
+  });
 });
 
 test('unmatched records are dropped, counted and warned about at most once per 10 s', () => {
@@ -336,12 +405,24 @@ test('unmatched records are dropped, counted and warned about at most once per 1
   assert.equal(warnings.length, 2);
   assert.equal(warnings[1].obj.unmatched, 4);
   assert.equal(warnings[1].obj.sampleTag, 'b.log');
-  assert.deepEqual(warnings[1].obj.tags, [{ tag: 'b.log', count: 3 }, { tag: 'c.log', count: 1 }]);
+  assert.deepEqual(warnings[1].obj.tags, [
+    { tag: 'b.log', count: 3 },
+    { tag: 'c.log', count: 1 },
+  ]);
   assert.equal(warnings[1].obj.totalUnmatched, 5);
 
   route('d.log', 1_015_000);
   assert.equal(warnings.length, 2);
-  assert.deepEqual(r.stats(), { routed: 1, droppedNullRule: 0, unmatched: 6, rejected: 0, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+  assert.deepEqual(r.stats(), {
+    routed: 1,
+    droppedNullRule: 0,
+    unmatched: 6,
+    rejected: 0,
+    truncated: 0,
+    oldRestamped: 0,
+    oldKept: 0,
+    oldDropped: 0,
+  });
 });
 
 test('the per-tag counts between warnings stay bounded', () => {
@@ -385,7 +466,16 @@ test('unmatched = reject returns a reject result and does not warn', () => {
   assert.equal(res.kind, 'reject');
   assert.match((res as { reason: string }).reason, /nope\.log/);
   assert.equal(warnings.length, 0);
-  assert.deepEqual(r.stats(), { routed: 0, droppedNullRule: 0, unmatched: 0, rejected: 1, truncated: 0, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+  assert.deepEqual(r.stats(), {
+    routed: 0,
+    droppedNullRule: 0,
+    unmatched: 0,
+    rejected: 1,
+    truncated: 0,
+    oldRestamped: 0,
+    oldKept: 0,
+    oldDropped: 0,
+  });
 });
 
 // ---- truncation ----
@@ -417,7 +507,16 @@ function checkFits(text: string, max: number): Record<string, unknown> {
 
 test('a print event with a 2 MB base64 payload is cut to fit 1 MB', () => {
   const data = Buffer.alloc(1_500_000, 7).toString('base64');
-  const record = { ei: 12, event: 'print', time: '2024-05-01T10:00:07Z', ci: 3, bytes: 1_500_000, ms: 1523, offset: 410, data };
+  const record = {
+    ei: 12,
+    event: 'print',
+    time: '2024-05-01T10:00:07Z',
+    ci: 3,
+    bytes: 1_500_000,
+    ms: 1523,
+    offset: 410,
+    data,
+  };
   const r = router([{ ...DD, source: 'teleport', includeTagKey: true }]);
   const { text, obj } = sent(r.route(rec(record, `session.${SID}.log`)));
   const item = checkFits(text, 1_000_000);
@@ -425,10 +524,28 @@ test('a print event with a 2 MB base64 payload is cut to fit 1 MB', () => {
   checkCut(obj.data as string, data);
   const { data: _d, [TRUNCATED_KEY]: _t, ...rest } = item;
   assert.deepEqual(rest, {
-    ei: 12, event: 'print', time: '2024-05-01T10:00:07Z', ci: 3, bytes: 1_500_000, ms: 1523, offset: 410,
-    ddsource: 'teleport', hostname: 'fwd-1', '@timestamp': ts, tag: `session.${SID}.log`,
+    ei: 12,
+    event: 'print',
+    time: '2024-05-01T10:00:07Z',
+    ci: 3,
+    bytes: 1_500_000,
+    ms: 1523,
+    offset: 410,
+    ddsource: 'teleport',
+    hostname: 'fwd-1',
+    '@timestamp': ts,
+    tag: `session.${SID}.log`,
   });
-  assert.deepEqual(r.stats(), { routed: 1, droppedNullRule: 0, unmatched: 0, rejected: 0, truncated: 1, oldRestamped: 0, oldKept: 0, oldDropped: 0 });
+  assert.deepEqual(r.stats(), {
+    routed: 1,
+    droppedNullRule: 0,
+    unmatched: 0,
+    rejected: 0,
+    truncated: 1,
+    oldRestamped: 0,
+    oldKept: 0,
+    oldDropped: 0,
+  });
 });
 
 test('cuts land on character boundaries for every limit, with multi-byte and escaped text', () => {
@@ -501,7 +618,10 @@ test('when cutting strings cannot fit, the largest top-level values are dropped 
   const { text, obj } = sent(r.route(rec(record)));
   checkFits(text, 1_000_000);
   const note = obj[DROPPED_KEY] as string;
-  assert.match(note, /^…\[truncated by teleport-datadog-forwarder: dropped \d+ value\(s\) \([^()]*, and \d+ more\) to fit the 1000000-byte limit, \d+ bytes removed\]$/);
+  assert.match(
+    note,
+    /^…\[truncated by teleport-datadog-forwarder: dropped \d+ value\(s\) \([^()]*, and \d+ more\) to fit the 1000000-byte limit, \d+ bytes removed\]$/,
+  );
   const dropped = Number(/dropped (\d+)/.exec(note)?.[1]);
   assert.equal(Object.keys(obj).length, 150_001 + 4 - dropped + 2);
   // the attributes Datadog relies on are kept
@@ -545,7 +665,13 @@ test('every sample teleport event routes to a valid Datadog item', () => {
   const lines = readFileSync(fixture('events', 'sample.jsonl'), 'utf8').trim().split('\n');
   assert.ok(lines.length >= 10);
   const r = router([
-    { pattern: 'session.*.log', type: 'datadog', source: 'teleport', service: 'teleport-sessions', includeTagKey: true },
+    {
+      pattern: 'session.*.log',
+      type: 'datadog',
+      source: 'teleport',
+      service: 'teleport-sessions',
+      includeTagKey: true,
+    },
     { pattern: 'test.log events.log', type: 'datadog', source: 'teleport', tags: ['env:test'] },
   ]);
   const letters: Record<string, string> = { I: 'info', W: 'warn', E: 'error' };
@@ -581,11 +707,19 @@ test('isoTime matches Date#toISOString', () => {
 test('invalid options are rejected once, at creation, with a ConfigError', () => {
   const base: RouterOptions = { rules: [DD], unmatched: 'drop', hostname: 'h' };
   const bad: Array<[string, unknown, RegExp]> = [
-    ['bad pattern', { ...base, rules: [{ pattern: 'a.{b', type: 'datadog' }] }, /rule 1 \(pattern "a\.\{b"\).*never closed/],
+    [
+      'bad pattern',
+      { ...base, rules: [{ pattern: 'a.{b', type: 'datadog' }] },
+      /rule 1 \(pattern "a\.\{b"\).*never closed/,
+    ],
     ['empty pattern', { ...base, rules: [DD, { pattern: ' ', type: 'datadog' }] }, /rule 2.*empty/],
     ['bad regex', { ...base, rules: [{ pattern: '/(/', type: 'null' }] }, /bad regular expression/],
     ['pattern not a string', { ...base, rules: [{ pattern: 3, type: 'null' }] }, /rule 1: pattern must be a string/],
-    ['unknown type', { ...base, rules: [{ pattern: '**', type: 'stdout' }] }, /type must be "datadog" or "null", got "stdout"/],
+    [
+      'unknown type',
+      { ...base, rules: [{ pattern: '**', type: 'stdout' }] },
+      /type must be "datadog" or "null", got "stdout"/,
+    ],
     ['rule not an object', { ...base, rules: [null] }, /rule 1 must be an object/],
     ['rules not an array', { ...base, rules: {} }, /rules must be an array/],
     ['unmatched', { ...base, unmatched: 'warn' }, /unmatched must be "drop" or "reject"/],
@@ -596,10 +730,18 @@ test('invalid options are rejected once, at creation, with a ConfigError', () =>
     ['tag with comma', { ...base, rules: [{ ...DD, tags: ['a:b,c:d'] }] }, /without ","/],
     ['empty tag', { ...base, rules: [{ ...DD, tags: [''] }] }, /non-empty/],
     ['source type', { ...base, rules: [{ ...DD, source: 1 }] }, /source must be a string/],
-    ['includeTagKey type', { ...base, rules: [{ ...DD, includeTagKey: 'yes' }] }, /includeTagKey must be true or false/],
+    [
+      'includeTagKey type',
+      { ...base, rules: [{ ...DD, includeTagKey: 'yes' }] },
+      /includeTagKey must be true or false/,
+    ],
     ['empty tagKey', { ...base, rules: [{ ...DD, tagKey: '' }] }, /tagKey must not be empty/],
     ['prototype tagKey', { ...base, rules: [{ ...DD, tagKey: '__proto__' }] }, /tagKey must not be "__proto__"/],
-    ['prototype timestampKey', { ...base, rules: [{ ...DD, timestampKey: 'constructor' }] }, /timestampKey must not be "constructor"/],
+    [
+      'prototype timestampKey',
+      { ...base, rules: [{ ...DD, timestampKey: 'constructor' }] },
+      /timestampKey must not be "constructor"/,
+    ],
     ['reserved tagKey', { ...base, rules: [{ ...DD, tagKey: TRUNCATED_KEY }] }, /the forwarder uses it/],
     ['logger', { ...base, logger: {} }, /logger must have a warn method/],
     ['now', { ...base, now: 5 }, /now must be a function/],
@@ -632,12 +774,27 @@ test('stats() returns a snapshot', () => {
 
 test('events past the indexing window: restamp, keep or drop, counted and logged', () => {
   const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
-  const old = { tag: 'events.log', time: NOW - 3 * 86_400_000, record: { event: 'user.login', code: 'T1000I', time: '2026-11-19T12:00:00.000Z' } };
+  const old = {
+    tag: 'events.log',
+    time: NOW - 3 * 86_400_000,
+    record: { event: 'user.login', code: 'T1000I', time: '2026-11-19T12:00:00.000Z' },
+  };
   const fresh = { tag: 'events.log', time: NOW - 60_000, record: { event: 'user.login', code: 'T1000I' } };
   const lines: Array<{ obj: any; msg: string }> = [];
-  const logger = { warn: (obj: object, msg: string) => lines.push({ obj, msg }), info: (obj: object, msg: string) => lines.push({ obj, msg }) };
+  const logger = {
+    warn: (obj: object, msg: string) => lines.push({ obj, msg }),
+    info: (obj: object, msg: string) => lines.push({ obj, msg }),
+  };
   const make = (policy: 'restamp' | 'keep' | 'drop') =>
-    createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: policy, maxAgeMs: 17 * 3_600_000, now: () => NOW, logger });
+    createRouter({
+      rules: [{ pattern: '**', type: 'datadog' }],
+      unmatched: 'drop',
+      hostname: 'h',
+      oldTimestamps: policy,
+      maxAgeMs: 17 * 3_600_000,
+      now: () => NOW,
+      logger,
+    });
 
   const restamp = make('restamp');
   const r1 = restamp.route(old);
@@ -678,7 +835,17 @@ test('restamp appends original_timestamp to the text: the same text as routing a
   };
   const ruleSets: MatchRule[][] = [
     [{ pattern: '**', type: 'datadog' }],
-    [{ pattern: '**', type: 'datadog', source: 'teleport', sourceCategory: 'audit', service: 'svc', tags: ['env:prod', 'team:x'], includeTagKey: true }],
+    [
+      {
+        pattern: '**',
+        type: 'datadog',
+        source: 'teleport',
+        sourceCategory: 'audit',
+        service: 'svc',
+        tags: ['env:prod', 'team:x'],
+        includeTagKey: true,
+      },
+    ],
     [{ pattern: '**', type: 'datadog', timestampKey: '' }],
     [{ pattern: '**', type: 'datadog', timestampKey: 'original_timestamp' }],
     [{ pattern: '**', type: 'datadog', includeTagKey: true, tagKey: 'original_timestamp' }],
@@ -689,7 +856,14 @@ test('restamp appends original_timestamp to the text: the same text as routing a
   const records: Array<Record<string, unknown>> = [
     {},
     { event: 'user.login', code: 'T1000I', uid: 'u1', time: '2026-11-19T12:00:00.000Z', user: 'alice', success: true },
-    { event: 'session.start', code: 'T2000W', nested: { a: [1, 'two', null, { b: 'ü😀' }] }, '10': 'int key', '2': 'two', 'ключ': '\u2028' },
+    {
+      event: 'session.start',
+      code: 'T2000W',
+      nested: { a: [1, 'two', null, { b: 'ü😀' }] },
+      '10': 'int key',
+      '2': 'two',
+      ключ: '\u2028',
+    },
     { event: 'x', status: null, hostname: null },
     { event: 'x', status: 'custom', ddsource: 'mine', '@timestamp': 'own', tag: 'own tag' },
     { event: 'x', original_timestamp: 'already there', z: 1 },
@@ -710,7 +884,11 @@ test('restamp appends original_timestamp to the text: the same text as routing a
         const r = { tag: 'events.log', time, record };
         const got = restamp.route(r);
         const want = plain.route(copy(r));
-        assert.deepEqual(got, want, `rules ${JSON.stringify(rules)}, record ${Object.keys(record).join(',')}, time ${time}`);
+        assert.deepEqual(
+          got,
+          want,
+          `rules ${JSON.stringify(rules)}, record ${Object.keys(record).join(',')}, time ${time}`,
+        );
         compared++;
       }
     }
@@ -724,7 +902,13 @@ test('restamp appends original_timestamp to the text: the same text as routing a
   }
   assert.equal(compared, ruleSets.length * records.length * times.length);
   // the text path is taken: the key sits right after the record's own keys
-  const r = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: 'restamp', now: () => NOW });
+  const r = createRouter({
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+    oldTimestamps: 'restamp',
+    now: () => NOW,
+  });
   assert.equal(
     sent(r.route(rec({ a: 1 }, 'events.log', OLD))).text,
     `{"a":1,"original_timestamp":"${new Date(OLD).toISOString()}","hostname":"h","@timestamp":"${new Date(NOW).toISOString()}"}`,
@@ -755,11 +939,20 @@ function fakeTime(start: number) {
   };
 }
 
-function oldRouter(policy: 'restamp' | 'keep' | 'drop', time: ReturnType<typeof fakeTime>, lines: Array<{ obj: any; msg: string }>) {
+function oldRouter(
+  policy: 'restamp' | 'keep' | 'drop',
+  time: ReturnType<typeof fakeTime>,
+  lines: Array<{ obj: any; msg: string }>,
+) {
   const log = (obj: object, msg: string) => lines.push({ obj, msg });
   return createRouter({
-    rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: policy,
-    now: time.now, setTimer: time.setTimer, logger: { warn: log, info: log },
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+    oldTimestamps: policy,
+    now: time.now,
+    setTimer: time.setTimer,
+    logger: { warn: log, info: log },
   });
 }
 
@@ -805,8 +998,13 @@ test('old events: counts add up when no timer runs (one long synchronous backfil
   const lines: Array<{ obj: any; msg: string }> = [];
   let clock = NOW;
   const stuck = createRouter({
-    rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: 'drop',
-    now: () => clock, setTimer: () => () => {}, logger: { warn: (obj, msg) => lines.push({ obj, msg }) },
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+    oldTimestamps: 'drop',
+    now: () => clock,
+    setTimer: () => () => {},
+    logger: { warn: (obj, msg) => lines.push({ obj, msg }) },
   });
   for (let i = 0; i < 1000; i++) {
     stuck.route({ tag: 'x', time: 0, record: {} });
@@ -814,7 +1012,11 @@ test('old events: counts add up when no timer runs (one long synchronous backfil
   }
   stuck.flush();
   assert.ok(lines.length > 2, 'a line each time an interval had passed');
-  assert.equal(lines.reduce((n, l) => n + l.obj.events, 0), 1000, lines.map((l) => l.obj.events).join('+'));
+  assert.equal(
+    lines.reduce((n, l) => n + l.obj.events, 0),
+    1000,
+    lines.map((l) => l.obj.events).join('+'),
+  );
 });
 
 test('old events: flush with none pending logs nothing; a quiet interval then logs the next event at once', () => {
@@ -826,23 +1028,41 @@ test('old events: flush with none pending logs nothing; a quiet interval then lo
   assert.equal(lines.length, 0, 'no old events: nothing to log');
   r.route({ tag: 'x', time: 0, record: {} });
   r.flush();
-  assert.deepEqual(lines.map((l) => l.obj.events), [1], 'the one event was logged at once; flush adds nothing');
+  assert.deepEqual(
+    lines.map((l) => l.obj.events),
+    [1],
+    'the one event was logged at once; flush adds nothing',
+  );
   assert.equal(time.pending(), 0, 'no timer for nothing');
   time.advance(ROUTER_DEFAULTS.oldLogIntervalMs * 5);
   r.route({ tag: 'x', time: 0, record: {} });
-  assert.deepEqual(lines.map((l) => l.obj.events), [1, 1]);
+  assert.deepEqual(
+    lines.map((l) => l.obj.events),
+    [1, 1],
+  );
   r.route({ tag: 'x', time: 0, record: {} });
   assert.equal(lines.length, 2, 'within the interval: counted, not logged');
   assert.equal(time.pending(), 1);
   time.advance(ROUTER_DEFAULTS.oldLogIntervalMs);
-  assert.deepEqual(lines.map((l) => l.obj.events), [1, 1, 1], 'logged at the end of the interval');
+  assert.deepEqual(
+    lines.map((l) => l.obj.events),
+    [1, 1, 1],
+    'logged at the end of the interval',
+  );
   r.flush();
   assert.equal(lines.length, 3);
 });
 
 test('old events without a logger set no timer', () => {
   const time = fakeTime(Date.UTC(2026, 10, 22, 12, 0, 0));
-  const r = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h', oldTimestamps: 'drop', now: time.now, setTimer: time.setTimer });
+  const r = createRouter({
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+    oldTimestamps: 'drop',
+    now: time.now,
+    setTimer: time.setTimer,
+  });
   for (let i = 0; i < 10; i++) r.route({ tag: 'x', time: 0, record: {} });
   assert.equal(time.pending(), 0);
   r.flush();

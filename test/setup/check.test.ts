@@ -60,20 +60,40 @@ async function check(dir: string, o: Partial<CheckOptions> & { flags?: Record<st
 }
 
 function identityFile(dir: string, opts: { ttlHours?: number; notBefore?: Date } = {}): string {
-  const c = teleport.issueClientCert({ user: 'teleport-datadog-forwarder', ttlHours: opts.ttlHours ?? 72, notBefore: opts.notBefore });
+  const c = teleport.issueClientCert({
+    user: 'teleport-datadog-forwarder',
+    ttlHours: opts.ttlHours ?? 72,
+    notBefore: opts.notBefore,
+  });
   const file = join(dir, 'identity');
   writeFileSync(file, formatIdentityFile({ key: c.key, cert: c.cert, cas: [teleport.ca] }), { mode: 0o600 });
   return file;
 }
 
-const withTeleport = (file: string) => ({ 'teleport-enabled': true, 'teleport-addr': teleport.address, 'teleport-identity': file });
+const withTeleport = (file: string) => ({
+  'teleport-enabled': true,
+  'teleport-addr': teleport.address,
+  'teleport-identity': file,
+});
 
 test('a fresh configure passes every check: key valid at the intake, identity accepted by the auth service', async (t) => {
   const s = await setup(t);
   const calls = teleport.calls.GetEventExportChunks!.count;
   const r = await check(s.dir, { flags: withTeleport(identityFile(s.dir)) });
   assert.equal(r.code, 0, r.text);
-  for (const name of ['config', 'storage', 'ingest.ca', 'ingest.cert', 'ingest.chain', 'ingest.key', 'datadog.site', 'datadog.api-key', 'datadog.validate', 'teleport.identity', 'teleport.connect']) {
+  for (const name of [
+    'config',
+    'storage',
+    'ingest.ca',
+    'ingest.cert',
+    'ingest.chain',
+    'ingest.key',
+    'datadog.site',
+    'datadog.api-key',
+    'datadog.validate',
+    'teleport.identity',
+    'teleport.connect',
+  ]) {
     assert.match(r.line(name), /^PASS  /, name);
   }
   assert.match(r.line('ingest.cert'), /server\.crt valid until 20\d\d-/);
@@ -88,7 +108,9 @@ test('a fresh configure passes every check: key valid at the intake, identity ac
 
   // an auth service without the export api still proves the connection and the identity
   teleport.faults.unimplementedExport = true;
-  t.after(() => { teleport.faults.unimplementedExport = false; });
+  t.after(() => {
+    teleport.faults.unimplementedExport = false;
+  });
   const old = await check(s.dir, { flags: withTeleport(join(s.dir, 'identity')) });
   assert.equal(old.code, 0, old.text);
   assert.match(old.line('teleport.connect'), /^PASS .*no export API/);
@@ -120,7 +142,13 @@ test('the API key: refused by the intake (403) fails; an unreachable intake only
 
 test('an expired ingest certificate fails; one near its end warns', async (t) => {
   const s = await setup(t);
-  const expired = createCert(s.ca, { usage: 'server', commonName: 'Server', dnsNames: ['localhost'], notBefore: new Date(Date.now() - 48 * HOUR), ttlHours: 1 });
+  const expired = createCert(s.ca, {
+    usage: 'server',
+    commonName: 'Server',
+    dnsNames: ['localhost'],
+    notBefore: new Date(Date.now() - 48 * HOUR),
+    ttlHours: 1,
+  });
   writeFileSync(s.path(FILES.cert), expired.cert);
   writeFileSync(s.path(FILES.key), encryptKey(expired.key, s.passphrase), { mode: 0o600 });
   const r = await check(s.dir);
@@ -149,7 +177,10 @@ test('a key that does not match the certificate fails, as do a wrong and a missi
   writeFileSync(s.path(FILES.passphrase), 'wrong-passphrase\n', { mode: 0o600 });
   const wrong = await check(s.dir);
   assert.equal(wrong.code, 1);
-  assert.match(wrong.line('ingest.key'), /^FAIL .*could not be decrypted: the passphrase from .*server\.key\.passphrase is wrong/);
+  assert.match(
+    wrong.line('ingest.key'),
+    /^FAIL .*could not be decrypted: the passphrase from .*server\.key\.passphrase is wrong/,
+  );
   assert.ok(!wrong.text.includes('wrong-passphrase'));
 
   writeFileSync(s.path(FILES.config), s.read(FILES.config).replace(/^key-passphrase-file = .*$/m, ''));
@@ -171,7 +202,10 @@ test('a wrong CA: a CA file that is not a CA fails; a CA that did not sign the s
   const other = await check(s.dir, { flags: { 'ingest-ca': join(s.dir, 'other-ca.crt') } });
   assert.equal(other.code, 0, other.text);
   assert.match(other.line('ingest.ca'), /^PASS .*CA "Another CA" valid until/);
-  assert.match(other.line('ingest.chain'), /^WARN .*server\.crt is not signed by the CA in .*other-ca\.crt \(its issuer is CA\)/);
+  assert.match(
+    other.line('ingest.chain'),
+    /^WARN .*server\.crt is not signed by the CA in .*other-ca\.crt \(its issuer is CA\)/,
+  );
 
   writeFileSync(join(s.dir, 'garbage.crt'), 'not a certificate\n');
   const garbage = await check(s.dir, { flags: { 'ingest-ca': join(s.dir, 'garbage.crt') } });
@@ -201,8 +235,16 @@ test('secret files open to other users fail, open to the group warn', async (t) 
   const r = await check(s.dir);
   assert.equal(r.code, 1);
   const modes = r.text.split('\n').filter((l) => l.includes('secret-mode'));
-  assert.ok(modes.some((l) => /^FAIL .*server\.key \(ingest private key\) is open to other users \(mode 0644\): chmod 600/.test(l)), modes.join('\n'));
-  assert.ok(modes.some((l) => /^WARN .*server\.key\.passphrase .*open to its group \(mode 0640\)/.test(l)), modes.join('\n'));
+  assert.ok(
+    modes.some((l) =>
+      /^FAIL .*server\.key \(ingest private key\) is open to other users \(mode 0644\): chmod 600/.test(l),
+    ),
+    modes.join('\n'),
+  );
+  assert.ok(
+    modes.some((l) => /^WARN .*server\.key\.passphrase .*open to its group \(mode 0640\)/.test(l)),
+    modes.join('\n'),
+  );
 });
 
 test('teleport: an expired identity fails and skips the connection; an identity of another cluster cannot connect', async (t) => {
@@ -221,19 +263,33 @@ test('teleport: an expired identity fails and skips the connection; an identity 
   const f = await check(s.dir, { flags: withTeleport(foreign) });
   assert.equal(f.code, 1);
   assert.match(f.line('teleport.identity'), /^PASS /);
-  assert.match(f.line('teleport.connect'), /^FAIL .*this host does not trust the certificate of 127\.0\.0\.1:\d+ \(.*self-signed certificate.*\): the identity's CA must be this cluster's/);
+  assert.match(
+    f.line('teleport.connect'),
+    /^FAIL .*this host does not trust the certificate of 127\.0\.0\.1:\d+ \(.*self-signed certificate.*\): the identity's CA must be this cluster's/,
+  );
 
   // this cluster's CA, but a client certificate from another: the auth service ends the handshake
   writeFileSync(foreign, formatIdentityFile({ key: c.key, cert: c.cert, cas: [teleport.ca] }), { mode: 0o600 });
   const refused = await check(s.dir, { flags: withTeleport(foreign) });
   assert.equal(refused.code, 1);
-  assert.match(refused.line('teleport.connect'), /^FAIL .*ended the connection at the TLS handshake \(.*\): an auth service restarting does this, and so does one that does not accept the client certificate in .*foreign-identity/);
+  assert.match(
+    refused.line('teleport.connect'),
+    /^FAIL .*ended the connection at the TLS handshake \(.*\): an auth service restarting does this, and so does one that does not accept the client certificate in .*foreign-identity/,
+  );
 
   // the auth service takes the identity but the role lacks the audit log rules
-  teleport.faults.failNextCalls.push({ rpc: 'GetEventExportChunks', code: grpc.status.PERMISSION_DENIED, times: 1, details: 'access denied to perform action "list" on "event"' });
+  teleport.faults.failNextCalls.push({
+    rpc: 'GetEventExportChunks',
+    code: grpc.status.PERMISSION_DENIED,
+    times: 1,
+    details: 'access denied to perform action "list" on "event"',
+  });
   const denied = await check(s.dir, { flags: withTeleport(identityFile(s.dir)) });
   assert.equal(denied.code, 1);
-  assert.match(denied.line('teleport.connect'), /^FAIL .*teleport denied "teleport-datadog-forwarder" access to the audit log \(PERMISSION_DENIED: access denied .*\): its role needs `event` list, read \(the role in teleport-datadog-forwarder-role\.yaml/);
+  assert.match(
+    denied.line('teleport.connect'),
+    /^FAIL .*teleport denied "teleport-datadog-forwarder" access to the audit log \(PERMISSION_DENIED: access denied .*\): its role needs `event` list, read \(the role in teleport-datadog-forwarder-role\.yaml/,
+  );
 
   const short = identityFile(s.dir, { ttlHours: 6 });
   const w = await check(s.dir, { flags: withTeleport(short), offline: true });
@@ -261,27 +317,48 @@ test('the secret files checked are the ones the loader read: a dotted key at the
   // for it only under [ingest], so it named no file for the passphrase and checked the mode of neither
   const s = await setup(t);
   const toml = s.read(FILES.config).replace(/^key-passphrase-file = .*$/m, '');
-  writeFileSync(s.path(FILES.config), `"ingest.key-passphrase-file" = "${FILES.passphrase}"\n"datadog.api-key-file" = "dd.key"\n${toml}`);
+  writeFileSync(
+    s.path(FILES.config),
+    `"ingest.key-passphrase-file" = "${FILES.passphrase}"\n"datadog.api-key-file" = "dd.key"\n${toml}`,
+  );
   writeFileSync(s.path(FILES.passphrase), 'wrong-passphrase\n', { mode: 0o644 });
   chmodSync(s.path(FILES.passphrase), 0o644);
   writeFileSync(s.path('dd.key'), API_KEY + '\n', { mode: 0o644 });
   chmodSync(s.path('dd.key'), 0o644);
   const r = await check(s.dir, { env: {}, offline: true });
   assert.equal(r.code, 1);
-  assert.match(r.line('ingest.key'), new RegExp(`^FAIL .*could not be decrypted: the passphrase from ${s.path(FILES.passphrase)} is wrong`));
+  assert.match(
+    r.line('ingest.key'),
+    new RegExp(`^FAIL .*could not be decrypted: the passphrase from ${s.path(FILES.passphrase)} is wrong`),
+  );
   assert.match(r.line('datadog.api-key'), new RegExp(`^PASS .*from ${s.path('dd.key')}$`));
   const modes = r.text.split('\n').filter((l) => l.includes('secret-mode'));
-  assert.ok(modes.some((l) => /^FAIL .*server\.key\.passphrase \(passphrase of the ingest key\) is open to other users/.test(l)), modes.join('\n'));
-  assert.ok(modes.some((l) => /^FAIL .*dd\.key \(Datadog API key file\) is open to other users/.test(l)), modes.join('\n'));
+  assert.ok(
+    modes.some((l) =>
+      /^FAIL .*server\.key\.passphrase \(passphrase of the ingest key\) is open to other users/.test(l),
+    ),
+    modes.join('\n'),
+  );
+  assert.ok(
+    modes.some((l) => /^FAIL .*dd\.key \(Datadog API key file\) is open to other users/.test(l)),
+    modes.join('\n'),
+  );
 });
 
 test('a fluent.conf passphrase is the one used, not a passphrase file from the environment', async (t) => {
   // check used to read the fluent.conf as TOML, find no inline passphrase, and blame the file the loader ignored
   const s = await setup(t);
   const conf = fluentConf(s, 'wrong-passphrase');
-  const r = await check(s.dir, { configFile: conf, env: { DD_API_KEY: API_KEY, TDF_INGEST_KEY_PASSPHRASE_FILE: s.path(FILES.passphrase) }, offline: true });
+  const r = await check(s.dir, {
+    configFile: conf,
+    env: { DD_API_KEY: API_KEY, TDF_INGEST_KEY_PASSPHRASE_FILE: s.path(FILES.passphrase) },
+    offline: true,
+  });
   assert.equal(r.code, 1);
-  assert.match(r.line('ingest.key'), /^FAIL .*could not be decrypted: the passphrase from ingest\.key-passphrase is wrong/);
+  assert.match(
+    r.line('ingest.key'),
+    /^FAIL .*could not be decrypted: the passphrase from ingest\.key-passphrase is wrong/,
+  );
   assert.ok(!r.text.includes('wrong-passphrase'));
 });
 
@@ -301,27 +378,39 @@ test('a secret file that an inline value overrides is not read, so its mode is n
   assert.doesNotMatch(r.text, /secret-mode .*(server\.key\.passphrase|dd\.key)/);
 });
 
-test('secrets written in the config itself (a fluent.conf api_key, a passphrase): the file\'s mode is checked', async (t) => {
+test("secrets written in the config itself (a fluent.conf api_key, a passphrase): the file's mode is checked", async (t) => {
   const s = await setup(t);
-  const conf = fluentConf(s, s.passphrase, `<match **>
+  const conf = fluentConf(
+    s,
+    s.passphrase,
+    `<match **>
   @type datadog
   api_key ${API_KEY}
 </match>
-`);
+`,
+  );
   chmodSync(conf, 0o644);
   const r = await check(s.dir, { configFile: conf, env: {}, offline: true });
   assert.equal(r.code, 1);
   assert.match(r.line('datadog.api-key'), new RegExp(`^WARN .*written in ${conf.replace(/[.]/g, '\\.')}`));
   const modes = r.text.split('\n').filter((l) => l.includes('secret-mode'));
-  assert.ok(modes.some((l) => /^FAIL .*fluent\.conf \(config file holding the API key\) is open to other users/.test(l)), modes.join('\n'));
-  assert.ok(modes.some((l) => /^FAIL .*fluent\.conf \(config file holding the key passphrase\) is open to other users/.test(l)), modes.join('\n'));
+  assert.ok(
+    modes.some((l) => /^FAIL .*fluent\.conf \(config file holding the API key\) is open to other users/.test(l)),
+    modes.join('\n'),
+  );
+  assert.ok(
+    modes.some((l) => /^FAIL .*fluent\.conf \(config file holding the key passphrase\) is open to other users/.test(l)),
+    modes.join('\n'),
+  );
   assert.ok(!r.text.includes(API_KEY) && !r.text.includes(s.passphrase), 'no secret in the output');
 });
 
 /** a fluent.conf with in_http over mTLS on the setup's files, the key's passphrase inline */
 function fluentConf(s: { path(f: string): string }, passphrase: string, more = ''): string {
   const conf = s.path('fluent.conf');
-  writeFileSync(conf, `<source>
+  writeFileSync(
+    conf,
+    `<source>
   @type http
   port 8888
   <transport tls>
@@ -332,6 +421,7 @@ function fluentConf(s: { path(f: string): string }, passphrase: string, more = '
     private_key_passphrase "${passphrase}"
   </transport>
 </source>
-${more}`);
+${more}`,
+  );
   return conf;
 }

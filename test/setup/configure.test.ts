@@ -35,9 +35,21 @@ const read = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8'
 const mode = (dir: string, name: string) => statSync(join(dir, name)).mode & 0o777;
 
 test('writes the mTLS material like teleport-event-handler: CNs, SANs, PKCS#1, 0600, an encrypted server key', async (t) => {
-  const { dir, code, output } = await configured(t, { dnsNames: ['forwarder.example.com,localhost'], ips: ['127.0.0.1'], ttlHours: 48 });
+  const { dir, code, output } = await configured(t, {
+    dnsNames: ['forwarder.example.com,localhost'],
+    ips: ['127.0.0.1'],
+    ttlHours: 48,
+  });
   assert.equal(code, 0);
-  for (const name of [FILES.ca, FILES.caKey, FILES.cert, FILES.key, FILES.passphrase, FILES.clientCert, FILES.clientKey]) {
+  for (const name of [
+    FILES.ca,
+    FILES.caKey,
+    FILES.cert,
+    FILES.key,
+    FILES.passphrase,
+    FILES.clientCert,
+    FILES.clientKey,
+  ]) {
     assert.equal(mode(dir, name), 0o600, `${name} mode`);
     assert.ok(output.includes(name), `output names ${name}`);
   }
@@ -59,7 +71,8 @@ test('writes the mTLS material like teleport-event-handler: CNs, SANs, PKCS#1, 0
   assert.ok(hours >= 48 && hours < 49, `ttl ${hours} h`);
   assert.equal(server.publicKey.asymmetricKeyDetails?.modulusLength, 2048);
 
-  for (const name of [FILES.caKey, FILES.clientKey]) assert.match(read(dir, name), /^-----BEGIN RSA PRIVATE KEY-----\n(?!Proc-Type)/);
+  for (const name of [FILES.caKey, FILES.clientKey])
+    assert.match(read(dir, name), /^-----BEGIN RSA PRIVATE KEY-----\n(?!Proc-Type)/);
   const key = read(dir, FILES.key);
   assert.match(key, /^-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,/);
   assert.throws(() => createPrivateKey({ key, passphrase: 'not-it' }));
@@ -84,7 +97,8 @@ test('refuses to overwrite: lists the files and writes nothing; --force overwrit
   await assert.rejects(runConfigure({ dir, bits: 2048, out: sink().out }), (err: Error) => {
     assert.ok(err instanceof SetupError);
     assert.equal((err as SetupError).code, 'TDF_SETUP');
-    for (const name of [FILES.ca, FILES.key, FILES.clientKey, FILES.config, FILES.role, FILES.handler]) assert.ok(err.message.includes(name), name);
+    for (const name of [FILES.ca, FILES.key, FILES.clientKey, FILES.config, FILES.role, FILES.handler])
+      assert.ok(err.message.includes(name), name);
     assert.match(err.message, /--force/);
     return true;
   });
@@ -167,7 +181,10 @@ test('forwarder.toml loads, has a schema comment above every key, and points at 
   assert.equal(config.datadog.site, 'datadoghq.com');
   assert.equal(config.datadog.apiKeyOrigin, 'environment variable DD_API_KEY');
   assert.ok(!/api-key\s*=/.test(text), 'no api key in the file');
-  assert.deepEqual(config.routing.rules.map((r) => r.pattern), ['events.log test.log', 'session.*.log']);
+  assert.deepEqual(
+    config.routing.rules.map((r) => r.pattern),
+    ['events.log test.log', 'session.*.log'],
+  );
 
   // every key line has a comment right above it (its doc, or the doc block ending with the hint line)
   const lines = text.split('\n');
@@ -185,10 +202,14 @@ test('forwarder.toml loads, has a schema comment above every key, and points at 
     const block: string[] = [];
     while (j >= 0 && lines[j]!.startsWith('#')) block.unshift(lines[j--]!.slice(2));
     const comment = block.join(' ');
-    const doc = table === 'match'
-      ? MATCH_SETTINGS.find((s) => s.key === m[1])!.doc
-      : SETTINGS.find((s) => s.key === (table ? `${table}.${m[1]}` : m[1]))!.doc;
-    assert.ok(comment.replace(/\s+/g, ' ').includes(doc.replace(/\s+/g, ' ')), `comment of ${table}.${m[1]} is its schema doc`);
+    const doc =
+      table === 'match'
+        ? MATCH_SETTINGS.find((s) => s.key === m[1])!.doc
+        : SETTINGS.find((s) => s.key === (table ? `${table}.${m[1]}` : m[1]))!.doc;
+    assert.ok(
+      comment.replace(/\s+/g, ' ').includes(doc.replace(/\s+/g, ' ')),
+      `comment of ${table}.${m[1]} is its schema doc`,
+    );
   }
   assert.ok(keys >= 20, `${keys} keys`);
 
@@ -212,24 +233,43 @@ test('the sample teleport-event-handler.toml posts to our ingest with the client
   const config = loadConfig({ file: join(dir, FILES.handler), env: { DD_API_KEY: API_KEY } });
   assert.equal(config.teleport.eventsTag, 'events.log');
   assert.equal(config.teleport.sessionTagPrefix, 'session');
-  assert.notEqual(config.storage, join(dir, 'storage'), 'the handler gets its own storage, not the forwarder\'s');
+  assert.notEqual(config.storage, join(dir, 'storage'), "the handler gets its own storage, not the forwarder's");
 });
 
 test('end to end: start from the generated forwarder.toml, post with the generated client certificate', async (t) => {
   const { dir } = await configured(t, { teleportAddr: 'tele.example.com:443' });
   const intake = await startFakeIntake({ apiKeys: [API_KEY] });
   t.after(() => intake.close());
-  const fw = await runForwarder([
-    'start', '--config', join(dir, FILES.config),
-    '--ingest-port', '0', '--ingest-host', '127.0.0.1', '--teleport-enabled', 'false', '--admin-enabled', 'false',
-    '--datadog-url', intake.url,
-  ], { DD_API_KEY: API_KEY });
+  const fw = await runForwarder(
+    [
+      'start',
+      '--config',
+      join(dir, FILES.config),
+      '--ingest-port',
+      '0',
+      '--ingest-host',
+      '127.0.0.1',
+      '--teleport-enabled',
+      'false',
+      '--admin-enabled',
+      'false',
+      '--datadog-url',
+      intake.url,
+    ],
+    { DD_API_KEY: API_KEY },
+  );
   const files: TlsFiles = {
     dir,
     ca: { cert: read(dir, FILES.ca), key: read(dir, FILES.caKey) },
     server: { cert: read(dir, FILES.cert), key: read(dir, FILES.key) },
     client: { cert: read(dir, FILES.clientCert), key: read(dir, FILES.clientKey) },
-    paths: { ca: join(dir, FILES.ca), cert: join(dir, FILES.cert), key: join(dir, FILES.key), clientCert: join(dir, FILES.clientCert), clientKey: join(dir, FILES.clientKey) },
+    paths: {
+      ca: join(dir, FILES.ca),
+      cert: join(dir, FILES.cert),
+      key: join(dir, FILES.key),
+      clientCert: join(dir, FILES.clientCert),
+      clientKey: join(dir, FILES.clientKey),
+    },
   };
   const client = new MtlsClient(fw.port!, files);
   t.after(async () => {
@@ -237,7 +277,14 @@ test('end to end: start from the generated forwarder.toml, post with the generat
     await fw.stop();
   });
   const uid = 'configure-e2e-' + process.pid;
-  const event = { event: 'user.login', code: 'T1000I', uid, user: 'alice', success: true, time: new Date().toISOString() };
+  const event = {
+    event: 'user.login',
+    code: 'T1000I',
+    uid,
+    user: 'alice',
+    success: true,
+    time: new Date().toISOString(),
+  };
   const res = await client.post('/events.log', JSON.stringify(event));
   assert.equal(res.status, 200, res.body);
   await waitFor(() => intake.logs.some((l) => l.uid === uid), 'the event at the intake');
@@ -259,5 +306,8 @@ test('forwarder.toml offers start-time as a commented line that loads once uncom
   assert.equal(loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime, undefined);
   assert.ok(line.index < text.indexOf('\n['), 'start-time is written before the first table');
   writeFileSync(file, text.replace(line[0], line[0].slice(2)));
-  assert.equal(loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime?.toISOString(), new Date(line[1]!).toISOString());
+  assert.equal(
+    loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime?.toISOString(),
+    new Date(line[1]!).toISOString(),
+  );
 });

@@ -16,17 +16,28 @@ function pollerSection(): string {
   return readme.slice(start, end < 0 ? undefined : end);
 }
 
-test('README\'s poller steps run configure\'s tctl auth sign and start forwarder.toml', async (t) => {
+test("README's poller steps run configure's tctl auth sign and start forwarder.toml", async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'tdf-readme-'));
   t.after(() => rmSync(base, { recursive: true, force: true }));
   const dir = join(base, 'forwarder');
   let out = '';
-  await runConfigure({ dir, teleportAddr: 'teleport.example.com:443', bits: 1024, out: { write: (s: string) => (out += s) } });
-  const sign = out.split('\n').map((l) => l.trim()).find((l) => l.startsWith('tctl auth sign'));
+  await runConfigure({
+    dir,
+    teleportAddr: 'teleport.example.com:443',
+    bits: 1024,
+    out: { write: (s: string) => (out += s) },
+  });
+  const sign = out
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l.startsWith('tctl auth sign'));
   assert.ok(sign, 'configure prints a tctl auth sign step');
   const section = pollerSection();
   // the same command, with README's ./forwarder for the directory
-  assert.ok(section.includes(sign.replaceAll(dir, './forwarder')), `README has "${sign.replaceAll(dir, './forwarder')}"`);
+  assert.ok(
+    section.includes(sign.replaceAll(dir, './forwarder')),
+    `README has "${sign.replaceAll(dir, './forwarder')}"`,
+  );
   const commands = section.split('\n').filter((l) => l.includes('teleport-datadog-forwarder start --config'));
   assert.ok(commands.length > 0, 'a start command');
   for (const c of commands) assert.match(c, /start --config \S*forwarder\.toml/, c);

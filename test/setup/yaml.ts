@@ -3,7 +3,11 @@
 // full-line comments. anything else throws, so a malformed file fails the test instead of parsing loosely.
 
 type Yaml = string | Yaml[] | { [key: string]: Yaml };
-interface Line { indent: number; text: string; no: number }
+interface Line {
+  indent: number;
+  text: string;
+  no: number;
+}
 
 export function parseYamlDocuments(text: string): Yaml[] {
   const docs: Line[][] = [[]];
@@ -17,11 +21,13 @@ export function parseYamlDocuments(text: string): Yaml[] {
     }
     docs[docs.length - 1]!.push({ indent: raw.length - raw.trimStart().length, text: trimmed, no: i + 1 });
   });
-  return docs.filter((d) => d.length > 0).map((lines) => {
-    const [value, next] = parseBlock(lines, 0, lines[0]!.indent);
-    if (next !== lines.length) throw new Error(`line ${lines[next]!.no}: unexpected indentation`);
-    return value;
-  });
+  return docs
+    .filter((d) => d.length > 0)
+    .map((lines) => {
+      const [value, next] = parseBlock(lines, 0, lines[0]!.indent);
+      if (next !== lines.length) throw new Error(`line ${lines[next]!.no}: unexpected indentation`);
+      return value;
+    });
 }
 
 function parseBlock(lines: Line[], i: number, indent: number): [Yaml, number] {

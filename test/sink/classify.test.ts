@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  MAX_HINT_MS, MAX_REASON_BODY, authRetryDelayMs, classifyError, classifyResponse, parseRetryAfter, retryDelayMs, retryHintMs,
+  MAX_HINT_MS,
+  MAX_REASON_BODY,
+  authRetryDelayMs,
+  classifyError,
+  classifyResponse,
+  parseRetryAfter,
+  retryDelayMs,
+  retryHintMs,
 } from '../../src/sinks/datadog/classify.js';
 import { IntakeNetworkError } from '../../src/errors.js';
 import { resolveSinkOptions } from '../../src/sinks/datadog/sink.js';
@@ -42,7 +49,10 @@ test('the reason names the status and carries the body on one line, cut to a bou
   const body = '{"errors":[{"status":"400","title":"Bad Request",\n "detail":"entry 3 contains POISON"}]}';
   const outcome = classifyResponse(400, {}, body, NOW);
   assert.equal(outcome.kind, 'refused');
-  assert.equal(outcome.kind === 'refused' && outcome.reason, 'HTTP 400 Bad Request: {"errors":[{"status":"400","title":"Bad Request", "detail":"entry 3 contains POISON"}]}');
+  assert.equal(
+    outcome.kind === 'refused' && outcome.reason,
+    'HTTP 400 Bad Request: {"errors":[{"status":"400","title":"Bad Request", "detail":"entry 3 contains POISON"}]}',
+  );
   const long = classifyResponse(500, {}, 'y'.repeat(10_000), NOW);
   assert.ok(long.kind === 'retry' && long.reason.length <= MAX_REASON_BODY + 40);
   assert.equal((classifyResponse(413, {}, '', NOW) as { reason: string }).reason, 'HTTP 413 Payload Too Large');
@@ -50,7 +60,13 @@ test('the reason names the status and carries the body on one line, cut to a bou
 
 test('transport errors are network retries with their message', () => {
   const outcome = classifyError(new IntakeNetworkError('no answer from http://x within 5 ms', { timeout: true }));
-  assert.deepEqual(outcome, { kind: 'retry', retryClass: 'network', status: null, reason: 'no answer from http://x within 5 ms', hintMs: null });
+  assert.deepEqual(outcome, {
+    kind: 'retry',
+    retryClass: 'network',
+    status: null,
+    reason: 'no answer from http://x within 5 ms',
+    hintMs: null,
+  });
 });
 
 test('retry hints: Retry-After (seconds or date), then the rate-limit reset, then the period on a 429', () => {
@@ -72,7 +88,12 @@ test('retry hints: Retry-After (seconds or date), then the rate-limit reset, the
 });
 
 test('429 and 503 carry their hints in the outcome', () => {
-  const rl = classifyResponse(429, { 'x-ratelimit-reset': '4', 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '0' }, '', NOW);
+  const rl = classifyResponse(
+    429,
+    { 'x-ratelimit-reset': '4', 'x-ratelimit-limit': '100', 'x-ratelimit-remaining': '0' },
+    '',
+    NOW,
+  );
   assert.ok(rl.kind === 'retry' && rl.hintMs === 4000);
   const busy = classifyResponse(503, { 'retry-after': '9' }, '', NOW);
   assert.ok(busy.kind === 'retry' && busy.hintMs === 9000);
@@ -102,8 +123,14 @@ test('retry delay: a server hint is honoured (not capped by the backoff cap) plu
 });
 
 test('auth retries are slow: between base and twice base', () => {
-  assert.equal(authRetryDelayMs(30_000, () => 0), 30_000);
-  assert.equal(authRetryDelayMs(30_000, () => 0.5), 45_000);
+  assert.equal(
+    authRetryDelayMs(30_000, () => 0),
+    30_000,
+  );
+  assert.equal(
+    authRetryDelayMs(30_000, () => 0.5),
+    45_000,
+  );
   assert.ok(authRetryDelayMs(30_000, () => 0.999999) < 60_000);
 });
 
@@ -126,6 +153,10 @@ test('sink options are validated once, against the intake limits', () => {
     [{ apiKey: 'k', site: 'datadoghq.org' }, /unknown Datadog site/],
   ];
   for (const [options, re] of bad) {
-    assert.throws(() => resolveSinkOptions(options as never), (err: unknown) => err instanceof ConfigError && re.test(err.message), re.source);
+    assert.throws(
+      () => resolveSinkOptions(options as never),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message),
+      re.source,
+    );
   }
 });

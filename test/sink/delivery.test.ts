@@ -13,7 +13,10 @@ async function setup(t: import('node:test').TestContext, options: Partial<Datado
   const intake = await startFakeIntake({ apiKeys: [KEY] });
   const { spool } = await tempSpool(t);
   const logger = recordingLogger();
-  const sink = createDatadogSink({ apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 100, ...options }, { spool, logger });
+  const sink = createDatadogSink(
+    { apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 100, ...options },
+    { spool, logger },
+  );
   t.after(async () => {
     await sink.stop(0);
     await intake.close();

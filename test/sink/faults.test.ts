@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { startFakeIntake, type FakeIntake, type FakeIntakeOptions } from '../../src/fakes/intake.js';
 import { createDatadogSink, type DatadogSink, type DatadogSinkOptions } from '../../src/sinks/datadog/sink.js';
 import type { Spool } from '../../src/spool/types.js';
-import { auditLog, auditLogs, expectedIds, receivedIds, recordingLogger, tempSpool, waitFor, type RecordingLogger } from './support.js';
+import {
+  auditLog,
+  auditLogs,
+  expectedIds,
+  receivedIds,
+  recordingLogger,
+  tempSpool,
+  waitFor,
+  type RecordingLogger,
+} from './support.js';
 
 const KEY = 'sekret-key-7f3a9c';
 
@@ -25,7 +34,11 @@ async function setup(
   random?: () => number,
 ): Promise<Setup> {
   const events: unknown[] = [];
-  const intake = await startFakeIntake({ apiKeys: [KEY], onLogs: (logs) => events.push({ source: 'intake', ids: logs.map((l) => l.id) }), ...intakeOptions });
+  const intake = await startFakeIntake({
+    apiKeys: [KEY],
+    onLogs: (logs) => events.push({ source: 'intake', ids: logs.map((l) => l.id) }),
+    ...intakeOptions,
+  });
   const store = await tempSpool(t);
   const logger = recordingLogger(events);
   const sink = createDatadogSink(
@@ -62,18 +75,35 @@ test('a 500 storm is retried until the intake recovers: nothing lost, nothing du
 test('a 429 with a rate-limit reset is honoured: the same batch is sent again only after the wait', async (t) => {
   // random 0: no jitter on top of the hint, so the decided delay is exactly the reset
   const { intake, spool, sink, logger, events } = await setup(t, { concurrency: 1, batchMaxEntries: 20 }, {}, () => 0);
-  intake.inject({ status: 429, times: 1, headers: { 'x-ratelimit-limit': '10', 'x-ratelimit-period': '10', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '1' } });
+  intake.inject({
+    status: 429,
+    times: 1,
+    headers: {
+      'x-ratelimit-limit': '10',
+      'x-ratelimit-period': '10',
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': '1',
+    },
+  });
   await spool.append(auditLogs(0, 20));
   sink.start();
   await waitFor(() => sink.status().delivered === 20, 'all delivered');
   assertExactlyOnce(intake, expectedIds(0, 20));
 
   // order of events: 429 -> retry decided with the reset as delay -> the same 20 logs accepted
-  assert.deepEqual(intake.history.map((r) => [r.status, r.entries]), [[429, 20], [202, 20]]);
+  assert.deepEqual(
+    intake.history.map((r) => [r.status, r.entries]),
+    [
+      [429, 20],
+      [202, 20],
+    ],
+  );
   const order = events
     .map((e) => e as { source: string; level?: string; obj?: Record<string, unknown> })
     .filter((e) => e.source === 'intake' || e.level === 'warn')
-    .map((e) => (e.source === 'intake' ? 'accepted' : `retry ${String(e.obj!.retryClass)} in ${String(e.obj!.retryInMs)} ms`));
+    .map((e) =>
+      e.source === 'intake' ? 'accepted' : `retry ${String(e.obj!.retryClass)} in ${String(e.obj!.retryInMs)} ms`,
+    );
   assert.deepEqual(order, ['retry 429 in 1000 ms', 'accepted']);
   const warn = logger.lines.find((l) => l.level === 'warn')!;
   assert.equal(warn.obj.hintMs, 1000);
@@ -89,7 +119,10 @@ test('a refused api key (403, then 401) holds delivery without dropping; a resto
   sink.start();
   await waitFor(() => sink.status().authFailing, 'auth failing');
   // the intake logs a 403 as it answers, the sink counts it once it has read the answer: wait for both
-  await waitFor(() => intake.history.filter((r) => r.status === 403).length >= 3 && sink.status().retries['4xx'] >= 3, 'several slow probes');
+  await waitFor(
+    () => intake.history.filter((r) => r.status === 403).length >= 3 && sink.status().retries['4xx'] >= 3,
+    'several slow probes',
+  );
   assert.equal(sink.status().delivered, 0);
   assert.equal(intake.logCount, 0);
   assert.equal(spool.stats().records, 50, 'held in the spool');
@@ -125,7 +158,10 @@ test('one poisoned log in a batch of 100: only it is dead-lettered with a readab
   await waitFor(() => sink.status().delivered + sink.status().deadLettered === 100, 'all settled');
   assert.equal(sink.status().delivered, 99);
   assert.equal(sink.status().deadLettered, 1);
-  assertExactlyOnce(intake, expectedIds(0, 100).filter((id) => id !== 'rec-37'));
+  assertExactlyOnce(
+    intake,
+    expectedIds(0, 100).filter((id) => id !== 'rec-37'),
+  );
   const dead = await spool.listDead();
   assert.equal(dead.length, 1);
   assert.equal(dead[0]!.status, 400);
@@ -144,10 +180,19 @@ test('413: the batch is split and resent, never as is; a single log answered 413
   await waitFor(() => sink.status().delivered + sink.status().deadLettered === 4, 'all settled');
   assert.deepEqual(
     intake.history.map((r) => [r.status, r.entries]),
-    [[413, 4], [413, 2], [413, 1], [202, 1], [202, 2]],
+    [
+      [413, 4],
+      [413, 2],
+      [413, 1],
+      [202, 1],
+      [202, 2],
+    ],
   );
   const dead = await spool.listDead();
-  assert.deepEqual(dead.map((d) => [JSON.parse(d.value).id, d.status]), [['rec-0', 413]]);
+  assert.deepEqual(
+    dead.map((d) => [JSON.parse(d.value).id, d.status]),
+    [['rec-0', 413]],
+  );
   assert.match(dead[0]!.reason, /^HTTP 413/);
   assertExactlyOnce(intake, ['rec-1', 'rec-2', 'rec-3']);
 });
@@ -207,7 +252,10 @@ test('stop() cancels requests still in flight at the deadline and acks nothing t
   // after a restart the same logs are sent, once
   const again = await reopen();
   const logger = recordingLogger();
-  const next = createDatadogSink({ apiKey: KEY, url: intake.url, retryBaseMs: 10, concurrency: 1 }, { spool: again, logger });
+  const next = createDatadogSink(
+    { apiKey: KEY, url: intake.url, retryBaseMs: 10, concurrency: 1 },
+    { spool: again, logger },
+  );
   t.after(() => next.stop(0));
   next.start();
   await waitFor(() => next.status().delivered === 10, 'delivered after restart');

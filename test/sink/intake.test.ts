@@ -6,7 +6,11 @@ import { startFakeIntake, type FakeIntake } from '../../src/fakes/intake.js';
 
 const KEY = 'intake-key-1';
 
-async function post(intake: FakeIntake, body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Headers }> {
+async function post(
+  intake: FakeIntake,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Headers }> {
   const res = await fetch(`${intake.url}/api/v2/logs`, {
     method: 'POST',
     body,
@@ -22,10 +26,16 @@ test('accepts arrays and single objects, plain, gzip or deflate, answering 202 {
   assert.equal((await post(intake, '{"id":3}')).status, 202);
   assert.equal((await post(intake, gzipSync('[{"id":4}]'), { 'content-encoding': 'gzip' })).status, 202);
   assert.equal((await post(intake, deflateSync('[{"id":5}]'), { 'content-encoding': 'deflate' })).status, 202);
-  assert.deepEqual(intake.logs.map((l) => l.id), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    intake.logs.map((l) => l.id),
+    [1, 2, 3, 4, 5],
+  );
   assert.equal(intake.accepted, 4);
   assert.equal(intake.requests, 4);
-  assert.deepEqual(intake.history.map((r) => r.contentEncoding), [null, null, 'gzip', 'deflate']);
+  assert.deepEqual(
+    intake.history.map((r) => r.contentEncoding),
+    [null, null, 'gzip', 'deflate'],
+  );
 });
 
 test('refuses what datadog refuses: bad key 403, bad encoding or json 400, over the limits 413', async (t) => {
@@ -75,7 +85,10 @@ test('faults are used in order, with their headers and bodies; poison makes a 40
   assert.equal((await post(intake, '[{"a":1}]')).status, 500);
   assert.equal((await post(intake, '[{"a":1}]')).status, 500);
   const limited = await post(intake, '[{"a":1}]');
-  assert.deepEqual([limited.status, limited.headers.get('x-ratelimit-reset'), limited.body], [429, '2', '{"errors":["rate limited"]}']);
+  assert.deepEqual(
+    [limited.status, limited.headers.get('x-ratelimit-reset'), limited.body],
+    [429, '2', '{"errors":["rate limited"]}'],
+  );
   assert.equal((await post(intake, '[{"a":1}]')).status, 202);
 
   intake.inject({ reset: true });
@@ -90,7 +103,10 @@ test('faults are used in order, with their headers and bodies; poison makes a 40
   assert.match(poisoned.body, /entry 1 contains the rejected value \\"BAD-VALUE\\"/);
   intake.clearPoison();
   assert.equal((await post(intake, '[{"msg":"has BAD-VALUE in it"}]')).status, 202);
-  assert.deepEqual(intake.history.map((r) => r.status), [500, 500, 429, 202, 'reset', 400, 202]);
+  assert.deepEqual(
+    intake.history.map((r) => r.status),
+    [500, 500, 429, 202, 'reset', 400, 202],
+  );
 });
 
 test('down means connections are refused; up again on the same port', async (t) => {

@@ -9,10 +9,20 @@ import { compiled, repoRoot } from '../helpers/paths.js';
 import { arrayOverhead } from '../../src/sinks/datadog/limits.js';
 import { resolveIntake } from '../../src/sinks/datadog/site.js';
 
-const noSend = { send: async () => { throw new Error('not used'); } };
+const noSend = {
+  send: async () => {
+    throw new Error('not used');
+  },
+};
 
 test('a site request goes to the site intake with the key, json type, encoding and ddtags', async () => {
-  const builder = createRequestBuilder({ apiKey: 'k-1', endpoint: resolveIntake({ site: 'datadoghq.eu' }), compression: 'gzip', ddtags: 'env:prod,team:sec', httpApi: noSend });
+  const builder = createRequestBuilder({
+    apiKey: 'k-1',
+    endpoint: resolveIntake({ site: 'datadoghq.eu' }),
+    compression: 'gzip',
+    ddtags: 'env:prod,team:sec',
+    httpApi: noSend,
+  });
   const values = ['{"id":1,"event":"user.login"}', '{"id":2,"nested":{"a":[1,2]}}'];
   const request = await builder.build(values);
   const url = new URL(request.getUrl());
@@ -24,11 +34,19 @@ test('a site request goes to the site intake with the key, json type, encoding a
   assert.equal(headers['Content-Encoding'], 'gzip');
   assert.equal(request.getHttpMethod(), 'POST');
   // every field survives, including logs without `message` (the client's own serializer would refuse those)
-  assert.deepEqual(JSON.parse(String(request.getBody())), [{ id: 1, event: 'user.login' }, { id: 2, nested: { a: [1, 2] } }]);
+  assert.deepEqual(JSON.parse(String(request.getBody())), [
+    { id: 1, event: 'user.login' },
+    { id: 2, nested: { a: [1, 2] } },
+  ]);
 });
 
 test('an explicit url is used as the base; compression none sends no Content-Encoding', async () => {
-  const builder = createRequestBuilder({ apiKey: 'k', endpoint: resolveIntake({ url: 'http://127.0.0.1:9/prefix/' }), compression: 'none', httpApi: noSend });
+  const builder = createRequestBuilder({
+    apiKey: 'k',
+    endpoint: resolveIntake({ url: 'http://127.0.0.1:9/prefix/' }),
+    compression: 'none',
+    httpApi: noSend,
+  });
   const request = await builder.build(['{"a":1}']);
   assert.equal(request.getUrl(), 'http://127.0.0.1:9/prefix/api/v2/logs');
   assert.equal(request.getHeaders()['Content-Encoding'], undefined);
@@ -38,7 +56,12 @@ test('DD_SITE in the environment does not override the configured site', async (
   const before = process.env.DD_SITE;
   process.env.DD_SITE = 'datadoghq.eu';
   try {
-    const builder = createRequestBuilder({ apiKey: 'k', endpoint: resolveIntake({ site: 'us5.datadoghq.com' }), compression: 'deflate', httpApi: noSend });
+    const builder = createRequestBuilder({
+      apiKey: 'k',
+      endpoint: resolveIntake({ site: 'us5.datadoghq.com' }),
+      compression: 'deflate',
+      httpApi: noSend,
+    });
     const request = await builder.build(['{"a":1}']);
     assert.ok(request.getUrl().startsWith('https://http-intake.logs.us5.datadoghq.com/'), request.getUrl());
     assert.equal(request.getHeaders()['Content-Encoding'], 'deflate');
@@ -52,22 +75,32 @@ test('the body is exactly the texts plus the array overhead', () => {
   for (const values of [[], ['{}'], ['{"a":1}', '{"b":2}', '{"c":3}']]) {
     const body = batchBody(values);
     assert.equal(body.length, values.reduce((n, v) => n + v.length, 0) + arrayOverhead(values.length));
-    assert.deepEqual(JSON.parse(body), values.map((v) => JSON.parse(v)));
+    assert.deepEqual(
+      JSON.parse(body),
+      values.map((v) => JSON.parse(v)),
+    );
   }
 });
 
-test('the url and headers are exactly what the client\'s LogsApiRequestFactory.submitLog builds', async () => {
-  const { LogsApiRequestFactory } = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/LogsApi.js');
-  const { createConfiguration } = await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js');
+test("the url and headers are exactly what the client's LogsApiRequestFactory.submitLog builds", async () => {
+  const { LogsApiRequestFactory } =
+    await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/LogsApi.js');
+  const { createConfiguration } =
+    await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js');
   const configuration = createConfiguration({ authMethods: { apiKeyAuth: 'k-2' } });
   configuration.setServerVariables({ site: 'ap1.datadoghq.com' });
   const direct = await new LogsApiRequestFactory(configuration).submitLog([], 'gzip', 'env:x');
-  const built = await requestTemplate({ apiKey: 'k-2', endpoint: resolveIntake({ site: 'ap1.datadoghq.com' }), compression: 'gzip', ddtags: 'env:x' });
+  const built = await requestTemplate({
+    apiKey: 'k-2',
+    endpoint: resolveIntake({ site: 'ap1.datadoghq.com' }),
+    compression: 'gzip',
+    ddtags: 'env:x',
+  });
   assert.equal(built.url, direct.getUrl());
   assert.deepEqual(built.headers, direct.getHeaders());
 });
 
-test('building requests does not load the client\'s models into this process (the factory runs in a worker)', () => {
+test("building requests does not load the client's models into this process (the factory runs in a worker)", () => {
   const module = join(repoRoot, compiled ? 'dist/src/sinks/datadog/request.js' : 'src/sinks/datadog/request.ts');
   const script = `
     const { createRequestBuilder } = await import(${JSON.stringify(pathToFileURL(module).href)});
@@ -86,7 +119,12 @@ test('building requests does not load the client\'s models into this process (th
 
 test('a failure in the worker fails the build with a clear error, each time (no stale template)', async () => {
   // an intake base that is not a url makes the client's factory throw inside the worker
-  const builder = createRequestBuilder({ apiKey: 'k', endpoint: { site: null, intakeBaseUrl: 'not a url' } as never, compression: 'none', httpApi: noSend });
+  const builder = createRequestBuilder({
+    apiKey: 'k',
+    endpoint: { site: null, intakeBaseUrl: 'not a url' } as never,
+    compression: 'none',
+    httpApi: noSend,
+  });
   await assert.rejects(builder.build(['{}']), /^Error: datadog client: .*Invalid URL/);
   await assert.rejects(builder.build(['{}']), /^Error: datadog client: .*Invalid URL/);
 });

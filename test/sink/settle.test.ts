@@ -21,7 +21,10 @@ test('an ack that fails once is retried: the spool ends empty, nothing stays tak
   });
   const spool = await openSpool({ db: db as unknown as SpoolDb, maxBytes: 1_000_000 });
   const intake = await startFakeIntake();
-  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryBaseMs: 10 }, { spool, logger: quiet });
+  const sink = createDatadogSink(
+    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryBaseMs: 10 },
+    { spool, logger: quiet },
+  );
   t.after(async () => {
     await sink.stop(0);
     await spool.close();
@@ -32,7 +35,10 @@ test('an ack that fails once is retried: the spool ends empty, nothing stays tak
   const deadline = Date.now() + 20_000;
   while (spool.stats().records > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.equal(failAcks, 0, 'the injected failure happened');
-  assert.deepEqual({ records: spool.stats().records, inFlight: spool.stats().inFlight, bytes: spool.stats().bytes }, { records: 0, inFlight: 0, bytes: 0 });
+  assert.deepEqual(
+    { records: spool.stats().records, inFlight: spool.stats().inFlight, bytes: spool.stats().bytes },
+    { records: 0, inFlight: 0, bytes: 0 },
+  );
   assert.equal(sink.status().delivered, 30);
 });
 
@@ -40,7 +46,10 @@ test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixi
   const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 1_000_000 });
   const intake = await startFakeIntake();
   intake.inject({ status: 404, times: 3, body: '404 page not found' });
-  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, authRetryMs: 20 }, { spool, logger: quiet });
+  const sink = createDatadogSink(
+    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, authRetryMs: 20 },
+    { spool, logger: quiet },
+  );
   t.after(async () => {
     await sink.stop(0);
     await spool.close();
@@ -58,7 +67,10 @@ test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixi
 test('a trickle of logs goes out in a few full-ish requests, not one request per log', async (t) => {
   const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 10_000_000 });
   const intake = await startFakeIntake();
-  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 4, batchWaitMs: 200 }, { spool, logger: quiet });
+  const sink = createDatadogSink(
+    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 4, batchWaitMs: 200 },
+    { spool, logger: quiet },
+  );
   t.after(async () => {
     await sink.stop(0);
     await spool.close();
@@ -90,7 +102,10 @@ test('a spool read that fails for good (damage) stalls delivery visibly: status 
     if (reads > 1) throw new Error('storage directory /s is corrupt (LevelDB: Corruption: block checksum mismatch)');
     return take(...args);
   };
-  const sink = createDatadogSink({ apiKey: 'k'.repeat(32), url: intake.url, concurrency: 3, retryBaseMs: 10, batchWaitMs: 0 }, { spool, logger });
+  const sink = createDatadogSink(
+    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 3, retryBaseMs: 10, batchWaitMs: 0 },
+    { spool, logger },
+  );
   t.after(async () => {
     await sink.stop(0);
     await spool.close();

@@ -31,7 +31,8 @@ test('an unknown site is a ConfigError that lists the valid sites', () => {
   for (const bad of ['datadoghq.co', 'us4.datadoghq.com', '', 'http-intake.logs.datadoghq.com']) {
     assert.throws(
       () => parseSite(bad),
-      (err: unknown) => err instanceof ConfigError && err.code === 'TDF_CONFIG' && SITES.every((s) => err.message.includes(s)),
+      (err: unknown) =>
+        err instanceof ConfigError && err.code === 'TDF_CONFIG' && SITES.every((s) => err.message.includes(s)),
       bad,
     );
   }
@@ -46,7 +47,11 @@ test('an explicit url wins over the site and is normalised to a base', () => {
     ['HTTPS://Proxy.Example.com', 'https://proxy.example.com'],
   ];
   for (const [input, base] of table) {
-    assert.deepEqual(resolveIntake({ site: 'datadoghq.eu', url: input }), { site: null, intakeBaseUrl: base, apiBaseUrl: base }, input);
+    assert.deepEqual(
+      resolveIntake({ site: 'datadoghq.eu', url: input }),
+      { site: null, intakeBaseUrl: base, apiBaseUrl: base },
+      input,
+    );
   }
   // an empty url means "not set"
   assert.equal(resolveIntake({ site: 'datadoghq.eu', url: '  ' }).site, 'datadoghq.eu');
@@ -61,16 +66,26 @@ test('bad explicit urls are refused with a reason, never echoing credentials', (
     ['https://proxy.example.com/#x', /query or fragment/],
   ];
   for (const [input, re] of table) {
-    assert.throws(() => parseIntakeUrl(input), (err: unknown) => err instanceof ConfigError && re.test(err.message) && !err.message.includes('hunter2'), input);
+    assert.throws(
+      () => parseIntakeUrl(input),
+      (err: unknown) => err instanceof ConfigError && re.test(err.message) && !err.message.includes('hunter2'),
+      input,
+    );
   }
 });
 
 test('an invalid intake url never shows the credentials written in it', () => {
-  for (const value of ['ftp://proxy-user:hunter2-secret@proxy.example.com/', 'https://proxy-user:hunter2-secret@exa mple.com:99999/']) {
-    assert.throws(() => parseIntakeUrl(value), (err: Error) => {
-      assert.ok(!err.message.includes('hunter2-secret') && !err.message.includes('proxy-user'), err.message);
-      assert.match(err.message, /\*\*\*@/);
-      return true;
-    });
+  for (const value of [
+    'ftp://proxy-user:hunter2-secret@proxy.example.com/',
+    'https://proxy-user:hunter2-secret@exa mple.com:99999/',
+  ]) {
+    assert.throws(
+      () => parseIntakeUrl(value),
+      (err: Error) => {
+        assert.ok(!err.message.includes('hunter2-secret') && !err.message.includes('proxy-user'), err.message);
+        assert.match(err.message, /\*\*\*@/);
+        return true;
+      },
+    );
   }
 });

@@ -31,7 +31,10 @@ test('https: the intake certificate is verified; an extra CA file makes a privat
   // without the CA: refused by verification, retried, nothing delivered or dropped
   const first = await tempSpool(t);
   await first.spool.append(auditLogs(0, 10));
-  const untrusting = createDatadogSink({ apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 50 }, { spool: first.spool, logger: recordingLogger() });
+  const untrusting = createDatadogSink(
+    { apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 50 },
+    { spool: first.spool, logger: recordingLogger() },
+  );
   untrusting.start();
   await waitFor(() => untrusting.status().retries.network >= 2, 'tls failures');
   await untrusting.stop(0);
@@ -43,7 +46,10 @@ test('https: the intake certificate is verified; an extra CA file makes a privat
   // with the CA file: delivered
   const second = await tempSpool(t);
   await second.spool.append(auditLogs(0, 10));
-  const trusting = createDatadogSink({ apiKey: KEY, url: intake.url, extraCaFile: caFile }, { spool: second.spool, logger: recordingLogger() });
+  const trusting = createDatadogSink(
+    { apiKey: KEY, url: intake.url, extraCaFile: caFile },
+    { spool: second.spool, logger: recordingLogger() },
+  );
   trusting.start();
   await waitFor(() => trusting.status().delivered === 10, 'delivered over https');
   await trusting.stop();
@@ -57,7 +63,11 @@ test('a missing or broken extra CA file is a TlsFileError naming the file', (t) 
   writeFileSync(notPem, 'hello');
   const broken = join(dir, 'broken.pem');
   writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-  for (const [file, re] of [[join(dir, 'missing.pem'), /cannot be read \(ENOENT\)/], [notPem, /holds no PEM certificate/], [broken, /not a valid PEM certificate/]] as const) {
+  for (const [file, re] of [
+    [join(dir, 'missing.pem'), /cannot be read \(ENOENT\)/],
+    [notPem, /holds no PEM certificate/],
+    [broken, /not a valid PEM certificate/],
+  ] as const) {
     assert.throws(
       () => new NodeHttpTransport({ concurrency: 1, timeoutMs: 1000, extraCaFile: file }),
       (err: unknown) => err instanceof TlsFileError && err.message.includes(file) && re.test(err.message),
@@ -73,8 +83,17 @@ test('responses keep their headers (rate limits) and status; the body is readabl
     transport.close();
     await intake.close();
   });
-  intake.inject({ status: 429, headers: { 'x-ratelimit-reset': '3', 'x-ratelimit-period': '10', 'X-RateLimit-Name': 'logs' }, body: '{"errors":["slow down"]}' });
-  const builder = createRequestBuilder({ apiKey: KEY, endpoint: resolveIntake({ url: intake.url }), compression: 'gzip', httpApi: transport });
+  intake.inject({
+    status: 429,
+    headers: { 'x-ratelimit-reset': '3', 'x-ratelimit-period': '10', 'X-RateLimit-Name': 'logs' },
+    body: '{"errors":["slow down"]}',
+  });
+  const builder = createRequestBuilder({
+    apiKey: KEY,
+    endpoint: resolveIntake({ url: intake.url }),
+    compression: 'gzip',
+    httpApi: transport,
+  });
   const limited = await transport.send(await builder.build(auditLogs(0, 3)));
   assert.equal(limited.httpStatusCode, 429);
   assert.equal(limited.headers['x-ratelimit-reset'], '3');
@@ -97,7 +116,12 @@ test('network errors name the endpoint and never the api key', async (t) => {
   await intake.close(); // nothing listens there now
   const transport = new NodeHttpTransport({ concurrency: 1, timeoutMs: 5000 });
   t.after(() => transport.close());
-  const builder = createRequestBuilder({ apiKey: KEY, endpoint: resolveIntake({ url }), compression: 'gzip', httpApi: transport });
+  const builder = createRequestBuilder({
+    apiKey: KEY,
+    endpoint: resolveIntake({ url }),
+    compression: 'gzip',
+    httpApi: transport,
+  });
   await assert.rejects(
     transport.send(await builder.build(auditLogs(0, 1))),
     (err: unknown) =>
@@ -117,7 +141,12 @@ test('a cancelled request rejects at once and is counted as a network failure', 
     await waitFor(() => intake.history.length === 1, 'intake saw the request end');
     await intake.close();
   });
-  const builder = createRequestBuilder({ apiKey: KEY, endpoint: resolveIntake({ url: intake.url }), compression: 'none', httpApi: transport });
+  const builder = createRequestBuilder({
+    apiKey: KEY,
+    endpoint: resolveIntake({ url: intake.url }),
+    compression: 'none',
+    httpApi: transport,
+  });
   const controller = new AbortController();
   const pending = transport.send(await builder.build(auditLogs(0, 1), controller.signal));
   await waitFor(() => intake.requests === 1, 'request arrived');

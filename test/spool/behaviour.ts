@@ -26,7 +26,10 @@ export function behaviourSuite(kind: StoreKind): void {
   describe(`spool on ${kind.name}`, () => {
     async function withSpool(
       options: Partial<SpoolOptions>,
-      body: (spool: Spool, ctx: { reopen: (o?: Partial<SpoolOptions>) => Promise<Spool>; watch: ReturnType<typeof watchBatches> }) => Promise<void>,
+      body: (
+        spool: Spool,
+        ctx: { reopen: (o?: Partial<SpoolOptions>) => Promise<Spool>; watch: ReturnType<typeof watchBatches> },
+      ) => Promise<void>,
     ): Promise<void> {
       const store = await kind.create();
       const opened: Spool[] = [];
@@ -137,7 +140,10 @@ export function behaviourSuite(kind: StoreKind): void {
         const takers = [spool.take(3, BIG), spool.take(3, BIG), spool.take(3, BIG)];
         await spool.append(Array.from({ length: 9 }, (_, i) => record(i)));
         const got = (await within(Promise.all(takers))).flat();
-        assert.deepEqual(ids(got).sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        assert.deepEqual(
+          ids(got).sort((a, b) => a - b),
+          [0, 1, 2, 3, 4, 5, 6, 7, 8],
+        );
       });
     });
 
@@ -177,7 +183,10 @@ export function behaviourSuite(kind: StoreKind): void {
       const size = Buffer.byteLength(record(0, 100));
       await withSpool({ maxBytes: size * 2 }, async (spool) => {
         const results = await Promise.allSettled([0, 1, 2, 3].map((i) => spool.append([record(i, 100)])));
-        assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected', 'rejected']);
+        assert.deepEqual(
+          results.map((r) => r.status),
+          ['fulfilled', 'fulfilled', 'rejected', 'rejected'],
+        );
         assert.equal(spool.stats().records, 2);
       });
     });
@@ -201,7 +210,10 @@ export function behaviourSuite(kind: StoreKind): void {
         const taken = await spool.take(10, BIG);
         await spool.ack([taken[1], taken[3]]);
         const last = ctx.watch.calls[ctx.watch.calls.length - 1];
-        assert.deepEqual(last.ops.filter((op) => op.type === 'del').map((op) => op.key), [taken[1].key, taken[3].key]);
+        assert.deepEqual(
+          last.ops.filter((op) => op.type === 'del').map((op) => op.key),
+          [taken[1].key, taken[3].key],
+        );
         assert.equal(last.options.sync, false, 'an ack alone is not fsynced');
         assert.deepEqual(spool.stats().records, 2);
         assert.equal(spool.stats().inFlight, 2);
@@ -225,7 +237,10 @@ export function behaviourSuite(kind: StoreKind): void {
         await spool.deadLetter([taken[0], taken[1]], 'datadog said 400: bad log', 400);
         assert.equal(ctx.watch.calls.length, 1, 'one batch');
         const ops = ctx.watch.calls[0].ops;
-        assert.deepEqual(ops.filter((op) => op.type === 'del').map((op) => op.key), [taken[0].key, taken[1].key]);
+        assert.deepEqual(
+          ops.filter((op) => op.type === 'del').map((op) => op.key),
+          [taken[0].key, taken[1].key],
+        );
         assert.equal(ops.filter((op) => op.type === 'put' && op.key.startsWith('d!')).length, 2);
         let stats = spool.stats();
         assert.equal(stats.records, 2);
@@ -242,7 +257,10 @@ export function behaviourSuite(kind: StoreKind): void {
             { reason: 'too large', status: null, at: 2_000_000, value: taken[2].value },
           ],
         );
-        assert.deepEqual((await spool.listDead({ limit: 1, after: dead[0].key })).map((d) => d.key), [dead[1].key]);
+        assert.deepEqual(
+          (await spool.listDead({ limit: 1, after: dead[0].key })).map((d) => d.key),
+          [dead[1].key],
+        );
 
         // replay one by key: back at the tail, with a new key after every queued one
         await spool.append([record(4)]);
@@ -256,7 +274,10 @@ export function behaviourSuite(kind: StoreKind): void {
 
         // purge the ones dead-lettered before 1.5M: only the first remains to purge
         assert.equal(await spool.purgeDead(1_500_000), 1);
-        assert.deepEqual((await spool.listDead()).map((d) => d.reason), ['too large']);
+        assert.deepEqual(
+          (await spool.listDead()).map((d) => d.reason),
+          ['too large'],
+        );
         assert.equal(await spool.replayDead(), 1);
         assert.equal(spool.stats().deadLetters, 0);
         assert.deepEqual(ids(await spool.take(10, BIG)), [2]);
@@ -276,7 +297,10 @@ export function behaviourSuite(kind: StoreKind): void {
         assert.equal(await spool.replayDead(), 2500);
         assert.equal(spool.stats().deadLetters, 0);
         const back = await takeAll(spool, 2500);
-        assert.deepEqual(ids(back), Array.from({ length: 2500 }, (_, i) => i));
+        assert.deepEqual(
+          ids(back),
+          Array.from({ length: 2500 }, (_, i) => i),
+        );
         await spool.deadLetter(back, 'refused again', 400);
         assert.equal(await spool.purgeDead(Date.now() + 1000), 2500);
         assert.equal(spool.stats().deadLetters, 0);
@@ -325,10 +349,13 @@ export function behaviourSuite(kind: StoreKind): void {
     it('writes records and state in the same batch; state lists by prefix', async () => {
       await withSpool({}, async (spool, ctx) => {
         ctx.watch.calls.length = 0;
-        await spool.append([record(0), record(1)], [
-          { type: 'put', key: 'teleport/cursor', value: 'abc' },
-          { type: 'put', key: 'teleport/window', value: '2024-01-01' },
-        ]);
+        await spool.append(
+          [record(0), record(1)],
+          [
+            { type: 'put', key: 'teleport/cursor', value: 'abc' },
+            { type: 'put', key: 'teleport/window', value: '2024-01-01' },
+          ],
+        );
         assert.equal(ctx.watch.calls.length, 1);
         const keys = ctx.watch.calls[0].ops.map((op) => op.key);
         assert.equal(keys.filter((k) => k.startsWith('q!')).length, 2);
@@ -395,7 +422,11 @@ export function behaviourSuite(kind: StoreKind): void {
 
     it('close finishes queued writes, then refuses with SpoolClosedError', async () => {
       await withSpool({}, async (spool, ctx) => {
-        const pending = [spool.append([record(0)]), spool.append([record(1)]), spool.putState([{ type: 'put', key: 'k', value: 'v' }])];
+        const pending = [
+          spool.append([record(0)]),
+          spool.append([record(1)]),
+          spool.putState([{ type: 'put', key: 'k', value: 'v' }]),
+        ];
         await spool.close();
         await Promise.all(pending);
         await assert.rejects(spool.append([record(2)]), SpoolClosedError);
@@ -425,7 +456,10 @@ export function behaviourSuite(kind: StoreKind): void {
           await spool.ack(items.filter((_, i) => i % 2 === 0));
         }
         await producer;
-        assert.deepEqual(seen, Array.from({ length: total }, (_, i) => i));
+        assert.deepEqual(
+          seen,
+          Array.from({ length: total }, (_, i) => i),
+        );
         assert.equal(spool.stats().records, 0);
         assert.equal(spool.stats().inFlight, 0);
         assert.equal(spool.stats().oldestAppendedAt, null);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { openSpool } from '../../src/spool/spool.js';
 import { collectingLogger } from './helpers.js';
 
-const foreignWarnings = (lines: ReturnType<typeof collectingLogger>['lines']) => lines.filter((l) => l.level === 'warn' && /not the spool's/.test(l.msg ?? ''));
+const foreignWarnings = (lines: ReturnType<typeof collectingLogger>['lines']) =>
+  lines.filter((l) => l.level === 'warn' && /not the spool's/.test(l.msg ?? ''));
 
 test("a directory the spool made itself (logs, tables, manifest) is never reported as holding others' files", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
@@ -16,9 +17,15 @@ test("a directory the spool made itself (logs, tables, manifest) is never report
   const first = collectingLogger();
   let spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger: first.logger });
   // past leveldb's 4 MiB write buffer, so tables (.ldb) exist beside the log
-  for (let i = 0; i < 24; i++) await spool.append(Array.from({ length: 100 }, (_, j) => JSON.stringify({ n: i * 100 + j, pad: 'p'.repeat(2000) })));
+  for (let i = 0; i < 24; i++)
+    await spool.append(
+      Array.from({ length: 100 }, (_, j) => JSON.stringify({ n: i * 100 + j, pad: 'p'.repeat(2000) })),
+    );
   await spool.close();
-  assert.ok(readdirSync(dir).some((f) => f.endsWith('.ldb')), `tables were written: ${readdirSync(dir).join(' ')}`);
+  assert.ok(
+    readdirSync(dir).some((f) => f.endsWith('.ldb')),
+    `tables were written: ${readdirSync(dir).join(' ')}`,
+  );
   // and what the filesystem adds: ext4's lost+found when the storage is a volume's root, nfs's files of open handles
   mkdirSync(join(dir, 'lost+found'));
   writeFileSync(join(dir, '.nfs000000000012abcd00000001'), '');
@@ -39,7 +46,10 @@ test("another program's files in the storage directory: one warning naming them,
   const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
   await spool.append(['{"a":1}']);
   const items = await spool.take(10, 1 << 20);
-  assert.deepEqual(items.map((i) => i.value), ['{"a":1}']);
+  assert.deepEqual(
+    items.map((i) => i.value),
+    ['{"a":1}'],
+  );
   await spool.close();
   const warned = foreignWarnings(lines);
   assert.equal(warned.length, 1);
@@ -50,13 +60,20 @@ test("another program's files in the storage directory: one warning naming them,
   assert.equal(readFileSync(join(dir, 'id'), 'utf8'), 'last-event-id');
 });
 
-test('storage is created with its missing parents; where it cannot be, open fails instead of spinning', { timeout: 30_000 }, async (t) => {
-  const base = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
-  t.after(() => rmSync(base, { recursive: true, force: true }));
-  const deep = join(base, 'a', 'b', 'storage');
-  const spool = await openSpool({ path: deep, maxBytes: 1 << 30 });
-  await spool.close();
-  assert.ok(readdirSync(deep).includes('CURRENT'));
-  // node's own recursive mkdir loops forever here (the parent exists, the child cannot be made)
-  await assert.rejects(openSpool({ path: '/proc/tdf-no-such-dir/storage', maxBytes: 1 << 30 }), /\/proc\/tdf-no-such-dir\/storage/);
-});
+test(
+  'storage is created with its missing parents; where it cannot be, open fails instead of spinning',
+  { timeout: 30_000 },
+  async (t) => {
+    const base = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
+    t.after(() => rmSync(base, { recursive: true, force: true }));
+    const deep = join(base, 'a', 'b', 'storage');
+    const spool = await openSpool({ path: deep, maxBytes: 1 << 30 });
+    await spool.close();
+    assert.ok(readdirSync(deep).includes('CURRENT'));
+    // node's own recursive mkdir loops forever here (the parent exists, the child cannot be made)
+    await assert.rejects(
+      openSpool({ path: '/proc/tdf-no-such-dir/storage', maxBytes: 1 << 30 }),
+      /\/proc\/tdf-no-such-dir\/storage/,
+    );
+  },
+);

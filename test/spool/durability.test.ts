@@ -40,7 +40,9 @@ async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
 async function fill(dir: string, count: number): Promise<void> {
   const spool = await openSpool({ path: dir, maxBytes: BIG });
   for (let i = 0; i < count; i += 500) {
-    await spool.append(Array.from({ length: 500 }, (_, j) => JSON.stringify({ id: i + j, message: 'hello '.repeat(20) })));
+    await spool.append(
+      Array.from({ length: 500 }, (_, j) => JSON.stringify({ id: i + j, message: 'hello '.repeat(20) })),
+    );
   }
   await spool.close();
 }
@@ -156,7 +158,9 @@ describe('spool storage on disk', () => {
         for (const line of lines) if (line) acked.push(Number(line));
         if (acked.length >= target && child.exitCode === null && !child.killed) child.kill('SIGKILL');
       });
-      const closed = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, signal) => resolve(signal)));
+      const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('close', (_code, signal) => resolve(signal)),
+      );
       const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
       const signal = await closed;
       clearTimeout(guard);

@@ -149,6 +149,7 @@ export async function isSettled(promise: Promise<unknown>): Promise<boolean> {
 /** a spool logger that keeps every line, for assertions on what was logged */
 export function collectingLogger() {
   const lines: Array<{ level: string; obj: Record<string, unknown>; msg?: string }> = [];
-  const at = (level: string) => (obj: object, msg?: string) => lines.push({ level, obj: obj as Record<string, unknown>, msg });
+  const at = (level: string) => (obj: object, msg?: string) =>
+    lines.push({ level, obj: obj as Record<string, unknown>, msg });
   return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug') } };
 }

@@ -1,8 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  deadBefore, deadKey, formatMeta, isDeadKey, parseMeta, parseQueueKey, queueFrom, queueKey, QUEUE_GTE, QUEUE_LT,
-  DEAD_GTE, DEAD_LT, stateKey,
+  deadBefore,
+  deadKey,
+  formatMeta,
+  isDeadKey,
+  parseMeta,
+  parseQueueKey,
+  queueFrom,
+  queueKey,
+  QUEUE_GTE,
+  QUEUE_LT,
+  DEAD_GTE,
+  DEAD_LT,
+  stateKey,
 } from '../../src/spool/keys.js';
 
 test('queue keys sort by sequence whatever the append time, and round-trip', () => {

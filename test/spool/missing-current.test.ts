@@ -26,7 +26,10 @@ function snapshot(dir: string): Record<string, string> {
 
 async function refusal(dir: string): Promise<StorageError> {
   const err = await openSpool({ path: dir, maxBytes: 1 << 30 }).then(
-    async (spool) => { await spool.close(); return undefined; },
+    async (spool) => {
+      await spool.close();
+      return undefined;
+    },
     (e: unknown) => e,
   );
   assert.ok(err instanceof StorageError, `open refused with a StorageError, got ${String(err)}`);
@@ -48,14 +51,20 @@ test('CURRENT deleted: open and check refuse naming the newest manifest and chan
   let spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
   // past leveldb's 4 MiB write buffer, so tables (.ldb) hold records, then more in the log of a second session
   for (let i = 0; i < 24; i++) {
-    await spool.append(Array.from({ length: 100 }, (_, j) => JSON.stringify({ n: i * 100 + j, pad: 'p'.repeat(2000) })), [{ type: 'put', key: CURSOR, value: `c${i}` }]);
+    await spool.append(
+      Array.from({ length: 100 }, (_, j) => JSON.stringify({ n: i * 100 + j, pad: 'p'.repeat(2000) })),
+      [{ type: 'put', key: CURSOR, value: `c${i}` }],
+    );
   }
   await spool.close();
   spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
   await spool.append(['{"n":2400}', '{"n":2401}'], [{ type: 'put', key: CURSOR, value: 'last' }]);
   await spool.close();
   const names = readdirSync(dir);
-  assert.ok(names.some((f) => f.endsWith('.ldb')) && names.some((f) => f.endsWith('.log')), `tables and a log: ${names.join(' ')}`);
+  assert.ok(
+    names.some((f) => f.endsWith('.ldb')) && names.some((f) => f.endsWith('.log')),
+    `tables and a log: ${names.join(' ')}`,
+  );
   const current = readFileSync(join(dir, 'CURRENT'), 'utf8');
   assert.match(current, /^MANIFEST-\d{6}\n$/, 'the format leveldb writes');
   const manifest = current.trim();
@@ -68,7 +77,12 @@ test('CURRENT deleted: open and check refuse naming the newest manifest and chan
   assert.match(err.message, /nothing in it was changed/);
   assert.ok(err.message.includes(`printf '${manifest}\\n' > '${join(dir, 'CURRENT')}'`), err.message);
   assert.match(err.message, /move the directory aside and start with an empty --storage/);
-  assert.ok(err.message.includes(`or rebuild CURRENT and a manifest from the tables and logs with teleport-datadog-forwarder spool repair --storage '${dir}' `), err.message);
+  assert.ok(
+    err.message.includes(
+      `or rebuild CURRENT and a manifest from the tables and logs with teleport-datadog-forwarder spool repair --storage '${dir}' `,
+    ),
+    err.message,
+  );
   assert.deepEqual(snapshot(dir), before, 'the refusal changed no file');
   // twice: no leftover of the first attempt changes the second
   assert.equal((await refusal(dir)).message, err.message);
@@ -87,7 +101,10 @@ test('CURRENT deleted: open and check refuse naming the newest manifest and chan
     assert.equal(spool.stats().records, 2402);
     assert.equal(await spool.getState(CURSOR), 'last');
     const items = await spool.take(5000, 1 << 30);
-    assert.deepEqual(items.map((i) => (JSON.parse(i.value) as { n: number }).n), Array.from({ length: 2402 }, (_, n) => n));
+    assert.deepEqual(
+      items.map((i) => (JSON.parse(i.value) as { n: number }).n),
+      Array.from({ length: 2402 }, (_, n) => n),
+    );
   } finally {
     await spool.close();
   }
@@ -98,7 +115,8 @@ test('CURRENT missing: the newest manifest is found by number, an older one name
   const dir = mkdtempSync(join(tmpdir(), 'tdf-no-current-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   // what leveldb keeps past 999999 files: more digits, so a sort by name would pick the wrong one
-  for (const name of ['MANIFEST-999999', 'MANIFEST-1000002', '1000001.log', '000007.ldb']) writeFileSync(join(dir, name), 'x');
+  for (const name of ['MANIFEST-999999', 'MANIFEST-1000002', '1000001.log', '000007.ldb'])
+    writeFileSync(join(dir, name), 'x');
   const before = snapshot(dir);
   const err = await refusal(dir);
   assert.ok(err.message.includes(`printf 'MANIFEST-1000002\\n' > ${join(dir, 'CURRENT')} `), err.message);
@@ -109,7 +127,9 @@ test('CURRENT missing: the newest manifest is found by number, an older one name
   rmSync(join(dir, 'MANIFEST-1000002'));
   const none = await refusal(dir);
   assert.ok(
-    none.message.includes(`no MANIFEST- file is left for CURRENT to name: rebuild CURRENT and a manifest from the tables and logs with teleport-datadog-forwarder spool repair --storage ${dir} `),
+    none.message.includes(
+      `no MANIFEST- file is left for CURRENT to name: rebuild CURRENT and a manifest from the tables and logs with teleport-datadog-forwarder spool repair --storage ${dir} `,
+    ),
     none.message,
   );
   assert.doesNotMatch(none.message, /printf/);

@@ -2,7 +2,18 @@
 // log kept; a log cut short at its end (what a crash mid-write leaves) is not damage. and the pure parts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -59,8 +70,14 @@ test('a log cut short in its last record (a crash mid-write): no damage reported
   await spool.close();
   assert.equal(stats.walDamage, null);
   assert.equal(stats.records, RECORDS - 50, 'only the torn last batch is missing');
-  assert.deepEqual(lines.filter((l) => l.level === 'error' || l.level === 'warn'), []);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('damaged-wal-') || f === '.wal-at-open'), []);
+  assert.deepEqual(
+    lines.filter((l) => l.level === 'error' || l.level === 'warn'),
+    [],
+  );
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.startsWith('damaged-wal-') || f === '.wal-at-open'),
+    [],
+  );
 });
 
 test('links left by a run that died mid-open are cleared, not reported', async (t) => {
@@ -90,14 +107,17 @@ test('parseDamage reads leveldb recovery lines', () => {
   });
   assert.equal(parseDamage('2026/11/22-03:29:24 7f91 Recovering log #3\n2026/11/22 7f91 Delete type=0 #3\n'), null);
   // a log leveldb could not open or apply at all is skipped whole, with only this line
-  assert.deepEqual(parseDamage('2026/11/22-03:29:24.3 7f91 Ignoring error IO error: /s/000009.log: Input/output error\n'), {
-    droppedBytes: 0,
-    reasons: ['a log skipped whole: IO error: /s/000009.log: Input/output error'],
-  });
+  assert.deepEqual(
+    parseDamage('2026/11/22-03:29:24.3 7f91 Ignoring error IO error: /s/000009.log: Input/output error\n'),
+    {
+      droppedBytes: 0,
+      reasons: ['a log skipped whole: IO error: /s/000009.log: Input/output error'],
+    },
+  );
   assert.equal(parseDamage(''), null);
 });
 
-test('namesDamagedFile: io errors about the store\'s own files are damage, environment errors are not', (t) => {
+test("namesDamagedFile: io errors about the store's own files are damage, environment errors are not", (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-names-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'CURRENT'), 'MANIFEST-000009\n');
@@ -112,10 +132,19 @@ test('namesDamagedFile: io errors about the store\'s own files are damage, envir
   assert.equal(namesDamagedFile(dir, `IO error: ${dir}/garbage: No such file or directory`), true);
   assert.equal(namesDamagedFile(dir, 'Corruption: bad block'), false);
   // environment trouble on the store's own files is not damage: its advice would throw queued records away
-  for (const reason of ['Disk quota exceeded', 'Cannot allocate memory', 'Stale file handle', 'Transport endpoint is not connected', 'Input/output error']) {
+  for (const reason of [
+    'Disk quota exceeded',
+    'Cannot allocate memory',
+    'Stale file handle',
+    'Transport endpoint is not connected',
+    'Input/output error',
+  ]) {
     assert.equal(namesDamagedFile(dir, `IO error: ${dir}/000012.log: ${reason}`), false, reason);
     assert.equal(namesDamagedFile(dir, `IO error: ${dir}/000005.ldb: ${reason}`), false, reason);
   }
-  assert.equal(namesDamagedFile(dir, `IO error: ${dir}/000012.log: Invalid argument`), false, 'a log is replayed, not read past its end');
+  assert.equal(
+    namesDamagedFile(dir, `IO error: ${dir}/000012.log: Invalid argument`),
+    false,
+    'a log is replayed, not read past its end',
+  );
 });
-

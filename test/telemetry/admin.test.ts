@@ -8,7 +8,13 @@ import { createDatadogSink } from '../../src/sinks/datadog/sink.js';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { createAdminServer, type AdminServer } from '../../src/telemetry/admin.js';
-import { healthReport, statusDoc, type HealthReport, type StatusDoc, type StatusSources } from '../../src/telemetry/status.js';
+import {
+  healthReport,
+  statusDoc,
+  type HealthReport,
+  type StatusDoc,
+  type StatusSources,
+} from '../../src/telemetry/status.js';
 import { API_KEY, PASSPHRASE, sample, silentLogger, teleportStatus, tempDir, testConfig, waitFor } from './support.js';
 
 interface Answer {
@@ -17,7 +23,12 @@ interface Answer {
   body: string;
 }
 
-function request(port: number, method: string, path: string, opts: { headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function request(
+  port: number,
+  method: string,
+  path: string,
+  opts: { headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers: opts.headers }, (res) => {
       let body = '';
@@ -56,9 +67,18 @@ test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http',
     teleport: () => teleport,
   };
   const metrics = createMetrics(sources);
-  const port = await startAdmin(t, createAdminServer({ host: '127.0.0.1', port: 0 }, {
-    metrics, health: () => healthReport(sources), status: () => statusDoc(sources), logger: silentLogger,
-  }));
+  const port = await startAdmin(
+    t,
+    createAdminServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        metrics,
+        health: () => healthReport(sources),
+        status: () => statusDoc(sources),
+        logger: silentLogger,
+      },
+    ),
+  );
 
   const healthz = await request(port, 'GET', '/healthz');
   assert.equal(healthz.status, 200);
@@ -68,7 +88,11 @@ test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http',
   assert.equal(ready.status, 200, ready.body);
   const report = JSON.parse(ready.body) as HealthReport;
   assert.equal(report.ready, true);
-  assert.deepEqual(report.checks.map((c) => c.name).sort(), ['ingest', 'spool', 'teleport'], 'dry run: no datadog check');
+  assert.deepEqual(
+    report.checks.map((c) => c.name).sort(),
+    ['ingest', 'spool', 'teleport'],
+    'dry run: no datadog check',
+  );
 
   const status = await request(port, 'GET', '/status');
   assert.equal(status.status, 200);
@@ -119,19 +143,34 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false });
   const intake = await startFakeIntake({ apiKeys: ['some-other-key-000'] });
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
-  const sink = createDatadogSink({ apiKey: API_KEY, url: intake.url, authRetryMs: 20, retryBaseMs: 5, retryCapMs: 20 }, { spool, logger: silentLogger });
+  const sink = createDatadogSink(
+    { apiKey: API_KEY, url: intake.url, authRetryMs: 20, retryBaseMs: 5, retryCapMs: 20 },
+    { spool, logger: silentLogger },
+  );
   t.after(async () => {
     await sink.stop(0);
     await spool.close();
     await intake.close();
   });
-  const sources: StatusSources = { config, version: 't', startedAt: Date.now(), spool: () => spool.stats(), sink: () => sink.status() };
-  const port = await startAdmin(t, createAdminServer({ host: '127.0.0.1', port: 0 }, {
-    metrics: createMetrics(sources, { defaultMetrics: false }),
-    health: () => healthReport(sources),
-    status: () => statusDoc(sources),
-    logger: silentLogger,
-  }));
+  const sources: StatusSources = {
+    config,
+    version: 't',
+    startedAt: Date.now(),
+    spool: () => spool.stats(),
+    sink: () => sink.status(),
+  };
+  const port = await startAdmin(
+    t,
+    createAdminServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        metrics: createMetrics(sources, { defaultMetrics: false }),
+        health: () => healthReport(sources),
+        status: () => statusDoc(sources),
+        logger: silentLogger,
+      },
+    ),
+  );
   sink.start();
   assert.equal((await request(port, 'GET', '/readyz')).status, 200, 'nothing refused yet');
 
@@ -176,14 +215,25 @@ test('dead-letter endpoints: list, replay by id and all, purge; loopback and jso
   const sources: StatusSources = { config, version: 't', startedAt: Date.now(), spool: () => spool.stats() };
   const logs: string[] = [];
   const logger = { ...silentLogger, info: (_o: object, msg: string) => void logs.push(msg) };
-  const port = await startAdmin(t, createAdminServer({ host: '127.0.0.1', port: 0 }, {
-    health: () => healthReport(sources), status: () => statusDoc(sources), spool, logger,
-  }));
+  const port = await startAdmin(
+    t,
+    createAdminServer(
+      { host: '127.0.0.1', port: 0 },
+      {
+        health: () => healthReport(sources),
+        status: () => statusDoc(sources),
+        spool,
+        logger,
+      },
+    ),
+  );
   assert.equal((await request(port, 'GET', '/metrics')).status, 404, 'no metrics without deps.metrics');
 
   const list = await request(port, 'GET', '/spool/dead?limit=3');
   assert.equal(list.status, 200);
-  const letters = (JSON.parse(list.body) as { deadLetters: Array<{ key: string; status: number; reason: string; value: string }> }).deadLetters;
+  const letters = (
+    JSON.parse(list.body) as { deadLetters: Array<{ key: string; status: number; reason: string; value: string }> }
+  ).deadLetters;
   assert.equal(letters.length, 3);
   assert.equal(letters[0]!.status, 400);
   assert.equal(letters[0]!.reason, 'HTTP 400: bad log');
@@ -192,22 +242,47 @@ test('dead-letter endpoints: list, replay by id and all, purge; loopback and jso
 
   const json = { 'content-type': 'application/json' };
   // a cross-site form post, a foreign host name (dns rebinding), a bad body
-  assert.equal((await request(port, 'POST', '/spool/dead/replay', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'ids=x' })).status, 415);
-  assert.equal((await request(port, 'POST', '/spool/dead/purge', { headers: { ...json, host: 'attacker.example:80' }, body: '{"before": 1e15}' })).status, 403);
+  assert.equal(
+    (
+      await request(port, 'POST', '/spool/dead/replay', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'ids=x',
+      })
+    ).status,
+    415,
+  );
+  assert.equal(
+    (
+      await request(port, 'POST', '/spool/dead/purge', {
+        headers: { ...json, host: 'attacker.example:80' },
+        body: '{"before": 1e15}',
+      })
+    ).status,
+    403,
+  );
   assert.equal((await request(port, 'GET', '/spool/dead', { headers: { host: 'attacker.example' } })).status, 403);
-  assert.equal((await request(port, 'POST', '/spool/dead/replay', { headers: json, body: '{"ids": "nope"}' })).status, 400);
+  assert.equal(
+    (await request(port, 'POST', '/spool/dead/replay', { headers: json, body: '{"ids": "nope"}' })).status,
+    400,
+  );
   assert.equal((await request(port, 'POST', '/spool/dead/purge', { headers: json, body: '{}' })).status, 400);
   assert.equal((await request(port, 'POST', '/spool/dead/purge', { headers: json, body: 'not json' })).status, 400);
   assert.equal(spool.stats().deadLetters, 4, 'refused requests changed nothing');
 
-  const one = await request(port, 'POST', '/spool/dead/replay', { headers: { ...json, host: `localhost:${port}` }, body: JSON.stringify({ ids: [letters[0]!.key] }) });
+  const one = await request(port, 'POST', '/spool/dead/replay', {
+    headers: { ...json, host: `localhost:${port}` },
+    body: JSON.stringify({ ids: [letters[0]!.key] }),
+  });
   assert.equal(one.status, 200, one.body);
   assert.deepEqual(JSON.parse(one.body), { replayed: 1 });
   assert.equal(spool.stats().deadLetters, 3);
   assert.equal(spool.stats().records, 1);
   assert.ok(logs.some((m) => /moved back to the queue/.test(m)));
 
-  const purged = await request(port, 'POST', '/spool/dead/purge', { headers: json, body: JSON.stringify({ before: 0 }) });
+  const purged = await request(port, 'POST', '/spool/dead/purge', {
+    headers: json,
+    body: JSON.stringify({ before: 0 }),
+  });
   assert.deepEqual(JSON.parse(purged.body), { purged: 0 }, 'nothing dead-lettered before 1970');
   const rest = await request(port, 'POST', '/spool/dead/replay', { headers: json, body: '{}' });
   assert.deepEqual(JSON.parse(rest.body), { replayed: 3 });

@@ -30,14 +30,24 @@ test('exposition holds the expected series, read from the components at scrape t
   const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
   const router = createRouter({
-    rules: [{ pattern: 'drop.**', type: 'null' }, { pattern: '**', type: 'datadog', source: 'teleport' }],
+    rules: [
+      { pattern: 'drop.**', type: 'null' },
+      { pattern: '**', type: 'datadog', source: 'teleport' },
+    ],
     unmatched: 'drop',
     hostname: 'h',
   });
   const ingest = ingestStats();
   const teleport = teleportStatus();
   const metrics = createMetrics(
-    { spool: () => spool.stats(), router: () => router.stats(), ingest: () => ingest, teleport: () => teleport, version: '9.9.9', now: () => clock },
+    {
+      spool: () => spool.stats(),
+      router: () => router.stats(),
+      ingest: () => ingest,
+      teleport: () => teleport,
+      version: '9.9.9',
+      now: () => clock,
+    },
     { maxTags: 100 },
   );
 
@@ -51,7 +61,10 @@ test('exposition holds the expected series, read from the components at scrape t
   assert.equal(sample(text, 'tdf_teleport_state', { state: 'failed' }), 0);
   assert.equal(sample(text, 'tdf_teleport_export_lag_seconds'), undefined, 'no lag before any event');
   assert.equal(sample(text, 'tdf_teleport_cursor_date_timestamp_seconds'), Date.parse('2024-05-01T00:00:00Z') / 1000);
-  assert.equal(sample(text, 'tdf_teleport_identity_expiry_timestamp_seconds'), Date.parse('2030-01-01T00:00:00Z') / 1000);
+  assert.equal(
+    sample(text, 'tdf_teleport_identity_expiry_timestamp_seconds'),
+    Date.parse('2030-01-01T00:00:00Z') / 1000,
+  );
   assert.ok(text.includes('# TYPE tdf_records_received_total counter'));
   assert.ok(text.includes('# TYPE tdf_spool_bytes gauge'));
   assert.ok(text.includes('# TYPE tdf_ingest_request_duration_seconds histogram'));
@@ -135,7 +148,9 @@ test('tag labels are capped: past maxTags distinct tags the rest count as "other
   for (let i = 0; i < 10; i++) metrics.observeRecords('http', [{ tag: `t${i}.log` }, { tag: `t${i}.log` }]);
   metrics.observeRecords('http', [{ tag: 't0.log' }]);
   const text = await metrics.render();
-  const tags = series(text, 'tdf_records_received_total').map((l) => l.tag).sort();
+  const tags = series(text, 'tdf_records_received_total')
+    .map((l) => l.tag)
+    .sort();
   assert.deepEqual(tags, ['other', 't0.log', 't1.log', 't2.log']);
   assert.equal(sample(text, 'tdf_records_received_total', { source: 'http', tag: 't0.log' }), 3);
   assert.equal(sample(text, 'tdf_records_received_total', { source: 'http', tag: 'other' }), 14);
@@ -162,7 +177,10 @@ test('sink counters follow a real delivery to a Datadog-compatible intake', asyn
   const dir = tempDir(t);
   const intake = await startFakeIntake({ apiKeys: ['right-key-000000'] });
   const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024 });
-  const sink = createDatadogSink({ apiKey: 'right-key-000000', url: intake.url, retryBaseMs: 5, retryCapMs: 20 }, { spool, logger: silentLogger });
+  const sink = createDatadogSink(
+    { apiKey: 'right-key-000000', url: intake.url, retryBaseMs: 5, retryCapMs: 20 },
+    { spool, logger: silentLogger },
+  );
   t.after(async () => {
     await sink.stop(0);
     await spool.close();

@@ -2,16 +2,28 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSpool } from '../../src/spool/spool.js';
 import type { DatadogSinkStatus } from '../../src/sinks/datadog/sink.js';
-import { formatDuration, healthReport, readVersion, scrub, statusDoc, type StatusSources } from '../../src/telemetry/status.js';
+import {
+  formatDuration,
+  healthReport,
+  readVersion,
+  scrub,
+  statusDoc,
+  type StatusSources,
+} from '../../src/telemetry/status.js';
 import { API_KEY, PASSPHRASE, ingestStats, teleportStatus, tempDir, testConfig } from './support.js';
 
 const HOUR = 3600_000;
 
 function sinkStatus(): DatadogSinkStatus {
   return {
-    delivered: 0, deadLettered: 0, requests: 0,
+    delivered: 0,
+    deadLettered: 0,
+    requests: 0,
     retries: { '4xx': 0, '429': 0, '5xx': 0, network: 0, other: 0 },
-    authFailing: false, lastError: null, inFlightRequests: 0, stalled: null,
+    authFailing: false,
+    lastError: null,
+    inFlightRequests: 0,
+    stalled: null,
   };
 }
 
@@ -25,8 +37,14 @@ test('status document: spool age warnings near and past the 18 h window, identit
   const sink = sinkStatus();
   const ingest = ingestStats();
   const sources: StatusSources = {
-    config, version: '0.0.1', startedAt: clock, now: () => clock,
-    spool: () => spool.stats(), sink: () => sink, teleport: () => teleport, ingest: () => ingest,
+    config,
+    version: '0.0.1',
+    startedAt: clock,
+    now: () => clock,
+    spool: () => spool.stats(),
+    sink: () => sink,
+    teleport: () => teleport,
+    ingest: () => ingest,
     ingestAddress: () => ({ host: '0.0.0.0', port: 8888 }),
   };
 
@@ -57,7 +75,10 @@ test('status document: spool age warnings near and past the 18 h window, identit
   teleport.lastEventTime = clock - 30_000;
   doc = statusDoc(sources);
   assert.equal(doc.deadLetters, 1);
-  assert.ok(doc.warnings.some((w) => /past Datadog's 18 h window/.test(w)), doc.warnings.join('\n'));
+  assert.ok(
+    doc.warnings.some((w) => /past Datadog's 18 h window/.test(w)),
+    doc.warnings.join('\n'),
+  );
   assert.ok(doc.warnings.some((w) => /1 dead letter: .*spool ls --dead/.test(w)));
   assert.ok(doc.warnings.some((w) => /identity \/id expires in 3 h 0 m/.test(w)));
   assert.equal(doc.teleport!.exportLagSeconds, 30);
@@ -84,7 +105,13 @@ test('no secret reaches the document, even one echoed in an error text', async (
   assert.equal(doc.config.datadog.apiKeySet, true);
   assert.equal(doc.config.datadog.apiKeyFrom, 'environment variable DD_API_KEY');
   assert.equal(doc.ready, false);
-  assert.deepEqual(healthReport(sources).checks.filter((c) => !c.ok).map((c) => c.name).sort(), ['datadog', 'ingest', 'spool']);
+  assert.deepEqual(
+    healthReport(sources)
+      .checks.filter((c) => !c.ok)
+      .map((c) => c.name)
+      .sort(),
+    ['datadog', 'ingest', 'spool'],
+  );
 });
 
 test('readiness: stopping and not-started components fail their checks', (t) => {
@@ -94,9 +121,13 @@ test('readiness: stopping and not-started components fail their checks', (t) => 
   const teleport = teleportStatus();
   const sink = sinkStatus();
   const sources: StatusSources = {
-    config, version: 'v', startedAt: 0,
+    config,
+    version: 'v',
+    startedAt: 0,
     spool: () => ({ records: 0, bytes: 0, maxBytes: 1, inFlight: 0, deadLetters: 0, oldestAppendedAt: null }),
-    sink: () => sink, teleport: () => teleport, ingestAddress: () => ({ host: '::', port: 1 }),
+    sink: () => sink,
+    teleport: () => teleport,
+    ingestAddress: () => ({ host: '::', port: 1 }),
     stopping: () => stopping,
   };
   assert.equal(healthReport(sources).ready, true);
@@ -110,7 +141,10 @@ test('readiness: stopping and not-started components fail their checks', (t) => 
   sink.stalled = 'storage directory /s is corrupt (LevelDB: Corruption: block checksum mismatch)';
   const stalled = healthReport(sources);
   assert.equal(stalled.ready, false, 'a sink whose workers stopped on a damaged spool is not ready');
-  assert.match(stalled.checks.find((c) => c.name === 'datadog')!.detail, /^delivery stopped: storage directory \/s is corrupt/);
+  assert.match(
+    stalled.checks.find((c) => c.name === 'datadog')!.detail,
+    /^delivery stopped: storage directory \/s is corrupt/,
+  );
   sink.stalled = null;
   stopping = true;
   const report = healthReport(sources);
@@ -123,7 +157,11 @@ test('helpers: durations, scrub, version', () => {
   assert.equal(formatDuration(125), '2 m 5 s');
   assert.equal(formatDuration(13 * 3600 + 60), '13 h 1 m');
   assert.equal(formatDuration(3 * 86400 + 7200), '3 d 2 h');
-  assert.deepEqual(scrub({ a: ['xx secret-value yy'], b: 1, c: null }, ['secret-value']), { a: ['xx [redacted] yy'], b: 1, c: null });
+  assert.deepEqual(scrub({ a: ['xx secret-value yy'], b: 1, c: null }, ['secret-value']), {
+    a: ['xx [redacted] yy'],
+    b: 1,
+    c: null,
+  });
   assert.match(readVersion(), /^\d+\.\d+\.\d+/);
 });
 
@@ -143,8 +181,14 @@ test('a poller that reads nothing says so after a while; a short-lived identity 
   clock += 60_000;
   doc = statusDoc(sources);
   assert.equal(doc.warnings.length, 1, doc.warnings.join('\n'));
-  assert.match(doc.warnings[0]!, /^The Teleport poller has read nothing since 2024-05-01T23:59:40\.000Z \(1 m 20 s; the last call that succeeded was at 2024-05-01T23:59:35\.000Z\): 14 UNAVAILABLE/);
-  assert.match(doc.checks.find((c) => c.name === 'teleport')!.detail, /^running, reading nothing for 1 m 20 s after: 14 UNAVAILABLE/);
+  assert.match(
+    doc.warnings[0]!,
+    /^The Teleport poller has read nothing since 2024-05-01T23:59:40\.000Z \(1 m 20 s; the last call that succeeded was at 2024-05-01T23:59:35\.000Z\): 14 UNAVAILABLE/,
+  );
+  assert.match(
+    doc.checks.find((c) => c.name === 'teleport')!.detail,
+    /^running, reading nothing for 1 m 20 s after: 14 UNAVAILABLE/,
+  );
   assert.equal(doc.ready, true, 'the ingest beside it still takes events: not a readiness failure');
 
   // it answers again
@@ -155,7 +199,10 @@ test('a poller that reads nothing says so after a while; a short-lived identity 
 
   // a 1 h certificate renewed by tbot every 20 min: with refresh on, 45 min left is normal
   teleport.identity = { file: '/id', user: 'bot', notAfter: new Date(clock + 45 * 60_000).toISOString() };
-  const refreshing: StatusSources = { ...base, config: testConfig(dir, { 'ingest-enabled': false, 'teleport-refresh-enabled': true }) };
+  const refreshing: StatusSources = {
+    ...base,
+    config: testConfig(dir, { 'ingest-enabled': false, 'teleport-refresh-enabled': true }),
+  };
   assert.deepEqual(statusDoc(refreshing).warnings, []);
   teleport.identity.notAfter = new Date(clock + 20 * 60_000).toISOString();
   assert.match(statusDoc(refreshing).warnings.join('\n'), /identity \/id expires in 20 m 0 s/);
@@ -176,8 +223,14 @@ test('quiet teleport streams are warnings naming them and when they are cancelle
   teleport.streamsQuiet = 4;
   const w = statusDoc(sources).warnings;
   assert.equal(w.length, 4, w.join('\n'));
-  assert.equal(w[0], 'Teleport session recording s1 has sent nothing for 10 m 0 s with its connection up (nothing yet: the auth service may still be preparing it); it is cancelled and retried from its cursor after 20 m 0 s of silence (stream-idle-timeout).');
-  assert.match(w[1]!, /^Teleport export chunk c1 of 2024-05-01 has sent nothing for 1 m 30 s with its connection up; .* after 5 m 0 s of silence/);
+  assert.equal(
+    w[0],
+    'Teleport session recording s1 has sent nothing for 10 m 0 s with its connection up (nothing yet: the auth service may still be preparing it); it is cancelled and retried from its cursor after 20 m 0 s of silence (stream-idle-timeout).',
+  );
+  assert.match(
+    w[1]!,
+    /^Teleport export chunk c1 of 2024-05-01 has sent nothing for 1 m 30 s with its connection up; .* after 5 m 0 s of silence/,
+  );
   assert.equal(w[3], '1 more Teleport stream has sent nothing for as long.');
   // the status lists at most ten: the count covers the rest
   teleport.streamsQuiet = 25;
@@ -193,7 +246,14 @@ async function pollerSources(t: TestContext, now: () => number) {
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now });
   t.after(() => spool.close());
   const teleport = teleportStatus();
-  const base = { version: '0.0.1', startedAt: now(), now, spool: () => spool.stats(), sink: () => sinkStatus(), teleport: () => teleport };
+  const base = {
+    version: '0.0.1',
+    startedAt: now(),
+    now,
+    spool: () => spool.stats(),
+    sink: () => sinkStatus(),
+    teleport: () => teleport,
+  };
   const sources: StatusSources = { ...base, config: testConfig(dir, { 'ingest-enabled': false }) };
   return { dir, teleport, base, sources };
 }

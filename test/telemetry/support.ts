@@ -18,7 +18,11 @@ export function tempDir(t: TestContext, prefix = 'tdf-telemetry-'): string {
 }
 
 /** a config as `start` would load it (partial: no certificate files needed) */
-export function testConfig(storage: string, flags: Record<string, unknown> = {}, env: Record<string, string> = {}): Readonly<Config> {
+export function testConfig(
+  storage: string,
+  flags: Record<string, unknown> = {},
+  env: Record<string, string> = {},
+): Readonly<Config> {
   return loadConfig({
     flags: { storage, 'ingest-enabled': true, 'teleport-enabled': true, 'ingest-key-passphrase': PASSPHRASE, ...flags },
     env: { DD_API_KEY: API_KEY, ...env },
@@ -69,7 +73,11 @@ export function series(text: string, name: string): Array<Record<string, string>
 }
 
 /** poll until check() is truthy; a hang guard, not a timing assertion */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();

@@ -16,10 +16,17 @@ const userCa = createCA({ commonName: 'tele.example.com' });
 const serverCert = createCert(hostCa, { usage: 'server', dnsNames: ['teleport.cluster.local'] });
 const wrongName = createCert(hostCa, { usage: 'server', dnsNames: ['auth.example.com'] });
 const clientCert = createCert(userCa, { usage: 'client', commonName: 'bot-datadog' });
-const identity = validateIdentity({ key: clientCert.key, cert: clientCert.cert, cas: [hostCa.cert] }, { file: 'identity' });
+const identity = validateIdentity(
+  { key: clientCert.key, cert: clientCert.cert, cas: [hostCa.cert] },
+  { file: 'identity' },
+);
 
-const def = protoLoader.loadSync('teleport/auditlog/v1/auditlog.proto', { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] });
-const svc = (grpc.loadPackageDefinition(def) as any).teleport.auditlog.v1.AuditLogService.service as grpc.ServiceDefinition;
+const def = protoLoader.loadSync('teleport/auditlog/v1/auditlog.proto', {
+  ...LOADER_OPTIONS,
+  includeDirs: [PROTO_DIR],
+});
+const svc = (grpc.loadPackageDefinition(def) as any).teleport.auditlog.v1.AuditLogService
+  .service as grpc.ServiceDefinition;
 
 const versions: string[] = [];
 const server = new grpc.Server();
@@ -40,17 +47,26 @@ server.addService(svc, {
   },
 });
 const grpcPort = await new Promise<number>((resolve, reject) =>
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+    err ? reject(err) : resolve(port),
+  ),
 );
 
 /** a TLS front like a teleport proxy would route to: forwards the decrypted stream to the plain grpc server */
-const frontWith = (cert: { cert: string; key: string }) => tlsFront({ ...cert, ca: [userCa.cert], upstream: () => net.connect(grpcPort, '127.0.0.1') });
+const frontWith = (cert: { cert: string; key: string }) =>
+  tlsFront({ ...cert, ca: [userCa.cert], upstream: () => net.connect(grpcPort, '127.0.0.1') });
 
 after(() => server.forceShutdown());
 
 test('proxy mode offers teleport-auth@<hex(cluster)>.teleport.cluster.local before h2, over mTLS', async () => {
   const front = await frontWith(serverCert);
-  const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'proxy', apiVersion: '17.0.0', timeoutMs: 5000 });
+  const client = createAuditLogClient({
+    addr: `127.0.0.1:${front.port}`,
+    identity,
+    mode: 'proxy',
+    apiVersion: '17.0.0',
+    timeoutMs: 5000,
+  });
   try {
     const chunks = await client.getEventExportChunks(new Date('2024-05-01T10:00:00Z'));
     assert.deepEqual(chunks, ['chunk-for-2024-05-01']);
@@ -69,7 +85,13 @@ test('proxy mode offers teleport-auth@<hex(cluster)>.teleport.cluster.local befo
 
 test('direct mode offers only h2 and sends the configured version metadata', async () => {
   const front = await frontWith(serverCert);
-  const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'direct', apiVersion: '16.4.2', timeoutMs: 5000 });
+  const client = createAuditLogClient({
+    addr: `127.0.0.1:${front.port}`,
+    identity,
+    mode: 'direct',
+    apiVersion: '16.4.2',
+    timeoutMs: 5000,
+  });
   try {
     await client.getEventExportChunks(new Date('2024-05-02T00:00:00Z'));
     assert.deepEqual(front.seen[0]!.alpn, ['h2']);
@@ -82,7 +104,13 @@ test('direct mode offers only h2 and sends the configured version metadata', asy
 
 test('a server certificate without teleport.cluster.local is refused', async () => {
   const front = await frontWith(wrongName);
-  const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'direct', apiVersion: '17.0.0', timeoutMs: 3000 });
+  const client = createAuditLogClient({
+    addr: `127.0.0.1:${front.port}`,
+    identity,
+    mode: 'direct',
+    apiVersion: '17.0.0',
+    timeoutMs: 3000,
+  });
   try {
     await assert.rejects(client.getEventExportChunks(new Date()), (e: any) => e.code === grpc.status.UNAVAILABLE);
   } finally {
@@ -93,7 +121,13 @@ test('a server certificate without teleport.cluster.local is refused', async () 
 
 test('unary calls get the deadline', async () => {
   const front = await frontWith(serverCert);
-  const client = createAuditLogClient({ addr: `127.0.0.1:${front.port}`, identity, mode: 'direct', apiVersion: '17.0.0', timeoutMs: 300 });
+  const client = createAuditLogClient({
+    addr: `127.0.0.1:${front.port}`,
+    identity,
+    mode: 'direct',
+    apiVersion: '17.0.0',
+    timeoutMs: 300,
+  });
   try {
     const req = { startDate: new Date(0), endDate: new Date(), eventTypes: [], limit: 10, startKey: '' };
     await assert.rejects(client.searchEvents(req), (e: any) => e.code === grpc.status.DEADLINE_EXCEEDED);

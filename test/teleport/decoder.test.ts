@@ -9,7 +9,10 @@ import { decodeEvent, decodeWireEvent } from '../../src/sources/teleport/events.
 import { encodeEvent, encodeEventsPage, encodeExportEvent } from '../../src/fakes/teleport-wire.js';
 import type { FakeEvent } from '../../src/fakes/teleport-dataset.js';
 
-const def = protoLoader.loadSync(['teleport/auditlog/v1/auditlog.proto'], { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] });
+const def = protoLoader.loadSync(['teleport/auditlog/v1/auditlog.proto'], {
+  ...LOADER_OPTIONS,
+  includeDirs: [PROTO_DIR],
+});
 const service = def['teleport.auditlog.v1.AuditLogService'] as protoLoader.ServiceDefinition;
 const exportM = service.ExportUnstructuredEvents!;
 const streamM = service.StreamUnstructuredSessionEvents!;
@@ -63,25 +66,86 @@ test('protobufjs-encoded exports: nested structs, lists, null, numbers, unicode,
       '': sv('empty key'),
       '10': sv('integer-like keys come first'),
       '2': sv('two'),
-      nested: { structValue: { fields: { a: { structValue: { fields: { b: { listValue: { values: [sv('x'), nv(1), { nullValue: 0 }, { structValue: { fields: {} } }, { listValue: { values: [] } }] } } } } } } } },
+      nested: {
+        structValue: {
+          fields: {
+            a: {
+              structValue: {
+                fields: {
+                  b: {
+                    listValue: {
+                      values: [
+                        sv('x'),
+                        nv(1),
+                        { nullValue: 0 },
+                        { structValue: { fields: {} } },
+                        { listValue: { values: [] } },
+                      ],
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
       emptyStruct: { structValue: { fields: {} } },
       emptyList: { listValue: { values: [] } },
       'ключ 🔑': sv('unicode key'),
     },
   };
   const cases = [
-    { event: { type: 'user.login', id: 'a1', time: { seconds: '1714557601', nanos: 123_456_789 }, index: '0', unstructured }, cursor: 'c1' },
+    {
+      event: {
+        type: 'user.login',
+        id: 'a1',
+        time: { seconds: '1714557601', nanos: 123_456_789 },
+        index: '0',
+        unstructured,
+      },
+      cursor: 'c1',
+    },
     { event: { type: '', id: '', time: null, index: '9007199254740993', unstructured }, cursor: '' },
     { event: { type: 'x', id: 'y', time: { seconds: '-5', nanos: 0 }, index: '-3', unstructured: null }, cursor: 'ü' },
-    { event: { type: 'x', id: 'y', time: { seconds: '0', nanos: 999_999_999 }, index: '2147483648', unstructured: { fields: { time: sv('2024-05-01T10:00:01.123Z') } } }, cursor: 'c' },
-    { event: { type: 'x', id: 'y', time: { seconds: '0', nanos: -5 }, index: '-9223372036854775808', unstructured: { fields: { time: sv('not a date') } } }, cursor: 'c' },
-    { event: { type: 'x', id: 'y', time: { seconds: '9223372036854775807', nanos: 0 }, index: '18014398509481985', unstructured: { fields: {} } }, cursor: 'c' },
+    {
+      event: {
+        type: 'x',
+        id: 'y',
+        time: { seconds: '0', nanos: 999_999_999 },
+        index: '2147483648',
+        unstructured: { fields: { time: sv('2024-05-01T10:00:01.123Z') } },
+      },
+      cursor: 'c',
+    },
+    {
+      event: {
+        type: 'x',
+        id: 'y',
+        time: { seconds: '0', nanos: -5 },
+        index: '-9223372036854775808',
+        unstructured: { fields: { time: sv('not a date') } },
+      },
+      cursor: 'c',
+    },
+    {
+      event: {
+        type: 'x',
+        id: 'y',
+        time: { seconds: '9223372036854775807', nanos: 0 },
+        index: '18014398509481985',
+        unstructured: { fields: {} },
+      },
+      cursor: 'c',
+    },
     { event: null, cursor: 'only a cursor' },
   ];
   for (const c of cases) sameExport(exportM.responseSerialize(c));
   const big = sameExport(exportM.responseSerialize(cases[1]!));
   assert.equal(big.event!.index, 9007199254740992); // the nearest double, as Number('9007199254740993') gives
-  assert.deepEqual(Object.keys(decodeExportEvent(exportM.responseSerialize(cases[0]!)).event!.unstructured).slice(0, 3), ['2', '10', 'event']);
+  assert.deepEqual(
+    Object.keys(decodeExportEvent(exportM.responseSerialize(cases[0]!)).event!.unstructured).slice(0, 3),
+    ['2', '10', 'event'],
+  );
 });
 
 // a small seeded prng (mulberry32)
@@ -96,7 +160,26 @@ function prng(seed: number) {
   };
 }
 
-const ALPHABET = ['a', 'b', 'Z', '0', '9', ' ', '_', '.', 'é', 'ß', '日', '😀', '"', '\\', '\n', '\u0001', '\u07ff', '\uffff'];
+const ALPHABET = [
+  'a',
+  'b',
+  'Z',
+  '0',
+  '9',
+  ' ',
+  '_',
+  '.',
+  'é',
+  'ß',
+  '日',
+  '😀',
+  '"',
+  '\\',
+  '\n',
+  '\u0001',
+  '\u07ff',
+  '\uffff',
+];
 
 function randomString(r: () => number): string {
   let s = '';
@@ -160,7 +243,10 @@ test('random events from the fake encoder decode the same both ways (export, ses
   const old = searchM.responseDeserialize(page) as { items: RawEvent[]; last_key: string };
   const neu = decodeEventsPage(page);
   assert.equal(neu.lastKey, old.last_key);
-  assert.deepStrictEqual(neu.items.map((e) => decodeWireEvent(e, NOW)), old.items.map((e) => decodeEvent(e, NOW)));
+  assert.deepStrictEqual(
+    neu.items.map((e) => decodeWireEvent(e, NOW)),
+    old.items.map((e) => decodeEvent(e, NOW)),
+  );
   const empty = decodeEventsPage(Buffer.alloc(0));
   assert.deepEqual(empty, { items: [], lastKey: '' });
 });
@@ -189,7 +275,13 @@ const dbl = (f: number, x: number) => {
 };
 const cat = (...b: Buffer[]) => Buffer.concat(b);
 const entry = (k: string, v: Buffer) => fld(1, cat(fld(1, k), fld(2, v)));
-const unknowns = cat(vint(11, 300n), Buffer.from([(12 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8]), Buffer.from([(13 << 3) | 5, 1, 2, 3, 4]), fld(14, 'skip me'), Buffer.from([(9 << 3) | 3, 8, 1, (9 << 3) | 4]));
+const unknowns = cat(
+  vint(11, 300n),
+  Buffer.from([(12 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8]),
+  Buffer.from([(13 << 3) | 5, 1, 2, 3, 4]),
+  fld(14, 'skip me'),
+  Buffer.from([(9 << 3) | 3, 8, 1, (9 << 3) | 4]),
+);
 const withEvent = (ev: Buffer) => cat(fld(1, ev), fld(2, 'cur'));
 
 test('edge cases: repeated fields, several kinds, unknown fields, negative and long varints, __proto__', () => {
@@ -225,7 +317,12 @@ test('edge cases: repeated fields, several kinds, unknown fields, negative and l
   assert.equal(d.event!.type, 'session.start');
   assert.equal(d.event!.unstructured.multi, 'x');
   // a __proto__ key holding an object becomes the record's prototype on the old path: the same here
-  const proto = withEvent(cat(fld(2, 'p'), fld(5, cat(entry('__proto__', fld(5, entry('sid', fld(3, 'inherited')))), entry('a', fld(3, 'b'))))));
+  const proto = withEvent(
+    cat(
+      fld(2, 'p'),
+      fld(5, cat(entry('__proto__', fld(5, entry('sid', fld(3, 'inherited')))), entry('a', fld(3, 'b')))),
+    ),
+  );
   const a = decodeEvent((exportM.responseDeserialize(proto) as RawExportEvent).event!, NOW).record;
   const b = decodeExportEvent(proto).event!.unstructured;
   assert.deepEqual({ ...b }, { ...a });
@@ -263,7 +360,8 @@ test('broken messages are errors where they are on the proto-loader path, and a 
       } catch {
         oldFailed = true;
       }
-      if (!oldFailed) assert.ok(cut > good.length - 4, `only the cursor string may be cut short on the old path (cut ${cut})`);
+      if (!oldFailed)
+        assert.ok(cut > good.length - 4, `only the cursor string may be cut short on the old path (cut ${cut})`);
     }
   }
   assert.ok(rejected > good.length / 2);

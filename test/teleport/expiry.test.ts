@@ -6,13 +6,30 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { TeleportAccessError, TlsFileError } from '../../src/errors.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
-import { assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, trackedEnvs, until, within, writeIdentity, type Env } from './harness.js';
+import {
+  assertExactlyOnce,
+  auditIds,
+  bigDataset,
+  datasetIds,
+  drain,
+  recordingKeys,
+  sessionKeys,
+  trackedEnvs,
+  until,
+  within,
+  writeIdentity,
+  type Env,
+} from './harness.js';
 
 const env = trackedEnvs(after);
 const HOUR = 3600_000;
 
 function writeExpired(e: Env): void {
-  const { cert, key } = e.fake.issueClientCert({ user: 'bot-old', notBefore: new Date(Date.now() - 10 * HOUR), ttlHours: 1 });
+  const { cert, key } = e.fake.issueClientCert({
+    user: 'bot-old',
+    notBefore: new Date(Date.now() - 10 * HOUR),
+    ttlHours: 1,
+  });
   fs.writeFileSync(e.identityFile, formatIdentityFile({ key, cert, cas: [e.fake.ca] }), { mode: 0o600 });
 }
 
@@ -38,7 +55,10 @@ test('refresh on: an expired identity at start is waited out; status says why; t
   const st = source.status();
   assert.equal(st.state, 'running');
   assert.ok(st.failingSince !== null, 'failing since the start');
-  assert.match(st.lastError ?? '', new RegExp(`^the identity in ${e.identityFile} expired at \\d{4}-.*waiting for the file to be renewed \\(tbot`));
+  assert.match(
+    st.lastError ?? '',
+    new RegExp(`^the identity in ${e.identityFile} expired at \\d{4}-.*waiting for the file to be renewed \\(tbot`),
+  );
   assert.equal(st.identity?.user, 'bot-old');
   // a few refresh intervals: the same expired file read again is not logged again, and nothing is called with it
   await new Promise((r) => setTimeout(r, 300));

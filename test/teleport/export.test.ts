@@ -10,7 +10,19 @@ import type { SourceRecord } from '../../src/record.js';
 import type { StateOp } from '../../src/spool/types.js';
 import { createTeleportSource } from '../../src/sources/teleport/source.js';
 import {
-  DAY, assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, spoolDeps, today, trackedEnvs, until, within,
+  DAY,
+  assertExactlyOnce,
+  auditIds,
+  bigDataset,
+  datasetIds,
+  drain,
+  recordingKeys,
+  sessionKeys,
+  spoolDeps,
+  today,
+  trackedEnvs,
+  until,
+  within,
 } from './harness.js';
 
 const env = trackedEnvs(after);
@@ -41,7 +53,13 @@ test('every event is shipped exactly once across dates and chunks, recordings to
 
 test('restart mid-export: stop, reopen the spool, start again: no loss, no duplicate', async () => {
   const e = await env({
-    dataset: generatedDataset({ dates: { start: new Date(today - 3 * DAY), days: 3 }, eventsPerDate: 400, chunksPerDate: 2, sessions: { count: 3, eventsPerSession: 60 }, seed: 8 }),
+    dataset: generatedDataset({
+      dates: { start: new Date(today - 3 * DAY), days: 3 },
+      eventsPerDate: 400,
+      chunksPerDate: 2,
+      sessions: { count: 3, eventsPerSession: 60 },
+      seed: 8,
+    }),
   });
   e.fake.faults.slowStreamMs = 2;
   let emitted = 0;
@@ -52,7 +70,10 @@ test('restart mid-export: stop, reopen the spool, start again: no loss, no dupli
   const before = await drain(e.spool);
   assert.ok(before.length >= 100 && before.length < e.fake.dataset.events.length, `stopped mid-way (${before.length})`);
   const chunkStates = await e.spool.listState('teleport/export/chunk/');
-  assert.ok(chunkStates.some((s) => JSON.parse(s.value).c), 'a chunk cursor was saved mid-chunk: ' + JSON.stringify(chunkStates) + emitted);
+  assert.ok(
+    chunkStates.some((s) => JSON.parse(s.value).c),
+    'a chunk cursor was saved mid-chunk: ' + JSON.stringify(chunkStates) + emitted,
+  );
 
   await e.reopenSpool();
   e.fake.faults.slowStreamMs = 0;
@@ -102,9 +123,18 @@ test('skip-event-types and skip-session-types are applied; skipped events still 
   await within(source.done, 15_000, 'export');
   await source.stop();
   const records = await drain(e.spool);
-  assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset, (t) => !skip.skipEventTypes.includes(t)), 'audit events');
+  assertExactlyOnce(
+    auditIds(records),
+    datasetIds(e.fake.dataset, (t) => !skip.skipEventTypes.includes(t)),
+    'audit events',
+  );
   assertExactlyOnce(sessionKeys(records), recordingKeys(e.fake.dataset, skip.skipSessionTypes), 'session events');
-  assert.ok(!records.some((r) => ['print', 'resize', 'session.start', 'user.login'].includes(String(r.record.event)) && r.tag === 'events.log'));
+  assert.ok(
+    !records.some(
+      (r) =>
+        ['print', 'resize', 'session.start', 'user.login'].includes(String(r.record.event)) && r.tag === 'events.log',
+    ),
+  );
   // run again: everything, skipped or not, is behind the cursor
   source = e.source(skip);
   await source.start();
@@ -114,7 +144,13 @@ test('skip-event-types and skip-session-types are applied; skipped events still 
 });
 
 test('a different start time later is an error that says how to restart; the same one is fine', async () => {
-  const e = await env({ dataset: generatedDataset({ dates: [new Date(today - DAY).toISOString().slice(0, 10)], eventsPerDate: 20, chunksPerDate: 2 }) });
+  const e = await env({
+    dataset: generatedDataset({
+      dates: [new Date(today - DAY).toISOString().slice(0, 10)],
+      eventsPerDate: 20,
+      chunksPerDate: 2,
+    }),
+  });
   // mid-day: the chunks hold the whole date, the events before the start time are not shipped
   const start = new Date(today - DAY / 2);
   let source = e.source({ startTime: start });
@@ -127,7 +163,13 @@ test('a different start time later is an error that says how to restart; the sam
   assert.ok(after.length > 0 && after.length < ds.length);
   assert.deepEqual(auditIds(await drain(e.spool)).sort(), after.map((x) => x.id).sort());
   source = e.source({ startTime: new Date(today - 3 * DAY) });
-  await assert.rejects(source.start(), (err: unknown) => err instanceof ConfigError && /remove the storage dir/.test(err.message) && err.message.includes(start.toISOString()));
+  await assert.rejects(
+    source.start(),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /remove the storage dir/.test(err.message) &&
+      err.message.includes(start.toISOString()),
+  );
   await source.stop();
   source = e.source({ startTime: undefined });
   await source.start();
@@ -161,39 +203,69 @@ test('dry run hands every record to emit without state, and writes no state', as
   assert.deepEqual(await e.spool.listState('teleport/'), []);
   assertExactlyOnce(auditIds(emitted), datasetIds(e.fake.dataset), 'audit events');
   assertExactlyOnce(sessionKeys(emitted), recordingKeys(e.fake.dataset), 'session events');
-  assert.ok(!e.logs.has(/dry run: would ship/), 'what would be shipped is the app\'s to log, after routing');
+  assert.ok(!e.logs.has(/dry run: would ship/), "what would be shipped is the app's to log, after routing");
 });
 
 test('caught up on today, late chunks of the two previous dates are still read, once; three dates back is not polled', async () => {
-  const e = await env({ dataset: generatedDataset({ dates: { start: new Date(today - 4 * DAY), days: 4 }, eventsPerDate: 30, chunksPerDate: 2, seed: 12 }) });
+  const e = await env({
+    dataset: generatedDataset({
+      dates: { start: new Date(today - 4 * DAY), days: 4 },
+      eventsPerDate: 30,
+      chunksPerDate: 2,
+      seed: 12,
+    }),
+  });
   const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   const shipped: string[] = [];
-  const source = e.source({ exitOnLastEvent: false, pollIntervalMs: 50 }, { after: (r) => void shipped.push(...auditIds(r)) });
+  const source = e.source(
+    { exitOnLastEvent: false, pollIntervalMs: 50 },
+    { after: (r) => void shipped.push(...auditIds(r)) },
+  );
   await source.start();
   await until(() => source.status().caughtUp && source.status().date === isoDay(today), 15_000, 'caught up on today');
 
   // teleport adds chunks to past dates late; the fake puts events added now in new chunks of their dates
-  const login = (t: number) => ({ event: 'user.login', code: 'T1000I', success: true, user: 'late', method: 'local', uid: randomUUID(), time: new Date(t).toISOString() });
+  const login = (t: number) => ({
+    event: 'user.login',
+    code: 'T1000I',
+    success: true,
+    user: 'late',
+    method: 'local',
+    uid: randomUUID(),
+    time: new Date(t).toISOString(),
+  });
   const late = [login(today - DAY + 3600_000), login(today - 2 * DAY + 3600_000)];
   // after the start time, so only the polled window keeps it out
   const tooOld = login(today - 3 * DAY + 3600_000);
   const addedAt = Date.now();
   assert.equal(e.fake.addEvents(late).length, 2);
   const [oldChunk] = e.fake.addEvents([tooOld]);
-  await until(() => late.every((x) => shipped.includes(x.uid)), 15_000, 'late events of yesterday and the day before shipped');
+  await until(
+    () => late.every((x) => shipped.includes(x.uid)),
+    15_000,
+    'late events of yesterday and the day before shipped',
+  );
   // three more full rounds (three dates each): a late chunk read again, or the old one read late, would show
   const listed = e.fake.calls.GetEventExportChunks!.count;
   await until(() => e.fake.calls.GetEventExportChunks!.count >= listed + 9, 15_000, 'more polling rounds');
   await source.stop();
 
   const records = await drain(e.spool);
-  assertExactlyOnce(auditIds(records), [...datasetIds(e.fake.dataset), ...late.map((x) => x.uid)], 'audit events with the late ones');
+  assertExactlyOnce(
+    auditIds(records),
+    [...datasetIds(e.fake.dataset), ...late.map((x) => x.uid)],
+    'audit events with the late ones',
+  );
   // the rule: each round lists the export date (today once caught up) and the two dates before it; a chunk that
   // appears on an older date after the export moved past it is never read (the saved date only moves forward)
   assert.ok(!records.some((r) => r.record.uid === tooOld.uid), 'an event added three dates back is not shipped');
-  assert.ok(!e.fake.calls.ExportUnstructuredEvents!.recent.some((c) => (c.request as { chunk: string }).chunk === oldChunk));
+  assert.ok(
+    !e.fake.calls.ExportUnstructuredEvents!.recent.some((c) => (c.request as { chunk: string }).chunk === oldChunk),
+  );
   const polled = new Set(
-    e.fake.calls.GetEventExportChunks!.recent.filter((c) => c.at >= addedAt).map((c) => isoDay(Number((c.request as { date: { seconds: string } }).date.seconds) * 1000)),
+    e.fake.calls
+      .GetEventExportChunks!.recent.filter((c) => c.at >= addedAt)
+      .map((c) => isoDay(Number((c.request as { date: { seconds: string } }).date.seconds) * 1000)),
   );
   assert.deepEqual([...polled].sort(), [isoDay(today - 2 * DAY), isoDay(today - DAY), isoDay(today)]);
 });

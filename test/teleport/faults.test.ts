@@ -5,14 +5,28 @@ import assert from 'node:assert/strict';
 import type { SourceRecord } from '../../src/record.js';
 import { createTeleportSource } from '../../src/sources/teleport/source.js';
 import {
-  assertExactlyOnce, auditIds, bigDataset, datasetIds, drain, recordingKeys, sessionKeys, spoolDeps, trackedEnvs, until, within,
+  assertExactlyOnce,
+  auditIds,
+  bigDataset,
+  datasetIds,
+  drain,
+  recordingKeys,
+  sessionKeys,
+  spoolDeps,
+  trackedEnvs,
+  until,
+  within,
 } from './harness.js';
 
 const env = trackedEnvs(after);
 
 test('UNAVAILABLE mid-stream and failed listings are retried; nothing lost or repeated', async () => {
   const e = await env({ dataset: bigDataset() });
-  e.fake.faults.unavailableAfter = { messages: 37, times: 6, rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'] };
+  e.fake.faults.unavailableAfter = {
+    messages: 37,
+    times: 6,
+    rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'],
+  };
   e.fake.faults.failNextCalls.push({ rpc: 'GetEventExportChunks', code: 14, times: 3 });
   const source = e.source();
   await source.start();
@@ -27,7 +41,11 @@ test('UNAVAILABLE mid-stream and failed listings are retried; nothing lost or re
 
 test('streams that go silent (connection up, nothing sent) are cancelled after stream-idle-timeout and resumed from their cursor', async () => {
   const e = await env({ dataset: bigDataset() });
-  e.fake.faults.stallAfter = { messages: 25, times: 3, rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'] };
+  e.fake.faults.stallAfter = {
+    messages: 25,
+    times: 3,
+    rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'],
+  };
   const source = e.source({ streamIdleMs: 300 });
   await source.start();
   await within(source.done, 20_000, 'export with stalled streams');
@@ -36,7 +54,9 @@ test('streams that go silent (connection up, nothing sent) are cancelled after s
   assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
   assertExactlyOnce(sessionKeys(records), recordingKeys(e.fake.dataset), 'session events');
   assert.equal(e.fake.faults.stallAfter, undefined, 'every injected stall was hit');
-  const idle = e.logs.lines.filter((l) => /the stream sent nothing for \d+ s \(stream-idle-timeout\); cancelled, to be retried/.test(String(l.err)));
+  const idle = e.logs.lines.filter((l) =>
+    /the stream sent nothing for \d+ s \(stream-idle-timeout\); cancelled, to be retried/.test(String(l.err)),
+  );
   assert.equal(idle.length, 3, 'each stall was cut by the idle timeout, and logged');
 });
 
@@ -52,7 +72,9 @@ test('a stalled stream is visible before stream-idle-timeout cancels it: a warni
   clearInterval(watch);
   await source.stop();
   assertExactlyOnce(auditIds(await drain(e.spool)), datasetIds(e.fake.dataset), 'audit events');
-  const warned = e.logs.lines.filter((l) => /^a teleport stream has sent nothing for \d+ s with its connection up/.test(String(l.msg)));
+  const warned = e.logs.lines.filter((l) =>
+    /^a teleport stream has sent nothing for \d+ s with its connection up/.test(String(l.msg)),
+  );
   assert.equal(warned.length, 1, 'one warning for the one stall');
   assert.match(String(warned[0]!.stream), /^export chunk \S+ of \d{4}-\d{2}-\d{2}$/);
   assert.equal(warned[0]!.cancelAfterSeconds, 2, 'it had sent events: the plain idle timeout applies');
@@ -65,7 +87,13 @@ test('a chunk that keeps failing is called stuck (error log, status) until it su
   // the first chunk asked for fails 7 times in a row, the others stream
   let target: string | undefined;
   const when = (req: { chunk: string }) => (target ??= req.chunk) === req.chunk;
-  e.fake.faults.failNextCalls.push({ rpc: 'ExportUnstructuredEvents', code: 13, times: 7, details: 'backend read failed', when });
+  e.fake.faults.failNextCalls.push({
+    rpc: 'ExportUnstructuredEvents',
+    code: 13,
+    times: 7,
+    details: 'backend read failed',
+    when,
+  });
   const source = e.source();
   const seen: number[] = [];
   const watch = setInterval(() => seen.push(source.status().stuckChunks.length), 5);
@@ -77,9 +105,15 @@ test('a chunk that keeps failing is called stuck (error log, status) until it su
   assertExactlyOnce(auditIds(records), datasetIds(e.fake.dataset), 'audit events');
   const errors = e.logs.lines.filter((l) => /teleport export chunk keeps failing/.test(String(l.msg)));
   assert.equal(errors.length, 3, 'failures 5, 6 and 7 are errors');
-  assert.equal(e.logs.lines.filter((l) => /teleport export chunk failed; it will be retried/.test(String(l.msg))).length, 4);
+  assert.equal(
+    e.logs.lines.filter((l) => /teleport export chunk failed; it will be retried/.test(String(l.msg))).length,
+    4,
+  );
   assert.match(String(errors[0]!.err), /INTERNAL: backend read failed/);
-  assert.ok(seen.some((n) => n === 1), 'status listed the stuck chunk');
+  assert.ok(
+    seen.some((n) => n === 1),
+    'status listed the stuck chunk',
+  );
   assert.deepEqual(source.status().stuckChunks, [], 'cleared once it succeeded');
 });
 
@@ -118,7 +152,8 @@ test('a full spool holds the poller back; it retries the same batch and loses no
   const errorsSeen: string[] = [];
   const sample = () => {
     const st = source.status();
-    if (st.lastError !== null || st.failingSince !== null) errorsSeen.push(`lastError ${st.lastError}, failingSince ${st.failingSince}`);
+    if (st.lastError !== null || st.failingSince !== null)
+      errorsSeen.push(`lastError ${st.lastError}, failingSince ${st.failingSince}`);
   };
   const source = createTeleportSource(e.options(), {
     ...spoolDeps(e.spool, e.logs.logger),
@@ -152,8 +187,16 @@ test('a full spool holds the poller back; it retries the same batch and loses no
   await drainer;
   assert.ok(sawFull, 'the spool filled up at least once');
   assert.ok(waits > 0, 'the poller waited for spool space');
-  const trouble = e.logs.lines.filter((l) => /export chunk failed|export chunk keeps failing|session recording failed|listing teleport export chunks failed|teleport poller failed/.test(String(l.msg)));
-  assert.deepEqual(trouble.map((l) => l.msg), [], 'a full spool is not logged as a failure');
+  const trouble = e.logs.lines.filter((l) =>
+    /export chunk failed|export chunk keeps failing|session recording failed|listing teleport export chunks failed|teleport poller failed/.test(
+      String(l.msg),
+    ),
+  );
+  assert.deepEqual(
+    trouble.map((l) => l.msg),
+    [],
+    'a full spool is not logged as a failure',
+  );
   assert.deepEqual(errorsSeen.slice(0, 3), [], 'lastError and failingSince stayed null while the poller waited');
   assert.notEqual(source.status().state, 'failed');
   assertExactlyOnce(auditIds(got), datasetIds(e.fake.dataset), 'audit events');

@@ -9,9 +9,20 @@ import pino, { type Logger } from 'pino';
 import { openSpool } from '../../src/spool/spool.js';
 import type { Spool, StateOp } from '../../src/spool/types.js';
 import type { SourceRecord } from '../../src/record.js';
-import { startFakeTeleport, createFakeTeleportTls, generatedDataset, type FakeTeleport, type FakeDataset } from '../../src/fakes/teleport.js';
+import {
+  startFakeTeleport,
+  createFakeTeleportTls,
+  generatedDataset,
+  type FakeTeleport,
+  type FakeDataset,
+} from '../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
-import { createTeleportSource, type PollerDeps, type TeleportSource, type TeleportSourceOptions } from '../../src/sources/teleport/source.js';
+import {
+  createTeleportSource,
+  type PollerDeps,
+  type TeleportSource,
+  type TeleportSourceOptions,
+} from '../../src/sources/teleport/source.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
 
 await awayFromUtcMidnight();
@@ -58,7 +69,10 @@ export interface EmitHook {
 export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now?: () => number): PollerDeps {
   return {
     async emit(records, state) {
-      await spool.append(records.map((r) => JSON.stringify(r)), state);
+      await spool.append(
+        records.map((r) => JSON.stringify(r)),
+        state,
+      );
       hook.after?.(records, state);
     },
     waitForSpace: (signal) => spool.waitForSpace(signal),
@@ -192,7 +206,10 @@ export function sessionKeys(records: SourceRecord[]): string[] {
 }
 
 /** asserts each id appears exactly once and the set equals `expected` */
-export function exactlyOnce(got: string[], expected: string[]): { missing: string[]; dupes: string[]; extra: string[] } {
+export function exactlyOnce(
+  got: string[],
+  expected: string[],
+): { missing: string[]; dupes: string[]; extra: string[] } {
   const counts = new Map<string, number>();
   for (const g of got) counts.set(g, (counts.get(g) ?? 0) + 1);
   const want = new Set(expected);
@@ -204,7 +221,9 @@ export function exactlyOnce(got: string[], expected: string[]): { missing: strin
 }
 
 /** a setup() per test, all closed after the file's tests: `const env = trackedEnvs(after)` */
-export function trackedEnvs(after: (fn: () => Promise<void>) => void): (o?: Parameters<typeof setup>[0]) => Promise<Env> {
+export function trackedEnvs(
+  after: (fn: () => Promise<void>) => void,
+): (o?: Parameters<typeof setup>[0]) => Promise<Env> {
   const envs: Env[] = [];
   after(async () => {
     for (const e of envs) await e.close();
@@ -230,6 +249,10 @@ export const bigDataset = (): FakeDataset =>
 
 export function assertExactlyOnce(got: string[], expected: string[], what: string): void {
   const r = exactlyOnce(got, expected);
-  assert.deepEqual({ missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length }, { missing: 0, dupes: 0, extra: 0 }, `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`);
+  assert.deepEqual(
+    { missing: r.missing.length, dupes: r.dupes.length, extra: r.extra.length },
+    { missing: 0, dupes: 0, extra: 0 },
+    `${what}: ${JSON.stringify({ missing: r.missing.slice(0, 3), dupes: r.dupes.slice(0, 3), extra: r.extra.slice(0, 3) })}`,
+  );
   assert.equal(got.length, expected.length);
 }

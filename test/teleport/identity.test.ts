@@ -25,7 +25,13 @@ function tmpdir(): string {
 }
 
 test('parses a tctl identity file: key first, ssh cert and ssh CAs ignored, tls cert then tls CAs', () => {
-  const text = formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert, userCa.cert], sshCert: SSH_CERT, sshCas: [SSH_CA] });
+  const text = formatIdentityFile({
+    key: client.key,
+    cert: client.cert,
+    cas: [hostCa.cert, userCa.cert],
+    sshCert: SSH_CERT,
+    sshCas: [SSH_CA],
+  });
   const lines = text.split('\n');
   assert.match(lines[0]!, /BEGIN RSA PRIVATE KEY/);
   assert.ok(lines.includes(SSH_CERT));
@@ -38,7 +44,9 @@ test('parses a tctl identity file: key first, ssh cert and ssh CAs ignored, tls 
 });
 
 test('tolerates CRLF line endings and a trailing newline-less file', () => {
-  const text = formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert] }).replace(/\n/g, '\r\n').trimEnd();
+  const text = formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert] })
+    .replace(/\n/g, '\r\n')
+    .trimEnd();
   const parts = parseIdentityFile(text, 'identity');
   assert.equal(parts.cas.length, 1);
   const id = validateIdentity(parts, { file: 'identity' });
@@ -47,10 +55,16 @@ test('tolerates CRLF line endings and a trailing newline-less file', () => {
 });
 
 test('missing parts name the file and what to do', () => {
-  assert.throws(() => parseIdentityFile(client.cert, '/etc/tdf/identity'), (e: unknown) => e instanceof TlsFileError && /\/etc\/tdf\/identity holds no private key/.test(e.message));
+  assert.throws(
+    () => parseIdentityFile(client.cert, '/etc/tdf/identity'),
+    (e: unknown) => e instanceof TlsFileError && /\/etc\/tdf\/identity holds no private key/.test(e.message),
+  );
   assert.throws(() => parseIdentityFile(client.key, 'id'), /holds no TLS certificate/);
   assert.throws(() => parseIdentityFile(client.key + client.cert, 'id'), /no TLS CA certificate/);
-  const truncated = formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert] }).split('\n').slice(0, -6).join('\n');
+  const truncated = formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert] })
+    .split('\n')
+    .slice(0, -6)
+    .join('\n');
   assert.throws(() => parseIdentityFile(truncated, 'id'), /truncated/);
 });
 
@@ -58,7 +72,10 @@ test('a valid identity file loads; fingerprint changes when the file changes', (
   const dir = tmpdir();
   try {
     const file = path.join(dir, 'identity');
-    fs.writeFileSync(file, formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert], sshCert: SSH_CERT }));
+    fs.writeFileSync(
+      file,
+      formatIdentityFile({ key: client.key, cert: client.cert, cas: [hostCa.cert], sshCert: SSH_CERT }),
+    );
     const a = loadIdentity({ identityFile: file });
     assert.equal(a.file, file);
     assert.ok(a.notAfter.getTime() > Date.now());
@@ -73,7 +90,12 @@ test('a valid identity file loads; fingerprint changes when the file changes', (
 });
 
 test('an expired certificate is refused with its expiry time and how to renew, and no key material', () => {
-  const old = createCert(userCa, { usage: 'client', commonName: 'bot', notBefore: new Date(Date.now() - 10 * 3600_000), ttlHours: 1 });
+  const old = createCert(userCa, {
+    usage: 'client',
+    commonName: 'bot',
+    notBefore: new Date(Date.now() - 10 * 3600_000),
+    ttlHours: 1,
+  });
   const parts = { key: old.key, cert: old.cert, cas: [hostCa.cert] };
   const expiry = validateIdentityExpiry(old.cert);
   assert.throws(
@@ -92,7 +114,12 @@ test('an expired certificate is refused with its expiry time and how to renew, a
 });
 
 test('the expiry error carries the identity read (for a poller that waits for its renewal), never enumerable', () => {
-  const old = createCert(userCa, { usage: 'client', commonName: 'bot', notBefore: new Date(Date.now() - 10 * 3600_000), ttlHours: 1 });
+  const old = createCert(userCa, {
+    usage: 'client',
+    commonName: 'bot',
+    notBefore: new Date(Date.now() - 10 * 3600_000),
+    ttlHours: 1,
+  });
   const parts = { key: old.key, cert: old.cert, cas: [hostCa.cert] };
   assert.throws(
     () => validateIdentity(parts, { file: 'id' }),
@@ -100,7 +127,10 @@ test('the expiry error carries the identity read (for a poller that waits for it
       assert.ok(e instanceof IdentityExpiredError && e instanceof TlsFileError);
       assert.equal(e.identity.user, 'bot');
       assert.equal(e.identity.notAfter.toISOString(), validateIdentityExpiry(old.cert));
-      assert.equal(e.identity.fingerprint, validateIdentity(parts, { file: 'id', now: Date.now() - 9 * 3600_000 }).fingerprint);
+      assert.equal(
+        e.identity.fingerprint,
+        validateIdentity(parts, { file: 'id', now: Date.now() - 9 * 3600_000 }).fingerprint,
+      );
       // an error logged whole (JSON, or pino's serializer of own properties) shows no key
       assert.ok(!Object.keys(e).includes('identity'));
       assert.ok(!JSON.stringify(e).includes('PRIVATE KEY'));
@@ -109,7 +139,10 @@ test('the expiry error carries the identity read (for a poller that waits for it
   );
   // not valid yet is another problem: no identity to wait with
   const future = createCert(userCa, { usage: 'client', notBefore: new Date(Date.now() + 10 * 3600_000) });
-  assert.throws(() => validateIdentity({ key: future.key, cert: future.cert, cas: [hostCa.cert] }, { file: 'id' }), (e: unknown) => !(e instanceof IdentityExpiredError));
+  assert.throws(
+    () => validateIdentity({ key: future.key, cert: future.cert, cas: [hostCa.cert] }, { file: 'id' }),
+    (e: unknown) => !(e instanceof IdentityExpiredError),
+  );
 });
 
 function validateIdentityExpiry(certPem: string): string {
@@ -118,7 +151,10 @@ function validateIdentityExpiry(certPem: string): string {
 
 test('a certificate not valid yet is refused with its start time', () => {
   const future = createCert(userCa, { usage: 'client', notBefore: new Date(Date.now() + 10 * 3600_000) });
-  assert.throws(() => validateIdentity({ key: future.key, cert: future.cert, cas: [hostCa.cert] }, { file: 'id' }), /not valid before \d{4}-\d\d-\d\dT/);
+  assert.throws(
+    () => validateIdentity({ key: future.key, cert: future.cert, cas: [hostCa.cert] }, { file: 'id' }),
+    /not valid before \d{4}-\d\d-\d\dT/,
+  );
 });
 
 test('a key that does not match the certificate is refused, naming both files', () => {
@@ -133,12 +169,19 @@ test('a key that does not match the certificate is refused, naming both files', 
     fs.writeFileSync(ca, hostCa.cert + userCa.cert);
     assert.throws(
       () => loadIdentity({ certFile: cert, keyFile: key, caFile: ca }),
-      (e: unknown) => e instanceof TlsFileError && e.message.includes(key) && e.message.includes(cert) && /does not match/.test(e.message),
+      (e: unknown) =>
+        e instanceof TlsFileError &&
+        e.message.includes(key) &&
+        e.message.includes(cert) &&
+        /does not match/.test(e.message),
     );
     fs.writeFileSync(key, client.key);
     const id = loadIdentity({ certFile: cert, keyFile: key, caFile: ca });
     assert.equal(id.cas.length, 2);
-    assert.throws(() => loadIdentity({ certFile: cert, keyFile: path.join(dir, 'nope'), caFile: ca }), /nope does not exist/);
+    assert.throws(
+      () => loadIdentity({ certFile: cert, keyFile: path.join(dir, 'nope'), caFile: ca }),
+      /nope does not exist/,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -8,10 +8,27 @@ import { generatedDataset } from '../../src/fakes/teleport.js';
 import { K } from '../../src/sources/teleport/state.js';
 import { isoDate } from '../../src/sources/teleport/exporter.js';
 import type { SourceRecord } from '../../src/record.js';
-import { DAY, assertExactlyOnce, auditIds, datasetIds, drain, exactlyOnce, today, trackedEnvs, within, type Env } from './harness.js';
+import {
+  DAY,
+  assertExactlyOnce,
+  auditIds,
+  datasetIds,
+  drain,
+  exactlyOnce,
+  today,
+  trackedEnvs,
+  within,
+  type Env,
+} from './harness.js';
 
 const env = trackedEnvs(after);
-const dataset = () => generatedDataset({ dates: { start: new Date(today - 3 * DAY), days: 3 }, eventsPerDate: 200, chunksPerDate: 2, seed: 5 });
+const dataset = () =>
+  generatedDataset({
+    dates: { start: new Date(today - 3 * DAY), days: 3 },
+    eventsPerDate: 200,
+    chunksPerDate: 2,
+    seed: 5,
+  });
 
 async function run(e: Env, what: string): Promise<SourceRecord[]> {
   const s = e.source({ windowSizeMs: 6 * 3600_000 });
@@ -21,7 +38,15 @@ async function run(e: Env, what: string): Promise<SourceRecord[]> {
   return drain(e.spool);
 }
 
-const login = (t: number) => ({ event: 'user.login', code: 'T1000I', success: true, user: 'alice', method: 'local', uid: randomUUID(), time: new Date(t).toISOString() });
+const login = (t: number) => ({
+  event: 'user.login',
+  code: 'T1000I',
+  success: true,
+  user: 'alice',
+  method: 'local',
+  uid: randomUUID(),
+  time: new Date(t).toISOString(),
+});
 
 test('a legacy storage stays legacy after the auth service gains cursor v2: nothing is sent again', async () => {
   const e = await env({ dataset: dataset() });
@@ -45,7 +70,11 @@ test('a legacy storage stays legacy after the auth service gains cursor v2: noth
   const third = await run(e, 'run on a storage without the mode key');
   assert.deepEqual(auditIds(third), []);
   assert.equal(await e.spool.getState(K.mode), 'legacy');
-  assertExactlyOnce(auditIds([...first, ...second, ...third]), [...datasetIds(e.fake.dataset), fresh[0]!.uid], 'all runs');
+  assertExactlyOnce(
+    auditIds([...first, ...second, ...third]),
+    [...datasetIds(e.fake.dataset), fresh[0]!.uid],
+    'all runs',
+  );
 });
 
 test('an export storage on a downgraded auth service continues with the legacy search from the export date, with a warning', async () => {
@@ -66,7 +95,12 @@ test('an export storage on a downgraded auth service continues with the legacy s
   // what is sent again is of the export date only, never the history before it
   const resent = ids.filter((id) => auditIds(first).includes(id));
   assert.deepEqual(resent.sort(), todays.map((x) => x.uid).sort());
-  assert.ok(e.logs.lines.some((l) => l.level === 40 && l.date === exportDate && /events of that date may be sent again/.test(String(l.msg))), 'the warning names the date');
+  assert.ok(
+    e.logs.lines.some(
+      (l) => l.level === 40 && l.date === exportDate && /events of that date may be sent again/.test(String(l.msg)),
+    ),
+    'the warning names the date',
+  );
   assert.equal(await e.spool.getState(K.mode), 'legacy', 'stored as legacy from now on');
   const legacy = JSON.parse((await e.spool.getState(K.legacy))!);
   assert.ok(legacy.w >= today, 'the legacy windows start at the export date');
@@ -75,6 +109,10 @@ test('an export storage on a downgraded auth service continues with the legacy s
   e.fake.faults.unimplementedExport = false;
   const third = await run(e, 'run after the upgrade back');
   assert.deepEqual(auditIds(third), []);
-  const r = exactlyOnce(auditIds([...first, ...second, ...third]), [...datasetIds(e.fake.dataset), ...todays.map((x) => x.uid), fresh[0]!.uid]);
+  const r = exactlyOnce(auditIds([...first, ...second, ...third]), [
+    ...datasetIds(e.fake.dataset),
+    ...todays.map((x) => x.uid),
+    fresh[0]!.uid,
+  ]);
   assert.deepEqual([r.missing, r.extra], [[], []]);
 });

@@ -18,14 +18,33 @@ import { createTeleportSource } from '../../src/sources/teleport/source.js';
 import { K, StateStore } from '../../src/sources/teleport/state.js';
 import type { DecodedEvent } from '../../src/sources/teleport/events.js';
 import {
-  DAY, assertExactlyOnce, auditIds, datasetIds, drain, recordingKeys, sessionKeys, spoolDeps, today, trackedEnvs, until, within, writeIdentity,
+  DAY,
+  assertExactlyOnce,
+  auditIds,
+  datasetIds,
+  drain,
+  recordingKeys,
+  sessionKeys,
+  spoolDeps,
+  today,
+  trackedEnvs,
+  until,
+  within,
+  writeIdentity,
 } from './harness.js';
 
 const env = trackedEnvs(after);
 const yesterday = new Date(today - DAY).toISOString().slice(0, 10);
 const small = (sessions?: { count: number; eventsPerSession: number }) =>
   generatedDataset({ dates: [yesterday], eventsPerDate: 20, chunksPerDate: 1, sessions, seed: 4 });
-const upload = (sid: string, t: number) => ({ event: 'session.upload', ei: 2147483647, sid, uid: randomUUID(), time: new Date(t).toISOString(), code: 'T2005I' });
+const upload = (sid: string, t: number) => ({
+  event: 'session.upload',
+  ei: 2147483647,
+  sid,
+  uid: randomUUID(),
+  time: new Date(t).toISOString(),
+  code: 'T2005I',
+});
 
 test('a batch carrying a session.upload that fails (not full, not closed) still registers the session when retried', async () => {
   const e = await env({ dataset: small() });
@@ -56,7 +75,13 @@ test('a batch carrying a session.upload that fails (not full, not closed) still 
 
 test('the same upload in two concurrent batches is claimed once; a failed claim is released', async () => {
   const e = await env({ dataset: small() });
-  const client = createAuditLogClient({ addr: e.fake.address, identity: loadIdentity({ identityFile: e.identityFile }), mode: 'direct', apiVersion: '17.0.0', timeoutMs: 5000 });
+  const client = createAuditLogClient({
+    addr: e.fake.address,
+    identity: loadIdentity({ identityFile: e.identityFile }),
+    mode: 'direct',
+    apiVersion: '17.0.0',
+    timeoutMs: 5000,
+  });
   const ac = new AbortController();
   after(() => {
     ac.abort();
@@ -65,12 +90,26 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
   const logger = pino({ level: 'silent' });
   const store = new StateStore(spoolDeps(e.spool, logger), false, logger);
   const sessions = createSessions(
-    { concurrency: 2, tagPrefix: 'session', skipSessionTypes: [], retryBaseMs: 60_000, retryMaxMs: 60_000, giveUpMs: 48 * 3600_000, streamIdleMs: 300_000 },
+    {
+      concurrency: 2,
+      tagPrefix: 'session',
+      skipSessionTypes: [],
+      retryBaseMs: 60_000,
+      retryMaxMs: 60_000,
+      giveUpMs: 48 * 3600_000,
+      streamIdleMs: 300_000,
+    },
     { client, store, logger, now: Date.now, signal: ac.signal, progress: () => {} },
   );
   const sid = randomUUID();
   e.fake.faults.notFoundSessions.set(sid, Infinity);
-  const ev = (): DecodedEvent => ({ type: 'session.upload', id: randomUUID(), index: 0, time: Date.now(), record: { event: 'session.upload', sid } });
+  const ev = (): DecodedEvent => ({
+    type: 'session.upload',
+    id: randomUUID(),
+    index: 0,
+    time: Date.now(),
+    record: { event: 'session.upload', sid },
+  });
   const tracked = () => sessions.stats().active + sessions.stats().pending;
 
   const a = sessions.opsFor([ev()]);
@@ -94,7 +133,12 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
 test('exit-on-last-event exits when recordings keep failing (not NotFound, not refused): they stay in state, are logged, and resume next run', async () => {
   const e = await env({ dataset: small({ count: 2, eventsPerSession: 10 }) });
   // a refusal (PERMISSION_DENIED) ends the run with an error instead: access.test.ts
-  e.fake.faults.failNextCalls.push({ rpc: 'StreamUnstructuredSessionEvents', code: grpc.status.INTERNAL, times: Infinity, details: 'backend read failed' });
+  e.fake.faults.failNextCalls.push({
+    rpc: 'StreamUnstructuredSessionEvents',
+    code: grpc.status.INTERNAL,
+    times: Infinity,
+    details: 'backend read failed',
+  });
   let s = e.source();
   await s.start();
   await within(s.done, 15_000, 'exit-on-last-event with failing recordings');
@@ -105,7 +149,9 @@ test('exit-on-last-event exits when recordings keep failing (not NotFound, not r
   assert.equal(sessionKeys(first).length, 0);
   for (const sid of sids) {
     assert.ok(await e.spool.getState(K.session(sid)), 'still in state');
-    const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as { session_id: string }).session_id === sid);
+    const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter(
+      (c) => (c.request as { session_id: string }).session_id === sid,
+    );
     assert.ok(calls.length >= 3, `${calls.length} attempts before exiting`);
     const left = e.logs.lines.find((l) => l.sid === sid && /left behind at exit/.test(String(l.msg)));
     assert.ok(left, 'logged at exit');
@@ -140,16 +186,31 @@ test('a give-up whose state delete fails backs off instead of retrying at once',
     return putState(ops);
   };
   // not found since a minute ago (saved by an earlier run), past the give-up time set below
-  await e.spool.putState([{ type: 'put', key: K.session(lost), value: JSON.stringify({ i: 0, t: Date.now() - 60_000, nf: Date.now() - 60_000 }) }]);
+  await e.spool.putState([
+    {
+      type: 'put',
+      key: K.session(lost),
+      value: JSON.stringify({ i: 0, t: Date.now() - 60_000, nf: Date.now() - 60_000 }),
+    },
+  ]);
   // retries of the session are a minute away at least: any second attempt during this test is a tight loop
-  const s = createTeleportSource(e.options({ sessionRetryBaseMs: 60_000, sessionRetryMaxMs: 60_000, sessionGiveUpMs: 1000 }), deps);
+  const s = createTeleportSource(
+    e.options({ sessionRetryBaseMs: 60_000, sessionRetryMaxMs: 60_000, sessionGiveUpMs: 1000 }),
+    deps,
+  );
   await s.start();
   await within(s.done, 15_000, 'exit-on-last-event with an undeletable session');
   await s.stop();
-  const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as { session_id: string }).session_id === lost);
+  const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter(
+    (c) => (c.request as { session_id: string }).session_id === lost,
+  );
   assert.equal(calls.length, 1);
   assert.equal(refused, 1);
-  assert.ok(e.logs.lines.some((l) => l.sid === lost && /could not drop the session/.test(String(l.msg)) && Number(l.retryInMs) >= 60_000));
+  assert.ok(
+    e.logs.lines.some(
+      (l) => l.sid === lost && /could not drop the session/.test(String(l.msg)) && Number(l.retryInMs) >= 60_000,
+    ),
+  );
   assert.ok(await e.spool.getState(K.session(lost)), 'kept: the next run gives up on it again');
 });
 
@@ -168,12 +229,28 @@ test('a rotated identity that cannot be used (proxy mode, no cluster name in it)
   assert.equal(s.status().identityRefreshedAt, null);
   assert.equal(s.status().identity!.user, 'bot-datadog');
   assert.equal(s.status().state, 'running');
-  assert.match(String(e.logs.lines.find((l) => /new identity cannot be used/.test(String(l.msg)))!.err), /cluster name/);
+  assert.match(
+    String(e.logs.lines.find((l) => /new identity cannot be used/.test(String(l.msg)))!.err),
+    /cluster name/,
+  );
 
   writeIdentity(e.fake, e.identityFile, 'bot-fixed');
   await until(() => s.status().identityRefreshedAt !== null, 10_000, 'the fixed identity loaded');
-  e.fake.addEvents([{ event: 'user.login', code: 'T1000I', success: true, user: 'alice', uid: randomUUID(), time: new Date().toISOString() }]);
-  await until(() => e.fake.calls.GetEventExportChunks!.last!.user === 'bot-fixed', 10_000, 'calls made with the fixed identity');
+  e.fake.addEvents([
+    {
+      event: 'user.login',
+      code: 'T1000I',
+      success: true,
+      user: 'alice',
+      uid: randomUUID(),
+      time: new Date().toISOString(),
+    },
+  ]);
+  await until(
+    () => e.fake.calls.GetEventExportChunks!.last!.user === 'bot-fixed',
+    10_000,
+    'calls made with the fixed identity',
+  );
   await s.stop();
   assert.equal(s.status().identity!.user, 'bot-fixed');
 });

@@ -17,7 +17,13 @@ const env = trackedEnvs(after);
 const DATE = '2026-11-20';
 
 function clientFor(e: Env) {
-  const c = createAuditLogClient({ addr: e.fake.address, identity: loadIdentity({ identityFile: e.identityFile }), mode: 'direct', apiVersion: '17.0.0', timeoutMs: 5000 });
+  const c = createAuditLogClient({
+    addr: e.fake.address,
+    identity: loadIdentity({ identityFile: e.identityFile }),
+    mode: 'direct',
+    apiVersion: '17.0.0',
+    timeoutMs: 5000,
+  });
   after(() => c.close());
   return c;
 }
@@ -29,11 +35,18 @@ test('unary calls and streams leave no abort listener on the signal, whether the
   addFakeLockService(e.fake);
   const c = clientFor(e);
   const ac = new AbortController();
-  const search = { startDate: new Date(DATE), endDate: new Date(Date.parse(DATE) + 86_400_000), eventTypes: [], limit: 5, startKey: '' };
+  const search = {
+    startDate: new Date(DATE),
+    endDate: new Date(Date.parse(DATE) + 86_400_000),
+    eventTypes: [],
+    limit: 5,
+    startKey: '',
+  };
   for (let i = 0; i < 30; i++) await c.searchEvents(search, ac.signal);
   assert.equal(listeners(ac.signal), 0, 'after successful searches');
   e.fake.faults.failNextCalls.push({ rpc: 'GetUnstructuredEvents', code: grpc.status.UNAVAILABLE, times: 5 });
-  for (let i = 0; i < 5; i++) await assert.rejects(c.searchEvents(search, ac.signal), (err: any) => err.code === grpc.status.UNAVAILABLE);
+  for (let i = 0; i < 5; i++)
+    await assert.rejects(c.searchEvents(search, ac.signal), (err: any) => err.code === grpc.status.UNAVAILABLE);
   assert.equal(listeners(ac.signal), 0, 'after failed searches');
   for (let i = 0; i < 5; i++) await c.upsertLock({ name: `l${i}`, user: 'eve', message: 'm' }, ac.signal);
   assert.equal(listeners(ac.signal), 0, 'after lock upserts');
@@ -66,7 +79,8 @@ test('a reader that stops early (a failed batch) cancels the grpc call', async (
   stream.on('error', () => {});
   await assert.rejects(
     (async () => {
-      for await (const b of readBatches<WireExportEvent>(stream, 5, 20)) throw new Error(`shipping ${b.length} events failed`);
+      for await (const b of readBatches<WireExportEvent>(stream, 5, 20))
+        throw new Error(`shipping ${b.length} events failed`);
     })(),
     /shipping 5 events failed/,
   );

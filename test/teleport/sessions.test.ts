@@ -12,7 +12,19 @@ import { LOCK_MESSAGE, lockName } from '../../src/sources/teleport/lock.js';
 import { createTeleportSource } from '../../src/sources/teleport/source.js';
 import type { SourceRecord } from '../../src/record.js';
 import {
-  DAY, assertExactlyOnce, auditIds, drain, exactlyOnce, recordingKeys, sessionKeys, setup, spoolDeps, until, within, writeIdentity, type Env,
+  DAY,
+  assertExactlyOnce,
+  auditIds,
+  drain,
+  exactlyOnce,
+  recordingKeys,
+  sessionKeys,
+  setup,
+  spoolDeps,
+  until,
+  within,
+  writeIdentity,
+  type Env,
 } from './harness.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
 
@@ -25,7 +37,14 @@ after(async () => {
 const today = Date.parse(new Date().toISOString().slice(0, 10));
 const yesterday = new Date(today - DAY).toISOString().slice(0, 10);
 async function env(): Promise<Env> {
-  const e = await setup({ dataset: generatedDataset({ dates: [new Date(today - 3 * DAY).toISOString().slice(0, 10), yesterday], eventsPerDate: 20, chunksPerDate: 2, seed: 3 }) });
+  const e = await setup({
+    dataset: generatedDataset({
+      dates: [new Date(today - 3 * DAY).toISOString().slice(0, 10), yesterday],
+      eventsPerDate: 20,
+      chunksPerDate: 2,
+      seed: 3,
+    }),
+  });
   envs.push(e);
   return e;
 }
@@ -33,13 +52,25 @@ async function env(): Promise<Env> {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function recording(sid: string, n: number, startMs: number): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [{ event: 'session.start', ei: 0, sid, uid: randomUUID(), time: iso(startMs), code: 'T2000I' }];
-  for (let i = 1; i < n - 1; i++) out.push({ event: 'print', ei: i, time: iso(startMs + i), data: 'bHMNCg==', bytes: 4 });
+  const out: Array<Record<string, unknown>> = [
+    { event: 'session.start', ei: 0, sid, uid: randomUUID(), time: iso(startMs), code: 'T2000I' },
+  ];
+  for (let i = 1; i < n - 1; i++)
+    out.push({ event: 'print', ei: i, time: iso(startMs + i), data: 'bHMNCg==', bytes: 4 });
   out.push({ event: 'session.end', ei: n - 1, sid, uid: randomUUID(), time: iso(startMs + n), code: 'T2004I' });
   return out;
 }
-const upload = (sid: string, t: number) => ({ event: 'session.upload', ei: 2147483647, sid, uid: randomUUID(), time: iso(t), code: 'T2005I', url: `s3://b/${sid}.tar` });
-const keysOf = (records: SourceRecord[], sid: string) => records.filter((r) => r.tag === `session.${sid}.log`).map((r) => String(r.record.ei));
+const upload = (sid: string, t: number) => ({
+  event: 'session.upload',
+  ei: 2147483647,
+  sid,
+  uid: randomUUID(),
+  time: iso(t),
+  code: 'T2005I',
+  url: `s3://b/${sid}.tar`,
+});
+const keysOf = (records: SourceRecord[], sid: string) =>
+  records.filter((r) => r.tag === `session.${sid}.log`).map((r) => String(r.record.ei));
 
 test('a recording stopped mid-way resumes from the saved index after a restart: no loss, no duplicate', async () => {
   const e = await env();
@@ -49,7 +80,10 @@ test('a recording stopped mid-way resumes from the saved index after a restart: 
   e.fake.addEvents([upload(sid, Date.now() - 60_000)]);
   e.fake.faults.slowStreamMs = 1;
   let sessionBatches = 0;
-  let source = e.source({ skipSessionTypes: [] }, { after: (r) => void (sessionBatches += r.some((x) => x.tag === `session.${sid}.log`) ? 1 : 0) });
+  let source = e.source(
+    { skipSessionTypes: [] },
+    { after: (r) => void (sessionBatches += r.some((x) => x.tag === `session.${sid}.log`) ? 1 : 0) },
+  );
   await source.start();
   await until(() => sessionBatches >= 1, 15_000, 'part of the recording shipped');
   await source.stop();
@@ -64,9 +98,14 @@ test('a recording stopped mid-way resumes from the saved index after a restart: 
   await within(source.done, 15_000, 'second run');
   await source.stop();
   const all = [...first, ...(await drain(e.spool))];
-  const r = exactlyOnce(keysOf(all, sid), Array.from({ length: n }, (_, i) => String(i)));
+  const r = exactlyOnce(
+    keysOf(all, sid),
+    Array.from({ length: n }, (_, i) => String(i)),
+  );
   assert.deepEqual([r.missing, r.dupes, r.extra], [[], [], []]);
-  const resumed = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as any).session_id === sid);
+  const resumed = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter(
+    (c) => (c.request as any).session_id === sid,
+  );
   assert.equal((resumed[resumed.length - 1]!.request as any).start_index, saved.i);
   assert.equal(await e.spool.getState(K.session(sid)), undefined);
   // the upload event itself went out once, as an audit event
@@ -74,7 +113,13 @@ test('a recording stopped mid-way resumes from the saved index after a restart: 
 });
 
 test('recordings stream at most `concurrency` at once, and that many do run together', async () => {
-  const ds = generatedDataset({ dates: [yesterday], eventsPerDate: 40, chunksPerDate: 1, sessions: { count: 8, eventsPerSession: 100 }, seed: 5 });
+  const ds = generatedDataset({
+    dates: [yesterday],
+    eventsPerDate: 40,
+    chunksPerDate: 1,
+    sessions: { count: 8, eventsPerSession: 100 },
+    seed: 5,
+  });
   const e = await setup({ dataset: ds });
   envs.push(e);
   // each recording stays open for 100 slow messages: recordings overlap whenever the cap lets them
@@ -99,13 +144,24 @@ test('a recording not found yet is retried, then streamed', async () => {
   e.fake.addEvents([upload(late, Date.now() - 60_000)]);
   const source = e.source({ exitOnLastEvent: false, skipSessionTypes: [] });
   await source.start();
-  await until(async () => (await e.spool.listState(K.sessionPrefix)).length === 0 && source.status().sessionsFinished === 1, 15_000, 'late recording shipped');
+  await until(
+    async () => (await e.spool.listState(K.sessionPrefix)).length === 0 && source.status().sessionsFinished === 1,
+    15_000,
+    'late recording shipped',
+  );
   await source.stop();
   const records = await drain(e.spool);
-  assert.deepEqual(keysOf(records, late).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 30 }, (_, i) => String(i)));
-  const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter((c) => (c.request as any).session_id === late);
+  assert.deepEqual(
+    keysOf(records, late).sort((a, b) => Number(a) - Number(b)),
+    Array.from({ length: 30 }, (_, i) => String(i)),
+  );
+  const calls = e.fake.calls.StreamUnstructuredSessionEvents!.recent.filter(
+    (c) => (c.request as any).session_id === late,
+  );
   assert.equal(calls.length, 4, 'three NOT_FOUND answers, then the stream');
-  assert.ok(e.logs.lines.some((l) => l.sid === late && /will retry/.test(String(l.msg)) && l.err === 'recording not found'));
+  assert.ok(
+    e.logs.lines.some((l) => l.sid === late && /will retry/.test(String(l.msg)) && l.err === 'recording not found'),
+  );
 });
 
 test('an upload older than 48 h (a backfill) is not given up on its first NOT_FOUND: retried until it appears', async () => {
@@ -116,12 +172,19 @@ test('an upload older than 48 h (a backfill) is not given up on its first NOT_FO
   e.fake.addEvents([upload(old, Date.now() - 3 * DAY + 3600_000)]);
   const source = e.source({ exitOnLastEvent: false, skipSessionTypes: [] });
   await source.start();
-  await until(() => source.status().sessionsFinished + source.status().sessionsGivenUp >= 1, 15_000, 'old recording shipped or given up');
+  await until(
+    () => source.status().sessionsFinished + source.status().sessionsGivenUp >= 1,
+    15_000,
+    'old recording shipped or given up',
+  );
   const st = source.status();
   await source.stop();
   assert.equal(st.sessionsGivenUp, 0);
   assert.equal(st.sessionsFinished, 1);
-  assert.deepEqual(keysOf(await drain(e.spool), old).sort((a, b) => Number(a) - Number(b)), Array.from({ length: 30 }, (_, i) => String(i)));
+  assert.deepEqual(
+    keysOf(await drain(e.spool), old).sort((a, b) => Number(a) - Number(b)),
+    Array.from({ length: 30 }, (_, i) => String(i)),
+  );
   assert.equal(await e.spool.getState(K.session(old)), undefined);
   assert.ok(!e.logs.has(/giving up/));
 });
@@ -136,7 +199,8 @@ test('a recording not found for over 48 h since its first NOT_FOUND is given up 
   e.fake.addEvents([upload(lost, Date.now() - 30 * 3600_000)]);
   let ahead = 0;
   const clock = () => Date.now() + ahead;
-  const start = () => createTeleportSource(e.options({ exitOnLastEvent: false }), spoolDeps(e.spool, e.logs.logger, {}, clock));
+  const start = () =>
+    createTeleportSource(e.options({ exitOnLastEvent: false }), spoolDeps(e.spool, e.logs.logger, {}, clock));
   const saved = async (): Promise<{ i: number; t: number; nf?: number } | undefined> => {
     const v = await e.spool.getState(K.session(lost));
     return v === undefined ? undefined : JSON.parse(v);
@@ -174,7 +238,16 @@ test('a recording not found for over 48 h since its first NOT_FOUND is given up 
 });
 
 function failedLogin(user: string, t: number) {
-  return { event: 'user.login', code: 'T1000W', success: false, user, method: 'local', error: 'invalid credentials', uid: randomUUID(), time: iso(t) };
+  return {
+    event: 'user.login',
+    code: 'T1000W',
+    success: false,
+    user,
+    method: 'local',
+    error: 'invalid credentials',
+    uid: randomUUID(),
+    time: iso(t),
+  };
 }
 
 test('N failed logins within the period lock the user (once); fewer, older or dry-run do not', async () => {
@@ -182,9 +255,16 @@ test('N failed logins within the period lock the user (once); fewer, older or dr
   const locks = addFakeLockService(e.fake);
   const now = Date.now();
   e.fake.addEvents([
-    failedLogin('eve', now - 30_000), failedLogin('eve', now - 20_000), failedLogin('eve', now - 10_000), failedLogin('eve', now - 5_000),
-    failedLogin('frank', now - 30_000), failedLogin('frank', now - 20_000), failedLogin('frank', now - 20_000 - 120_000),
-    failedLogin('old', now - 2 * DAY), failedLogin('old', now - 2 * DAY + 1), failedLogin('old', now - 2 * DAY + 2),
+    failedLogin('eve', now - 30_000),
+    failedLogin('eve', now - 20_000),
+    failedLogin('eve', now - 10_000),
+    failedLogin('eve', now - 5_000),
+    failedLogin('frank', now - 30_000),
+    failedLogin('frank', now - 20_000),
+    failedLogin('frank', now - 20_000 - 120_000),
+    failedLogin('old', now - 2 * DAY),
+    failedLogin('old', now - 2 * DAY + 1),
+    failedLogin('old', now - 2 * DAY + 2),
   ]);
   e.fake.faults.failNextCalls.push({ rpc: 'UpsertLock', code: 14, times: 1 });
   const lock = { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 3600_000 };
@@ -249,5 +329,6 @@ test('refresh picks up a rotated identity file: calls keep working after the old
   assert.ok(records.some((r) => r.record.uid === fresh[0]!.uid));
   assert.equal(e.fake.calls.GetEventExportChunks!.last!.user, 'bot-rotated');
   assert.equal(source.status().identity!.user, 'bot-rotated');
-  for (const l of e.logs.lines) assert.ok(!JSON.stringify(l).includes('PRIVATE KEY-----\nMII'), 'no key material in logs');
+  for (const l of e.logs.lines)
+    assert.ok(!JSON.stringify(l).includes('PRIVATE KEY-----\nMII'), 'no key material in logs');
 });

@@ -13,21 +13,42 @@ test('quiet streams: reported once per stall, not while a batch is written, gone
   now = 59_999;
   assert.deepEqual(w.quiet(60_000), []);
   now = 60_000;
-  assert.deepEqual(w.quiet(60_000).map((q) => [q.what, q.quietForMs, q.started]), [['export chunk a of 2026-11-20', 60_000, false], ['session recording b', 60_000, false]]);
+  assert.deepEqual(
+    w.quiet(60_000).map((q) => [q.what, q.quietForMs, q.started]),
+    [
+      ['export chunk a of 2026-11-20', 60_000, false],
+      ['session recording b', 60_000, false],
+    ],
+  );
   assert.equal(w.newlyQuiet(60_000).length, 2);
   assert.equal(w.newlyQuiet(60_000).length, 0, 'each stall is news once');
 
   // a batch arrives on a; writing it takes long (spool full): not the server's silence
   a.received();
   now = 200_000;
-  assert.deepEqual(w.quiet(60_000).map((q) => q.what), ['session recording b']);
+  assert.deepEqual(
+    w.quiet(60_000).map((q) => q.what),
+    ['session recording b'],
+  );
   a.reading();
   now = 259_999;
-  assert.deepEqual(w.quiet(60_000).map((q) => q.what), ['session recording b']);
+  assert.deepEqual(
+    w.quiet(60_000).map((q) => q.what),
+    ['session recording b'],
+  );
   now = 260_000;
   // quietest first; a started again counts as started, and its new stall is news
-  assert.deepEqual(w.quiet(60_000).map((q) => [q.what, q.started]), [['session recording b', false], ['export chunk a of 2026-11-20', true]]);
-  assert.deepEqual(w.newlyQuiet(60_000).map((q) => q.what), ['export chunk a of 2026-11-20']);
+  assert.deepEqual(
+    w.quiet(60_000).map((q) => [q.what, q.started]),
+    [
+      ['session recording b', false],
+      ['export chunk a of 2026-11-20', true],
+    ],
+  );
+  assert.deepEqual(
+    w.newlyQuiet(60_000).map((q) => q.what),
+    ['export chunk a of 2026-11-20'],
+  );
 
   a.done();
   b.done();
@@ -43,9 +64,16 @@ test('a stream that has sent nothing yet is quiet only after the first-message f
   now = 60_000;
   assert.deepEqual(w.newlyQuiet(60_000), [], 'the auth service may still be preparing it');
   now = 240_000;
-  assert.deepEqual(w.newlyQuiet(60_000).map((q) => [q.what, q.started]), [['session recording a', false]]);
+  assert.deepEqual(
+    w.newlyQuiet(60_000).map((q) => [q.what, q.started]),
+    [['session recording a', false]],
+  );
   a.received();
   a.reading();
   now += 60_000;
-  assert.deepEqual(w.quiet(60_000).map((q) => q.started), [true], 'once started, the plain threshold');
+  assert.deepEqual(
+    w.quiet(60_000).map((q) => q.started),
+    [true],
+    'once started, the plain threshold',
+  );
 });

@@ -31,7 +31,13 @@ test('Struct values decode to plain JSON', () => {
 
 test('event time comes from the timestamp, else the time field, else now', () => {
   const un = { fields: { event: { stringValue: 'user.login' }, time: { stringValue: '2024-05-01T10:00:01.123Z' } } };
-  assert.equal(decodeEvent({ type: '', id: 'a', time: { seconds: '1714557601', nanos: 500_000_000 }, index: '0', unstructured: un }, 7).time, 1714557601500);
+  assert.equal(
+    decodeEvent(
+      { type: '', id: 'a', time: { seconds: '1714557601', nanos: 500_000_000 }, index: '0', unstructured: un },
+      7,
+    ).time,
+    1714557601500,
+  );
   const e = decodeEvent({ type: '', id: 'a', time: null, index: '3', unstructured: un }, 7);
   assert.equal(e.time, Date.parse('2024-05-01T10:00:01.123Z'));
   assert.equal(e.type, 'user.login');
@@ -49,9 +55,18 @@ test('session.upload and failed user.login are recognised', () => {
 
 test('types and skip-event-types select what is shipped', () => {
   const evs = ['a', 'b', 'c', 'a'].map((type, i) => ({ type, id: String(i), index: 0, time: 0, record: {} }));
-  assert.deepEqual(selectEvents(evs, [], []).map((e) => e.id), ['0', '1', '2', '3']);
-  assert.deepEqual(selectEvents(evs, [], ['a']).map((e) => e.id), ['1', '2']);
-  assert.deepEqual(selectEvents(evs, ['a', 'b'], ['b']).map((e) => e.id), ['0', '3']);
+  assert.deepEqual(
+    selectEvents(evs, [], []).map((e) => e.id),
+    ['0', '1', '2', '3'],
+  );
+  assert.deepEqual(
+    selectEvents(evs, [], ['a']).map((e) => e.id),
+    ['1', '2'],
+  );
+  assert.deepEqual(
+    selectEvents(evs, ['a', 'b'], ['b']).map((e) => e.id),
+    ['0', '3'],
+  );
 });
 
 test('dates step in UTC', () => {
@@ -73,7 +88,13 @@ test('pool runs at most n at once and reports the first error after all finished
   assert.deepEqual(out, [2, 4, 6, 8, 10, 12]);
   assert.equal(peak, 2);
   const seen: number[] = [];
-  await assert.rejects(pool([1, 2, 3], 3, async (x) => { seen.push(x); if (x === 2) throw new Error('boom'); }), /boom/);
+  await assert.rejects(
+    pool([1, 2, 3], 3, async (x) => {
+      seen.push(x);
+      if (x === 2) throw new Error('boom');
+    }),
+    /boom/,
+  );
   assert.deepEqual(seen.sort(), [1, 2, 3]);
 });
 
@@ -114,13 +135,23 @@ test('locker: N failures in the period lock once; old failures and dry run do no
   const now = Date.parse('2024-05-01T12:00:00Z');
   const locks: any[] = [];
   const ac = new AbortController();
-  const fail = (user: string, t: number) => ({ type: 'user.login', id: '', index: 0, time: t, record: { event: 'user.login', success: false, user } });
+  const fail = (user: string, t: number) => ({
+    type: 'user.login',
+    id: '',
+    index: 0,
+    time: t,
+    record: { event: 'user.login', success: false, user },
+  });
   const locker = createLocker(
     { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 3600_000, dryRun: false },
     { upsert: async (l) => void locks.push(l), logger, now: () => now, signal: ac.signal },
   );
   locker.observe([fail('alice', now - 50_000), fail('alice', now - 20_000)]);
-  locker.observe([fail('bob', now - 3 * 3600_000), fail('bob', now - 3 * 3600_000 + 1), fail('bob', now - 3 * 3600_000 + 2)]);
+  locker.observe([
+    fail('bob', now - 3 * 3600_000),
+    fail('bob', now - 3 * 3600_000 + 1),
+    fail('bob', now - 3 * 3600_000 + 2),
+  ]);
   locker.observe([fail('carol', now - 200_000), fail('carol', now - 100_000), fail('carol', now)]);
   assert.equal(locks.length, 0);
   locker.observe([fail('alice', now - 1000)]);
@@ -130,7 +161,10 @@ test('locker: N failures in the period lock once; old failures and dry run do no
   assert.equal(locks[0].expires.getTime(), now + 3600_000);
   assert.equal(locker.locks(), 1);
 
-  const dry = createLocker({ enabled: true, failedAttemptsCount: 1, periodMs: 1, forMs: 0, dryRun: true }, { upsert: async (l) => void locks.push(l), logger, now: () => now, signal: ac.signal });
+  const dry = createLocker(
+    { enabled: true, failedAttemptsCount: 1, periodMs: 1, forMs: 0, dryRun: true },
+    { upsert: async (l) => void locks.push(l), logger, now: () => now, signal: ac.signal },
+  );
   dry.observe([fail('dave', now)]);
   await dry.stop();
   assert.equal(locks.length, 1);
@@ -140,7 +174,13 @@ test('locker: counters of users whose failures can no longer count are pruned; r
   const now = Date.parse('2024-05-01T12:00:00Z');
   const locks: any[] = [];
   const ac = new AbortController();
-  const fail = (user: string, t: number) => ({ type: 'user.login', id: '', index: 0, time: t, record: { event: 'user.login', success: false, user } });
+  const fail = (user: string, t: number) => ({
+    type: 'user.login',
+    id: '',
+    index: 0,
+    time: t,
+    record: { event: 'user.login', success: false, user },
+  });
   const locker = createLocker(
     { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0, dryRun: false },
     { upsert: async (l) => void locks.push(l), logger, now: () => now, signal: ac.signal },
@@ -154,7 +194,10 @@ test('locker: counters of users whose failures can no longer count are pruned; r
   assert.equal(locks.length, 0);
   locker.observe([fail('eve', now - 10_000)]);
   await locker.stop();
-  assert.deepEqual(locks.map((l) => l.user), ['eve']);
+  assert.deepEqual(
+    locks.map((l) => l.user),
+    ['eve'],
+  );
 });
 
 test('options: credentials are exclusive and complete; defaults apply; bad values are refused', () => {
@@ -183,7 +226,11 @@ function memDeps() {
     emit: async (_r: unknown[], ops: StateOp[]) => apply(ops),
     waitForSpace: async () => {},
     getState: async (k: string) => state.get(k),
-    listState: async (p: string) => [...state].filter(([k]) => k.startsWith(p)).sort().map(([key, value]) => ({ key, value })),
+    listState: async (p: string) =>
+      [...state]
+        .filter(([k]) => k.startsWith(p))
+        .sort()
+        .map(([key, value]) => ({ key, value })),
     putState: async (ops: StateOp[]) => apply(ops),
   };
 }
@@ -200,14 +247,24 @@ test('start time is stored on the first run; a different one later is an error o
   // nothing exported yet (the auth service never answered, or only the mode probe did): a new value replaces it
   await store.put([{ type: 'put', key: K.mode, value: 'export' }]);
   const later = new Date('2026-11-01T00:00:00Z');
-  assert.deepEqual(await resolveStartTime(store, later, Date.now()), { start: later, fresh: true, replaced: t.toISOString() });
+  assert.deepEqual(await resolveStartTime(store, later, Date.now()), {
+    start: later,
+    fresh: true,
+    replaced: t.toISOString(),
+  });
   assert.equal(deps.state.get(K.startTime), later.toISOString());
 
   // once a cursor exists it was made for the stored start time
   await store.put([{ type: 'put', key: K.chunk('2026-11-01', 'c1'), value: '{"c":"x"}' }]);
   assert.deepEqual(await resolveStartTime(store, later, Date.now()), { start: later, fresh: false });
-  await assert.rejects(resolveStartTime(store, t, Date.now()), (e: unknown) =>
-    e instanceof ConfigError && /differs from 2026-11-01/.test(e.message) && /spool stats/.test(e.message) && /remove the storage directory/.test(e.message));
+  await assert.rejects(
+    resolveStartTime(store, t, Date.now()),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      /differs from 2026-11-01/.test(e.message) &&
+      /spool stats/.test(e.message) &&
+      /remove the storage directory/.test(e.message),
+  );
   assert.equal(deps.state.get(K.startTime), later.toISOString());
 });
 

@@ -36,7 +36,9 @@ test('generated material works for a real mutual TLS handshake, and a foreign cl
   const client = createCert(ca, { usage: 'client', commonName: 'Client' });
   const other = createCA();
   const stranger = createCert(other, { usage: 'client' });
-  const srv = https.createServer({ ...server, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (_q, r) => r.end('hi'));
+  const srv = https.createServer({ ...server, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (_q, r) =>
+    r.end('hi'),
+  );
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   const port = (srv.address() as AddressInfo).port;
@@ -68,9 +70,14 @@ test('serials are positive DER integers without padding, whatever the random byt
   }
   // all-zero bytes used to give a serial starting 00 00, which forge left padded and OpenSSL refused to load
   const ca = createCA();
-  const caKey = forge.pki.privateKeyFromPem(createPrivateKey(ca.key).export({ type: 'pkcs1', format: 'pem' }).toString());
+  const caKey = forge.pki.privateKeyFromPem(
+    createPrivateKey(ca.key).export({ type: 'pkcs1', format: 'pem' }).toString(),
+  );
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey((caKey as forge.pki.rsa.PrivateKey).n, (caKey as forge.pki.rsa.PrivateKey).e);
+  cert.publicKey = forge.pki.setRsaPublicKey(
+    (caKey as forge.pki.rsa.PrivateKey).n,
+    (caKey as forge.pki.rsa.PrivateKey).e,
+  );
   cert.serialNumber = serialHex(Buffer.alloc(16));
   cert.validity.notBefore = new Date();
   cert.validity.notAfter = new Date(Date.now() + 3600_000);

@@ -33,11 +33,14 @@ export function classifyResponse(status: number, headers: ResponseHeaders, body:
   if (status === 401 || status === 403) return { kind: 'auth', status, reason, cause: 'key' };
   // a wrong url, proxy prefix or proxy credentials says nothing about the logs: dead-lettering would empty the spool
   if (status === 404 || status === 405 || status === 407) return { kind: 'auth', status, reason, cause: 'endpoint' };
-  if (status === 429) return { kind: 'retry', retryClass: '429', status, reason, hintMs: retryHintMs(headers, now, true) };
+  if (status === 429)
+    return { kind: 'retry', retryClass: '429', status, reason, hintMs: retryHintMs(headers, now, true) };
   // only a bad request is about the logs themselves: bisect to the culprit and dead-letter it
   if (status === 400 || status === 422) return { kind: 'refused', status, reason };
-  if (status >= 400 && status < 500) return { kind: 'retry', retryClass: '4xx', status, reason, hintMs: retryHintMs(headers, now, false) };
-  if (status >= 500) return { kind: 'retry', retryClass: '5xx', status, reason, hintMs: retryHintMs(headers, now, false) };
+  if (status >= 400 && status < 500)
+    return { kind: 'retry', retryClass: '4xx', status, reason, hintMs: retryHintMs(headers, now, false) };
+  if (status >= 500)
+    return { kind: 'retry', retryClass: '5xx', status, reason, hintMs: retryHintMs(headers, now, false) };
   return { kind: 'retry', retryClass: 'other', status, reason, hintMs: null };
 }
 

@@ -78,7 +78,11 @@ export function requestTemplate(options: Omit<RequestBuilderOptions, 'httpApi'>)
   };
   return new Promise((resolve, reject) => {
     // loading the client takes well under a second; a worker that never answers must not hold the sink forever
-    const timer = setTimeout(() => settle(() => reject(new Error(`datadog client: no request template after ${TEMPLATE_TIMEOUT_MS / 1000} s`))), TEMPLATE_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        settle(() => reject(new Error(`datadog client: no request template after ${TEMPLATE_TIMEOUT_MS / 1000} s`))),
+      TEMPLATE_TIMEOUT_MS,
+    );
     timer.unref();
     const worker = new Worker(TEMPLATE_WORKER, {
       eval: true,
@@ -96,10 +100,16 @@ export function requestTemplate(options: Omit<RequestBuilderOptions, 'httpApi'>)
       void worker.terminate();
     };
     worker.once('message', (m: RequestTemplate & { error?: string }) =>
-      settle(() => (m.error === undefined ? resolve({ url: m.url, headers: m.headers }) : reject(new Error(`datadog client: ${m.error}`)))),
+      settle(() =>
+        m.error === undefined
+          ? resolve({ url: m.url, headers: m.headers })
+          : reject(new Error(`datadog client: ${m.error}`)),
+      ),
     );
     worker.once('error', (err) => settle(() => reject(new Error(`datadog client: ${err.message}`))));
-    worker.once('exit', (code) => settle(() => reject(new Error(`datadog client: request worker exited (${code}) before answering`))));
+    worker.once('exit', (code) =>
+      settle(() => reject(new Error(`datadog client: request worker exited (${code}) before answering`))),
+    );
   });
 }
 
@@ -113,10 +123,11 @@ export function createRequestBuilder(options: RequestBuilderOptions): RequestBui
     }));
   void load().catch(() => {});
   return {
-    ready: () => load().then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-    ),
+    ready: () =>
+      load().then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      ),
     async build(values, signal) {
       const t = await load();
       const request = new RequestContext(t.url, HttpMethod.POST);

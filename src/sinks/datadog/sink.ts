@@ -5,7 +5,14 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ConfigError } from '../../errors.js';
 import type { Spool, SpoolItem } from '../../spool/types.js';
-import { authRetryDelayMs, classifyError, classifyResponse, retryDelayMs, type Outcome, type RetryClass } from './classify.js';
+import {
+  authRetryDelayMs,
+  classifyError,
+  classifyResponse,
+  retryDelayMs,
+  type Outcome,
+  type RetryClass,
+} from './classify.js';
 import { MAX_ENTRIES_PER_REQUEST, MAX_PAYLOAD_BYTES, arrayOverhead } from './limits.js';
 import { createRequestBuilder, type Compression, type RequestBuilder } from './request.js';
 import { resolveIntake, type IntakeEndpoint } from './site.js';
@@ -127,7 +134,12 @@ export function resolveSinkOptions(options: DatadogSinkOptions): ResolvedOptions
   }
   const endpoint = resolveIntake({ site: options.site, url: options.url });
   const concurrency = integer('concurrency', options.concurrency ?? SINK_DEFAULTS.concurrency, 1, 64);
-  const batchMaxEntries = integer('batchMaxEntries', options.batchMaxEntries ?? SINK_DEFAULTS.batchMaxEntries, 1, MAX_ENTRIES_PER_REQUEST);
+  const batchMaxEntries = integer(
+    'batchMaxEntries',
+    options.batchMaxEntries ?? SINK_DEFAULTS.batchMaxEntries,
+    1,
+    MAX_ENTRIES_PER_REQUEST,
+  );
   const maxBytes = MAX_PAYLOAD_BYTES - arrayOverhead(batchMaxEntries);
   const batchMaxBytes = integer('batchMaxBytes', options.batchMaxBytes ?? maxBytes, 1, maxBytes);
   const compression = options.compression ?? SINK_DEFAULTS.compression;
@@ -225,7 +237,8 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
 
   // an intake or a proxy may echo the request's headers in its error body: the key must not reach a log, a dead
   // letter or /status through it
-  const scrub = (text: string): string => (o.apiKey.length >= 8 && text.includes(o.apiKey) ? text.split(o.apiKey).join('[redacted]') : text);
+  const scrub = (text: string): string =>
+    o.apiKey.length >= 8 && text.includes(o.apiKey) ? text.split(o.apiKey).join('[redacted]') : text;
 
   async function sendOnce(values: string[]): Promise<Outcome> {
     inFlight += 1;
@@ -251,11 +264,12 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   /** send one batch until it is delivered or refused for good; null when the sink stops first */
   async function sendUntilSettled(batch: SpoolItem[]): Promise<Outcome | null> {
     const values = batch.map((item) => item.value);
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       if (stopTaking.signal.aborted) return null;
       const outcome = await sendOnce(values);
       // any answer but 401/403 (or none) means the key got past the intake's check
-      if (outcome.kind === 'delivered' || outcome.kind === 'refused' || outcome.kind === 'too-large') setAuthFailing(false);
+      if (outcome.kind === 'delivered' || outcome.kind === 'refused' || outcome.kind === 'too-large')
+        setAuthFailing(false);
       if (outcome.kind === 'delivered') return outcome;
       // stopping: a failed or cancelled request is not retried, so it is not an error to report either
       if (stopTaking.signal.aborted && (outcome.kind === 'retry' || outcome.kind === 'auth')) return null;
@@ -277,7 +291,15 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         delay = retryDelayMs(attempt, { baseMs: o.retryBaseMs, capMs: o.retryCapMs, hintMs: outcome.hintMs, random });
         attempt += 1;
         logger.warn(
-          { status: outcome.status, retryClass: outcome.retryClass, attempt, retryInMs: delay, hintMs: outcome.hintMs, logs: batch.length, reason: outcome.reason },
+          {
+            status: outcome.status,
+            retryClass: outcome.retryClass,
+            attempt,
+            retryInMs: delay,
+            hintMs: outcome.hintMs,
+            logs: batch.length,
+            reason: outcome.reason,
+          },
           'datadog did not take the batch; retrying',
         );
       }
@@ -288,7 +310,12 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   // a failed ack or dead-letter (a disk full for a moment) is retried until it lands: left alone, the records would
   // stay taken, counted against the spool's bound and never deleted. repeating is safe: gone keys are skipped.
   // when the sink stops first, they stay in the spool and are sent again after a restart (never lost).
-  async function settle(action: 'ack' | 'deadLetter', items: SpoolItem[], reason = '', status: number | null = null): Promise<void> {
+  async function settle(
+    action: 'ack' | 'deadLetter',
+    items: SpoolItem[],
+    reason = '',
+    status: number | null = null,
+  ): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         if (action === 'ack') {
@@ -297,12 +324,18 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         } else {
           await spool.deadLetter(items, reason, status);
           counters.deadLettered += items.length;
-          logger.warn({ status, spoolKey: items[0]?.key, reason }, 'datadog refused a log for good: moved to the dead-letter store (see `spool ls --dead`)');
+          logger.warn(
+            { status, spoolKey: items[0]?.key, reason },
+            'datadog refused a log for good: moved to the dead-letter store (see `spool ls --dead`)',
+          );
         }
         return;
       } catch (error) {
         const delay = retryDelayMs(attempt, { baseMs: o.retryBaseMs, capMs: o.retryCapMs, random });
-        logger.error({ err: (error as Error).message, logs: items.length, retryInMs: delay }, `could not ${action === 'ack' ? 'ack delivered' : 'dead-letter refused'} logs in the spool; retrying`);
+        logger.error(
+          { err: (error as Error).message, logs: items.length, retryInMs: delay },
+          `could not ${action === 'ack' ? 'ack delivered' : 'dead-letter refused'} logs in the spool; retrying`,
+        );
         if (!(await pause(delay))) return;
       }
     }
@@ -376,7 +409,13 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
       if (started) return;
       started = true;
       logger.info(
-        { url: where, site: o.endpoint.site, concurrency: o.concurrency, batchMaxEntries: o.batchMaxEntries, compression: o.compression },
+        {
+          url: where,
+          site: o.endpoint.site,
+          concurrency: o.concurrency,
+          batchMaxEntries: o.batchMaxEntries,
+          compression: o.compression,
+        },
         'datadog sink started',
       );
       for (let i = 0; i < o.concurrency; i += 1) workers.push(work(i));

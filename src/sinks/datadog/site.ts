@@ -21,7 +21,10 @@ export function parseSite(value: string): DatadogSite {
   const site = value.trim().toLowerCase();
   if (isSite(site)) return site;
   // a value that is no host name at all (an api key pasted into the wrong field) is not echoed
-  const shown = /^[a-z0-9.-]{1,63}$/i.test(value.trim()) && value.includes('.') ? `"${value}"` : `(${value.length} characters, not shown)`;
+  const shown =
+    /^[a-z0-9.-]{1,63}$/i.test(value.trim()) && value.includes('.')
+      ? `"${value}"`
+      : `(${value.length} characters, not shown)`;
   throw new ConfigError(`unknown Datadog site ${shown}: use one of ${SITES.join(', ')}, or set an explicit intake url`);
 }
 
@@ -43,16 +46,24 @@ export function parseIntakeUrl(value: string): string {
   try {
     url = new URL(value.trim());
   } catch {
-    throw new ConfigError(`Datadog intake url "${withoutCredentials(value)}" is not a valid url: expected e.g. https://proxy.example.com:8443`);
+    throw new ConfigError(
+      `Datadog intake url "${withoutCredentials(value)}" is not a valid url: expected e.g. https://proxy.example.com:8443`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`Datadog intake url "${withoutCredentials(value)}" must use http or https, not ${url.protocol.replace(/:$/, '')}`);
+    throw new ConfigError(
+      `Datadog intake url "${withoutCredentials(value)}" must use http or https, not ${url.protocol.replace(/:$/, '')}`,
+    );
   }
   if (url.username !== '' || url.password !== '') {
-    throw new ConfigError('Datadog intake url must not contain credentials: the API key is sent in the DD-API-KEY header');
+    throw new ConfigError(
+      'Datadog intake url must not contain credentials: the API key is sent in the DD-API-KEY header',
+    );
   }
   if (url.search !== '' || url.hash !== '') {
-    throw new ConfigError(`Datadog intake url "${url.origin}${url.pathname}" must not have a query or fragment (use the ddtags option for tags)`);
+    throw new ConfigError(
+      `Datadog intake url "${url.origin}${url.pathname}" must not have a query or fragment (use the ddtags option for tags)`,
+    );
   }
   let path = url.pathname.replace(/\/+$/, '');
   if (path.endsWith(INTAKE_PATH)) path = path.slice(0, -INTAKE_PATH.length);

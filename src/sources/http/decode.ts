@@ -6,7 +6,15 @@ import { gunzip, inflate, inflateRaw } from 'node:zlib';
 import { decodeMulti } from '@msgpack/msgpack';
 import { DecodeError } from '../../errors.js';
 import { parseForm } from './form.js';
-import { MIN_COST_BOUND, costBound, scanJson, scanMsgpack, scanNdjson, type ShapeBounds, type ShapeScan } from './shape.js';
+import {
+  MIN_COST_BOUND,
+  costBound,
+  scanJson,
+  scanMsgpack,
+  scanNdjson,
+  type ShapeBounds,
+  type ShapeScan,
+} from './shape.js';
 import { eventTime, secondsToMs } from './time.js';
 
 const gunzipAsync = promisify(gunzip);
@@ -134,7 +142,10 @@ function queryPayload(query: DecodeInput['query']): Payload | null {
 async function decodeContent(body: Buffer, encoding: string | undefined, max: number): Promise<Buffer> {
   if (encoding === undefined || encoding === '') return body;
   // a list is applied in order, so it is undone from the last coding back to the first
-  const codings = encoding.split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity');
+  const codings = encoding
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
   let out = body;
   for (let i = codings.length - 1; i >= 0; i--) {
     const coding = codings[i]!;
@@ -177,14 +188,20 @@ function parsePayload(p: Payload, bounds: ShapeBounds): Array<Record<string, unk
 }
 
 function tooManyRecords(max: number): DecodeError {
-  return new DecodeError(`more than ${max} records in one request, over the bound of ${max} (ingest.max-records): send them in smaller requests`, 413);
+  return new DecodeError(
+    `more than ${max} records in one request, over the bound of ${max} (ingest.max-records): send them in smaller requests`,
+    413,
+  );
 }
 
 /** 413 over a bound; an invalid or truncated body is left to the parser, whose reason is the 400 */
 function enforceShape(scan: ShapeScan, bounds: ShapeBounds, what: 'JSON' | 'msgpack'): void {
   if (scan.stop === 'records') throw tooManyRecords(bounds.maxRecords);
   if (scan.stop === 'cost') {
-    throw new DecodeError(`the body holds more than ${bounds.maxCost} ${what} values (200 per record allowed by ingest.max-records): send them in smaller requests`, 413);
+    throw new DecodeError(
+      `the body holds more than ${bounds.maxCost} ${what} values (200 per record allowed by ingest.max-records): send them in smaller requests`,
+      413,
+    );
   }
 }
 
@@ -271,7 +288,9 @@ function binToText(root: Record<string, unknown>): void {
     for (const k of keys) {
       const v = (node as Record<string | number, unknown>)[k];
       if (v instanceof Uint8Array) {
-        (node as Record<string | number, unknown>)[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+        (node as Record<string | number, unknown>)[k] = Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString(
+          'utf8',
+        );
       } else if (typeof v === 'object' && v !== null && !(v instanceof Date)) {
         stack.push(v as Record<string, unknown>);
       }

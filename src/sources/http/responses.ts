@@ -23,7 +23,8 @@ export function classify(err: unknown, opts: { bodyLimit: number; retryAfterSeco
   if (err instanceof DecodeError) return { status: err.status, reason: err.message };
   if (err instanceof SpoolFullError) return { status: 503, reason: err.message, retryAfter: opts.retryAfterSeconds };
   if (err instanceof SpoolClosedError) return { status: 503, reason: err.message };
-  if (err instanceof DryRunNotKeptError) return { status: 503, reason: err.message, retryAfter: opts.retryAfterSeconds };
+  if (err instanceof DryRunNotKeptError)
+    return { status: 503, reason: err.message, retryAfter: opts.retryAfterSeconds };
   const e = err as { code?: unknown; statusCode?: unknown; message?: unknown };
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -35,7 +36,13 @@ export function classify(err: unknown, opts: { bodyLimit: number; retryAfterSeco
       return { status: 400, reason: 'request body size did not match Content-Length' };
   }
   // other fastify client errors (4xx) keep their status; their messages are fixed strings without user data
-  if (typeof e.code === 'string' && e.code.startsWith('FST_') && typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+  if (
+    typeof e.code === 'string' &&
+    e.code.startsWith('FST_') &&
+    typeof e.statusCode === 'number' &&
+    e.statusCode >= 400 &&
+    e.statusCode < 500
+  ) {
     return { status: e.statusCode, reason: String(e.message) };
   }
   return { status: 500, reason: 'internal error while accepting the request; see the forwarder log', internal: true };

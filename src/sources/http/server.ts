@@ -82,7 +82,13 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
   const limits = { maxDecompressedBytes: options.maxDecompressedBytes, maxRecords: options.maxRecords };
   const classifyOpts = { bodyLimit: options.bodyLimit, retryAfterSeconds: options.retryAfterSeconds };
   const counters: IngestStats = {
-    requests: 0, records: 0, status4xx: 0, status5xx: 0, status503: 0, tlsRefused: 0, tlsFailed: 0,
+    requests: 0,
+    records: 0,
+    status4xx: 0,
+    status5xx: 0,
+    status503: 0,
+    tlsRefused: 0,
+    tlsFailed: 0,
   };
   let tlsMaterial = options.tls;
   // bumped by reloadTls: connections authenticated under older material are closed after their request
@@ -191,7 +197,11 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       if (refusal !== null) {
         counters.tlsRefused++;
         log.warn(
-          { remote: socket.remoteAddress, subject: cert?.subject.replace(/\n/g, ', '), issuer: cert?.issuer.replace(/\n/g, ', ') },
+          {
+            remote: socket.remoteAddress,
+            subject: cert?.subject.replace(/\n/g, ', '),
+            issuer: cert?.issuer.replace(/\n/g, ', '),
+          },
           `refused a client connection: ${refusal}`,
         );
         socket.destroy();
@@ -208,9 +218,15 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       if (refusal) {
         log.warn({ code: err.code, reason: String(refusal) }, `refused a client certificate: ${String(refusal)}`);
       } else if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
-        log.warn({ remote: socket.remoteAddress, code: err.code }, 'refused a client without a certificate (mutual TLS is required)');
+        log.warn(
+          { remote: socket.remoteAddress, code: err.code },
+          'refused a client without a certificate (mutual TLS is required)',
+        );
       } else {
-        log.debug({ remote: socket.remoteAddress, code: err.code, reason: err.message }, 'TLS handshake with a client failed');
+        log.debug(
+          { remote: socket.remoteAddress, code: err.code, reason: err.message },
+          'TLS handshake with a client failed',
+        );
       }
     });
   }
@@ -223,7 +239,10 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     const instance = Fastify({
       // node checks request timeouts every connectionsCheckingInterval (30 s by default): keep it below the timeout
       https: {
-        ...secure, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['http/1.1'],
+        ...secure,
+        requestCert: true,
+        rejectUnauthorized: true,
+        ALPNProtocols: ['http/1.1'],
         connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))),
       } as Record<string, unknown>,
       logger: false,
@@ -280,21 +299,24 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
         const a = app;
         // requests in flight get a grace period to finish (their records are durable or not yet answered: a
         // dropped connection loses nothing acknowledged); then their connections are dropped
-        closed = a === null ? Promise.resolve() : (async () => {
-          let timer: NodeJS.Timeout | undefined;
-          const grace = new Promise<void>((resolve) => {
-            timer = setTimeout(() => {
-              log.warn('ingest requests still open after the close grace period: dropping their connections');
-              a.server.closeAllConnections();
-              // sockets still in their tls handshake are no http connections: closeAllConnections misses them
-              for (const sock of sockets) sock.destroy();
-              resolve();
-            }, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
-          });
-          await Promise.race([a.close(), grace]);
-          clearTimeout(timer);
-          await a.close();
-        })();
+        closed =
+          a === null
+            ? Promise.resolve()
+            : (async () => {
+                let timer: NodeJS.Timeout | undefined;
+                const grace = new Promise<void>((resolve) => {
+                  timer = setTimeout(() => {
+                    log.warn('ingest requests still open after the close grace period: dropping their connections');
+                    a.server.closeAllConnections();
+                    // sockets still in their tls handshake are no http connections: closeAllConnections misses them
+                    for (const sock of sockets) sock.destroy();
+                    resolve();
+                  }, options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
+                });
+                await Promise.race([a.close(), grace]);
+                clearTimeout(timer);
+                await a.close();
+              })();
       }
       return closed;
     },

@@ -68,7 +68,9 @@ function isDigit(c: number): boolean {
 }
 
 function isValueStart(c: number): boolean {
-  return c === LBRACE || c === LBRACKET || c === QUOTE || c === MINUS || isDigit(c) || c === 0x74 || c === 0x66 || c === 0x6e;
+  return (
+    c === LBRACE || c === LBRACKET || c === QUOTE || c === MINUS || isDigit(c) || c === 0x74 || c === 0x66 || c === 0x6e
+  );
 }
 
 function skipSpace(text: string, i: number, end: number): number {
@@ -141,7 +143,14 @@ function skipScalar(text: string, i: number, end: number): number {
  * with elements, a top-level object is one record and a top-level array's elements are records, each counted
  * once it is complete (a malformed one is the parser's 400 to report).
  */
-function scanValue(text: string, i: number, end: number, scan: ShapeScan, bounds: ShapeBounds, elements: boolean): number {
+function scanValue(
+  text: string,
+  i: number,
+  end: number,
+  scan: ShapeScan,
+  bounds: ShapeBounds,
+  elements: boolean,
+): number {
   const stack: number[] = [];
   let expect = VALUE;
   for (;;) {

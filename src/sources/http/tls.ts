@@ -31,22 +31,29 @@ function reasonOf(err: unknown): string {
  */
 export function secureContextOptions(t: IngestTls, now = Date.now()): tls.SecureContextOptions {
   const caBlocks = String(t.ca).match(PEM_CERT) ?? [];
-  if (caBlocks.length === 0) throw new TlsFileError('ingest TLS: the CA file holds no PEM certificate (BEGIN CERTIFICATE)');
+  if (caBlocks.length === 0)
+    throw new TlsFileError('ingest TLS: the CA file holds no PEM certificate (BEGIN CERTIFICATE)');
   for (const block of caBlocks) {
     try {
       new X509Certificate(block);
     } catch (err) {
-      throw new TlsFileError(`ingest TLS: a certificate in the CA file does not parse: ${reasonOf(err)}`, { cause: err });
+      throw new TlsFileError(`ingest TLS: a certificate in the CA file does not parse: ${reasonOf(err)}`, {
+        cause: err,
+      });
     }
   }
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(t.cert);
   } catch (err) {
-    throw new TlsFileError(`ingest TLS: the server certificate is not a valid PEM certificate: ${reasonOf(err)}`, { cause: err });
+    throw new TlsFileError(`ingest TLS: the server certificate is not a valid PEM certificate: ${reasonOf(err)}`, {
+      cause: err,
+    });
   }
   if (Date.parse(cert.validTo) < now) {
-    throw new TlsFileError(`ingest TLS: the server certificate (${cert.subject.replace(/\n/g, ', ')}) expired on ${cert.validTo}; renew it`);
+    throw new TlsFileError(
+      `ingest TLS: the server certificate (${cert.subject.replace(/\n/g, ', ')}) expired on ${cert.validTo}; renew it`,
+    );
   }
   let key: KeyObject;
   const encrypted = /ENCRYPTED/.test(String(t.key));
@@ -54,10 +61,14 @@ export function secureContextOptions(t: IngestTls, now = Date.now()): tls.Secure
     key = createPrivateKey({ key: t.key, format: 'pem', passphrase: t.passphrase });
   } catch (err) {
     if (encrypted && (t.passphrase === undefined || t.passphrase === '')) {
-      throw new TlsFileError(`ingest TLS: the server key is encrypted and no passphrase was given: set ${PASSPHRASE_SETTINGS}`);
+      throw new TlsFileError(
+        `ingest TLS: the server key is encrypted and no passphrase was given: set ${PASSPHRASE_SETTINGS}`,
+      );
     }
     if (encrypted) {
-      throw new TlsFileError(`ingest TLS: the server key could not be decrypted: the passphrase is wrong: check ${PASSPHRASE_SETTINGS}`);
+      throw new TlsFileError(
+        `ingest TLS: the server key could not be decrypted: the passphrase is wrong: check ${PASSPHRASE_SETTINGS}`,
+      );
     }
     throw new TlsFileError(`ingest TLS: the server key is not a valid PEM private key: ${reasonOf(err)}`);
   }

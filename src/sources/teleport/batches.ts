@@ -16,7 +16,13 @@ export class StreamIdleError extends Error {
   }
 }
 
-export async function* readBatches<T>(stream: Readable, max: number, lingerMs: number, maxWaitMs = 250, idleMs?: number): AsyncGenerator<T[]> {
+export async function* readBatches<T>(
+  stream: Readable,
+  max: number,
+  lingerMs: number,
+  maxWaitMs = 250,
+  idleMs?: number,
+): AsyncGenerator<T[]> {
   let ended = false;
   let failed: Error | undefined;
   let wake: (() => void) | undefined;

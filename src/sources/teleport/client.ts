@@ -7,7 +7,13 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { TlsIdentity } from './identity.js';
 import { protoDir } from '../../paths.js';
 import { TeleportChannelCredentials, TELEPORT_API_DOMAIN, authAlpnProtocol } from './credentials.js';
-import { decodeEventMessage, decodeEventsPage, decodeExportEvent, type WireEvent, type WireExportEvent } from './decoder.js';
+import {
+  decodeEventMessage,
+  decodeEventsPage,
+  decodeExportEvent,
+  type WireEvent,
+  type WireExportEvent,
+} from './decoder.js';
 
 /** directory holding our .proto files: <root>/proto from src/ (tsx) and from dist/src/ (built) */
 export const PROTO_DIR = protoDir;
@@ -65,11 +71,20 @@ export interface AuditLogClient {
   /** lists the chunks of a UTC date */
   getEventExportChunks(date: Date, signal?: AbortSignal): Promise<string[]>;
   /** streams one chunk's events after a cursor */
-  exportEvents(date: Date, chunk: string, cursor: string, signal?: AbortSignal): grpc.ClientReadableStream<WireExportEvent>;
+  exportEvents(
+    date: Date,
+    chunk: string,
+    cursor: string,
+    signal?: AbortSignal,
+  ): grpc.ClientReadableStream<WireExportEvent>;
   /** legacy paged search */
   searchEvents(req: SearchRequest, signal?: AbortSignal): Promise<{ items: WireEvent[]; lastKey: string }>;
   /** streams a session recording from an index */
-  streamSessionEvents(sessionId: string, startIndex: number, signal?: AbortSignal): grpc.ClientReadableStream<WireEvent>;
+  streamSessionEvents(
+    sessionId: string,
+    startIndex: number,
+    signal?: AbortSignal,
+  ): grpc.ClientReadableStream<WireEvent>;
   upsertLock(lock: LockSpec, signal?: AbortSignal): Promise<void>;
   /** use a new identity for calls made from now on */
   setIdentity(identity: TlsIdentity): void;
@@ -110,7 +125,10 @@ function loadServices(): { audit: grpc.ServiceClientConstructor; auth: grpc.Serv
       ...audit.service,
       ExportUnstructuredEvents: { ...audit.service.ExportUnstructuredEvents!, responseDeserialize: decodeExportEvent },
       GetUnstructuredEvents: { ...audit.service.GetUnstructuredEvents!, responseDeserialize: decodeEventsPage },
-      StreamUnstructuredSessionEvents: { ...audit.service.StreamUnstructuredSessionEvents!, responseDeserialize: decodeEventMessage },
+      StreamUnstructuredSessionEvents: {
+        ...audit.service.StreamUnstructuredSessionEvents!,
+        responseDeserialize: decodeEventMessage,
+      },
     };
     cachedAudit = grpc.makeGenericClientConstructor(service, 'AuditLogService');
     cachedAuth = pkg.proto.AuthService as grpc.ServiceClientConstructor;
@@ -127,7 +145,9 @@ export function toTimestamp(d: Date): RawTimestamp {
 /** one nanosecond before d */
 export function justBefore(d: Date): RawTimestamp {
   const t = toTimestamp(d);
-  return t.nanos > 0 ? { seconds: t.seconds, nanos: t.nanos - 1 } : { seconds: String(Number(t.seconds) - 1), nanos: 999_999_999 };
+  return t.nanos > 0
+    ? { seconds: t.seconds, nanos: t.nanos - 1 }
+    : { seconds: String(Number(t.seconds) - 1), nanos: 999_999_999 };
 }
 
 /** the port of host:port, or undefined */
@@ -195,21 +215,33 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
     };
     const a = new audit(o.addr, creds, channelOptions) as grpc.Client & Record<string, any>;
     // the lock client shares the audit client's channel
-    const b = new auth(o.addr, creds, { ...channelOptions, channelOverride: a.getChannel() }) as grpc.Client & Record<string, any>;
+    const b = new auth(o.addr, creds, { ...channelOptions, channelOverride: a.getChannel() }) as grpc.Client &
+      Record<string, any>;
     return { audit: a, auth: b };
   };
   clients = build(o.identity);
 
-  function unary<T>(client: Record<string, any>, method: string, req: unknown, ms: number, signal?: AbortSignal): Promise<T> {
+  function unary<T>(
+    client: Record<string, any>,
+    method: string,
+    req: unknown,
+    ms: number,
+    signal?: AbortSignal,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let unlink: (() => void) | undefined;
       let settled = false;
-      const call = client[method](req, metadata(), { deadline: deadline(ms) }, (err: grpc.ServiceError | null, res: T) => {
-        settled = true;
-        unlink?.();
-        if (err) reject(err);
-        else resolve(res);
-      });
+      const call = client[method](
+        req,
+        metadata(),
+        { deadline: deadline(ms) },
+        (err: grpc.ServiceError | null, res: T) => {
+          settled = true;
+          unlink?.();
+          if (err) reject(err);
+          else resolve(res);
+        },
+      );
       unlink = linkSignal(call, signal);
       if (settled) unlink();
     });
@@ -251,7 +283,10 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
       return res;
     },
     streamSessionEvents(sessionId, startIndex, signal) {
-      const call = clients.audit.StreamUnstructuredSessionEvents({ session_id: sessionId, start_index: startIndex, format: '' }, metadata());
+      const call = clients.audit.StreamUnstructuredSessionEvents(
+        { session_id: sessionId, start_index: startIndex, format: '' },
+        metadata(),
+      );
       linkStream(call, signal);
       return call;
     },
@@ -263,7 +298,11 @@ export function createAuditLogClient(o: ClientOptions): AuditLogClient {
           Kind: 'lock',
           Version: 'v2',
           Metadata: { Name: lock.name },
-          Spec: { Target: { User: lock.user }, Message: lock.message, Expires: lock.expires ? toTimestamp(lock.expires) : null },
+          Spec: {
+            Target: { User: lock.user },
+            Message: lock.message,
+            Expires: lock.expires ? toTimestamp(lock.expires) : null,
+          },
         },
         o.timeoutMs,
         signal,

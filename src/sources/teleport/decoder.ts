@@ -98,7 +98,10 @@ function limit(): number {
 }
 
 // node's Buffer has the slice methods Buffer#toString calls after checking its arguments
-type SliceBuffer = Buffer & { utf8Slice(start: number, end: number): string; latin1Slice(start: number, end: number): string };
+type SliceBuffer = Buffer & {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+};
 
 function string(): string {
   const end = limit();

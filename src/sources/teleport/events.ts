@@ -55,7 +55,13 @@ export interface DecodedEvent {
 
 export function decodeEvent(e: RawEvent, now: number): DecodedEvent {
   const record = structToObject(e.unstructured);
-  return { type: eventType(e, record), id: e.id, index: Number(e.index ?? 0), time: eventTimeMs(e, record, now), record };
+  return {
+    type: eventType(e, record),
+    id: e.id,
+    index: Number(e.index ?? 0),
+    time: eventTimeMs(e, record, now),
+    record,
+  };
 }
 
 /** the same as decodeEvent, from decoder.ts's event (its record is the decoded object, not a copy) */

@@ -11,7 +11,8 @@ import { TeleportAccessError } from '../../errors.js';
 import { describeError, grpcCode } from './retry.js';
 import { ROLE_FILE } from '../../setup/role.js';
 
-export type TeleportProblem = 'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'unreachable' | 'other';
+export type TeleportProblem =
+  'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'unreachable' | 'other';
 
 /** what the failed call was for: it decides which role rule a PERMISSION_DENIED is about */
 export type TeleportCall = 'events' | 'sessions' | 'lock';
@@ -53,10 +54,12 @@ const RULES: Record<TeleportCall, { what: string; rule: string }> = {
 };
 
 // our side refused the server's certificate: node's verification errors, as grpc-js folds them in
-const UNTRUSTED = /self[- ]signed certificate|unable to (get|verify)|local issuer|certificate has expired|certificate signature failure|ERR_TLS_CERT_ALTNAME|altnames|CERT_/i;
+const UNTRUSTED =
+  /self[- ]signed certificate|unable to (get|verify)|local issuer|certificate has expired|certificate signature failure|ERR_TLS_CERT_ALTNAME|altnames|CERT_/i;
 const NOT_YET_VALID = /certificate is not yet valid|CERT_NOT_YET_VALID/i;
 // the server refused ours with a tls alert (a go server sends one; openssl's text: "tlsv1 alert unknown ca")
-const ALERT = /(\w+ )?alert (bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied)/i;
+const ALERT =
+  /(\w+ )?alert (bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied)/i;
 // a server that routes by ALPN (a teleport proxy with tls routing) found no route for what we offered
 const NO_ROUTE = /alert no application protocol/i;
 // the connection ended at the handshake without saying why: a refused certificate, or a server going away
@@ -65,13 +68,15 @@ const DIALLING = /No connection established|Name resolution failed|ECONNREFUSED|
 
 /** grpc-js details without its "Resolution note", the "Last error: Error:" wrapper, openssl's source locations */
 export function cleanDetails(err: unknown): string {
-  return describeError(err)
-    .replace(/\.?\s*Resolution note:[\s\S]*$/, '')
-    .replace(/Last error: Error( \[[A-Z_]+\])?: /, 'last error: ')
-    .replace(/Last error: Failed to connect \([^)]*\)/, 'last error: failed to connect')
-    // "809C...:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/...:SSL alert number 48"
-    .replace(/[0-9A-F]+:error:[0-9A-F]+:SSL routines:\w+:([^:]+):\S*?:\d+:SSL alert number \d+\s*/g, '$1')
-    .trim();
+  return (
+    describeError(err)
+      .replace(/\.?\s*Resolution note:[\s\S]*$/, '')
+      .replace(/Last error: Error( \[[A-Z_]+\])?: /, 'last error: ')
+      .replace(/Last error: Failed to connect \([^)]*\)/, 'last error: failed to connect')
+      // "809C...:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/...:SSL alert number 48"
+      .replace(/[0-9A-F]+:error:[0-9A-F]+:SSL routines:\w+:([^:]+):\S*?:\d+:SSL alert number \d+\s*/g, '$1')
+      .trim()
+  );
 }
 
 export function explainTeleportError(err: unknown, call: TeleportCall, c: ExplainContext): ExplainedError {
@@ -80,49 +85,95 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
   const who = c.identity?.user ? `"${c.identity.user}"` : 'the identity';
   const file = c.identity?.file ?? 'the identity file';
   const expired = c.identity !== undefined && c.now >= c.identity.notAfter.getTime();
-  const mk = (problem: TeleportProblem, permanent: boolean, summary: string, hint?: string): ExplainedError => ({ problem, permanent, summary, hint, err: text });
+  const mk = (problem: TeleportProblem, permanent: boolean, summary: string, hint?: string): ExplainedError => ({
+    problem,
+    permanent,
+    summary,
+    hint,
+    err: text,
+  });
 
   if (code === GrpcStatus.PERMISSION_DENIED) {
     const r = RULES[call];
-    return mk('access', true, `teleport denied ${who} access to ${r.what}`,
-      `its role needs ${r.rule} (the role in ${ROLE_FILE}, which \`teleport-datadog-forwarder configure\` writes, has them); a locked user is refused the same way`);
+    return mk(
+      'access',
+      true,
+      `teleport denied ${who} access to ${r.what}`,
+      `its role needs ${r.rule} (the role in ${ROLE_FILE}, which \`teleport-datadog-forwarder configure\` writes, has them); a locked user is refused the same way`,
+    );
   }
   // an expired certificate fails in every way there is (a tls alert, a closed connection, UNAUTHENTICATED)
   if (expired && (code === GrpcStatus.UNAVAILABLE || code === GrpcStatus.UNAUTHENTICATED)) {
     return { ...expiredIdentity({ ...c, identity: c.identity! }), err: text };
   }
   if (code === GrpcStatus.UNAUTHENTICATED) {
-    return mk('identity', true, `${c.addr} does not accept the identity in ${file}`, 'sign a new identity file for this cluster');
+    return mk(
+      'identity',
+      true,
+      `${c.addr} does not accept the identity in ${file}`,
+      'sign a new identity file for this cluster',
+    );
   }
   const connection = code === GrpcStatus.UNAVAILABLE;
   if (connection || code === undefined) {
     if (NOT_YET_VALID.test(text)) {
-      return mk('untrusted', true, `the certificate of ${c.addr} is not valid yet`, 'check the clocks of this host and of the auth service');
+      return mk(
+        'untrusted',
+        true,
+        `the certificate of ${c.addr} is not valid yet`,
+        'check the clocks of this host and of the auth service',
+      );
     }
     if (UNTRUSTED.test(text)) {
-      return mk('untrusted', true, `this host does not trust the certificate of ${c.addr}`,
-        `the identity's CA must be this cluster's (sign the identity on it), teleport.addr must be its Auth Service (:3025) or proxy (:443), and the certificate must name ${c.serverName}`);
+      return mk(
+        'untrusted',
+        true,
+        `this host does not trust the certificate of ${c.addr}`,
+        `the identity's CA must be this cluster's (sign the identity on it), teleport.addr must be its Auth Service (:3025) or proxy (:443), and the certificate must name ${c.serverName}`,
+      );
     }
     if (NO_ROUTE.test(text)) {
       return c.route?.mode === 'proxy'
-        ? mk('route', true, `${c.addr} has no route to the auth service of cluster ${c.route.cluster ?? '(unknown)'}`,
-          'check teleport.cluster-name (unset, the identity\'s cluster is used) and that teleport.addr is that cluster\'s proxy')
-        : mk('route', true, `${c.addr} routes connections by ALPN, like a Teleport Proxy with TLS routing, and this one was dialled as the auth service`,
-          'set teleport.mode = "proxy" (auto chooses proxy only on ports 443 and 3080), or point teleport.addr at the auth service (:3025)');
+        ? mk(
+            'route',
+            true,
+            `${c.addr} has no route to the auth service of cluster ${c.route.cluster ?? '(unknown)'}`,
+            "check teleport.cluster-name (unset, the identity's cluster is used) and that teleport.addr is that cluster's proxy",
+          )
+        : mk(
+            'route',
+            true,
+            `${c.addr} routes connections by ALPN, like a Teleport Proxy with TLS routing, and this one was dialled as the auth service`,
+            'set teleport.mode = "proxy" (auto chooses proxy only on ports 443 and 3080), or point teleport.addr at the auth service (:3025)',
+          );
     }
     const alert = ALERT.exec(text);
     if (alert) {
-      return mk('refused', true, `${c.addr} refused the client certificate in ${file} (${alert[0]})`,
-        'sign the identity on this cluster (tctl auth sign or tbot), and check that teleport.addr is its Auth Service (:3025) or proxy (:443)');
+      return mk(
+        'refused',
+        true,
+        `${c.addr} refused the client certificate in ${file} (${alert[0]})`,
+        'sign the identity on this cluster (tctl auth sign or tbot), and check that teleport.addr is its Auth Service (:3025) or proxy (:443)',
+      );
     }
     if (!connection) return mk('other', false, 'teleport call failed');
     if (CUT_AT_HANDSHAKE.test(text)) {
-      return mk('unreachable', false, `${c.addr} ended the connection at the TLS handshake`,
-        `an auth service restarting does this, and so does one that does not accept the client certificate in ${file} (signed on another cluster, or revoked): if it lasts, sign the identity on this cluster`);
+      return mk(
+        'unreachable',
+        false,
+        `${c.addr} ended the connection at the TLS handshake`,
+        `an auth service restarting does this, and so does one that does not accept the client certificate in ${file} (signed on another cluster, or revoked): if it lasts, sign the identity on this cluster`,
+      );
     }
-    return mk('unreachable', false, 'teleport auth service unreachable', DIALLING.test(text) ? `check teleport.addr (${c.addr}) and that this host may reach it` : undefined);
+    return mk(
+      'unreachable',
+      false,
+      'teleport auth service unreachable',
+      DIALLING.test(text) ? `check teleport.addr (${c.addr}) and that this host may reach it` : undefined,
+    );
   }
-  if (code === GrpcStatus.DEADLINE_EXCEEDED) return mk('unreachable', false, 'teleport auth service did not answer in time');
+  if (code === GrpcStatus.DEADLINE_EXCEEDED)
+    return mk('unreachable', false, 'teleport auth service did not answer in time');
   return mk('other', false, `teleport answered ${(GrpcStatus as unknown as Record<number, string>)[code] ?? code}`);
 }
 
@@ -130,10 +181,13 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
  * an identity past its expiry, before or without a call: named with its file and expiry. with refresh on, the
  * poller waits for the file to be renewed (it makes no call with it); without, only a new file and a restart help
  */
-export function expiredIdentity(c: ExplainContext & { identity: NonNullable<ExplainContext['identity']> }): ExplainedError {
-  const hint = c.refreshMs !== undefined
-    ? `waiting for the file to be renewed (tbot rewrites it; it is read again every ${Math.max(1, Math.round(c.refreshMs / 1000))} s), or sign it again: tctl auth sign`
-    : 'renew it: sign it again (tctl auth sign), or let tbot renew it and turn teleport.refresh.enabled on so it is read again';
+export function expiredIdentity(
+  c: ExplainContext & { identity: NonNullable<ExplainContext['identity']> },
+): ExplainedError {
+  const hint =
+    c.refreshMs !== undefined
+      ? `waiting for the file to be renewed (tbot rewrites it; it is read again every ${Math.max(1, Math.round(c.refreshMs / 1000))} s), or sign it again: tctl auth sign`
+      : 'renew it: sign it again (tctl auth sign), or let tbot renew it and turn teleport.refresh.enabled on so it is read again';
   return {
     problem: 'expired',
     permanent: true,
@@ -172,7 +226,10 @@ export class FailureLog {
         return;
       }
     }
-    this.logger.warn(x.hint && !x.permanent ? { ...fields, err: x.err, hint: x.hint } : { ...fields, err: x.err }, message);
+    this.logger.warn(
+      x.hint && !x.permanent ? { ...fields, err: x.err, hint: x.hint } : { ...fields, err: x.err },
+      message,
+    );
   }
 
   /** a call succeeded: the next permanent problem is news again */

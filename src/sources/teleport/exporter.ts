@@ -16,7 +16,14 @@ import { readBatches } from './batches.js';
 import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, type DecodedEvent } from './events.js';
 import { Backoff, isUnimplemented, sleep } from './retry.js';
-import { FailureLog, PermanentFailures, explainedText, plainExplain, type Explain, type ExplainedError } from './explain.js';
+import {
+  FailureLog,
+  PermanentFailures,
+  explainedText,
+  plainExplain,
+  type Explain,
+  type ExplainedError,
+} from './explain.js';
 import { K, del, putJson, type ChunkState, type LegacyState, type StateStore } from './state.js';
 
 const DAY = 86_400_000;
@@ -74,7 +81,15 @@ export interface ExporterHooks {
   /** the batch failed: give its claims back */
   release(claimed: string[]): void;
   /** progress for status() */
-  progress(p: { mode?: 'export' | 'legacy'; date?: string; caughtUp?: boolean; emitted?: number; lastEventTime?: number; error?: string; stuck?: StuckChunk[] }): void;
+  progress(p: {
+    mode?: 'export' | 'legacy';
+    date?: string;
+    caughtUp?: boolean;
+    emitted?: number;
+    lastEventTime?: number;
+    error?: string;
+    stuck?: StuckChunk[];
+  }): void;
 }
 
 export interface ExporterDeps {
@@ -214,7 +229,14 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     const x = result.explained;
     if (f.failures >= STUCK_AFTER) {
       logger.error(
-        { date, chunk, failures: f.failures, since: new Date(f.since).toISOString(), err: result.error, ...(x.permanent ? { hint: x.hint } : {}) },
+        {
+          date,
+          chunk,
+          failures: f.failures,
+          since: new Date(f.since).toISOString(),
+          err: result.error,
+          ...(x.permanent ? { hint: x.hint } : {}),
+        },
         'teleport export chunk keeps failing: its events (and the rest of its date) are not exported until it succeeds; retrying from its saved cursor',
       );
       reportStuck();
@@ -225,11 +247,22 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   }
 
   /** streams one chunk from its cursor; a failure is returned for runChunk to count, stop errors propagate */
-  async function streamChunk(key: string, date: string, chunk: string, cursor: string): Promise<{ ok: true } | { ok: false; error: string; explained: ExplainedError }> {
+  async function streamChunk(
+    key: string,
+    date: string,
+    chunk: string,
+    cursor: string,
+  ): Promise<{ ok: true } | { ok: false; error: string; explained: ExplainedError }> {
     const watched = d.streams?.track(`export chunk ${chunk} of ${date}`);
     try {
       const stream = client.exportEvents(new Date(dateMs(date)), chunk, cursor, signal);
-      for await (const batch of readBatches<WireExportEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
+      for await (const batch of readBatches<WireExportEvent>(
+        stream,
+        EXPORT_BATCH_MAX,
+        LINGER_MS,
+        undefined,
+        o.streamIdleMs,
+      )) {
         watched?.received();
         const events: DecodedEvent[] = [];
         for (let i = 0; i < batch.length; i++) {
@@ -309,10 +342,14 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
    */
   async function chooseMode(): Promise<ModeChoice | undefined> {
     const stored = await storedMode();
-    const keep = (mode: ExportMode) => (stored?.inferred ? store.put([{ type: 'put', key: K.mode, value: mode }], signal) : Promise.resolve());
+    const keep = (mode: ExportMode) =>
+      stored?.inferred ? store.put([{ type: 'put', key: K.mode, value: mode }], signal) : Promise.resolve();
     if (stored?.mode === 'legacy') {
       await keep('legacy');
-      return { mode: 'legacy', reason: 'this storage was started with the legacy event search; kept so the export does not start over' };
+      return {
+        mode: 'legacy',
+        reason: 'this storage was started with the legacy event search; kept so the export does not start over',
+      };
     }
     const probed = await probe();
     if (!probed) return undefined;
@@ -320,23 +357,38 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
       await store.put([{ type: 'put', key: K.mode, value: probed }], signal);
       return {
         mode: probed,
-        reason: probed === 'export' ? 'first run: the auth service has export chunks (cursor v2)' : 'first run: the auth service has no export chunks (cursor v2); using the legacy event search',
+        reason:
+          probed === 'export'
+            ? 'first run: the auth service has export chunks (cursor v2)'
+            : 'first run: the auth service has no export chunks (cursor v2); using the legacy event search',
       };
     }
     if (probed === 'export') {
       await keep('export');
-      return { mode: 'export', reason: 'this storage was started with the cursor-v2 export; the auth service still has it' };
+      return {
+        mode: 'export',
+        reason: 'this storage was started with the cursor-v2 export; the auth service still has it',
+      };
     }
     // a downgrade: the export cursor cannot be used any more. continue with the legacy search from the export
     // date (not the start time), stored as legacy from now on
     const date = await exportDate();
     const from = Math.max(o.startTime.getTime(), dateMs(date));
-    await store.put([{ type: 'put', key: K.mode, value: 'legacy' }, putJson(K.legacy, { w: from, k: '', id: '' } satisfies LegacyState)], signal);
+    await store.put(
+      [
+        { type: 'put', key: K.mode, value: 'legacy' },
+        putJson(K.legacy, { w: from, k: '', id: '' } satisfies LegacyState),
+      ],
+      signal,
+    );
     logger.warn(
       { date, from: new Date(from).toISOString() },
       'teleport auth service no longer has export chunks (cursor v2), downgraded? continuing with the legacy event search from the export date; events of that date may be sent again',
     );
-    return { mode: 'legacy', reason: `the auth service answered UNIMPLEMENTED to the cursor-v2 export this storage used; legacy search from ${date}` };
+    return {
+      mode: 'legacy',
+      reason: `the auth service answered UNIMPLEMENTED to the cursor-v2 export this storage used; legacy search from ${date}`,
+    };
   }
 
   async function runExport(): Promise<void> {
@@ -389,7 +441,13 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
       let page: Awaited<ReturnType<AuditLogClient['searchEvents']>>;
       try {
         page = await client.searchEvents(
-          { startDate: new Date(st.w), endDate: new Date(windowEnd), eventTypes: o.types, limit: o.batch, startKey: st.k },
+          {
+            startDate: new Date(st.w),
+            endDate: new Date(windowEnd),
+            eventTypes: o.types,
+            limit: o.batch,
+            startKey: st.k,
+          },
           signal,
         );
       } catch (err) {

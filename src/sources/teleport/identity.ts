@@ -72,7 +72,9 @@ export function parseIdentityFile(text: string, file: string): IdentityParts {
   for (const item of scan(text)) {
     if ('line' in item) {
       if (item.line.startsWith('unterminated ')) {
-        throw new TlsFileError(`teleport identity file ${file}: ${item.line}; the file is truncated, write it again (tctl auth sign, or let tbot renew it)`);
+        throw new TlsFileError(
+          `teleport identity file ${file}: ${item.line}; the file is truncated, write it again (tctl auth sign, or let tbot renew it)`,
+        );
       }
       // ssh certificate, @cert-authority lines and anything else that is not PEM: not used for TLS
       continue;
@@ -87,19 +89,31 @@ export function parseIdentityFile(text: string, file: string): IdentityParts {
     }
   }
   if (key === undefined) {
-    throw new TlsFileError(`teleport identity file ${file} holds no private key; expected the output of \`tctl auth sign --format=file\` or tbot's identity output`);
+    throw new TlsFileError(
+      `teleport identity file ${file} holds no private key; expected the output of \`tctl auth sign --format=file\` or tbot's identity output`,
+    );
   }
   if (cert === undefined) {
-    throw new TlsFileError(`teleport identity file ${file} holds no TLS certificate; sign it again with \`tctl auth sign --format=file\` (the openssh-only formats cannot be used)`);
+    throw new TlsFileError(
+      `teleport identity file ${file} holds no TLS certificate; sign it again with \`tctl auth sign --format=file\` (the openssh-only formats cannot be used)`,
+    );
   }
   if (cas.length === 0) {
-    throw new TlsFileError(`teleport identity file ${file} holds no TLS CA certificate to verify the auth service; sign it again with \`tctl auth sign --format=file\``);
+    throw new TlsFileError(
+      `teleport identity file ${file} holds no TLS CA certificate to verify the auth service; sign it again with \`tctl auth sign --format=file\``,
+    );
   }
   return { key, cert, cas };
 }
 
 /** the inverse of parseIdentityFile, in the layout tctl writes; used by tests and the demo */
-export function formatIdentityFile(parts: { key: string; cert: string; cas: string[]; sshCert?: string; sshCas?: string[] }): string {
+export function formatIdentityFile(parts: {
+  key: string;
+  cert: string;
+  cas: string[];
+  sshCert?: string;
+  sshCas?: string[];
+}): string {
   const lines: string[] = [parts.key.trim()];
   if (parts.sshCert) lines.push(parts.sshCert.trim());
   lines.push(parts.cert.trim());
@@ -147,7 +161,8 @@ export class IdentityExpiredError extends TlsFileError {
   }
 }
 
-const RENEW = 'renew it: tbot rewrites it before it expires, or run `tctl auth sign --user=<bot user> --format=file --out=<file>` (with a longer --ttl if needed)';
+const RENEW =
+  'renew it: tbot rewrites it before it expires, or run `tctl auth sign --user=<bot user> --format=file --out=<file>` (with a longer --ttl if needed)';
 
 /** checks the parts and derives the identity; throws TlsFileError naming the file and what to do */
 export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsIdentity {
@@ -156,7 +171,9 @@ export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsI
   try {
     x509 = new X509Certificate(parts.cert);
   } catch (err) {
-    throw new TlsFileError(`teleport client certificate in ${o.file} cannot be parsed: ${(err as Error).message}`, { cause: err });
+    throw new TlsFileError(`teleport client certificate in ${o.file} cannot be parsed: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   let key;
   try {
@@ -177,12 +194,21 @@ export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsI
     try {
       new X509Certificate(ca);
     } catch (err) {
-      throw new TlsFileError(`a teleport CA certificate in ${o.caFile ?? o.file} cannot be parsed: ${(err as Error).message}`, { cause: err });
+      throw new TlsFileError(
+        `a teleport CA certificate in ${o.caFile ?? o.file} cannot be parsed: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
   const notBefore = new Date(x509.validFrom);
   const notAfter = new Date(x509.validTo);
-  const fingerprint = createHash('sha256').update(parts.key).update('\0').update(parts.cert).update('\0').update(parts.cas.join('\0')).digest('hex');
+  const fingerprint = createHash('sha256')
+    .update(parts.key)
+    .update('\0')
+    .update(parts.cert)
+    .update('\0')
+    .update(parts.cas.join('\0'))
+    .digest('hex');
   const identity: TlsIdentity = {
     ...parts,
     file: o.file,
@@ -211,7 +237,12 @@ function readText(file: string, what: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable by this user' : (err as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'is not readable by this user'
+          : (err as Error).message;
     throw new TlsFileError(`teleport ${what} ${file} ${why}`, { cause: err });
   }
 }
@@ -226,7 +257,8 @@ export function loadIdentity(source: IdentitySource, now?: number): TlsIdentity 
   const key = readText(source.keyFile, 'key file');
   const caText = readText(source.caFile, 'CA file');
   const certs = splitCertificates(cert);
-  if (certs.length === 0) throw new TlsFileError(`teleport certificate file ${source.certFile} holds no PEM certificate`);
+  if (certs.length === 0)
+    throw new TlsFileError(`teleport certificate file ${source.certFile} holds no PEM certificate`);
   const cas = splitCertificates(caText);
   if (cas.length === 0) throw new TlsFileError(`teleport CA file ${source.caFile} holds no PEM certificate`);
   return validateIdentity(

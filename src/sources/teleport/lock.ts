@@ -69,14 +69,20 @@ export function createLocker(o: LockOptions, d: LockDeps) {
       try {
         await d.upsert(lock, d.signal);
         upserted++;
-        d.logger.warn({ user: lock.user, lock: lock.name, expires: lock.expires?.toISOString() ?? 'never' }, 'teleport user locked after repeated failed logins');
+        d.logger.warn(
+          { user: lock.user, lock: lock.name, expires: lock.expires?.toISOString() ?? 'never' },
+          'teleport user locked after repeated failed logins',
+        );
         return;
       } catch (err) {
         if (d.signal.aborted) return;
         const x = (d.explain ?? plainExplain)(err, 'lock');
         // a role without the lock rules will not get them by retrying: say what to do once, and give up
         if (attempt >= UPSERT_ATTEMPTS || x.problem === 'access') {
-          d.logger.error({ user: lock.user, err: x.err, ...(x.hint ? { hint: x.hint } : {}) }, `could not lock teleport user; giving up${x.problem === 'access' ? `: ${x.summary}` : ''}`);
+          d.logger.error(
+            { user: lock.user, err: x.err, ...(x.hint ? { hint: x.hint } : {}) },
+            `could not lock teleport user; giving up${x.problem === 'access' ? `: ${x.summary}` : ''}`,
+          );
           return;
         }
         d.logger.warn({ user: lock.user, err: x.err }, 'could not lock teleport user; retrying');
@@ -100,7 +106,10 @@ export function createLocker(o: LockOptions, d: LockDeps) {
       if (!reachesThreshold(times, o.failedAttemptsCount, o.periodMs)) continue;
       failures.delete(user);
       if (d.now() - e.time > STALE_MS) {
-        d.logger.info({ user, at: new Date(e.time).toISOString() }, 'old failed logins reached the lock threshold; not locking for past events');
+        d.logger.info(
+          { user, at: new Date(e.time).toISOString() },
+          'old failed logins reached the lock threshold; not locking for past events',
+        );
         continue;
       }
       const lock: LockSpec = {

@@ -218,7 +218,13 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
     const watched = d.streams?.track(`session recording ${sid}`);
     try {
       const stream = client.streamSessionEvents(sid, e.state.i, signal);
-      for await (const batch of readBatches<WireEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
+      for await (const batch of readBatches<WireEvent>(
+        stream,
+        EXPORT_BATCH_MAX,
+        LINGER_MS,
+        undefined,
+        o.streamIdleMs,
+      )) {
         watched?.received();
         const now = d.now();
         const events = batch.map((x) => decodeWireEvent(x, now));
@@ -227,7 +233,11 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         for (const x of events) if (Number.isFinite(x.index)) next = Math.max(next, x.index + 1);
         // found: a not-found count (nf) ends here
         const state: SessionState = { i: next, t: e.state.t };
-        await store.commit(kept.map((x) => toSourceRecord(tag, x)), [putJson(key, state)], signal);
+        await store.commit(
+          kept.map((x) => toSourceRecord(tag, x)),
+          [putJson(key, state)],
+          signal,
+        );
         e.state = state;
         e.backoff.reset();
         e.failures = 0;
@@ -258,7 +268,10 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
         } catch (e2) {
           if (signal.aborted || isStop(e2)) return;
           // unsaved, the count starts at a later NOT_FOUND: a longer wait, never a shorter one
-          logger.warn({ sid, err: describeError(e2) }, 'could not save when the session recording was first not found; will retry');
+          logger.warn(
+            { sid, err: describeError(e2) },
+            'could not save when the session recording was first not found; will retry',
+          );
         }
       }
       // only a recording missing for giveUpMs is given up on: it will never appear. other errors (auth service
@@ -282,7 +295,10 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
           // not at once: pump would run it again in a tight loop
           const delay = e.backoff.next();
           e.nextTryAt = d.now() + delay;
-          logger.warn({ sid, retryInMs: Math.round(delay), err: describeError(e2) }, 'could not drop the session from state; will retry');
+          logger.warn(
+            { sid, retryInMs: Math.round(delay), err: describeError(e2) },
+            'could not drop the session from state; will retry',
+          );
           return;
         }
         remove(sid);
@@ -320,7 +336,8 @@ export function createSessions(o: SessionOptions, d: SessionDeps) {
     /** recordings still in state and waiting to be retried, with their last error (for the exit log) */
     leftBehind(): LeftBehind[] {
       const out: LeftBehind[] = [];
-      for (const [sid, e] of entries) if (!e.running) out.push({ sid, index: e.state.i, attempts: e.failures, err: e.lastError, problem: e.problem });
+      for (const [sid, e] of entries)
+        if (!e.running) out.push({ sid, index: e.state.i, attempts: e.failures, err: e.lastError, problem: e.problem });
       return out;
     },
     async stop(): Promise<void> {

@@ -13,7 +13,14 @@ import { createExporter, isStop, type StuckChunk } from './exporter.js';
 import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
 import { describeError, sleep } from './retry.js';
-import { PermanentFailures, expiredIdentity, explainTeleportError, explainedText, type Explain, type ExplainedError } from './explain.js';
+import {
+  PermanentFailures,
+  expiredIdentity,
+  explainTeleportError,
+  explainedText,
+  type Explain,
+  type ExplainedError,
+} from './explain.js';
 import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
 import { QUIET_WARN_MS, StreamWatch, type QuietStream } from './streams.js';
 import { createSessions, SESSION_GIVE_UP_MS, type LeftBehind } from './sessions.js';
@@ -121,7 +128,9 @@ export const DEFAULTS = {
   sessionGiveUpMs: SESSION_GIVE_UP_MS, // 48 h
 };
 
-export type ResolvedOptions = Required<Omit<TeleportSourceOptions, 'identityFile' | 'certFile' | 'keyFile' | 'caFile' | 'startTime' | 'clusterName' | 'lock'>> & {
+export type ResolvedOptions = Required<
+  Omit<TeleportSourceOptions, 'identityFile' | 'certFile' | 'keyFile' | 'caFile' | 'startTime' | 'clusterName' | 'lock'>
+> & {
   identity: IdentitySource;
   startTime: Date | undefined;
   clusterName: string | undefined;
@@ -136,18 +145,22 @@ function positive(name: string, v: number, integer = false): void {
 
 /** defaults applied and values checked once; the result is frozen */
 export function resolveOptions(o: TeleportSourceOptions): Readonly<ResolvedOptions> {
-  if (!o.addr || !/^[^\s]+:\d+$/.test(o.addr)) throw new ConfigError(`teleport addr must be host:port, got "${o.addr ?? ''}"`);
+  if (!o.addr || !/^[^\s]+:\d+$/.test(o.addr))
+    throw new ConfigError(`teleport addr must be host:port, got "${o.addr ?? ''}"`);
   const files = [o.certFile, o.keyFile, o.caFile].filter((f) => f !== undefined && f !== '');
   let identity: IdentitySource;
   if (o.identityFile) {
-    if (files.length > 0) throw new ConfigError('teleport identity and teleport cert/key/ca are exclusive: set one or the other');
+    if (files.length > 0)
+      throw new ConfigError('teleport identity and teleport cert/key/ca are exclusive: set one or the other');
     identity = { identityFile: o.identityFile };
   } else if (files.length === 3) {
     identity = { certFile: o.certFile!, keyFile: o.keyFile!, caFile: o.caFile! };
   } else if (files.length > 0) {
     throw new ConfigError('teleport cert, key and ca must be set all three together (or use an identity file)');
   } else {
-    throw new ConfigError('no teleport credentials: set the identity file (tbot or tctl auth sign output), or cert, key and ca');
+    throw new ConfigError(
+      'no teleport credentials: set the identity file (tbot or tctl auth sign output), or cert, key and ca',
+    );
   }
   const r: ResolvedOptions = {
     ...DEFAULTS,
@@ -157,7 +170,8 @@ export function resolveOptions(o: TeleportSourceOptions): Readonly<ResolvedOptio
     clusterName: o.clusterName,
     lock: { ...DEFAULTS.lock, ...Object.fromEntries(Object.entries(o.lock ?? {}).filter(([, v]) => v !== undefined)) },
   } as ResolvedOptions;
-  if (r.startTime && !Number.isFinite(r.startTime.getTime())) throw new ConfigError('teleport start-time is not a valid date (use RFC 3339)');
+  if (r.startTime && !Number.isFinite(r.startTime.getTime()))
+    throw new ConfigError('teleport start-time is not a valid date (use RFC 3339)');
   positive('concurrency', r.concurrency, true);
   positive('batch', r.batch, true);
   positive('timeout', r.timeoutMs);
@@ -168,9 +182,11 @@ export function resolveOptions(o: TeleportSourceOptions): Readonly<ResolvedOptio
   if (r.lock.enabled) {
     positive('lock-failed-attempts-count', r.lock.failedAttemptsCount, true);
     positive('lock-period', r.lock.periodMs);
-    if (!(r.lock.forMs >= 0)) throw new ConfigError(`teleport lock-for must be 0 (forever) or positive, got ${r.lock.forMs}`);
+    if (!(r.lock.forMs >= 0))
+      throw new ConfigError(`teleport lock-for must be 0 (forever) or positive, got ${r.lock.forMs}`);
   }
-  if (!['auto', 'direct', 'proxy'].includes(r.mode)) throw new ConfigError(`teleport mode must be auto, direct or proxy, got "${r.mode}"`);
+  if (!['auto', 'direct', 'proxy'].includes(r.mode))
+    throw new ConfigError(`teleport mode must be auto, direct or proxy, got "${r.mode}"`);
   return Object.freeze(r);
 }
 
@@ -297,27 +313,41 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     showIdentity(identity);
     const mode = resolveMode(o.mode, o.addr);
     if (mode === 'proxy' && !(o.clusterName ?? identity.clusterName)) {
-      throw new TlsFileError(`teleport proxy mode needs the cluster name and ${identity.file} does not tell it; set teleport.cluster-name`);
+      throw new TlsFileError(
+        `teleport proxy mode needs the cluster name and ${identity.file} does not tell it; set teleport.cluster-name`,
+      );
     }
     if (!o.refreshEnabled && identity.notAfter.getTime() - now() < 24 * 3600_000) {
-      logger.warn({ file: identity.file, expires: identity.notAfter.toISOString() }, 'teleport identity expires within 24 h and refresh is off');
+      logger.warn(
+        { file: identity.file, expires: identity.notAfter.toISOString() },
+        'teleport identity expires within 24 h and refresh is off',
+      );
     }
-    const store = new StateStore(deps, o.dryRun, logger, () => {
-      if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
-      ac.abort();
-    }, now);
+    const store = new StateStore(
+      deps,
+      o.dryRun,
+      logger,
+      () => {
+        if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
+        ac.abort();
+      },
+      now,
+    );
     stateStore = store;
     const resolved = await resolveStartTime(store, o.startTime, now(), ac.signal);
     const startTime = resolved.start;
     if (resolved.replaced !== undefined) {
-      logger.info({ startTime: startTime.toISOString(), was: resolved.replaced }, 'teleport start-time changed before anything was exported: the new one is used');
+      logger.info(
+        { startTime: startTime.toISOString(), was: resolved.replaced },
+        'teleport start-time changed before anything was exported: the new one is used',
+      );
     }
     const backfillDays = (now() - startTime.getTime()) / 86_400_000;
     if (resolved.fresh && backfillDays > 1) {
       logger.warn(
         { startTime: startTime.toISOString(), days: Math.floor(backfillDays) },
         `the first export starts ${Math.floor(backfillDays)} days back, at start-time, and ships every event since then; ` +
-          'teleport-event-handler\'s cursors are not read, so if it already shipped them, set start-time to when it stopped',
+          "teleport-event-handler's cursors are not read, so if it already shipped them, set start-time to when it stopped",
       );
     }
     client = createAuditLogClient({
@@ -331,7 +361,8 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     });
     const c = client;
     const refreshMs = o.refreshEnabled ? o.refreshIntervalMs : undefined;
-    expiredText = () => expiredIdentity({ addr: o.addr, serverName: o.serverName, identity: current!, now: now(), refreshMs });
+    expiredText = () =>
+      expiredIdentity({ addr: o.addr, serverName: o.serverName, identity: current!, now: now(), refreshMs });
     // a failed call explained with what we know: the address, the identity in use, a refused handshake
     const explain: Explain = (err, call) =>
       explainTeleportError(err, call, {
@@ -344,7 +375,14 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       });
     locker = createLocker(
       { ...o.lock, dryRun: o.dryRun },
-      { upsert: (lock, signal) => c.upsertLock(lock, signal), logger, now, signal: ac.signal, retryBaseMs: o.retryBaseMs, explain },
+      {
+        upsert: (lock, signal) => c.upsertLock(lock, signal),
+        logger,
+        now,
+        signal: ac.signal,
+        retryBaseMs: o.retryBaseMs,
+        explain,
+      },
     );
     sessions = createSessions(
       {
@@ -437,23 +475,35 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     }
     // a fifth of the idle timeout, at most a minute: with the default 5 min, a minute
     quietMs = Math.min(QUIET_WARN_MS, o.streamIdleMs / 5);
-    quietTimer = setInterval(() => {
-      for (const q of streams.newlyQuiet(quietMs)) {
-        const cancelAfter = q.started ? o.streamIdleMs : o.streamIdleMs * FIRST_MESSAGE_IDLE_FACTOR;
-        logger.warn(
-          { stream: q.what, quietSeconds: Math.round(q.quietForMs / 1000), cancelAfterSeconds: Math.round(cancelAfter / 1000) },
-          `a teleport stream has sent nothing for ${Math.round(q.quietForMs / 1000)} s with its connection up; it is cancelled and retried from its cursor at stream-idle-timeout`,
-        );
-      }
-    }, Math.min(QUIET_CHECK_MS, quietMs / 2));
+    quietTimer = setInterval(
+      () => {
+        for (const q of streams.newlyQuiet(quietMs)) {
+          const cancelAfter = q.started ? o.streamIdleMs : o.streamIdleMs * FIRST_MESSAGE_IDLE_FACTOR;
+          logger.warn(
+            {
+              stream: q.what,
+              quietSeconds: Math.round(q.quietForMs / 1000),
+              cancelAfterSeconds: Math.round(cancelAfter / 1000),
+            },
+            `a teleport stream has sent nothing for ${Math.round(q.quietForMs / 1000)} s with its connection up; it is cancelled and retried from its cursor at stream-idle-timeout`,
+          );
+        }
+      },
+      Math.min(QUIET_CHECK_MS, quietMs / 2),
+    );
     quietTimer.unref?.();
     st.state = 'running';
-    logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun }, 'teleport poller started');
+    logger.info(
+      { addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun },
+      'teleport poller started',
+    );
     if (waiting) {
       const x = expiredText();
       expirySaid = identity.fingerprint;
-      logger.error({ file: identity.file, expiredAt: identity.notAfter.toISOString(), hint: x.hint },
-        `${x.summary}: the poller waits for the file to be renewed (tbot) and reads nothing from teleport until then`);
+      logger.error(
+        { file: identity.file, expiredAt: identity.notAfter.toISOString(), hint: x.hint },
+        `${x.summary}: the poller waits for the file to be renewed (tbot) and reads nothing from teleport until then`,
+      );
     }
 
     main = (async () => {
@@ -466,7 +516,9 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       st.mode = choice.mode;
       logger.info(
         { mode: choice.mode, reason: choice.reason },
-        choice.mode === 'export' ? 'teleport audit log read with the cursor-v2 export' : 'teleport audit log read with the legacy event search',
+        choice.mode === 'export'
+          ? 'teleport audit log read with the cursor-v2 export'
+          : 'teleport audit log read with the legacy event search',
       );
       if (choice.mode === 'export') await exporter.runExport();
       else await exporter.runLegacy();
@@ -481,7 +533,9 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       const refused = left.filter((x) => x.problem?.permanent);
       if (refused.length > 0) {
         const x = refused[0]!.problem!;
-        throw new TeleportAccessError(`${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`);
+        throw new TeleportAccessError(
+          `${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`,
+        );
       }
       logger.info('teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
     })().then(
@@ -502,10 +556,16 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   /** recordings exit-on-last-event did not wait for: they stay in state and resume on the next run */
   function logLeftBehind(left: LeftBehind[]): void {
     for (const x of left.slice(0, LEFT_BEHIND_LOGGED)) {
-      logger.warn({ sid: x.sid, index: x.index, attempts: x.attempts, err: x.err }, 'teleport session recording left behind at exit; it resumes on the next run');
+      logger.warn(
+        { sid: x.sid, index: x.index, attempts: x.attempts, err: x.err },
+        'teleport session recording left behind at exit; it resumes on the next run',
+      );
     }
     if (left.length > LEFT_BEHIND_LOGGED) {
-      logger.warn({ count: left.length, logged: LEFT_BEHIND_LOGGED }, 'more teleport session recordings left behind at exit; they resume on the next run');
+      logger.warn(
+        { count: left.length, logged: LEFT_BEHIND_LOGGED },
+        'more teleport session recordings left behind at exit; they resume on the next run',
+      );
     }
   }
 
@@ -550,8 +610,10 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         if (expirySaid !== lastFingerprint) {
           expirySaid = lastFingerprint;
           const x = expiredText();
-          logger.error({ file: err.identity.file, expiredAt: err.identity.notAfter.toISOString(), hint: x.hint },
-            `${x.summary} and was not renewed: calls fail once the auth service is dialled again; waiting for the file to be renewed (tbot)`);
+          logger.error(
+            { file: err.identity.file, expiredAt: err.identity.notAfter.toISOString(), hint: x.hint },
+            `${x.summary} and was not renewed: calls fail once the auth service is dialled again; waiting for the file to be renewed (tbot)`,
+          );
         }
         return;
       }
@@ -565,7 +627,10 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     } catch (err) {
       // e.g. proxy mode without a cluster name and a rotated identity that does not tell it. not recorded as
       // applied: each refresh reports it again until the file is replaced (the current identity will expire)
-      logger.error({ file: id.file, err: (err as Error).message }, 'teleport identity refresh failed: the new identity cannot be used; keeping the current identity');
+      logger.error(
+        { file: id.file, err: (err as Error).message },
+        'teleport identity refresh failed: the new identity cannot be used; keeping the current identity',
+      );
       return;
     }
     lastFingerprint = id.fingerprint;

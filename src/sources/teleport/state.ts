@@ -164,7 +164,12 @@ export interface StartTime {
  * exported, since the cursors were made for the stored one; before that (a first run that never reached the
  * auth service, or a wrong value fixed at once) the new value replaces it.
  */
-export async function resolveStartTime(store: StateStore, configured: Date | undefined, now: number, signal?: AbortSignal): Promise<StartTime> {
+export async function resolveStartTime(
+  store: StateStore,
+  configured: Date | undefined,
+  now: number,
+  signal?: AbortSignal,
+): Promise<StartTime> {
   const stored = await store.get(K.startTime);
   const progress = (await store.list(PREFIX)).some((r) => r.key !== K.startTime && r.key !== K.mode);
   if (stored !== undefined && (!configured || configured.getTime() === Date.parse(stored))) {

@@ -63,7 +63,8 @@ export class StreamWatch {
     const out: QuietStream[] = [];
     for (const s of this.open) {
       const quietForMs = now - s.lastAt;
-      if (!s.holding && quietForMs >= this.quietAfter(s, minMs)) out.push({ what: s.what, quietForMs, started: s.started });
+      if (!s.holding && quietForMs >= this.quietAfter(s, minMs))
+        out.push({ what: s.what, quietForMs, started: s.started });
     }
     return out.sort((a, b) => b.quietForMs - a.quietForMs);
   }
