@@ -127,7 +127,12 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   // dry run routes the same way and writes nothing (neither records nor state): one line per batch says what
   // would be shipped, dropped or rejected, with the first routed log as a sample. it keeps nothing, so it
   // acknowledges nothing an http client would lose: the ingest answers 503 and the client keeps its records
-  const emit = async (source: RecordSource, records: SourceRecord[], state: StateOp[] = []): Promise<void> => {
+  const emit = async (
+    source: RecordSource,
+    records: SourceRecord[],
+    state: StateOp[] = [],
+    sync = true,
+  ): Promise<void> => {
     metrics.observeRecords(source, records);
     const values: string[] = [];
     let dropped = 0;
@@ -165,7 +170,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       throw new DecodeError(rejectReason, 400);
     }
     if (values.length === 0 && state.length === 0) return;
-    await spool.append(values, state);
+    await spool.append(values, state, { sync });
     metrics.observeSpooled(values.length);
   };
 
@@ -219,8 +224,13 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         retryAfterSeconds: Math.max(1, Math.ceil(config.ingest.retryAfterMs / 1000)),
         requestTimeoutMs: config.ingest.requestTimeoutMs,
         maxRecords: config.ingest.maxRecords,
+        ack: config.ingest.ack,
       },
-      { logger, accept: (records) => emit('http', records), onResponse: metrics.observeIngest },
+      {
+        logger,
+        accept: (records, sync) => emit('http', records, [], sync),
+        onResponse: metrics.observeIngest,
+      },
     );
     try {
       ingestAddress = await ingest.start();
@@ -367,7 +377,14 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
  */
 async function openStorage(config: Readonly<Config>, logger: Logger): Promise<{ spool: Spool; dryRunFrom?: 'now' }> {
   if (!config.dryRun)
-    return { spool: await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger }) };
+    return {
+      spool: await openSpool({
+        path: config.storage,
+        maxBytes: config.spool.maxBytes,
+        syncIntervalMs: config.ingest.syncIntervalMs,
+        logger,
+      }),
+    };
   const nothing = 'the dry run writes nothing';
   if (!holdsFiles(config.storage)) {
     // no spool yet: nothing to read, and a dry run should not create one (maybe as the wrong user)

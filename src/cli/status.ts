@@ -294,8 +294,12 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
       ? `listening on ${hostPort(doc.ingest.address.host, doc.ingest.address.port)}`
       : 'not listening';
     const s = doc.ingest.stats;
+    const ack =
+      doc.config.ingest.ack === 'written'
+        ? `acks once written (fsync within ${doc.config.ingest.syncIntervalMs} ms)`
+        : 'acks once fsynced';
     lines.push(
-      `ingest: ${at}${
+      `ingest: ${at}, ${ack}${
         s
           ? `; ${s.requests} requests, ${s.records} records, ${s.status4xx} 4xx, ${s.status5xx} 5xx (${s.status503} 503), ` +
             `${s.tlsFailed + s.tlsRefused} TLS refusals`

@@ -61,6 +61,9 @@ export interface Config {
     retryAfterMs: number;
     requestTimeoutMs: number;
     maxRecords: number;
+    /** fsync: 200 once synced; written: 200 once in leveldb's log in the os, synced within syncIntervalMs */
+    ack: 'fsync' | 'written';
+    syncIntervalMs: number;
   };
   datadog: {
     site: string;
@@ -393,6 +396,8 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       retryAfterMs: get('ingest.retry-after') as number,
       requestTimeoutMs: get('ingest.request-timeout') as number,
       maxRecords: get('ingest.max-records') as number,
+      ack: get('ingest.ack') as 'fsync' | 'written',
+      syncIntervalMs: get('ingest.sync-interval') as number,
     },
     datadog: {
       site: get('datadog.site') as string,
@@ -553,8 +558,12 @@ function parseSetting(s: Setting, value: unknown, origin: Origin): unknown {
       }
       case 'bool':
         return parseBool(value);
-      case 'duration':
-        return parseDuration(value);
+      case 'duration': {
+        const ms = parseDuration(value);
+        if ((s.min !== undefined && ms < s.min) || (s.max !== undefined && ms > s.max))
+          throw new Error(`expected a duration from ${s.min ?? 0} ms to ${s.max ?? '∞'} ms, got ${ms} ms`);
+        return ms;
+      }
       case 'list':
         return parseList(value);
       case 'time':

@@ -133,6 +133,21 @@ export const SETTINGS: readonly Setting[] = [
     doc: 'Most records one request may carry (a JSON array, ndjson, msgpack stream); more get 413. It also bounds the JSON or msgpack values of one request to 200 a record (at least 100,000). Both are checked before the body is parsed. teleport-event-handler sends one record per request.',
   },
   {
+    key: 'ingest.ack',
+    type: 'enum',
+    default: 'fsync',
+    values: ['fsync', 'written'],
+    doc: "When a POST is answered 200. `fsync`: once its records' group commit is synced to disk, so nothing acknowledged is lost even to a power cut. `written`: once they are in LevelDB's log in the operating system: they survive a crash or kill -9 of the forwarder, not an os crash or power cut within ingest.sync-interval (a background sync makes them durable then); about 3x faster for one client posting one event at a time. For comparison, Fluentd's file buffer never syncs, Vector's disk buffer syncs every 500 ms.",
+  },
+  {
+    key: 'ingest.sync-interval',
+    type: 'duration',
+    default: 100,
+    min: 1,
+    max: 10_000,
+    doc: 'With ingest.ack = written: records acknowledged without fsync are synced to disk at most this long after they were written (the window an os crash or power cut could take them in).',
+  },
+  {
     key: 'ingest.retry-after',
     type: 'duration',
     default: 5000,

@@ -55,6 +55,7 @@ export function forwarderToml(o: ForwarderTomlOptions): string {
     { key: 'ingest.ca', value: o.files.ca },
     { key: 'ingest.cert', value: o.files.cert },
     { key: 'ingest.key', value: o.files.key },
+    { key: 'ingest.ack' },
   ];
   if (o.files.passphraseFile) ingest.push({ key: 'ingest.key-passphrase-file', value: o.files.passphraseFile });
   parts.push(

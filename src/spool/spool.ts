@@ -64,6 +64,11 @@ export interface SpoolOptions {
   tailMaxBytes?: number;
   logger?: SpoolLogger;
   now?: () => number;
+  /**
+   * appends made with { sync: false } are synced by a background sync at most this long after they were written
+   * (default 100 ms): the window an os crash or power cut can take them in
+   */
+  syncIntervalMs?: number;
 }
 
 const DEFAULTS = {
@@ -75,6 +80,7 @@ const DEFAULTS = {
   recoveryDelayMs: 1000, // retry reopening a failed store this often while no writes arrive
   readRetryMaxMs: 5000, // backoff cap when a read behind the tail fails
   writeFailLogIntervalMs: 1000, // at most one 'spool write failed' line a second
+  syncIntervalMs: 100, // background sync of appends written without fsync
 } as const;
 
 const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
@@ -84,6 +90,14 @@ const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 const noop = (): void => {};
 const silentLogger: SpoolLogger = { info: noop, warn: noop, error: noop, debug: noop };
 
+export interface AppendOptions {
+  /**
+   * false: resolve once the batch is written to leveldb's log in the os (it survives a crash of the process, not
+   * of the os), leaving the fsync to the background sync. appends carrying state always sync. default true
+   */
+  sync?: boolean;
+}
+
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
 interface Deferred<T> {
@@ -92,8 +106,17 @@ interface Deferred<T> {
 }
 
 type Op =
-  | { kind: 'append'; values: string[]; sizes: number[]; bytes: number; state: StateOp[]; done: Deferred<number> }
+  | {
+      kind: 'append';
+      values: string[];
+      sizes: number[];
+      bytes: number;
+      state: StateOp[];
+      sync: boolean;
+      done: Deferred<number>;
+    }
   | { kind: 'state'; state: StateOp[]; done: Deferred<number> }
+  | { kind: 'sync'; done: Deferred<number> }
   | {
       kind: 'remove';
       items: SpoolItem[];
@@ -126,9 +149,12 @@ interface InFlight {
 /**
  * acks alone are written without fsync: leveldb still hands them to the kernel before they resolve, so a crash of
  * the process keeps them, and only an os crash or power loss can undo one, which re-sends that log (at least once,
- * never lost). the next synced write makes them durable too. everything else (appends, cursors, dead letters) syncs.
+ * never lost). the next synced write makes them durable too. so are appends made with { sync: false } (the
+ * ingest's `written` acknowledgement), which a background sync makes durable within syncIntervalMs. everything else
+ * (appends, cursors, dead letters) syncs.
  */
 function needsSync(op: Op): boolean {
+  if (op.kind === 'append') return op.sync;
   return !(op.kind === 'remove' && op.dead === null);
 }
 
@@ -213,6 +239,12 @@ class LevelSpool implements Spool {
   private writeFailLoggedAt = -Infinity;
   private writeFailsNotLogged = 0;
   private writerIdle: Array<() => void> = [];
+  private readonly syncIntervalMs: number;
+  /** when the oldest write not yet synced committed (appends with { sync: false }), null when all are synced */
+  private unsyncedSince: number | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  /** synced writes: all of them, and those made by the background sync alone */
+  private readonly syncCounts = { commit: 0, background: 0 };
 
   // reader
   private cursorSeq = -1;
@@ -238,6 +270,7 @@ class LevelSpool implements Spool {
     this.tailMaxBytes = options.tailMaxBytes ?? DEFAULTS.tailMaxBytes;
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
+    this.syncIntervalMs = options.syncIntervalMs ?? DEFAULTS.syncIntervalMs;
     this.onDisk = options.path !== undefined;
   }
 
@@ -295,7 +328,7 @@ class LevelSpool implements Spool {
 
   // ---- writes ----
 
-  async append(values: string[], state: StateOp[] = []): Promise<void> {
+  async append(values: string[], state: StateOp[] = [], options?: AppendOptions): Promise<void> {
     if (this.closing) throw new SpoolClosedError();
     if (!Array.isArray(values)) throw new TypeError('append takes an array of strings');
     checkStateOps(state);
@@ -311,7 +344,8 @@ class LevelSpool implements Spool {
       bytes += sizes[i] = byteLength(values[i]);
     }
     this.pendingBytes += bytes;
-    await this.enqueue<number>((done) => ({ kind: 'append', values, sizes, bytes, state, done }));
+    const sync = options?.sync !== false || state.length > 0;
+    await this.enqueue<number>((done) => ({ kind: 'append', values, sizes, bytes, state, sync, done }));
   }
 
   async putState(ops: StateOp[]): Promise<void> {
@@ -427,10 +461,12 @@ class LevelSpool implements Spool {
 
   private async commit(ops: Op[]): Promise<void> {
     let built: Built | null = null;
+    let synced = false;
     try {
       if (this.needsRecovery) await this.recover();
       built = await this.build(ops);
-      await this.write(built.batch, ops.some(needsSync));
+      synced = ops.some(needsSync);
+      await this.write(built.batch, synced);
     } catch (err) {
       this.needsRecovery = true;
       if (built) this.failed = built;
@@ -451,6 +487,7 @@ class LevelSpool implements Spool {
       for (const op of ops) op.done.reject(error);
       return;
     }
+    this.noteSync(ops, synced);
     // count the committed bytes before releasing the pending ones: waiters woken now see the true fill
     this.apply(built.effects);
     this.releasePending(ops);
@@ -475,6 +512,32 @@ class LevelSpool implements Spool {
     }
     // write() closes the batch, whether it succeeds or not
     await chain.write((sync ? SYNC_WRITE : NOSYNC_WRITE) as object);
+  }
+
+  /**
+   * a synced write makes every earlier write durable; appends written without one arm the background sync, so
+   * they are durable within syncIntervalMs
+   */
+  private noteSync(ops: Op[], synced: boolean): void {
+    if (synced) {
+      this.syncCounts.commit++;
+      if (ops.some((op) => op.kind === 'sync')) this.syncCounts.background++;
+      this.unsyncedSince = null;
+      if (this.syncTimer) {
+        clearTimeout(this.syncTimer);
+        this.syncTimer = null;
+      }
+      return;
+    }
+    if (this.unsyncedSince !== null || !ops.some((op) => op.kind === 'append')) return;
+    this.unsyncedSince = this.now();
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      if (this.unsyncedSince === null || this.closing) return;
+      this.queue.push({ kind: 'sync', done: { resolve: noop, reject: noop } });
+      this.kickWriter();
+    }, this.syncIntervalMs);
+    this.syncTimer.unref();
   }
 
   private releasePending(ops: Op[]): void {
@@ -861,6 +924,9 @@ class LevelSpool implements Spool {
       oldestAppendedAt: this.oldestAppendedAt(),
       walDamage: this.walDamage,
       walDamageKept: this.walDamageKept,
+      unsyncedSince: this.unsyncedSince,
+      syncs: this.syncCounts.commit,
+      backgroundSyncs: this.syncCounts.background,
     };
   }
 
@@ -909,6 +975,12 @@ class LevelSpool implements Spool {
     for (const wake of [...this.dataWaiters]) wake();
     for (const wake of [...this.spaceWaiters]) wake();
     if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
+    // appends not yet synced are synced before the store closes, not left to the os
+    if (this.syncTimer) clearTimeout(this.syncTimer);
+    if (this.unsyncedSince !== null && !this.needsRecovery) {
+      this.queue.push({ kind: 'sync', done: { resolve: noop, reject: noop } });
+      this.kickWriter();
+    }
     // queued writes still get written: their callers are waiting for an answer
     if (this.writing || this.scheduled || this.queue.length > 0) {
       await new Promise<void>((resolve) => this.writerIdle.push(resolve));

@@ -37,15 +37,21 @@ export interface SpoolStats {
   walDamage?: WalDamage | null;
   /** damaged-wal directories kept in the storage directory (this start's and earlier ones), until removed */
   walDamageKept?: string[];
+  /** epoch ms of the oldest append written without fsync and not yet synced, null when all are synced */
+  unsyncedSince?: number | null;
+  /** synced writes since open, and how many of them the background sync made */
+  syncs?: number;
+  backgroundSyncs?: number;
 }
 
 export interface Spool {
   /**
    * Append records (and optional state ops) in one batch written with sync (fsync). Concurrent calls share one
-   * synced write (group commit). Resolves only once durable. Rejects with SpoolFullError when the spool holds
+   * synced write (group commit). Resolves only once durable; with { sync: false } once in leveldb's log in the os
+   * (a background sync makes it durable shortly after). Rejects with SpoolFullError when the spool holds
    * maxBytes or more (nothing of that call is written), SpoolClosedError after close().
    */
-  append(values: string[], state?: StateOp[]): Promise<void>;
+  append(values: string[], state?: StateOp[], options?: { sync?: boolean }): Promise<void>;
   /**
    * Take the oldest records not yet taken, at most maxItems and maxBytes (but at least one record, whatever its
    * size). Waits until there is at least one; resolves [] once the spool is closing or the signal aborts. Taken

@@ -274,6 +274,30 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
         return s ? (s.walDamageKept?.length ?? 0) : undefined;
       },
     );
+    counterFrom(
+      'tdf_spool_syncs_total',
+      'Synced (fsync) writes of the spool: by a write that needed one (records acknowledged once fsynced, cursors, dead letters), or by the background sync of records acknowledged once written (ingest.ack = written).',
+      ['trigger'],
+      () => {
+        const s = spool();
+        return (
+          s && [
+            [{ trigger: 'write' }, (s.syncs ?? 0) - (s.backgroundSyncs ?? 0)],
+            [{ trigger: 'background' }, s.backgroundSyncs ?? 0],
+          ]
+        );
+      },
+    );
+    gaugeFrom(
+      'tdf_spool_unsynced_seconds',
+      'Age of the oldest write not yet synced to disk (0 when all are): what an os crash or power cut could take, with ingest.ack = written.',
+      [],
+      () => {
+        const s = spool();
+        if (!s) return undefined;
+        return s.unsyncedSince == null ? 0 : Math.max(0, (now() - s.unsyncedSince) / 1000);
+      },
+    );
     gaugeFrom(
       'tdf_spool_dead_letters',
       'Records Datadog refused for good, kept in the dead-letter store.',
@@ -338,6 +362,20 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
   const ingest = sources.ingest;
   if (ingest) {
     counterFrom('tdf_ingest_requests_total', 'Requests that reached the ingest.', [], () => ingest()?.requests);
+    gaugeFrom(
+      'tdf_ingest_ack_mode',
+      'The ingest acknowledgement mode in use (1 for it): fsync (200 once synced to disk) or written (200 once in the os, synced within ingest.sync-interval).',
+      ['mode'],
+      () => {
+        const s = ingest();
+        return (
+          s && [
+            [{ mode: 'fsync' }, s.ack === 'fsync' ? 1 : 0],
+            [{ mode: 'written' }, s.ack === 'written' ? 1 : 0],
+          ]
+        );
+      },
+    );
     counterFrom(
       'tdf_ingest_errors_total',
       'Ingest requests answered with an error, by class (4xx, 5xx).',

@@ -41,7 +41,15 @@ export interface ConfigSummary {
   storage: string;
   dryRun: boolean;
   exitOnLastEvent: boolean;
-  ingest: { enabled: boolean; host: string; port: number; bodyLimit: number; maxDecompressed: number };
+  ingest: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    bodyLimit: number;
+    maxDecompressed: number;
+    ack: 'fsync' | 'written';
+    syncIntervalMs: number;
+  };
   datadog: {
     site: string;
     url: string | null;
@@ -373,6 +381,8 @@ export function configSummary(c: Readonly<Config>): ConfigSummary {
       port: c.ingest.port,
       bodyLimit: c.ingest.bodyLimit,
       maxDecompressed: c.ingest.maxDecompressed,
+      ack: c.ingest.ack,
+      syncIntervalMs: c.ingest.syncIntervalMs,
     },
     datadog: {
       site: c.datadog.site,

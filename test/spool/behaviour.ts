@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SpoolClosedError, SpoolFullError, StorageError } from '../../src/errors.js';
+import { META_KEY } from '../../src/spool/keys.js';
 import { openSpool, type SpoolOptions } from '../../src/spool/spool.js';
 import type { Spool, SpoolItem } from '../../src/spool/types.js';
 import { isSettled, watchBatches, within, type StoreKind } from './helpers.js';
@@ -225,6 +226,64 @@ export function behaviourSuite(kind: StoreKind): void {
         const again = await ctx.reopen();
         assert.equal(again.stats().records, 2);
         assert.deepEqual(ids(await again.take(10, BIG)), [0, 2]);
+      });
+    });
+
+    it('appends with { sync: false } are written without fsync, then synced once by the background sync', async () => {
+      await withSpool({ syncIntervalMs: 20 }, async (spool, ctx) => {
+        ctx.watch.calls.length = 0;
+        for (let i = 0; i < 3; i++) await spool.append([record(i)], [], { sync: false });
+        const written = ctx.watch.calls.filter((c) => c.ops.some((op) => op.key !== META_KEY));
+        assert.equal(written.length, 3);
+        for (const call of written) assert.equal(call.options.sync, false, 'acknowledged once written, not fsynced');
+        assert.notEqual(spool.stats().unsyncedSince, null, 'the spool knows it holds unsynced writes');
+        // the timer fires the background sync: wait for it to be written (a hang guard, not a timing assertion)
+        await within(
+          (async () => {
+            while (spool.stats().backgroundSyncs === 0) await new Promise((r) => setTimeout(r, 5));
+          })(),
+          10_000,
+          'the background sync',
+        );
+        const syncs = ctx.watch.calls.filter((c) => c.options.sync === true);
+        assert.equal(syncs.length, 1, 'one synced write covers the three appends');
+        assert.ok(ctx.watch.calls.indexOf(syncs[0]) > ctx.watch.calls.indexOf(written[2]), 'the sync comes after them');
+        assert.deepEqual(
+          syncs[0].ops.filter((op) => op.key !== META_KEY),
+          [],
+          'the background sync writes no record of its own',
+        );
+        assert.equal(spool.stats().unsyncedSince, null);
+        assert.equal(spool.stats().backgroundSyncs, 1);
+        assert.deepEqual(ids(await takeAll(spool, 3)), [0, 1, 2]);
+      });
+    });
+
+    it('a synced write makes earlier unsynced appends durable: no background sync is needed then', async () => {
+      await withSpool({ syncIntervalMs: 30 }, async (spool, ctx) => {
+        await spool.append([record(0)], [], { sync: false });
+        await spool.append([record(1)]);
+        assert.equal(spool.stats().unsyncedSince, null);
+        const before = ctx.watch.calls.length;
+        await new Promise((r) => setTimeout(r, 150));
+        assert.equal(ctx.watch.calls.length, before, 'no write after the synced one');
+        assert.equal(spool.stats().backgroundSyncs, 0);
+      });
+    });
+
+    it('appends carrying state sync even when asked not to; close syncs what is not yet synced', async () => {
+      await withSpool({ syncIntervalMs: 60_000 }, async (spool, ctx) => {
+        await spool.append([record(0)], [{ type: 'put', key: 'cursor', value: 'c1' }], { sync: false });
+        assert.equal(ctx.watch.calls[ctx.watch.calls.length - 1].options.sync, true, 'a cursor is always synced');
+        await spool.append([record(1)], [], { sync: false });
+        assert.equal(ctx.watch.calls[ctx.watch.calls.length - 1].options.sync, false);
+        const before = ctx.watch.calls.length;
+        await spool.close();
+        const after = ctx.watch.calls.slice(before);
+        assert.equal(after.length, 1, 'one write at close');
+        assert.equal(after[0].options.sync, true, 'close syncs the unsynced append before closing the store');
+        const again = await ctx.reopen();
+        assert.deepEqual(ids(await takeAll(again, 2)), [0, 1]);
       });
     });
 
@@ -523,6 +582,9 @@ export function behaviourSuite(kind: StoreKind): void {
           oldestAppendedAt: again.stats().oldestAppendedAt,
           walDamage: null,
           walDamageKept: [],
+          unsyncedSince: null,
+          syncs: 0,
+          backgroundSyncs: 0,
         });
         const retaken = await again.take(10, BIG);
         assert.deepEqual(ids(retaken), [1, 2], 'taken but unacked records are taken again');

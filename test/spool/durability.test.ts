@@ -144,43 +144,46 @@ describe('spool storage on disk', () => {
     });
   });
 
-  it('keeps every acknowledged record when the process is killed with SIGKILL mid-write', async (t) => {
-    await withDir(async (dir) => {
-      const target = 3000;
-      const acked: number[] = [];
-      let stderr = '';
-      let partial = '';
-      const child = spawn(process.execPath, [...childArgs, 'crash', dir, '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.stdout.on('data', (chunk: Buffer) => {
-        const lines = (partial + chunk.toString()).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line) acked.push(Number(line));
-        if (acked.length >= target && child.exitCode === null && !child.killed) child.kill('SIGKILL');
-      });
-      const closed = new Promise<NodeJS.Signals | null>((resolve) =>
-        child.on('close', (_code, signal) => resolve(signal)),
-      );
-      const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const signal = await closed;
-      clearTimeout(guard);
-      assert.equal(signal, 'SIGKILL', `child ended on its own: ${stderr}`);
-      assert.ok(acked.length >= target, `only ${acked.length} acknowledged before the hang guard: ${stderr}`);
+  for (const mode of ['crash', 'crash-written'] as const) {
+    const how = mode === 'crash' ? 'fsynced' : 'written without fsync ({ sync: false })';
+    it(`keeps every acknowledged record when the process is killed with SIGKILL mid-write: ${how}`, async (t) => {
+      await withDir(async (dir) => {
+        const target = 3000;
+        const acked: number[] = [];
+        let stderr = '';
+        let partial = '';
+        const child = spawn(process.execPath, [...childArgs, mode, dir, '16'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout.on('data', (chunk: Buffer) => {
+          const lines = (partial + chunk.toString()).split('\n');
+          partial = lines.pop() ?? '';
+          for (const line of lines) if (line) acked.push(Number(line));
+          if (acked.length >= target && child.exitCode === null && !child.killed) child.kill('SIGKILL');
+        });
+        const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+          child.on('close', (_code, signal) => resolve(signal)),
+        );
+        const guard = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const signal = await closed;
+        clearTimeout(guard);
+        assert.equal(signal, 'SIGKILL', `child ended on its own: ${stderr}`);
+        assert.ok(acked.length >= target, `only ${acked.length} acknowledged before the hang guard: ${stderr}`);
 
-      const spool = await openSpool({ path: dir, maxBytes: BIG });
-      try {
-        const stored = (await takeEverything(spool)).map((value) => (JSON.parse(value) as { id: number }).id);
-        const storedSet = new Set(stored);
-        assert.equal(storedSet.size, stored.length, 'no record stored twice');
-        const lost = acked.filter((id) => !storedSet.has(id));
-        assert.deepEqual(lost, [], 'every acknowledged record survived');
-        const ackedSet = new Set(acked);
-        const extra = stored.filter((id) => !ackedSet.has(id)).length;
-        t.diagnostic(`acknowledged ${acked.length}, stored ${stored.length}, stored but never acknowledged ${extra}`);
-        assert.equal(spool.stats().records, stored.length);
-      } finally {
-        await spool.close();
-      }
+        const spool = await openSpool({ path: dir, maxBytes: BIG });
+        try {
+          const stored = (await takeEverything(spool)).map((value) => (JSON.parse(value) as { id: number }).id);
+          const storedSet = new Set(stored);
+          assert.equal(storedSet.size, stored.length, 'no record stored twice');
+          const lost = acked.filter((id) => !storedSet.has(id));
+          assert.deepEqual(lost, [], 'every acknowledged record survived');
+          const ackedSet = new Set(acked);
+          const extra = stored.filter((id) => !ackedSet.has(id)).length;
+          t.diagnostic(`acknowledged ${acked.length}, stored ${stored.length}, stored but never acknowledged ${extra}`);
+          assert.equal(spool.stats().records, stored.length);
+        } finally {
+          await spool.close();
+        }
+      });
     });
-  });
+  }
 });

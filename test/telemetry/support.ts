@@ -31,7 +31,16 @@ export function testConfig(
 }
 
 export function ingestStats(): IngestStats {
-  return { requests: 0, records: 0, status4xx: 0, status5xx: 0, status503: 0, tlsRefused: 0, tlsFailed: 0 };
+  return {
+    ack: 'fsync',
+    requests: 0,
+    records: 0,
+    status4xx: 0,
+    status5xx: 0,
+    status503: 0,
+    tlsRefused: 0,
+    tlsFailed: 0,
+  };
 }
 
 export function teleportStatus(): TeleportSourceStatus {

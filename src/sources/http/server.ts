@@ -3,7 +3,9 @@
 // the hot path has no hooks, no request logging and no per-request child logger: the benchmark holds it to 85%
 // of a bare fastify mtls server.
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -34,17 +36,29 @@ export interface IngestOptions {
   requestTimeoutMs?: number;
   /** how long close() waits for requests in flight before it drops their connections; default 10 s */
   closeGraceMs?: number;
+  /**
+   * when a POST is answered 200: `fsync` once its records are synced to disk (the default), `written` once they
+   * are in the spool's log in the os (they survive a crash of the process; a background sync follows)
+   */
+  ack?: IngestAck;
 }
+
+export type IngestAck = 'fsync' | 'written';
 
 export interface IngestDeps {
   logger: Logger;
-  /** stores all records of one request durably, or rejects (SpoolFullError, SpoolClosedError, ...) */
-  accept(records: SourceRecord[]): Promise<void>;
+  /**
+   * stores all records of one request, or rejects (SpoolFullError, SpoolClosedError, ...): synced to disk with
+   * sync true, written to the os otherwise
+   */
+  accept(records: SourceRecord[], sync: boolean): Promise<void>;
   /** called once per answered POST with its status and duration (metrics) */
   onResponse?: (status: number, seconds: number) => void;
 }
 
 export interface IngestStats {
+  /** the acknowledgement mode */
+  ack: IngestAck;
   /** requests that reached a handler (POST, GET, HEAD, others) or were refused by fastify */
   requests: number;
   /** records accepted (durable) */
@@ -74,14 +88,27 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
 const EMPTY = Buffer.alloc(0);
 const kGeneration = Symbol('tlsGeneration');
+const kStartedAt = Symbol('startedAt');
 
 type TaggedSocket = Socket & { [kGeneration]?: number };
+type TimedRequest = IncomingMessage & { [kStartedAt]?: number };
+
+/**
+ * seconds since the request's headers were parsed. fastify's reply.elapsedTime is 0 without a logger or a response
+ * hook (the ingest has neither, for speed): the raw server stamps each request instead
+ */
+function secondsSince(req: FastifyRequest): number {
+  const at = (req.raw as TimedRequest)[kStartedAt];
+  return at === undefined ? 0 : (performance.now() - at) / 1000;
+}
 
 export function createIngestServer(options: IngestOptions, deps: IngestDeps): IngestServer {
   const log = deps.logger;
   const limits = { maxDecompressedBytes: options.maxDecompressedBytes, maxRecords: options.maxRecords };
   const classifyOpts = { bodyLimit: options.bodyLimit, retryAfterSeconds: options.retryAfterSeconds };
+  const sync = (options.ack ?? 'fsync') === 'fsync';
   const counters: IngestStats = {
+    ack: options.ack ?? 'fsync',
     requests: 0,
     records: 0,
     status4xx: 0,
@@ -119,13 +146,13 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     else log.debug(fields, 'ingest request refused');
     if (f.retryAfter !== undefined) reply.header('retry-after', String(f.retryAfter));
     if (closing) reply.header('connection', 'close');
-    deps.onResponse?.(f.status, reply.elapsedTime / 1000);
+    deps.onResponse?.(f.status, secondsSince(req));
     return reply.code(f.status).header('content-type', 'text/plain').send(errorBody(f.status, f.reason));
   }
 
   function ok(req: FastifyRequest, reply: FastifyReply): FastifyReply {
     if ((req.raw.socket as TaggedSocket)[kGeneration] !== generation || closing) reply.header('connection', 'close');
-    deps.onResponse?.(200, reply.elapsedTime / 1000);
+    deps.onResponse?.(200, secondsSince(req));
     return reply.code(200).header('content-type', 'text/plain').send();
   }
 
@@ -155,7 +182,7 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
           const e = events[i]!;
           records[i] = { tag, time: e.time, record: e.record };
         }
-        await deps.accept(records);
+        await deps.accept(records, sync);
         counters.records += records.length;
       }
       return ok(req, reply);
@@ -274,6 +301,10 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       return fail(req, reply, classify(err, classifyOpts), err);
     });
     guardConnections(instance.server as HttpsServer);
+    // before fastify's own listener, so the time includes reading and decoding the body
+    instance.server.prependListener('request', (req: TimedRequest) => {
+      req[kStartedAt] = performance.now();
+    });
     // every tcp connection, from before its tls handshake on, so close() can drop them all after its grace period
     instance.server.on('connection', (sock: Socket) => {
       sockets.add(sock);
