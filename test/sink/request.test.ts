@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createRequestBuilder, batchBody, requestTemplate } from '../../src/sinks/datadog/request.js';
+import { createRequestBuilder, batchBody, requestTemplate, type Compression } from '../../src/sinks/datadog/request.js';
 import { compiled, repoRoot } from '../helpers/paths.js';
 import { arrayOverhead } from '../../src/sinks/datadog/limits.js';
 import { resolveIntake } from '../../src/sinks/datadog/site.js';
@@ -85,22 +85,32 @@ test('the body is exactly the texts plus the array overhead', () => {
 test("the url and headers are exactly what the client's LogsApiRequestFactory.submitLog builds", async () => {
   const { LogsApiRequestFactory } =
     await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-v2/apis/LogsApi.js');
-  const { createConfiguration } =
+  const { createConfiguration, ServerConfiguration } =
     await import('@datadog/datadog-api-client/dist/packages/datadog-api-client-common/index.js');
-  const configuration = createConfiguration({ authMethods: { apiKeyAuth: 'k-2' } });
-  configuration.setServerVariables({ site: 'ap1.datadoghq.com' });
-  const direct = await new LogsApiRequestFactory(configuration).submitLog([], 'gzip', 'env:x');
-  const built = await requestTemplate({
-    apiKey: 'k-2',
-    endpoint: resolveIntake({ site: 'ap1.datadoghq.com' }),
-    compression: 'gzip',
-    ddtags: 'env:x',
-  });
-  assert.equal(built.url, direct.getUrl());
-  assert.deepEqual(built.headers, direct.getHeaders());
+  const sites = ['datadoghq.com', 'datadoghq.eu', 'us3.datadoghq.com', 'us5.datadoghq.com', 'ap1.datadoghq.com'];
+  const cases: Array<{ site?: string; url?: string; compression: Compression; ddtags?: string }> = [
+    ...sites.map((site) => ({ site, compression: 'gzip' as const, ddtags: 'env:x' })),
+    { site: 'datadoghq.com', compression: 'deflate' },
+    { site: 'datadoghq.eu', compression: 'none', ddtags: 'a:b,c:d' },
+    { url: 'http://127.0.0.1:9999', compression: 'gzip' },
+    { url: 'https://intake.example.com:8443/base', compression: 'none', ddtags: 'env:y' },
+  ];
+  for (const c of cases) {
+    const endpoint = resolveIntake(c.url ? { url: c.url } : { site: c.site! });
+    const configuration = createConfiguration({
+      authMethods: { apiKeyAuth: 'k-2' },
+      ...(endpoint.site === null ? { baseServer: new ServerConfiguration(endpoint.intakeBaseUrl, {}) } : {}),
+    });
+    if (endpoint.site !== null) configuration.setServerVariables({ site: endpoint.site });
+    const encoding = c.compression === 'none' ? undefined : c.compression;
+    const direct = await new LogsApiRequestFactory(configuration).submitLog([], encoding, c.ddtags);
+    const built = await requestTemplate({ apiKey: 'k-2', endpoint, compression: c.compression, ddtags: c.ddtags });
+    assert.equal(built.url, direct.getUrl(), JSON.stringify(c));
+    assert.deepEqual(built.headers, direct.getHeaders(), JSON.stringify(c));
+  }
 });
 
-test("building requests does not load the client's models into this process (the factory runs in a worker)", () => {
+test("building requests does not load the client's models into this process (only its common module)", () => {
   const module = join(repoRoot, compiled ? 'dist/src/sinks/datadog/request.js' : 'src/sinks/datadog/request.ts');
   const script = `
     const { createRequestBuilder } = await import(${JSON.stringify(pathToFileURL(module).href)});
@@ -117,8 +127,8 @@ test("building requests does not load the client's models into this process (the
   assert.equal(result.loaded, 0, 'no module of the v2 api package in this process');
 });
 
-test('a failure in the worker fails the build with a clear error, each time (no stale template)', async () => {
-  // an intake base that is not a url makes the client's factory throw inside the worker
+test('a failure of the client fails the build with a clear error, each time (no stale template)', async () => {
+  // an intake base that is not a url makes the client's request context throw
   const builder = createRequestBuilder({
     apiKey: 'k',
     endpoint: { site: null, intakeBaseUrl: 'not a url' } as never,
