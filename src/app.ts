@@ -15,7 +15,7 @@ import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
-import { createTeleportSource, type TeleportSource } from './sources/teleport/source.js';
+import type { TeleportSource } from './sources/teleport/source.js';
 import { DecodeError, DryRunNotKeptError, TlsFileError } from './errors.js';
 import { createMetrics, type Metrics, type RecordSource } from './telemetry/metrics.js';
 import { createAdminServer, type AdminServer } from './telemetry/admin.js';
@@ -248,6 +248,9 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   if (config.teleport.enabled) {
     const t = config.teleport;
+    // loaded only when the poller is on: grpc-js and the proto loader are ~20 MiB of rss an ingest-only run
+    // would carry for nothing
+    const { createTeleportSource } = await import('./sources/teleport/source.js');
     teleport = createTeleportSource(
       {
         addr: t.addr,

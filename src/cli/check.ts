@@ -12,12 +12,10 @@ import {
   type IdentitySource,
   type TlsIdentity,
 } from '../sources/teleport/identity.js';
-import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
 import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
 import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
 import { readForCheck, secretModeResult, storageResult } from '../setup/check-files.js';
 import { validateApiKey, keyResult } from '../setup/check-datadog.js';
-import { probeAuthService } from '../setup/check-teleport.js';
 import type { X509Certificate } from 'node:crypto';
 
 export interface CheckOptions {
@@ -333,6 +331,9 @@ async function checkTeleport(
   if (!identity) emit(result('skip', 'teleport.connect', 'the identity is unusable'));
   else if (offline) emit(result('skip', 'teleport.connect', `offline: ${t.addr} not contacted`));
   else {
+    // grpc is loaded only to probe: start runs these checks too, and an ingest-only start never needs it
+    const { probeAuthService } = await import('../setup/check-teleport.js');
+    const { DEFAULTS: TELEPORT_DEFAULTS } = await import('../sources/teleport/source.js');
     emit(
       await probeAuthService({
         addr: t.addr,

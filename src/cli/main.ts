@@ -5,14 +5,19 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, ForwarderError } from '../errors.js';
 import { withSettingOptions, givenFlags } from './options.js';
-import { runStart } from './start.js';
-import { runDemo } from './demo.js';
-import { runMigrate } from './migrate.js';
-import { runConfigure } from './configure.js';
-import { runCheck } from './check.js';
-import { runStatus } from './status.js';
-import { runSpool, type SpoolAction } from './spool.js';
-import { parseTtlHours } from '../setup/material.js';
+
+// each command's module is loaded when it runs: `start` must not carry the demo's fake Teleport, configure's
+// certificate generator (node-forge) or grpc (when the poller is off) in its memory
+const commands = {
+  start: () => import('./start.js'),
+  demo: () => import('./demo.js'),
+  migrate: () => import('./migrate.js'),
+  configure: () => import('./configure.js'),
+  check: () => import('./check.js'),
+  status: () => import('./status.js'),
+  spool: () => import('./spool.js'),
+};
+import type { SpoolAction } from './spool.js';
 
 async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -34,7 +39,12 @@ async function main(argv: string[]): Promise<number> {
             describe: 'TOML config file (ours, or a teleport-event-handler.toml) [env: TDF_CONFIG, FDFWD_CONFIG]',
           }),
         ),
-      (args) => run(runStart(args.config as string | undefined, givenFlags(args as Record<string, unknown>))),
+      (args) =>
+        run(
+          commands
+            .start()
+            .then((m) => m.runStart(args.config as string | undefined, givenFlags(args as Record<string, unknown>))),
+        ),
     )
     .command(
       'demo',
@@ -56,15 +66,17 @@ async function main(argv: string[]): Promise<number> {
           .option('follow', { type: 'boolean', default: false, describe: 'keep running until ctrl-c' }),
       (args) =>
         run(
-          runDemo({
-            dir: args.dir,
-            days: args.days,
-            eventsPerDay: args['events-per-day'],
-            posts: args.posts,
-            follow: args.follow,
-            env: process.env,
-            out: process.stdout,
-          }),
+          commands.demo().then((m) =>
+            m.runDemo({
+              dir: args.dir,
+              days: args.days,
+              eventsPerDay: args['events-per-day'],
+              posts: args.posts,
+              follow: args.follow,
+              env: process.env,
+              out: process.stdout,
+            }),
+          ),
         ),
     )
     .command(
@@ -92,7 +104,6 @@ async function main(argv: string[]): Promise<number> {
           .option('ttl', {
             type: 'string',
             default: '87600h',
-            coerce: parseTtlHours,
             describe: 'certificate lifetime (Go duration)',
           })
           .option('length', { type: 'number', choices: [1024, 2048, 4096], default: 4096, describe: 'RSA key length' })
@@ -109,18 +120,20 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
       (a) =>
         run(
-          runConfigure({
-            dir: a.dir as string,
-            teleportAddr: a['teleport-addr'] as string | undefined,
-            dnsNames: a['dns-names'] as string[],
-            ips: a.ip as string[],
-            ttlHours: a.ttl as number,
-            bits: a.length as 1024 | 2048 | 4096,
-            encryptServerKey: a['encrypt-key'] as boolean,
-            lock: a.lock as boolean,
-            force: a.force as boolean,
-            out: process.stdout,
-          }),
+          Promise.all([commands.configure(), import('../setup/material.js')]).then(([m, { parseTtlHours }]) =>
+            m.runConfigure({
+              dir: a.dir as string,
+              teleportAddr: a['teleport-addr'] as string | undefined,
+              dnsNames: a['dns-names'] as string[],
+              ips: a.ip as string[],
+              ttlHours: parseTtlHours(a.ttl as string),
+              bits: a.length as 1024 | 2048 | 4096,
+              encryptServerKey: a['encrypt-key'] as boolean,
+              lock: a.lock as boolean,
+              force: a.force as boolean,
+              out: process.stdout,
+            }),
+          ),
         ),
     )
     .command(
@@ -137,12 +150,14 @@ async function main(argv: string[]): Promise<number> {
           .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
       (a) =>
         run(
-          runMigrate({
-            fluentConf: a['fluent-conf'] as string,
-            handlerConfig: a['handler-config'] as string | undefined,
-            out: a.out as string,
-            force: a.force as boolean,
-          }),
+          commands.migrate().then((m) =>
+            m.runMigrate({
+              fluentConf: a['fluent-conf'] as string,
+              handlerConfig: a['handler-config'] as string | undefined,
+              out: a.out as string,
+              force: a.force as boolean,
+            }),
+          ),
         ),
     )
     .command(
@@ -160,13 +175,15 @@ async function main(argv: string[]): Promise<number> {
         ),
       (a) =>
         run(
-          runCheck({
-            configFile: a.config as string | undefined,
-            flags: givenFlags(a as Record<string, unknown>),
-            env: process.env,
-            out: process.stdout,
-            offline: a.offline as boolean,
-          }),
+          commands.check().then((m) =>
+            m.runCheck({
+              configFile: a.config as string | undefined,
+              flags: givenFlags(a as Record<string, unknown>),
+              env: process.env,
+              out: process.stdout,
+              offline: a.offline as boolean,
+            }),
+          ),
         ),
     )
     .command(
@@ -184,14 +201,16 @@ async function main(argv: string[]): Promise<number> {
         ),
       (a) =>
         run(
-          runStatus({
-            configFile: a.config as string | undefined,
-            flags: givenFlags(a as Record<string, unknown>),
-            env: process.env,
-            url: a.url as string | undefined,
-            out: process.stdout,
-            json: a.json as boolean,
-          }),
+          commands.status().then((m) =>
+            m.runStatus({
+              configFile: a.config as string | undefined,
+              flags: givenFlags(a as Record<string, unknown>),
+              env: process.env,
+              url: a.url as string | undefined,
+              out: process.stdout,
+              json: a.json as boolean,
+            }),
+          ),
         ),
     )
     .command(
@@ -221,18 +240,20 @@ async function main(argv: string[]): Promise<number> {
         ),
       (a) =>
         run(
-          runSpool({
-            action: a.action as SpoolAction,
-            dead: a.dead as boolean,
-            id: a.id as string[] | undefined,
-            before: a.before as string | undefined,
-            limit: a.limit as number | undefined,
-            configFile: a.config as string | undefined,
-            flags: givenFlags(a as Record<string, unknown>),
-            env: process.env,
-            url: a.url as string | undefined,
-            out: process.stdout,
-          }),
+          commands.spool().then((m) =>
+            m.runSpool({
+              action: a.action as SpoolAction,
+              dead: a.dead as boolean,
+              id: a.id as string[] | undefined,
+              before: a.before as string | undefined,
+              limit: a.limit as number | undefined,
+              configFile: a.config as string | undefined,
+              flags: givenFlags(a as Record<string, unknown>),
+              env: process.env,
+              url: a.url as string | undefined,
+              out: process.stdout,
+            }),
+          ),
         ),
     )
     .demandCommand(1, 'name a command: start, demo, configure, migrate, check, status, spool')

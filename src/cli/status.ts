@@ -299,12 +299,12 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
         ? `acks once written (fsync within ${doc.config.ingest.syncIntervalMs} ms)`
         : 'acks once fsynced';
     lines.push(
-      `ingest: ${at}, ${ack}${
+      `ingest: ${at}${
         s
           ? `; ${s.requests} requests, ${s.records} records, ${s.status4xx} 4xx, ${s.status5xx} 5xx (${s.status503} 503), ` +
             `${s.tlsFailed + s.tlsRefused} TLS refusals`
           : ''
-      }`,
+      }; ${ack}`,
     );
   }
 
