@@ -15,7 +15,7 @@
 #   teleport-datadog-forwarder check --offline --config /etc/teleport-datadog-forwarder/forwarder.toml
 #
 # the leveldb binding (classic-level) ships prebuilt for linux x64 and arm64 on glibc, so neither stage needs a
-# compiler. npm 11 may skip dependencies' install scripts; the prebuilds load anyway (checked below).
+# compiler. package.json allowScripts says which install scripts npm 11 runs; the prebuilds load (checked below).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
