@@ -10,7 +10,7 @@
 # certs/ holds ca.crt, server.crt and server.key from `configure`, and forwarder.toml names them relative to its
 # own directory, as deploy/compose/forwarder.toml does (ca = "certs/ca.crt", ...). TDF_INGEST_KEY_PASSPHRASE is
 # server.key's passphrase (private_key_passphrase of the handler's fluent.conf). the files must be readable by
-# uid 10001 (configure writes them 0600): `sudo chown 10001 certs/server.key && sudo chmod 0644 certs/*.crt`.
+# uid 10001 (configure writes keys 0600 and certificates 0644): `sudo chown 10001 certs/server.key`.
 # check first: `docker run --rm`, the same -v and -e options, and
 #   teleport-datadog-forwarder check --offline --config /etc/teleport-datadog-forwarder/forwarder.toml
 #
