@@ -10,12 +10,12 @@
 # certs/ holds ca.crt, server.crt and server.key from `configure`, and forwarder.toml names them relative to its
 # own directory, as deploy/compose/forwarder.toml does (ca = "certs/ca.crt", ...). TDF_INGEST_KEY_PASSPHRASE is
 # server.key's passphrase (private_key_passphrase of the handler's fluent.conf). the files must be readable by
-# uid 10001 (configure writes them 0600): `sudo chown 10001 certs/server.key && sudo chmod 0644 certs/*.crt`.
+# uid 10001 (configure writes keys 0600 and certificates 0644): `sudo chown 10001 certs/server.key`.
 # check first: `docker run --rm`, the same -v and -e options, and
 #   teleport-datadog-forwarder check --offline --config /etc/teleport-datadog-forwarder/forwarder.toml
 #
 # the leveldb binding (classic-level) ships prebuilt for linux x64 and arm64 on glibc, so neither stage needs a
-# compiler. npm 11 may skip dependencies' install scripts; the prebuilds load anyway (checked below).
+# compiler. package.json allowScripts says which install scripts npm 11 runs; the prebuilds load (checked below).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /src

@@ -45,6 +45,8 @@ export interface AppDeps {
   logger: Logger;
   /** how long stop() lets in-flight deliveries finish */
   drainDeadlineMs?: number;
+  /** false where no teleport-event-handler ever read the cluster (the demo): no advice about its cursors */
+  handlerMayHaveRun?: boolean;
 }
 
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
@@ -254,6 +256,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     teleport = createTeleportSource(
       {
         addr: t.addr,
+        handlerMayHaveRun: deps.handlerMayHaveRun,
         identityFile: t.identity,
         certFile: t.cert,
         keyFile: t.key,

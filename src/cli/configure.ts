@@ -1,6 +1,8 @@
 // `configure <dir> [teleport-addr]`: writes what a new installation needs, like teleport-event-handler's own
-// configure: mTLS material for the ingest, the Teleport role, our forwarder.toml, and a teleport-event-handler.toml
-// that posts to us. it never overwrites a file unless told to (--force), and prints the next steps.
+// configure: mTLS material for the ingest, our forwarder.toml and a teleport-event-handler.toml that posts to us;
+// with a teleport address (all in one: the poller) also the Teleport role for its user. only what the shape uses,
+// so its config draws no "not used" notes. it never overwrites a file unless told to (--force), and prints the
+// next steps.
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SetupError } from '../errors.js';
@@ -30,6 +32,7 @@ export interface ConfigureOptions {
   out: { write(text: string): unknown };
 }
 
+// keys and passphrases only: certificates are public, and a handler or a container user must read them
 const SECRET = 0o600;
 const PUBLIC = 0o644;
 
@@ -66,6 +69,12 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
   const ips = list(o.ips ?? []);
   const encrypt = o.encryptServerKey ?? true;
   const lock = o.lock ?? false;
+  const poller = o.teleportAddr !== undefined;
+  if (lock && !poller) {
+    throw new SetupError(
+      'locking is done by the built-in poller, which needs the Teleport address: configure <dir> <teleport address> --lock (teleport-event-handler has its own lock settings)',
+    );
+  }
   if (o.teleportAddr !== undefined && !/^\S+:\d+$/.test(o.teleportAddr)) {
     throw new SetupError(
       `Teleport address must be host:port (the Auth Service, usually :3025, or the Proxy, usually :443), got "${o.teleportAddr}"`,
@@ -81,7 +90,7 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
     ...(encrypt ? [FILES.passphrase] : []),
     FILES.clientCert,
     FILES.clientKey,
-    FILES.role,
+    ...(poller ? [FILES.role] : []),
     FILES.config,
     FILES.handler,
   ];
@@ -105,7 +114,7 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
     {
       name: FILES.ca,
       content: m.ca.cert,
-      mode: SECRET,
+      mode: PUBLIC,
       what: 'CA certificate: verifies client certificates, and teleport-event-handler verifies the ingest with it',
     },
     {
@@ -117,7 +126,7 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
     {
       name: FILES.cert,
       content: m.server.cert,
-      mode: SECRET,
+      mode: PUBLIC,
       what: `ingest server certificate for ${[...dnsNames, ...ips].join(', ')}`,
     },
     {
@@ -132,7 +141,7 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
     {
       name: FILES.clientCert,
       content: m.client.cert,
-      mode: SECRET,
+      mode: PUBLIC,
       what: 'client certificate for teleport-event-handler',
     },
     {
@@ -141,12 +150,16 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
       mode: SECRET,
       what: 'client private key for teleport-event-handler',
     },
-    {
-      name: FILES.role,
-      content: roleYaml({ lock, identityPath: join(dir, FILES.identity), teleportAddr: o.teleportAddr }),
-      mode: PUBLIC,
-      what: `Teleport role and user "${FORWARDER_USER}"${lock ? ' (with lock permissions)' : ''}, and the commands for its identity file`,
-    },
+    ...(poller
+      ? [
+          {
+            name: FILES.role,
+            content: roleYaml({ lock, identityPath: join(dir, FILES.identity), teleportAddr: o.teleportAddr }),
+            mode: PUBLIC,
+            what: `Teleport role and user "${FORWARDER_USER}"${lock ? ' (with lock permissions)' : ''}, and the commands for its identity file`,
+          },
+        ]
+      : []),
     {
       name: FILES.config,
       content: forwarderToml({
@@ -161,7 +174,9 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
         lock,
       }),
       mode: PUBLIC,
-      what: `this forwarder's configuration (ingest${o.teleportAddr ? ' and Teleport poller' : ''})`,
+      what: poller
+        ? "this forwarder's configuration: the Teleport poller on, the ingest written but off"
+        : "this forwarder's configuration: the ingest, for teleport-event-handler",
     },
     {
       name: FILES.handler,
@@ -172,9 +187,12 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
         host,
         port,
         teleportAddr: o.teleportAddr,
+        certNames: [...dnsNames, ...ips],
       }),
       mode: PUBLIC,
-      what: 'sample config for teleport-event-handler, posting to this forwarder',
+      what: poller
+        ? 'sample config for a teleport-event-handler posting to this forwarder (with [ingest] enabled)'
+        : 'config for teleport-event-handler, posting to this forwarder: replace the lines marked "replace"',
     },
   ];
 
@@ -193,16 +211,22 @@ export async function runConfigure(o: ConfigureOptions): Promise<number> {
   say();
   say('Next steps:');
   const config = join(dir, FILES.config);
-  const steps = [
-    `Create the Teleport role and user:\n       tctl create -f ${join(dir, FILES.role)}`,
-    `Get an identity file for "${FORWARDER_USER}" (or use tbot: see the comments in ${FILES.role}):\n       tctl auth sign --user=${FORWARDER_USER} --format=file --ttl=720h --out=${join(dir, FILES.identity)}` +
-      (o.teleportAddr
-        ? ''
-        : `\n     and set teleport.addr and teleport.enabled = true in ${FILES.config} to poll the audit log.`),
-    `Check the setup:\n       DD_API_KEY=<your key> teleport-datadog-forwarder check --config ${config}`,
-    `Start the forwarder:\n       DD_API_KEY=<your key> teleport-datadog-forwarder start --config ${config}`,
-    `If you keep teleport-event-handler: copy ${FILES.ca}, ${FILES.clientCert} and ${FILES.clientKey} to its host and run it with ${FILES.handler}\n     (it posts to ${ingestBaseUrl(host, port)}/events.log). Run only one of the two sources per cluster.`,
-  ];
+  const check = `Check the setup:\n       DD_API_KEY=<your key> teleport-datadog-forwarder check --config ${config}`;
+  const start = `Start the forwarder:\n       DD_API_KEY=<your key> teleport-datadog-forwarder start --config ${config}`;
+  const steps = poller
+    ? [
+        `Create the Teleport role and user:\n       tctl create -f ${join(dir, FILES.role)}`,
+        `Get an identity file for "${FORWARDER_USER}" (or use tbot: see the comments in ${FILES.role}):\n       tctl auth sign --user=${FORWARDER_USER} --format=file --ttl=720h --out=${join(dir, FILES.identity)}`,
+        check,
+        start,
+        `Stop teleport-event-handler if it ships this cluster: the poller replaces it (with both, every event is shipped twice).\n     For a handler of another cluster, set [ingest] enabled = true in ${FILES.config}.`,
+      ]
+    : [
+        `Copy ${FILES.ca}, ${FILES.clientCert} and ${FILES.clientKey} to the host of teleport-event-handler, and replace the lines of\n     ${FILES.handler} marked "replace" (it posts to ${ingestBaseUrl(host, port)}/events.log).`,
+        check,
+        start,
+        `Run teleport-event-handler with it:\n       teleport-event-handler start --config ${FILES.handler}`,
+      ];
   steps.forEach((s, i) => say(`  ${i + 1}. ${s}`));
   return 0;
 }

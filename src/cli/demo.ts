@@ -2,15 +2,27 @@
 // days of audit events and session recordings, a local Datadog-compatible intake (or the real Datadog when
 // DD_API_KEY is set), and the forwarder with both sources and its admin api on a free port: the poller reads the
 // audit log, and a client that posts like teleport-event-handler sends events to the fluentd-compatible ingest. a
-// live line shows events flowing.
+// live line shows events flowing. with --follow, the fake cluster keeps adding events and sessions and the client
+// keeps posting, so `status` and /metrics move; a --dir reused gets the ports its last run had, when they are free.
 import { mkdtempSync, writeFileSync, createWriteStream, mkdirSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join, relative } from 'node:path';
 import https from 'node:https';
+import net from 'node:net';
+import { randomInt } from 'node:crypto';
 import { pino } from 'pino';
 import { createCA, createCert, encryptKey, randomPassphrase } from '../tls/certs.js';
 import { startFakeIntake, type FakeIntake } from '../fakes/intake.js';
-import { startFakeTeleport, generatedDataset } from '../fakes/teleport.js';
+import { startFakeTeleport, generatedDataset, sampleEvents, type FakeTeleport } from '../fakes/teleport.js';
+import {
+  fakeUuid,
+  hash32,
+  recordingEvent,
+  sessionEnd,
+  sessionStart,
+  sessionUpload,
+  type SessionSpec,
+} from '../fakes/teleport-events.js';
 import { formatIdentityFile } from '../sources/teleport/identity.js';
 import { loadConfig } from '../config/load.js';
 import { startApp } from '../app.js';
@@ -38,8 +50,11 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'tdf-demo-'));
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'forwarder.toml');
+  // the ports the last demo in this directory had: the admin url it printed works again when they are free
+  let ports = { admin: 0, ingest: 0 };
   if (existsSync(configFile)) {
-    if (!readFileSync(configFile, 'utf8').startsWith(HEADER)) {
+    const previous = readFileSync(configFile, 'utf8');
+    if (!previous.startsWith(HEADER)) {
       throw new ConfigError(
         `${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`,
       );
@@ -62,6 +77,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       }
     }
     rmSync(storage, { recursive: true, force: true });
+    ports = { admin: await freeOr0(portIn(previous, 'admin')), ingest: await freeOr0(portIn(previous, 'ingest')) };
   }
   const say = (s: string) => o.out.write(s + '\n');
   const realDatadog = Boolean(o.env.DD_API_KEY);
@@ -108,7 +124,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
   // admin on port 0 (a port found free beforehand could be taken before the app binds it); the port it got is
   // written into the config once it listens, so `status --config` finds the running demo
-  const writeConfig = (adminPort: number) =>
+  const writeConfig = (adminPort: number, ingestPort: number) =>
     writeFileSync(
       configFile,
       `${HEADER}: a complete config, both sources on
@@ -124,7 +140,7 @@ identity = "identity"
 
 [ingest]
 host = "127.0.0.1"
-port = 0
+port = ${ingestPort}
 ca = "ca.crt"
 cert = "server.crt"
 key = "server.key"
@@ -152,7 +168,7 @@ tags = ["env:demo"]
 include-tag-key = true
 `,
     );
-  writeConfig(0);
+  writeConfig(ports.admin, ports.ingest);
 
   const logFile = join(dir, 'forwarder.log');
   const config = loadConfig({
@@ -161,17 +177,22 @@ include-tag-key = true
   });
   const logger = createLogger({ level: 'info' }, pino.destination({ dest: logFile, sync: true }));
   say(`teleport-datadog-forwarder demo, in ${dir}`);
-  say(`  fake Teleport Auth Service  ${teleport.address} (${o.days} days of audit events, recorded sessions)`);
+  // the same count of days as the poller's log line about its first export
+  const start = today - (o.days - 1) * 86_400_000;
+  const back = Math.floor((Date.now() - start) / 86_400_000);
+  say(
+    `  fake Teleport Auth Service  ${teleport.address} (audit events since ${new Date(start).toISOString()}, ${back} ${back === 1 ? 'day' : 'days'} back; recorded sessions)`,
+  );
   say(
     `  Datadog intake              ${intake ? `${intake.url} (local)` : `Datadog site ${config.datadog.site} (DD_API_KEY is set)`}`,
   );
-  const app = await startApp(config, { logger });
-  if (app.admin) writeConfig(app.admin.port);
+  const app = await startApp(config, { logger, handlerMayHaveRun: false });
+  writeConfig(app.admin?.port ?? 0, app.ingest!.port);
   const cli = cliPrefix();
   say(`  fluentd-compatible ingest   https://127.0.0.1:${app.ingest!.port} (mutual TLS)`);
   if (app.admin) say(`  admin API                   http://127.0.0.1:${app.admin.port} (/status, /metrics)`);
   say(`  while it runs               ${cli} status --config ${configFile}`);
-  if (o.follow) say('  it keeps running: ctrl-c stops it');
+  if (o.follow) say('  it keeps running, new events and sessions arriving every few seconds: ctrl-c stops it');
   say('');
 
   // a client that behaves like teleport-event-handler: mTLS keep-alive, one JSON event per POST
@@ -209,10 +230,20 @@ include-tag-key = true
       req.on('error', reject);
       req.end(body);
     });
+  let stopping = false;
   const poster = (async () => {
     for (let i = 0; i < o.posts; i += 4) {
       await Promise.all([0, 1, 2, 3].filter((k) => i + k < o.posts).map((k) => postOne(i + k)));
       posted = Math.min(o.posts, i + 4);
+    }
+    // --follow: a live cluster. the fake teleport gets new audit events and now and then a recorded session,
+    // and the handler-like client posts one more event, every 2 s until ctrl-c
+    for (let tick = 0; o.follow && !stopping; tick++) {
+      await sleepUnless(2000, () => stopping);
+      if (stopping) break;
+      addLiveTraffic(teleport, tick, dataset.clusterName);
+      await postOne(o.posts + tick);
+      posted++;
     }
   })();
 
@@ -228,6 +259,7 @@ include-tag-key = true
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
+    stopping = true;
     void app.stop('interrupted');
   };
   process.once('SIGINT', onSigint);
@@ -268,6 +300,58 @@ include-tag-key = true
   say(`  again, kept running ${cli} demo --dir ${dir} --follow`);
   say(`                      and meanwhile: ${cli} status --config ${configFile}`);
   return interrupted || complete ? 0 : 1;
+}
+
+/** the port of `[table]` in a config the demo wrote, or 0 */
+function portIn(config: string, table: string): number {
+  const m = new RegExp(`^\\[${table}\\][^[]*?^port = (\\d+)$`, 'm').exec(config);
+  return m ? Number(m[1]) : 0;
+}
+
+/** the port when nothing listens on it on loopback now, else 0 (any free port) */
+function freeOr0(port: number): Promise<number> {
+  if (port === 0) return Promise.resolve(0);
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(0));
+    probe.listen({ host: '127.0.0.1', port, exclusive: true }, () => probe.close(() => resolve(port)));
+  });
+}
+
+function sleepUnless(ms: number, stop: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (stop() || Date.now() - started >= ms) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 100);
+  });
+}
+
+/** what a live cluster adds in 2 s: a few audit events, and every fifth time a short recorded session */
+function addLiveTraffic(teleport: FakeTeleport, tick: number, cluster: string): void {
+  const now = Date.now();
+  teleport.addEvents(sampleEvents({ count: 3, startMs: now - 1500, stepMs: 500, clusterName: cluster }));
+  if (tick % 5 !== 0) return;
+  const seed = randomInt(2 ** 32);
+  const spec: SessionSpec = {
+    sid: fakeUuid(seed, 0xfffc, tick),
+    cluster,
+    h: hash32(seed, tick, 0x5e),
+    startMs: now - 60_000,
+    endMs: now - 1000,
+    startUid: fakeUuid(seed, 0xfffd, tick),
+    endUid: fakeUuid(seed, 0xfffe, tick),
+    uploadUid: fakeUuid(seed, 0xffff, tick),
+    length: 12,
+  };
+  teleport.addRecording(
+    spec.sid,
+    Array.from({ length: spec.length }, (_, i) => recordingEvent(spec, i)),
+  );
+  teleport.addEvents([sessionStart(spec), sessionEnd(spec), sessionUpload(spec, now)]);
 }
 
 /** how this command was run, for the commands the demo prints: `node dist/src/cli/main.js`, or the installed bin */

@@ -80,7 +80,9 @@ export async function runMigrate(opts: MigrateOptions): Promise<number> {
       ? err
       : new ConfigError(`cannot write the migrated config: ${(err as Error).message}`, { cause: err });
   }
-  lines.push(`check it with: teleport-datadog-forwarder start --config ${outPath} --dry-run`);
+  // the same next steps as the README's, in the same order
+  lines.push(`next, check it: teleport-datadog-forwarder check --config ${outPath}`);
+  lines.push(`then see what it would ship: teleport-datadog-forwarder start --config ${outPath} --dry-run`);
   print(lines.join('\n') + '\n');
   return 0;
 }

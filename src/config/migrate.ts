@@ -18,6 +18,7 @@ import { parse as parseToml } from 'smol-toml';
 import { ConfigError } from '../errors.js';
 import { compilePattern, type TagMatcher } from '../router/pattern.js';
 import { isSite, parseIntakeUrl } from '../sinks/datadog/site.js';
+import { handlerTags, uncoveredTags } from './handler-tags.js';
 import { SETTINGS, obsoleteKey, type Setting } from './schema.js';
 import { tomlErrorMessage } from './values.js';
 import {
@@ -141,6 +142,8 @@ class Migration {
   private readonly topFromHandler: Entry[] = [];
   private readonly tables = new Map<string, { comment: string[]; entries: Entry[] }>();
   private readonly rules: Rule[] = [];
+  /** rules for the handler's tags that no rule matches, written commented out */
+  private readonly suggested: Rule[] = [];
   private readonly secretFiles: SecretFile[] = [];
   private relativePathSeen = false;
   private tagPrefix: string | undefined;
@@ -167,6 +170,7 @@ class Migration {
     const ingestOk = this.sources(root);
     this.routing(root);
     const pollerOk = this.handler();
+    this.coverage();
     if (this.relativePathSeen) {
       this.info(
         this.confPath,
@@ -1228,6 +1232,51 @@ class Migration {
     return poller;
   }
 
+  /** the handler's tags (its urls, else teleport's defaults) that no rule ships: said, with the rule that would */
+  private coverage(): void {
+    const fluentd = this.tables.get('forward.fluentd')?.entries ?? [];
+    const url = (key: string) => {
+      const v = fluentd.find((e) => e.key === key)?.value;
+      return typeof v === 'string' ? v : undefined;
+    };
+    const tags = handlerTags({ url: url('url'), sessionUrl: url('session-url') });
+    const missing = uncoveredTags(
+      tags,
+      this.rules.map((r) => r.pattern),
+    );
+    if (missing.length === 0) return;
+    // the suggestion ships like the first datadog rule does (its source, service, tags)
+    const like = this.rules.find((r) => r.type === 'datadog');
+    const handlerFile = this.input.handlerTomlPath ? basename(this.input.handlerTomlPath) : undefined;
+    for (const t of missing) {
+      const fields = like?.fields ?? [{ key: 'source', value: 'teleport' }];
+      const rule: Rule = {
+        pattern: t.pattern,
+        type: 'datadog',
+        fields,
+        origin: `no rule matches ${t.shown}, the tag of the handler's ${t.what}: uncomment this rule to ship them`,
+      };
+      this.suggested.push(rule);
+      const shown = [`pattern = ${tomlString(t.pattern)}`, ...fields.map(entryLine)].join(', ');
+      const urlKey = t.what === 'audit events' ? 'url' : 'session-url';
+      const where =
+        handlerFile !== undefined && url(urlKey) !== undefined
+          ? `${handlerFile}:${this.handlerLine(urlKey)}`
+          : `${basename(this.confPath)}:1`;
+      this.notes.push({
+        level: 'warn',
+        where,
+        message: `teleport-event-handler posts its ${t.what} under ${t.shown} (the poller tags them the same), which no rule matches: the ingest answers 200 and drops them (routing.unmatched = "drop"). To ship them, add [[match]] ${shown} (written commented out at the end of the config)`,
+      });
+    }
+  }
+
+  private handlerLine(key: string): number {
+    const lines = (this.input.handlerToml ?? '').split('\n');
+    const i = lines.findIndex((l) => new RegExp(`^\\s*${key.replace(/[-.]/g, '\\$&')}\\s*=`).test(l));
+    return i >= 0 ? i + 1 : 1;
+  }
+
   // output
 
   private emit(): string {
@@ -1262,6 +1311,13 @@ class Migration {
       out.push(entryLine({ key: 'pattern', value: r.pattern }));
       if (r.type === 'null') out.push(entryLine({ key: 'type', value: 'null' }));
       for (const e of r.fields) out.push(entryLine(e));
+    }
+    for (const r of this.suggested) {
+      out.push('');
+      out.push(`# ${r.origin}`);
+      out.push('# [[match]]');
+      out.push(`# ${entryLine({ key: 'pattern', value: r.pattern })}`);
+      for (const e of r.fields) out.push(`# ${entryLine(e)}`);
     }
     if (this.notes.length > 0) {
       out.push('');

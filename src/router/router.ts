@@ -211,11 +211,10 @@ export function createRouter(options: RouterOptions): Router {
         maxAgeMs,
         periodMs,
         sampleTime: isoTime(oldPendingSample ?? NaN),
-        restamped: stats.oldRestamped,
-        kept: stats.oldKept,
-        dropped: stats.oldDropped,
+        // the running totals apart, so the line has one count: the events of this period
+        sinceStart: { restamped: stats.oldRestamped, kept: stats.oldKept, dropped: stats.oldDropped },
       },
-      `routing.old-timestamps = ${String(oldPolicy)}: ${n} ${n === 1 ? 'event' : 'events'} older than ${goDuration(maxAgeMs)} (Datadog's indexing window)${when}: ${what}${next}`,
+      `routing.old-timestamps = ${String(oldPolicy)}: ${n} ${n === 1 ? 'event' : 'events'} older than ${goDuration(maxAgeMs)}${when} (routing.max-age, a margin under the 18 h Datadog indexes logs for as current): ${what}${next}`,
     );
     lastOldLogAt = t;
     oldPending = 0;

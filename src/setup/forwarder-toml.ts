@@ -1,12 +1,14 @@
-// the forwarder.toml that `configure` writes: both sources, the files it just generated, Datadog by site with
-// the key from DD_API_KEY, and match rules for teleport-event-handler's tags. every key's comment comes from
-// the schema (toml.ts). pure.
+// the forwarder.toml that `configure` writes, for one of two shapes: beside teleport-event-handler (the ingest
+// only: no [teleport] table, whose keys would be "not used" on every start) or all in one (the poller on, the
+// ingest written but off, since both on ship each event twice). the files it just generated, Datadog by site
+// with the key from DD_API_KEY, match rules for teleport-event-handler's tags. every key's comment comes from the
+// schema (toml.ts). pure.
 import { settingsTable, matchTable, commentLines } from './toml.js';
 
 export interface ForwarderTomlOptions {
   /** file names relative to the config file */
   files: { ca: string; cert: string; key: string; passphraseFile?: string; identity: string };
-  /** the teleport auth service or proxy; when set the poller is on */
+  /** the teleport auth service or proxy: all in one (the poller on, the ingest off); without it the ingest only */
   teleportAddr?: string;
   lock: boolean;
   site?: string;
@@ -26,7 +28,9 @@ export function forwarderToml(o: ForwarderTomlOptions): string {
         'Paths are relative to this file. Every key also has a flag and an environment variable (shown under it); flags beat environment variables, which beat this file. Full reference: docs/configuration.md.',
       ),
       ...commentLines(
-        'Two sources are set up below: [ingest], the Fluentd-compatible endpoint for a teleport-event-handler you keep running, and [teleport], the built-in poller that reads the audit log itself. Use one of them per cluster: with both on, every event of a cluster reaches Datadog twice.',
+        poller
+          ? 'All in one: [teleport], the built-in poller, reads the audit log and session recordings itself. [ingest], the Fluentd-compatible endpoint for a teleport-event-handler, is written but off: with both on for one cluster, every event reaches Datadog twice. Turn it on only for a handler of another cluster.'
+          : 'Beside teleport-event-handler: [ingest] is the Fluentd-compatible endpoint the handler posts to (teleport-event-handler.toml beside this file). To poll Teleport directly instead of running the handler, run `teleport-datadog-forwarder configure <dir> <teleport address>`.',
       ),
       '',
       ...commentLines(
@@ -35,21 +39,28 @@ export function forwarderToml(o: ForwarderTomlOptions): string {
     ].join('\n') + '\n',
   );
 
-  parts.push(
-    settingsTable('', [
-      { key: 'storage', value: './storage' },
-      { key: 'log-level' },
-      {
-        key: 'start-time',
-        value: '2024-05-01T00:00:00Z',
-        commented: true,
-        note: 'For the poller ([teleport] below): uncomment and set it before the first start to also ship the audit log from before then (e.g. from where teleport-event-handler stopped).',
-      },
-    ]),
-  );
+  const top: Array<{ key: string; value?: unknown; commented?: boolean; note?: string }> = [
+    { key: 'storage', value: './storage' },
+    { key: 'log-level' },
+  ];
+  if (poller) {
+    top.push({
+      key: 'start-time',
+      value: '2024-05-01T00:00:00Z',
+      commented: true,
+      note: 'For the poller ([teleport] below): uncomment and set it before the first start to also ship the audit log from before then (e.g. from where teleport-event-handler stopped).',
+    });
+  }
+  parts.push(settingsTable('', top));
 
-  const ingest = [
-    { key: 'ingest.enabled', value: true },
+  const ingest: Array<{ key: string; value?: unknown; note?: string }> = [
+    {
+      key: 'ingest.enabled',
+      value: !poller,
+      note: poller
+        ? 'Off: the poller ships this cluster already, and a handler posting here too would ship each event twice. Set it to true to take posts from a teleport-event-handler of another cluster: the files below are ready, and teleport-event-handler.toml beside this file posts here.'
+        : undefined,
+    },
     { key: 'ingest.host' },
     { key: 'ingest.port' },
     { key: 'ingest.ca', value: o.files.ca },
@@ -66,30 +77,26 @@ export function forwarderToml(o: ForwarderTomlOptions): string {
     ),
   );
 
-  parts.push(
-    settingsTable(
-      'teleport',
-      [
-        {
-          key: 'teleport.enabled',
-          value: poller,
-          note: poller
-            ? undefined
-            : 'Off because `configure` got no Teleport address: set addr and turn this on to poll the audit log.',
-        },
-        { key: 'teleport.addr', value: o.teleportAddr ?? 'localhost:3025' },
-        {
-          key: 'teleport.identity',
-          value: o.files.identity,
-          note: 'Sign it for the user in teleport-datadog-forwarder-role.yaml (the commands are in that file).',
-        },
-        { key: 'teleport.refresh.enabled', value: false, note: 'Turn it on when tbot writes the identity file.' },
-      ],
-      'The built-in poller: reads audit events and session recordings from the Teleport Auth Service over gRPC.',
-    ),
-  );
+  if (poller) {
+    parts.push(
+      settingsTable(
+        'teleport',
+        [
+          { key: 'teleport.enabled', value: true },
+          { key: 'teleport.addr', value: o.teleportAddr },
+          {
+            key: 'teleport.identity',
+            value: o.files.identity,
+            note: 'Sign it for the user in teleport-datadog-forwarder-role.yaml (the commands are in that file).',
+          },
+          { key: 'teleport.refresh.enabled', value: false, note: 'Turn it on when tbot writes the identity file.' },
+        ],
+        'The built-in poller: reads audit events and session recordings from the Teleport Auth Service over gRPC.',
+      ),
+    );
+  }
 
-  if (o.lock) {
+  if (o.lock && poller) {
     parts.push(
       settingsTable('lock', [
         {

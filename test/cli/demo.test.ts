@@ -67,8 +67,12 @@ test('demo: the printed spool, rerun and status commands work', { timeout: 240_0
   t.after(() => {
     if (live.exitCode === null) live.kill('SIGKILL');
   });
-  // every audit event exported and every post made: the demo is only following now
-  while (!/exported 60 audit \+ \d+ session events \| posted 8 /.test(out)) {
+  // every audit event exported and every post made: from here on, the live trickle
+  const caughtUp = () =>
+    [...out.matchAll(/exported (\d+) audit \+ \d+ session events \| posted (\d+) /g)].some(
+      (m) => Number(m[1]) >= 60 && Number(m[2]) >= 8,
+    );
+  while (!caughtUp()) {
     assert.equal(live.exitCode, null, `the rerun ended early:\n${out}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -78,6 +82,36 @@ test('demo: the printed spool, rerun and status commands work', { timeout: 240_0
     printed(first.stdout, /^ {2}while it runs +/),
     'the same status command, as the port is in the config',
   );
+  // the same ports as the first run: the admin url it printed works for the rerun
+  const adminUrl = printed(first.stdout, /^ {2}admin API +/).split(' ')[0]!;
+  assert.equal(printed(out, /^ {2}admin API +/).split(' ')[0], adminUrl);
+  assert.equal(
+    printed(out, /^ {2}fluentd-compatible ingest +/),
+    printed(first.stdout, /^ {2}fluentd-compatible ingest +/),
+  );
+
+  // counters move: new audit events and sessions from the fake teleport, new posts through the ingest
+  const metric = async (name: string) => {
+    const text = await (await fetch(`${adminUrl}/metrics`)).text();
+    const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+    assert.ok(m, `${name} in /metrics`);
+    return Number(m[1]);
+  };
+  const before = {
+    events: await metric('tdf_teleport_events_total'),
+    posts: await metric('tdf_ingest_requests_total'),
+  };
+  const deadline = Date.now() + 60_000;
+  let sessionsBefore = -1;
+  for (const m of out.matchAll(/\+ (\d+) session events/g)) sessionsBefore = Number(m[1]);
+  while (
+    (await metric('tdf_teleport_events_total')) <= before.events ||
+    (await metric('tdf_ingest_requests_total')) <= before.posts ||
+    ![...out.matchAll(/\+ (\d+) session events/g)].some((m) => Number(m[1]) > sessionsBefore)
+  ) {
+    assert.ok(Date.now() < deadline, `the counters did not move:\n${out}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 
   const status = spawnSync(statusCmd[0]!, statusCmd.slice(1), {
     cwd: repoRoot,

@@ -3,9 +3,13 @@
 // secrets) in place. the checks read the templates as text; each names what broke.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
 import { MATCH_SETTINGS, SETTINGS } from '../../src/config/schema.js';
+import { writeTlsFiles } from '../helpers/mtls.js';
 import {
   yamlKeys, knownEnvNames, parseDockerfile, instructions, execForm, readRepoFile, repoRoot,
 } from './assets.js';
@@ -98,9 +102,10 @@ test('templates: balanced actions and blocks, .Values paths that exist, includes
   }
 });
 
-test('StatefulSet: one replica, the spool on a volume claim mounted where TDF_STORAGE points (the image volume)', () => {
+test('StatefulSet: replicas from values (1 by default), each pod with its own spool claim where TDF_STORAGE points', () => {
   assert.match(sts, /^kind: StatefulSet$/m);
-  assert.match(sts, /^ {2}replicas: 1$/m);
+  assert.match(sts, /^ {2}replicas: \{\{ \.Values\.replicas \}\}$/m);
+  assert.equal(valueOf('replicas'), '1');
   const storage = helperConstant('tdf.storagePath');
   const image = parseDockerfile(readRepoFile('Dockerfile')).at(-1)!;
   assert.deepEqual(execForm(instructions(image, 'VOLUME')[0]!.args), [storage], 'the chart mounts the spool where the image keeps it');
@@ -171,7 +176,9 @@ test('StatefulSet: API key from a Secret, ingest TLS from a Secret, the tbot ide
 
 test('templates: every env var set for the forwarder is one it reads', () => {
   const known = knownEnvNames();
-  const names = [...sts.matchAll(/- name: ([A-Z][A-Z0-9_]+)\s*$/gm)].map((m) => m[1]!);
+  // POD_NAME is the container command's, which picks the poller's pod
+  assert.match(entrypointScript(), /\$\{POD_NAME##\*-\}/);
+  const names = [...sts.matchAll(/- name: ([A-Z][A-Z0-9_]+)\s*$/gm)].map((m) => m[1]!).filter((n) => n !== 'POD_NAME');
   assert.ok(names.length >= 10);
   for (const n of names) assert.ok(known.has(n), `${n} is not an env var of the forwarder`);
 });
@@ -209,4 +216,107 @@ test('deploy/helm/README.md points to the config reference, docs/configuration.m
   assert.ok(links.length > 0, 'a link to docs/configuration.md');
   for (const link of links) assert.ok(existsSync(join(repoRoot, 'deploy/helm', link)), `${link} exists`);
   assert.doesNotMatch(readme, /`README\.md` of the repository,\s*`start --help`/, 'not the old pointer');
+});
+
+/** the shell script of the container command (`/bin/sh -c <script> <$0>`), unindented */
+function entrypointScript(): string {
+  const command = block(sts, /^ {10}command:/);
+  assert.match(command, /- \/bin\/sh\s*\n\s*- -c\s*\n\s*- \|/);
+  const lines = command.split('\n');
+  const start = lines.findIndex((l) => /^\s*- \|$/.test(l));
+  const body: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (!l.startsWith(' '.repeat(14))) break;
+    body.push(l.slice(14));
+  }
+  return body.join('\n') + '\n';
+}
+
+/** runs the container command as the pod would (env from the template), with a `node` that records what it got */
+function runEntrypoint(podName: string): { args: string[]; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-helm-entry-'));
+  try {
+    writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf "%s\\n" "$@" > "$OUT/args"\nenv > "$OUT/env"\n');
+    chmodSync(join(dir, 'node'), 0o755);
+    // the env the template gives with teleport.enabled (values as the chart renders them)
+    const env = {
+      PATH: `${dir}:${process.env.PATH}`,
+      OUT: dir,
+      POD_NAME: podName,
+      TDF_INGEST_ENABLED: 'true',
+      TDF_TELEPORT_ENABLED: 'true',
+      TDF_TELEPORT_ADDR: 'teleport.example.com:443',
+      TDF_TELEPORT_IDENTITY: '/var/run/teleport-datadog-forwarder/identity/identity',
+      TDF_TELEPORT_REFRESH_ENABLED: 'true',
+      TDF_TELEPORT_REFRESH_INTERVAL: '1m',
+    };
+    const r = spawnSync('/bin/sh', ['-c', entrypointScript(), 'teleport-datadog-forwarder', 'start', '--config', '/etc/f.toml'], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const seen = Object.fromEntries(
+      readFileSync(join(dir, 'env'), 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    return { args: readFileSync(join(dir, 'args'), 'utf8').trim().split('\n'), env: seen };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('replicas: the poller runs on pod 0 only; every other pod starts the forwarder with the poller off', () => {
+  // the command exists only with the poller, and POD_NAME comes from the downward API
+  assert.match(sts, /\{\{- if \.Values\.teleport\.enabled \}\}\n {10}# the poller runs on exactly one pod[\s\S]*?command:/);
+  assert.match(sts, /- name: POD_NAME\s*\n\s*valueFrom:\s*\n\s*fieldRef:\s*\n\s*fieldPath: metadata\.name/);
+
+  const zero = runEntrypoint('tdf-teleport-datadog-forwarder-0');
+  assert.deepEqual(zero.args, ['/app/dist/src/cli/main.js', 'start', '--config', '/etc/f.toml']);
+  assert.equal(zero.env.TDF_TELEPORT_ENABLED, 'true');
+  assert.equal(zero.env.TDF_TELEPORT_ADDR, 'teleport.example.com:443');
+  // pod 10 is not pod 0 (the ordinal is the whole suffix)
+  for (const name of ['tdf-teleport-datadog-forwarder-1', 'tdf-teleport-datadog-forwarder-10']) {
+    const other = runEntrypoint(name);
+    assert.deepEqual(other.args, zero.args, 'the same forwarder command');
+    assert.equal(other.env.TDF_TELEPORT_ENABLED, 'false', name);
+    for (const k of ['TDF_TELEPORT_ADDR', 'TDF_TELEPORT_IDENTITY', 'TDF_TELEPORT_REFRESH_ENABLED', 'TDF_TELEPORT_REFRESH_INTERVAL'])
+      assert.equal(other.env[k], undefined, `${k} unset on ${name}`);
+
+    // that env, given to the forwarder's own loader: the ingest only, and no "not used" note about the poller
+    const tls = writeTlsFiles();
+    try {
+      const tdf = Object.fromEntries(Object.entries(other.env).filter(([k]) => k.startsWith('TDF_')));
+      const c = loadConfig({
+        env: { ...tdf, TDF_INGEST_CA: tls.paths.ca, TDF_INGEST_CERT: tls.paths.cert, TDF_INGEST_KEY: tls.paths.key, DD_API_KEY: 'k'.repeat(32), TDF_STORAGE: tls.dir },
+      });
+      assert.equal(c.teleport.enabled, false);
+      assert.equal(c.ingest.enabled, true);
+      assert.deepEqual(c.notes, []);
+    } finally {
+      rmSync(tls.dir, { recursive: true, force: true });
+    }
+  }
+});
+
+test('replicas: more than one needs the ingest, and gets a PodDisruptionBudget over the same pods', () => {
+  const helpers = templates.get('_helpers.tpl')!;
+  assert.match(helpers, /\{\{- if and \(gt \(int \.Values\.replicas\) 1\) \(not \.Values\.ingest\.enabled\) \}\}\n\{\{- fail "replicas > 1 needs ingest\.enabled/);
+  assert.match(helpers, /\{\{- if lt \(int \.Values\.replicas\) 1 \}\}\n\{\{- fail "replicas must be 1 or more"/);
+  const pdb = templates.get('pdb.yaml');
+  assert.ok(pdb, 'templates/pdb.yaml');
+  assert.match(pdb, /^\{\{- if and \.Values\.podDisruptionBudget\.enabled \(gt \(int \.Values\.replicas\) 1\) \}\}/);
+  assert.match(pdb, /^apiVersion: policy\/v1$/m);
+  assert.match(pdb, /^kind: PodDisruptionBudget$/m);
+  assert.match(pdb, /^ {2}maxUnavailable: \{\{ \.Values\.podDisruptionBudget\.maxUnavailable \}\}$/m);
+  // it covers exactly the StatefulSet's pods: the same selector labels
+  assert.match(pdb, /selector:\s*\n\s*matchLabels:\s*\n\s*\{\{- include "tdf\.selectorLabels" \. \| nindent 6 \}\}/);
+  assert.match(sts, /selector:\s*\n\s*matchLabels:\s*\n\s*\{\{- include "tdf\.selectorLabels" \. \| nindent 6 \}\}/);
+  assert.equal(valueOf('podDisruptionBudget.enabled'), 'true');
+  assert.equal(valueOf('podDisruptionBudget.maxUnavailable'), '1');
+  // the ingest Service selects every pod; a rolling update goes one ready pod at a time
+  assert.match(templates.get('service.yaml')!, /selector:\s*\n\s*\{\{- include "tdf\.selectorLabels" \. \| nindent 4 \}\}/);
+  assert.match(sts, /podManagementPolicy: OrderedReady/);
+  assert.match(sts, /updateStrategy:\s*\n\s*type: RollingUpdate/);
+  // what scale-down does to queued records is written down
+  const readme = readRepoFile('deploy/helm/README.md');
+  assert.match(readme.replace(/\s+/g, ' '), /Records still queued in that spool are not lost and not shipped: they stay on the pod's claim/);
 });

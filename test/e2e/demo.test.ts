@@ -37,6 +37,15 @@ test('demo: fake Teleport and local intake on embedded defaults, every event del
       'events posted to the ingest',
     );
     assert.equal(statSync(join(dir, 'server.key')).mode & 0o777, 0o600);
+
+    // the banner and the poller's log count the same days back; no advice about a handler the demo never ran
+    const banner = /audit events since \S+, (\d+) days? back/.exec(r.stdout);
+    assert.ok(banner, r.stdout);
+    const log = readFileSync(join(dir, 'forwarder.log'), 'utf8');
+    const first = /the first export starts (\d+) days? back/.exec(log);
+    assert.ok(first, 'the poller logs how far back its first export starts');
+    assert.equal(first[1], banner[1]);
+    assert.doesNotMatch(log, /teleport-event-handler's cursors/);
     assert.equal(statSync(join(dir, 'identity')).mode & 0o777, 0o600);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { startFakeIntake } from '../../src/fakes/intake.js';
 import { encryptKey } from '../../src/tls/certs.js';
 import { writeTlsFiles, MtlsClient, type TlsFiles } from '../helpers/mtls.js';
 import { runForwarder, waitFor } from '../helpers/forwarder.js';
-import { cliCommand, fixture } from '../helpers/paths.js';
+import { cliCommand, fixture, repoRoot } from '../helpers/paths.js';
 
 const API_KEY = '0123456789abcdef0123456789abcdef';
 const PASSPHRASE = 'c2f0b5e1a7d94e3b8a61f0d2c4e9b7a3';
@@ -100,4 +100,86 @@ test('start --config fluent.conf runs the fluentd setup as it is', async (t) => 
     'notes about what was not carried over are logged',
   );
   assert.ok(!JSON.stringify(fw.logs).includes(API_KEY) && !JSON.stringify(fw.logs).includes(PASSPHRASE));
+});
+
+const migrateCli = (args: string[]) =>
+  spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
+
+test('migrate reports the handler tags no rule ships, with the rule that would; uncommented, it ships them', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-migrate-tags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { conf, tls } = guideConf(dir);
+  const out = join(dir, 'forwarder.toml');
+  const r = migrateCli([conf, '--out', out]);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // teleport's defaults: test.log is shipped by the guide's <match test.log>; session.<sid>.log by nothing
+  assert.match(
+    r.stdout,
+    /warn +fluent\.conf:1 +teleport-event-handler posts its session recordings under session\.<sid>\.log .*which no rule matches: the ingest answers 200 and drops them.* add \[\[match\]\] pattern = "session\.\*\.log", source = "teleport"/,
+  );
+  assert.doesNotMatch(r.stdout, /audit events under/);
+  // the closing hint and the readme's next step are the same command
+  const hint = /^next, check it: (teleport-datadog-forwarder check --config) (\S+)$/m.exec(r.stdout);
+  assert.ok(hint, r.stdout);
+  assert.equal(hint[2], out);
+  const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+  const block = readme.slice(readme.indexOf('teleport-datadog-forwarder migrate fluent.conf --out forwarder.toml'));
+  assert.match(block.split('\n')[1]!, new RegExp(`^${hint[1]} forwarder\\.toml\\b`));
+  assert.match(r.stdout, /^then see what it would ship: teleport-datadog-forwarder start --config \S+ --dry-run$/m);
+  assert.match(block.split('\n')[2]!, /^teleport-datadog-forwarder start --config forwarder\.toml --dry-run\b/);
+
+  // the suggested rule is in the file, commented out; uncommented, the handler's session posts reach datadog
+  const toml = readFileSync(out, 'utf8');
+  const suggested = '# [[match]]\n# pattern = "session.*.log"\n# source = "teleport"\n';
+  assert.ok(toml.includes(suggested), toml);
+  writeFileSync(out, toml.replace(suggested, suggested.replaceAll('# ', '')));
+  const intake = await startFakeIntake({ apiKeys: [API_KEY] });
+  const fw = await runForwarder(
+    ['start', '--config', out, '--datadog-url', intake.url, '--ingest-port', '0', '--ingest-host', '127.0.0.1'],
+    {},
+  );
+  const client = new MtlsClient(fw.port!, tls);
+  t.after(async () => {
+    client.close();
+    await fw.stop();
+    await intake.close();
+  });
+  const sid = '8d57a9d5-3848-5ce2-a326-85eb4a6d2eed';
+  const chunk = { event: 'session.start', sid, uid: 'rec-1', time: new Date().toISOString() };
+  assert.equal((await client.post(`/session.${sid}.log`, JSON.stringify(chunk))).status, 200);
+  await waitFor(() => intake.logs.length >= 1, 'the session event at the intake');
+  assert.equal((intake.logs[0] as any).uid, 'rec-1');
+});
+
+test("migrate takes the tags from the handler's url and session-url, and is quiet when a rule covers them", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-migrate-urls-'));
+  try {
+    const { conf } = guideConf(dir);
+    const handler = join(dir, 'teleport-event-handler.toml');
+    writeFileSync(
+      handler,
+      '[forward.fluentd]\nurl = "https://fw.example.com:8888/audit/log"\nsession-url = "https://fw.example.com:8888/rec"\n',
+    );
+    const r = migrateCli([conf, '--handler-config', handler, '--out', join(dir, 'a.toml')]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /teleport-event-handler\.toml:2 +teleport-event-handler posts its audit events under audit\.log .*add \[\[match\]\] pattern = "audit\.log", source = "teleport"/,
+    );
+    assert.match(
+      r.stdout,
+      /teleport-event-handler\.toml:3 +teleport-event-handler posts its session recordings under rec\.<sid>\.log .*pattern = "rec\.\*\.log"/,
+    );
+
+    // a catch-all datadog rule ships every tag: nothing to say
+    writeFileSync(conf, readFileSync(conf, 'utf8').replaceAll('<match test.log>', '<match **>'));
+    const quiet = migrateCli([conf, '--handler-config', handler, '--out', join(dir, 'b', 'b.toml')]);
+    assert.equal(quiet.status, 0, quiet.stdout + quiet.stderr);
+    assert.doesNotMatch(quiet.stdout, /no rule matches/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -27,7 +27,14 @@ interface Case {
     truncate?: number;
   };
   events?: Array<{ time: number; record: Record<string, unknown> }>;
-  error?: { status: number; reason?: string; reasonExact?: string; reasonMinLength?: number };
+  error?: {
+    status: number;
+    reason?: string;
+    reasonExact?: string;
+    reasonMinLength?: number;
+    reasonIncludes?: string[];
+    reasonExcludes?: string[];
+  };
 }
 
 // from test/ingest (tsx) or dist/test/ingest (compiled): the first fixtures/ dir walking up
@@ -97,6 +104,16 @@ for (const c of fixture.cases) {
       if (c.error.reason !== undefined) assert.ok(err.message.startsWith(c.error.reason), `reason: ${err.message}`);
       if (c.error.reasonMinLength !== undefined)
         assert.ok(err.message.length >= c.error.reasonMinLength, `reason too short: ${err.message}`);
+      for (const part of c.error.reasonIncludes ?? [])
+        assert.ok(err.message.includes(part), `has ${part}: ${err.message}`);
+      for (const part of c.error.reasonExcludes ?? [])
+        assert.ok(!err.message.includes(part), `no ${part}: ${err.message}`);
+      // a reason never carries the client's raw bytes: no control characters, no undecodable bytes
+      assert.doesNotMatch(
+        err.message,
+        /[\x00-\x1f\x7f-\x9f\ufffd]/,
+        `printable reason: ${JSON.stringify(err.message)}`,
+      );
     } else {
       assert.deepEqual(await run, c.events);
     }

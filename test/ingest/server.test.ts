@@ -201,11 +201,17 @@ test('400 with the reason and no accept: invalid json, unknown or broken content
 
   const wrongType = await request(h.port, { body: '{"a":1}', headers: { 'content-type': 'text/plain' } });
   assert.equal(wrongType.status, 400);
-  assert.equal(wrongType.body, "400 Bad Request\n'json', 'ndjson' or 'msgpack' parameter is required\n");
+  assert.match(
+    wrongType.body,
+    /^400 Bad Request\n'json', 'ndjson' or 'msgpack' parameter is required: Content-Type text\/plain is not one the ingest reads; send JSON with Content-Type: application\/json, .+\n$/,
+  );
 
   const brokenType = await request(h.port, { body: '{"a":1}', headers: { 'content-type': '/json' } });
   assert.equal(brokenType.status, 400);
-  assert.equal(brokenType.body, "400 Bad Request\n'json', 'ndjson' or 'msgpack' parameter is required\n");
+  assert.match(
+    brokenType.body,
+    /^400 Bad Request\n'json', 'ndjson' or 'msgpack' parameter is required: the Content-Type header cannot be parsed; send JSON with Content-Type: application\/json, .+\n$/,
+  );
 
   const noTag = await request(h.port, { path: '/', body: '{"a":1}' });
   assert.equal(noTag.status, 400);
@@ -230,6 +236,57 @@ test('400 with the reason and no accept: invalid json, unknown or broken content
   const tooLong = await request(h.port, { path: `/${long}x/log`, body: '{"a":1}' });
   assert.equal(tooLong.status, 400);
   assert.match(tooLong.body, /at most 256 characters/);
+  assert.equal(h.calls.length, 1);
+});
+
+test('the common mistakes get a 400 that says what is accepted, and binary bodies are never echoed', T, async () => {
+  const h = await startServer();
+  const accepted = /application\/json.+application\/x-ndjson.+application\/msgpack.+json=, ndjson= or msgpack= field/;
+  // curl -d '{"a":1}': a form-urlencoded body holding JSON
+  const curlD = await request(h.port, {
+    body: '{"event":"user.login"}',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(curlD.status, 400);
+  assert.match(
+    curlD.body,
+    /^400 Bad Request\n'json', 'ndjson' or 'msgpack' parameter is required: the body is JSON sent as a form/,
+  );
+  assert.match(curlD.body, /-H 'Content-Type: application\/json'/);
+  assert.match(curlD.body, accepted);
+  // curl --data-urlencode 'json=...' is what a form should carry, and is accepted
+  const form = await request(h.port, {
+    body: `json=${encodeURIComponent('{"event":"user.login"}')}`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
+  assert.equal(form.status, 200);
+  // JSON as text/plain
+  const plain = await request(h.port, { body: '{"a":1}', headers: { 'content-type': 'text/plain' } });
+  assert.equal(plain.status, 400);
+  assert.match(plain.body, /Content-Type text\/plain is not one the ingest reads/);
+  assert.match(plain.body, accepted);
+
+  // gzip bodies without Content-Encoding: the reason says what the body is, never its bytes
+  const gz = gzipSync(JSON.stringify({ event: 'user.login', user: 'alice', secret: 'x'.repeat(40) }));
+  const variants: Array<Record<string, string>> = [
+    { 'content-type': 'application/json' },
+    {},
+    { 'content-type': 'application/x-ndjson' },
+  ];
+  for (const headers of variants) {
+    const res = await request(h.port, { body: gz, headers });
+    assert.equal(res.status, 400, JSON.stringify(headers));
+    assert.match(res.body, /the body is gzip-compressed \(\d+ bytes\) but the request has no Content-Encoding/);
+    assert.match(res.body, /^[\x20-\x7e\n]*$/, `only printable ascii: ${JSON.stringify(res.body)}`);
+  }
+  // any binary body, as JSON
+  const binary = Buffer.from([0x7b, 0x22, 0x00, 0xff, 0xfe, 0x01, 0x80, 0x22, 0x7d]);
+  const bin = await request(h.port, { body: binary, headers: { 'content-type': 'application/json' } });
+  assert.equal(bin.body, '400 Bad Request\ninvalid JSON: the body is binary (9 bytes), not text\n');
+  // and the log lines about them hold no raw bytes either
+  const warned = JSON.stringify(h.logs.filter((l) => l.status === 400));
+  assert.doesNotMatch(warned, /\\u00[01]|\ufffd/);
+  assert.match(warned, /gzip-compressed/);
   assert.equal(h.calls.length, 1);
 });
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { parseTtlHours } from '../../src/setup/material.js';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { runForwarder, waitFor } from '../helpers/forwarder.js';
 import { MtlsClient, type TlsFiles } from '../helpers/mtls.js';
+import { cliCommand } from '../helpers/paths.js';
 import { parseYamlDocuments } from './yaml.js';
 
 const API_KEY = 'cfg0123456789abcdef0123456789abcd';
@@ -34,23 +36,21 @@ async function configured(t: { after(fn: () => void): void }, o: Partial<Configu
 const read = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
 const mode = (dir: string, name: string) => statSync(join(dir, name)).mode & 0o777;
 
-test('writes the mTLS material like teleport-event-handler: CNs, SANs, PKCS#1, 0600, an encrypted server key', async (t) => {
+test('writes the mTLS material like teleport-event-handler: CNs, SANs, PKCS#1, keys 0600, an encrypted server key', async (t) => {
   const { dir, code, output } = await configured(t, {
     dnsNames: ['forwarder.example.com,localhost'],
     ips: ['127.0.0.1'],
     ttlHours: 48,
+    teleportAddr: 'tele.example.com:443',
   });
   assert.equal(code, 0);
-  for (const name of [
-    FILES.ca,
-    FILES.caKey,
-    FILES.cert,
-    FILES.key,
-    FILES.passphrase,
-    FILES.clientCert,
-    FILES.clientKey,
-  ]) {
+  // keys and the passphrase are secret; certificates are public (a handler or a container user reads them)
+  for (const name of [FILES.caKey, FILES.key, FILES.passphrase, FILES.clientKey]) {
     assert.equal(mode(dir, name), 0o600, `${name} mode`);
+    assert.ok(output.includes(name), `output names ${name}`);
+  }
+  for (const name of [FILES.ca, FILES.cert, FILES.clientCert]) {
+    assert.equal(mode(dir, name), 0o644, `${name} mode`);
     assert.ok(output.includes(name), `output names ${name}`);
   }
   for (const name of [FILES.role, FILES.config, FILES.handler]) assert.ok(statSync(join(dir, name)).isFile(), name);
@@ -97,7 +97,7 @@ test('refuses to overwrite: lists the files and writes nothing; --force overwrit
   await assert.rejects(runConfigure({ dir, bits: 2048, out: sink().out }), (err: Error) => {
     assert.ok(err instanceof SetupError);
     assert.equal((err as SetupError).code, 'TDF_SETUP');
-    for (const name of [FILES.ca, FILES.key, FILES.clientKey, FILES.config, FILES.role, FILES.handler])
+    for (const name of [FILES.ca, FILES.key, FILES.clientKey, FILES.config, FILES.handler])
       assert.ok(err.message.includes(name), name);
     assert.match(err.message, /--force/);
     return true;
@@ -131,6 +131,7 @@ test('invalid options are refused before anything is written', async (t) => {
     [{ dnsNames: [], ips: [] }, /needs a name/],
     [{ ttlHours: 0 }, /lifetime/],
     [{ teleportAddr: 'no-port' }, /host:port/],
+    [{ lock: true }, /locking is done by the built-in poller, which needs the Teleport address/],
   ];
   for (const [o, re] of cases) await assert.rejects(runConfigure({ dir, bits: 2048, out: sink().out, ...o }), re);
   assert.throws(() => statSync(join(dir, FILES.ca)), /ENOENT/);
@@ -168,7 +169,8 @@ test('forwarder.toml loads, has a schema comment above every key, and points at 
   const file = join(dir, FILES.config);
   const text = read(dir, FILES.config);
   const config = loadConfig({ file, env: { DD_API_KEY: API_KEY } });
-  assert.equal(config.ingest.enabled, true);
+  // all in one: the poller on, the ingest written (ready) but off, so no event is shipped twice
+  assert.equal(config.ingest.enabled, false);
   assert.equal(config.ingest.ca, join(dir, FILES.ca));
   assert.equal(config.ingest.cert, join(dir, FILES.cert));
   assert.equal(config.ingest.key, join(dir, FILES.key));
@@ -213,11 +215,14 @@ test('forwarder.toml loads, has a schema comment above every key, and points at 
   }
   assert.ok(keys >= 20, `${keys} keys`);
 
-  // without a teleport address the poller is written but off, so the file loads before an identity exists
+  // without a teleport address: the ingest only, and no [teleport] table (its keys would be "not used")
   const { dir: dir2 } = await configured(t);
   const c2 = loadConfig({ file: join(dir2, FILES.config), env: { DD_API_KEY: API_KEY } });
+  assert.equal(c2.ingest.enabled, true);
   assert.equal(c2.teleport.enabled, false);
   assert.equal(c2.teleport.lock.enabled, false);
+  assert.deepEqual(c2.notes, []);
+  assert.doesNotMatch(read(dir2, FILES.config), /^\[teleport\]|^\[lock\]|start-time/m);
 });
 
 test('the sample teleport-event-handler.toml posts to our ingest with the client certificate, and loads here too', async (t) => {
@@ -237,7 +242,8 @@ test('the sample teleport-event-handler.toml posts to our ingest with the client
 });
 
 test('end to end: start from the generated forwarder.toml, post with the generated client certificate', async (t) => {
-  const { dir } = await configured(t, { teleportAddr: 'tele.example.com:443' });
+  // beside teleport-event-handler: the shape that runs the ingest
+  const { dir } = await configured(t);
   const intake = await startFakeIntake({ apiKeys: [API_KEY] });
   t.after(() => intake.close());
   const fw = await runForwarder(
@@ -249,8 +255,6 @@ test('end to end: start from the generated forwarder.toml, post with the generat
       '0',
       '--ingest-host',
       '127.0.0.1',
-      '--teleport-enabled',
-      'false',
       '--admin-enabled',
       'false',
       '--datadog-url',
@@ -292,6 +296,7 @@ test('end to end: start from the generated forwarder.toml, post with the generat
   assert.equal(log.service, 'teleport-audit');
   assert.equal(log.ddsource, 'teleport');
   assert.ok(!fw.logs.some((l) => JSON.stringify(l).includes(API_KEY)), 'the key is not logged');
+  assert.ok(!fw.logs.some((l) => /not used/.test(String(l.msg))), 'its own config draws no "not used" note');
 });
 
 test('forwarder.toml offers start-time as a commented line that loads once uncommented', async (t) => {
@@ -310,4 +315,69 @@ test('forwarder.toml offers start-time as a commented line that loads once uncom
     loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime?.toISOString(),
     new Date(line[1]!).toISOString(),
   );
+});
+
+// through the real cli, as a user runs it: configure, then check --offline on what it wrote
+function cli(args: string[]) {
+  return spawnSync(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, DD_API_KEY: API_KEY },
+  });
+}
+
+test('cli: beside teleport-event-handler, configure writes only what the ingest uses, and check has nothing to add', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-configure-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = cli(['configure', dir, '--length', '1024']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.throws(() => statSync(join(dir, FILES.role)), /ENOENT/, 'no Teleport role: the handler has its own');
+  assert.doesNotMatch(r.stdout, /tctl|identity|role/, 'next steps without a role or an identity');
+  assert.match(r.stdout, /replace the lines of\s+teleport-event-handler\.toml marked "replace"/);
+  assert.match(r.stdout, /teleport-event-handler start --config teleport-event-handler\.toml/);
+  const toml = read(dir, FILES.config);
+  assert.doesNotMatch(toml, /^\[teleport\]|^\[lock\]|^# start-time/m);
+  assert.match(toml, /^# Beside teleport-event-handler/m);
+
+  const check = cli(['check', '--offline', '--config', join(dir, FILES.config)]);
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assert.doesNotMatch(check.stdout + check.stderr, /not used|WARN/);
+  assert.match(check.stdout, /^PASS +ingest\.chain/m);
+
+  // the handler's sample: each placeholder says what to put there
+  const handler = read(dir, FILES.handler);
+  assert.match(handler, /# replace: your Teleport Proxy \(host:443\) or Auth Service \(host:3025\)\naddr = /);
+  assert.match(handler, /# replace: the path of the handler's own identity file[^\n]*\n#[^\n]*\nidentity = /);
+  assert.match(handler, /# replace: localhost with how the handler reaches the forwarder, a name on server\.crt/);
+});
+
+test('cli: all in one, the poller is on and the ingest is off, with the way to turn it on in the file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-configure-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = cli(['configure', dir, 'tele.example.com:443', '--length', '1024']);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /tctl create -f .*teleport-datadog-forwarder-role\.yaml/);
+  assert.match(r.stdout, /set \[ingest\] enabled = true in forwarder\.toml/);
+  const text = read(dir, FILES.config);
+  const config = loadConfig({ file: join(dir, FILES.config), env: { DD_API_KEY: API_KEY } });
+  assert.equal(config.teleport.enabled, true);
+  assert.equal(config.ingest.enabled, false);
+  assert.deepEqual(config.notes, []);
+  // the header no longer warns about a duplicate it has set up; the ingest's own comment says how to turn it on
+  assert.doesNotMatch(text.slice(0, text.indexOf('\n[')), /Two sources are set up/);
+  const ingest = text.slice(text.indexOf('\n[ingest]\n'), text.indexOf('\n[teleport]\n'));
+  assert.match(
+    ingest.replace(/\n# /g, ' '),
+    /Set it to true to take posts from a teleport-event-handler of another cluster/,
+  );
+  assert.match(ingest, /^enabled = false$/m);
+  // turned on, it loads with the files configure wrote
+  writeFileSync(join(dir, FILES.config), text.replace(/^(\[ingest\][\s\S]*?)^enabled = false$/m, '$1enabled = true'));
+  const on = loadConfig({ file: join(dir, FILES.config), env: { DD_API_KEY: API_KEY } });
+  assert.equal(on.ingest.enabled, true);
+  assert.equal(on.ingest.cert, join(dir, FILES.cert));
+
+  const check = cli(['check', '--offline', '--config', join(dir, FILES.config)]);
+  assert.doesNotMatch(check.stdout + check.stderr, /not used/);
+  for (const name of [FILES.ca, FILES.cert, FILES.clientCert]) assert.equal(mode(dir, name), 0o644, name);
+  for (const name of [FILES.caKey, FILES.key, FILES.passphrase, FILES.clientKey]) assert.equal(mode(dir, name), 0o600);
 });

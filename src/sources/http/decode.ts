@@ -6,6 +6,7 @@ import { gunzip, inflate, inflateRaw } from 'node:zlib';
 import { decodeMulti } from '@msgpack/msgpack';
 import { DecodeError } from '../../errors.js';
 import { parseForm } from './form.js';
+import { describeBinary, looksBinary, printable } from './preview.js';
 import {
   MIN_COST_BOUND,
   costBound,
@@ -22,6 +23,31 @@ const inflateAsync = promisify(inflate);
 const inflateRawAsync = promisify(inflateRaw);
 
 export const PARAMETER_REQUIRED = "'json', 'ndjson' or 'msgpack' parameter is required";
+
+/** what the ingest reads, for the 400s of a request it cannot */
+export const ACCEPTED_FORMATS =
+  'send JSON with Content-Type: application/json, NDJSON with application/x-ndjson, msgpack with application/msgpack, ' +
+  'or a form (application/x-www-form-urlencoded) with a json=, ndjson= or msgpack= field';
+
+/**
+ * fluentd's 400 for a request without a payload, with what was wrong and what is accepted after it. the fluentd
+ * text stays first: a client matching it still does. `mediaType` is null when the header could not be parsed.
+ */
+export function payloadRequired(mediaType: string | null, body?: Buffer): string {
+  let why: string;
+  if (mediaType === null) why = 'the Content-Type header cannot be parsed';
+  else if (mediaType === '') why = 'the request has no Content-Type';
+  else if (mediaType === 'application/x-www-form-urlencoded') {
+    // curl -d '{"a":1}' posts JSON as a form whose one field is named by the whole document
+    const text = body === undefined || looksBinary(body) ? '' : body.subarray(0, 64).toString('utf8').trimStart();
+    why =
+      text.startsWith('{') || text.startsWith('[')
+        ? "the body is JSON sent as a form (curl -d sets Content-Type: application/x-www-form-urlencoded): add -H 'Content-Type: application/json', or send --data-urlencode 'json=<the JSON>'"
+        : 'the form has no json=, ndjson= or msgpack= field';
+  } else why = `Content-Type ${printable(mediaType, 60)} is not one the ingest reads`;
+  const binary = body !== undefined && body.length > 0 && looksBinary(body) ? `; ${describeBinary(body)}` : '';
+  return `${PARAMETER_REQUIRED}: ${why}${binary}; ${ACCEPTED_FORMATS}`;
+}
 
 export interface DecodeInput {
   /** already derived from the path (see tagFromPath) */
@@ -100,7 +126,7 @@ export async function decodeRequest(input: DecodeInput, limits: DecodeLimits, no
     // fluentd also reads json= or ndjson= from the query string whatever the body
     payload = queryPayload(input.query);
   }
-  if (payload === null) throw new DecodeError(PARAMETER_REQUIRED);
+  if (payload === null) throw new DecodeError(payloadRequired(mediaType, body));
   const maxRecords = limits.maxRecords ?? 10_000;
   const records = parsePayload(payload, { maxRecords, maxCost: costBound(maxRecords) });
   // large bodies were counted by the pre-scan; short ones (skipped) are counted here
@@ -154,7 +180,10 @@ async function decodeContent(body: Buffer, encoding: string | undefined, max: nu
       if (coding === 'gzip' || coding === 'x-gzip') out = await gunzipAsync(out, opts);
       // http "deflate" is zlib-wrapped, yet some clients send raw deflate: the zlib header tells them apart
       else if (coding === 'deflate') out = await (isZlibHeader(out) ? inflateAsync : inflateRawAsync)(out, opts);
-      else throw new DecodeError(`unsupported Content-Encoding: ${coding} (gzip and deflate are supported)`);
+      else
+        throw new DecodeError(
+          `unsupported Content-Encoding: ${printable(coding, 40)} (gzip and deflate are supported)`,
+        );
     } catch (err) {
       if (err instanceof DecodeError) throw err;
       if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
@@ -179,12 +208,13 @@ function parsePayload(p: Payload, bounds: ShapeBounds): Array<Record<string, unk
     return fromMsgpack(bytes);
   }
   const text = typeof p.data === 'string' ? p.data : p.data.toString('utf8');
+  const raw = typeof p.data === 'string' ? undefined : p.data;
   // a text can hold no more values than characters: a short body (one teleport event) skips the scan, and its
   // records are counted after parsing (msgpack is always scanned: its headers claim lengths the body need not hold)
   if (text.length > MIN_COST_BOUND) {
     enforceShape(p.format === 'json' ? scanJson(text, bounds) : scanNdjson(text, bounds), bounds, 'JSON');
   }
-  return p.format === 'json' ? fromJson(text) : fromNdjson(text);
+  return p.format === 'json' ? fromJson(text, raw) : fromNdjson(text, raw);
 }
 
 function tooManyRecords(max: number): DecodeError {
@@ -229,21 +259,23 @@ function kindOf(v: unknown): string {
   return typeof v;
 }
 
-function parseJson(text: string, where: string): unknown {
+function parseJson(text: string, where: string, raw: Buffer | undefined): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new DecodeError(`invalid JSON${where}: ${(err as Error).message}`);
+    // v8's message quotes the text around the error: a binary body is described instead, text is cleaned
+    if (raw !== undefined && looksBinary(raw)) throw new DecodeError(`invalid JSON: ${describeBinary(raw)}`);
+    throw new DecodeError(`invalid JSON${where}: ${printable((err as Error).message, 160)}`);
   }
 }
 
-function fromJson(text: string): Array<Record<string, unknown>> {
+function fromJson(text: string, raw?: Buffer): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
-  collect(parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, ''), out, 'the JSON body');
+  collect(parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, '', raw), out, 'the JSON body');
   return out;
 }
 
-function fromNdjson(text: string): Array<Record<string, unknown>> {
+function fromNdjson(text: string, raw?: Buffer): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   // line by line rather than split('\n'): 64 MiB of newlines would be an array of 64 million strings
   for (let start = 0, n = 1; start <= text.length; n++) {
@@ -253,7 +285,7 @@ function fromNdjson(text: string): Array<Record<string, unknown>> {
     start = end + 1;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     if (line.trim() === '') continue;
-    const value = parseJson(line, ` on line ${n}`);
+    const value = parseJson(line, ` on line ${n}`, raw);
     // one object per line; a line holding anything else is skipped like a non-object array element
     if (isRecord(value)) out.push(value);
   }
@@ -273,7 +305,7 @@ function fromMsgpack(bytes: Buffer): Array<Record<string, unknown>> {
   } catch (err) {
     if (err instanceof DecodeError) throw err;
     const reason = err instanceof RangeError ? 'truncated data' : (err as Error).message;
-    throw new DecodeError(`invalid msgpack: ${reason}`);
+    throw new DecodeError(`invalid msgpack: ${printable(reason, 160)}`);
   }
   for (const r of out) binToText(r);
   return out;

@@ -2,7 +2,7 @@
 // success is a 200 with an empty text/plain body (teleport-event-handler counts only 200 as delivered).
 import { STATUS_CODES } from 'node:http';
 import { DecodeError, DryRunNotKeptError, SpoolClosedError, SpoolFullError } from '../../errors.js';
-import { PARAMETER_REQUIRED } from './decode.js';
+import { payloadRequired } from './decode.js';
 
 export interface Failure {
   status: number;
@@ -31,7 +31,7 @@ export function classify(err: unknown, opts: { bodyLimit: number; retryAfterSeco
       return { status: 413, reason: `request body is larger than ${opts.bodyLimit} bytes` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       // an unparsable Content-Type is just another content type in_http does not know
-      return { status: 400, reason: PARAMETER_REQUIRED };
+      return { status: 400, reason: payloadRequired(null) };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { status: 400, reason: 'request body size did not match Content-Length' };
   }

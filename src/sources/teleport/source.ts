@@ -60,6 +60,11 @@ export interface LockConfig {
 export interface TeleportSourceOptions {
   /** host:port of the auth service (usually :3025) or the proxy (:443, tls routing) */
   addr: string;
+  /**
+   * whether a first export far back may follow a teleport-event-handler's (default true): its warning then says
+   * how not to ship the handler's events twice. false where no handler ever ran (the demo's fake cluster)
+   */
+  handlerMayHaveRun?: boolean;
   identityFile?: string;
   /** all three or none; exclusive with identityFile */
   certFile?: string;
@@ -346,8 +351,10 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     if (resolved.fresh && backfillDays > 1) {
       logger.warn(
         { startTime: startTime.toISOString(), days: Math.floor(backfillDays) },
-        `the first export starts ${Math.floor(backfillDays)} days back, at start-time, and ships every event since then; ` +
-          "teleport-event-handler's cursors are not read, so if it already shipped them, set start-time to when it stopped",
+        `the first export starts ${Math.floor(backfillDays)} ${Math.floor(backfillDays) === 1 ? 'day' : 'days'} back, at start-time, and ships every event since then` +
+          (o.handlerMayHaveRun === false
+            ? ''
+            : "; teleport-event-handler's cursors are not read, so if it already shipped them, set start-time to when it stopped"),
       );
     }
     client = createAuditLogClient({

@@ -72,6 +72,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.ingest.enabled (not .Values.ingest.tls.secretName) }}
 {{- fail "ingest.enabled needs ingest.tls.secretName: a Secret with the CA, server certificate and key" }}
 {{- end }}
+{{- if lt (int .Values.replicas) 1 }}
+{{- fail "replicas must be 1 or more" }}
+{{- end }}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.ingest.enabled) }}
+{{- fail "replicas > 1 needs ingest.enabled: the poller runs on pod 0 only, so the other pods would have nothing to forward" }}
+{{- end }}
 {{- if and .Values.teleport.enabled (not .Values.teleport.identitySecret.name) }}
 {{- fail "teleport.enabled needs teleport.identitySecret.name: the Secret tbot writes the identity file to" }}
 {{- end }}
