@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // the command line: parses flags and calls into the app. errors a user can act on are printed as one line
 // on stderr with exit code 2; anything unexpected exits 1.
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, ForwarderError } from '../errors.js';
-import { withSettingOptions, givenFlags } from './options.js';
+import { withSettingOptions, givenFlags, unknownArgumentMessage } from './options.js';
 import { runStart } from './start.js';
 import { runDemo } from './demo.js';
 import { runMigrate } from './migrate.js';
@@ -14,12 +14,22 @@ import { runStatus } from './status.js';
 import { runSpool, type SpoolAction } from './spool.js';
 import { parseTtlHours } from '../setup/material.js';
 
+const CONFIG_DOC = 'config file [env: TDF_CONFIG, FDFWD_CONFIG]';
+
+/** the flags of the command being parsed (its builder ran), for "did you mean" */
+let commandFlags: string[] = [];
+function flagsOf<T>(y: Argv<T>): Argv<T> {
+  commandFlags = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+  return y;
+}
+
 async function main(argv: string[]): Promise<number> {
   let code = 0;
   const run = (p: Promise<number>) =>
     p.then((c) => {
       code = c;
     });
+  commandFlags = ['help', 'version'];
   await yargs(argv)
     .scriptName('teleport-datadog-forwarder')
     .usage('$0 <command> [options]')
@@ -27,11 +37,10 @@ async function main(argv: string[]): Promise<number> {
       'start',
       'run the forwarder: Fluentd-compatible ingest and/or Teleport poller -> durable spool -> Datadog',
       (y) =>
-        withSettingOptions(
-          y.option('config', {
-            alias: 'c',
-            type: 'string',
-            describe: 'TOML config file (ours, or a teleport-event-handler.toml) [env: TDF_CONFIG, FDFWD_CONFIG]',
+        flagsOf(
+          withSettingOptions(y, {
+            configDoc:
+              'TOML config file (ours, or a teleport-event-handler.toml, or a fluent.conf) [env: TDF_CONFIG, FDFWD_CONFIG]',
           }),
         ),
       (args) => run(runStart(args.config as string | undefined, givenFlags(args as Record<string, unknown>))),
@@ -40,20 +49,22 @@ async function main(argv: string[]): Promise<number> {
       'demo',
       'see it work: a fake Teleport, a local Datadog-compatible intake and the forwarder, on embedded defaults',
       (y) =>
-        y
-          .option('dir', { type: 'string', describe: 'work directory (default: a new temp dir)' })
-          .option('days', { type: 'number', default: 3, describe: 'days of audit events in the fake cluster' })
-          .option('events-per-day', {
-            type: 'number',
-            default: 500,
-            describe: 'audit events per day in the fake cluster',
-          })
-          .option('posts', {
-            type: 'number',
-            default: 200,
-            describe: 'events a simulated teleport-event-handler posts to the ingest',
-          })
-          .option('follow', { type: 'boolean', default: false, describe: 'keep running until ctrl-c' }),
+        flagsOf(
+          y
+            .option('dir', { type: 'string', describe: 'work directory (default: a new temp dir)' })
+            .option('days', { type: 'number', default: 3, describe: 'days of audit events in the fake cluster' })
+            .option('events-per-day', {
+              type: 'number',
+              default: 500,
+              describe: 'audit events per day in the fake cluster',
+            })
+            .option('posts', {
+              type: 'number',
+              default: 200,
+              describe: 'events a simulated teleport-event-handler posts to the ingest',
+            })
+            .option('follow', { type: 'boolean', default: false, describe: 'keep running until ctrl-c' }),
+        ),
       (args) =>
         run(
           runDemo({
@@ -71,42 +82,49 @@ async function main(argv: string[]): Promise<number> {
       'configure <dir> [teleport-addr]',
       'write mTLS material, a Teleport role, our config and a sample teleport-event-handler.toml',
       (y) =>
-        y
-          .positional('dir', { type: 'string', demandOption: true, describe: 'directory to write into' })
-          .positional('teleport-addr', {
-            type: 'string',
-            describe: 'Teleport Auth Service or Proxy address (host:port): turns the poller on',
-          })
-          .option('dns-names', {
-            type: 'array',
-            string: true,
-            default: ['localhost'],
-            describe: 'DNS names of the ingest server certificate',
-          })
-          .option('ip', {
-            type: 'array',
-            string: true,
-            default: [] as string[],
-            describe: 'IP addresses of the ingest server certificate',
-          })
-          .option('ttl', {
-            type: 'string',
-            default: '87600h',
-            coerce: parseTtlHours,
-            describe: 'certificate lifetime (Go duration)',
-          })
-          .option('length', { type: 'number', choices: [1024, 2048, 4096], default: 4096, describe: 'RSA key length' })
-          .option('encrypt-key', {
-            type: 'boolean',
-            default: true,
-            describe: 'encrypt server.key with a passphrase (like teleport-event-handler configure)',
-          })
-          .option('lock', {
-            type: 'boolean',
-            default: false,
-            describe: 'grant the role the lock permissions (for lock.enabled)',
-          })
-          .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        flagsOf(
+          y
+            .positional('dir', { type: 'string', demandOption: true, describe: 'directory to write into' })
+            .positional('teleport-addr', {
+              type: 'string',
+              describe: 'Teleport Auth Service or Proxy address (host:port): turns the poller on',
+            })
+            .option('dns-names', {
+              type: 'array',
+              string: true,
+              default: ['localhost'],
+              describe: 'DNS names of the ingest server certificate',
+            })
+            .option('ip', {
+              type: 'array',
+              string: true,
+              default: [] as string[],
+              describe: 'IP addresses of the ingest server certificate',
+            })
+            .option('ttl', {
+              type: 'string',
+              default: '87600h',
+              coerce: parseTtlHours,
+              describe: 'certificate lifetime (Go duration)',
+            })
+            .option('length', {
+              type: 'number',
+              choices: [1024, 2048, 4096],
+              default: 4096,
+              describe: 'RSA key length',
+            })
+            .option('encrypt-key', {
+              type: 'boolean',
+              default: true,
+              describe: 'encrypt server.key with a passphrase (like teleport-event-handler configure)',
+            })
+            .option('lock', {
+              type: 'boolean',
+              default: false,
+              describe: 'grant the role the lock permissions (for lock.enabled)',
+            })
+            .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        ),
       (a) =>
         run(
           runConfigure({
@@ -127,14 +145,16 @@ async function main(argv: string[]): Promise<number> {
       'migrate <fluent-conf>',
       'turn a fluent.conf (and a teleport-event-handler.toml) into our config, reporting what was not carried over',
       (y) =>
-        y
-          .positional('fluent-conf', { type: 'string', demandOption: true })
-          .option('handler-config', {
-            type: 'string',
-            describe: 'teleport-event-handler.toml to carry over (turns the poller on)',
-          })
-          .option('out', { alias: 'o', type: 'string', default: 'forwarder.toml', describe: 'config file to write' })
-          .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        flagsOf(
+          y
+            .positional('fluent-conf', { type: 'string', demandOption: true })
+            .option('handler-config', {
+              type: 'string',
+              describe: 'teleport-event-handler.toml to carry over (turns the poller on)',
+            })
+            .option('out', { alias: 'o', type: 'string', default: 'forwarder.toml', describe: 'config file to write' })
+            .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        ),
       (a) =>
         run(
           runMigrate({
@@ -149,14 +169,15 @@ async function main(argv: string[]): Promise<number> {
       'check',
       'validate config, files, permissions and certificates; check the Datadog key and dial Teleport',
       (y) =>
-        withSettingOptions(
-          y
-            .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-            .option('offline', {
+        flagsOf(
+          withSettingOptions(
+            y.option('offline', {
               type: 'boolean',
               default: false,
               describe: 'skip the Datadog and Teleport network checks',
             }),
+            { configDoc: CONFIG_DOC, shown: ['storage', 'teleport.addr', 'teleport.identity', 'datadog.site'] },
+          ),
         ),
       (a) =>
         run(
@@ -173,14 +194,16 @@ async function main(argv: string[]): Promise<number> {
       'status',
       'what the forwarder is doing: cursor, spool depth, oldest record age, dead letters, last errors',
       (y) =>
-        withSettingOptions(
-          y
-            .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-            .option('url', {
-              type: 'string',
-              describe: 'admin server URL (default: from the config, http://127.0.0.1:8889)',
-            })
-            .option('json', { type: 'boolean', default: false, describe: 'print the raw status document' }),
+        flagsOf(
+          withSettingOptions(
+            y
+              .option('url', {
+                type: 'string',
+                describe: 'admin server URL (default: from the config, http://127.0.0.1:8889)',
+              })
+              .option('json', { type: 'boolean', default: false, describe: 'print the raw status document' }),
+            { configDoc: CONFIG_DOC, shown: ['storage', 'admin.host', 'admin.port'] },
+          ),
         ),
       (a) =>
         run(
@@ -199,25 +222,27 @@ async function main(argv: string[]): Promise<number> {
       'inspect the spool and its dead letters: stats, ls --dead, replay --dead [--id K], purge --dead --before T; ' +
         'repair a damaged storage (copied aside first)',
       (y) =>
-        withSettingOptions(
-          y
-            .positional('action', {
-              choices: ['stats', 'ls', 'replay', 'purge', 'repair'] as const,
-              demandOption: true,
-            })
-            .option('dead', {
-              type: 'boolean',
-              default: false,
-              describe: 'act on dead letters (records Datadog refused for good)',
-            })
-            .option('id', { type: 'array', string: true, describe: 'dead letter keys (replay)' })
-            .option('before', {
-              type: 'string',
-              describe: 'purge dead letters older than this: RFC 3339 time or an age like "7d", "24h"',
-            })
-            .option('limit', { type: 'number', describe: 'how many to list' })
-            .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-            .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' }),
+        flagsOf(
+          withSettingOptions(
+            y
+              .positional('action', {
+                choices: ['stats', 'ls', 'replay', 'purge', 'repair'] as const,
+                demandOption: true,
+              })
+              .option('dead', {
+                type: 'boolean',
+                default: false,
+                describe: 'act on dead letters (records Datadog refused for good)',
+              })
+              .option('id', { type: 'array', string: true, describe: 'dead letter keys (replay)' })
+              .option('before', {
+                type: 'string',
+                describe: 'purge dead letters older than this: RFC 3339 time or an age like "7d", "24h"',
+              })
+              .option('limit', { type: 'number', describe: 'how many to list' })
+              .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' }),
+            { configDoc: CONFIG_DOC, shown: ['storage', 'admin.host', 'admin.port'] },
+          ),
         ),
       (a) =>
         run(
@@ -242,7 +267,7 @@ async function main(argv: string[]): Promise<number> {
     // throwing (not printing) stops yargs from still running the command after it refused an argument
     .fail((msg, err) => {
       if (err) throw err;
-      throw new ConfigError(`${msg}\nrun with --help for usage`);
+      throw new ConfigError(`${unknownArgumentMessage(msg, commandFlags) ?? msg}\nrun with --help for usage`);
     })
     .parseAsync();
   return code;
