@@ -16,6 +16,7 @@ import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResul
 import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
 import { readForCheck, secretModeResult, storageResult } from '../setup/check-files.js';
 import { validateApiKey, keyResult } from '../setup/check-datadog.js';
+import { FORWARDER_USER, ROLE_FILE } from '../setup/role.js';
 import type { X509Certificate } from 'node:crypto';
 
 export interface CheckOptions {
@@ -92,12 +93,45 @@ export function startupChecks(config: Readonly<Config>, now: number): CheckResul
     // the same file check names; no credentials at all is the poller's error to give
     const key = config.teleport.identity ?? config.teleport.key;
     if (key) emit(secretModeResult(key, 'Teleport private key'));
+    emit(startupIdentityResult(config, now));
   }
   // the API key's file, or the config file it is written in: the modes check reports
   if (config.datadog.apiKeyFile) emit(secretModeResult(config.datadog.apiKeyFile, 'Datadog API key file'));
   else if (inConfigFile(config, config.datadog.apiKeyOrigin))
     emit(secretModeResult(config.file!, 'config file holding the API key'));
   return results;
+}
+
+/** the poller's credentials, read as the poller reads them: an unusable file stops start before anything opens */
+function startupIdentityResult(config: Readonly<Config>, now: number): CheckResult | undefined {
+  const source = identitySourceOf(config);
+  if (!source) return undefined;
+  try {
+    loadIdentity(source, now);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ForwarderError)) throw err;
+    // with refresh on, an expired identity is waited for: the poller starts and reads the file again
+    if (err instanceof IdentityExpiredError && config.teleport.refreshEnabled) return undefined;
+    return blocker('identityFile' in source ? 'teleport.identity' : 'teleport.cert', identityProblem(err, source));
+  }
+}
+
+function identitySourceOf(config: Readonly<Config>): IdentitySource | undefined {
+  const t = config.teleport;
+  if (t.identity) return { identityFile: t.identity };
+  if (t.cert && t.key && t.ca) return { certFile: t.cert, keyFile: t.key, caFile: t.ca };
+  return undefined;
+}
+
+/** an unusable identity's message, with the command that makes the file when it does not say one already */
+export function identityProblem(err: Error, source: IdentitySource): string {
+  if (/--out=/.test(err.message)) return err.message;
+  const make =
+    'identityFile' in source
+      ? `make it with \`tctl auth sign --user=${FORWARDER_USER} --format=file --ttl=720h --out=${source.identityFile}\` (on an Auth Service host; the user and role are in ${ROLE_FILE}, which \`teleport-datadog-forwarder configure\` writes), or let tbot write it there`
+      : `write the certificate, key and CA again with \`tctl auth sign --user=${FORWARDER_USER} --format=tls --ttl=720h --out=<name>\` (it makes <name>.crt, <name>.key and <name>.cas), or use an identity file from tbot (teleport.identity)`;
+  return `${err.message}: ${make}`;
 }
 
 /** a secret written in the config file itself (our TOML: the file; a fluent.conf: `<file>: api_key`) */
@@ -307,7 +341,7 @@ async function checkTeleport(
       err instanceof IdentityExpiredError && t.refreshEnabled
         ? `; teleport.refresh.enabled is on, so start does not exit: the poller waits for the file to be renewed (read every ${Math.max(1, Math.round(t.refreshIntervalMs / 1000))} s)`
         : '';
-    emit(result('fail', 'teleport.identity', err.message + waits));
+    emit(result('fail', 'teleport.identity', identityProblem(err, source) + waits));
   }
   if (identity) {
     const who = `user "${identity.user ?? '?'}"${identity.clusterName ? ` of cluster ${identity.clusterName}` : ''}`;

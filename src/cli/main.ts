@@ -1,23 +1,35 @@
 #!/usr/bin/env node
 // the command line: parses flags and calls into the app. errors a user can act on are printed as one line
 // on stderr with exit code 2; anything unexpected exits 1.
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, ForwarderError } from '../errors.js';
-import { withSettingOptions, givenFlags } from './options.js';
+import { withSettingOptions, givenFlags, unknownArgumentMessage } from './options.js';
+import type { SpoolAction } from './spool.js';
+import { parseTtlHours } from '../setup/ttl.js';
 
 // each command's module is loaded when it runs: `start` must not carry the demo's fake Teleport, configure's
 // certificate generator (node-forge) or grpc (when the poller is off) in its memory
-const commands = {
-  start: () => import('./start.js'),
-  demo: () => import('./demo.js'),
-  migrate: () => import('./migrate.js'),
-  configure: () => import('./configure.js'),
-  check: () => import('./check.js'),
-  status: () => import('./status.js'),
-  spool: () => import('./spool.js'),
-};
-import type { SpoolAction } from './spool.js';
+type Run<M, K extends keyof M> = M[K] extends (...a: infer A) => infer R ? (...a: A) => R : never;
+function lazy<M, K extends keyof M>(load: () => Promise<M>, name: K): Run<M, K> {
+  return ((...a: unknown[]) => load().then((m) => (m[name] as (...a: unknown[]) => unknown)(...a))) as Run<M, K>;
+}
+const runStart = lazy(() => import('./start.js'), 'runStart');
+const runDemo = lazy(() => import('./demo.js'), 'runDemo');
+const runMigrate = lazy(() => import('./migrate.js'), 'runMigrate');
+const runConfigure = lazy(() => import('./configure.js'), 'runConfigure');
+const runCheck = lazy(() => import('./check.js'), 'runCheck');
+const runStatus = lazy(() => import('./status.js'), 'runStatus');
+const runSpool = lazy(() => import('./spool.js'), 'runSpool');
+
+const CONFIG_DOC = 'config file [env: TDF_CONFIG, FDFWD_CONFIG]';
+
+/** the flags of the command being parsed (its builder ran), for "did you mean" */
+let commandFlags: string[] = [];
+function flagsOf<T>(y: Argv<T>): Argv<T> {
+  commandFlags = Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key);
+  return y;
+}
 
 async function main(argv: string[]): Promise<number> {
   let code = 0;
@@ -25,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
     p.then((c) => {
       code = c;
     });
+  commandFlags = ['help', 'version'];
   await yargs(argv)
     .scriptName('teleport-datadog-forwarder')
     .usage('$0 <command> [options]')
@@ -32,185 +45,184 @@ async function main(argv: string[]): Promise<number> {
       'start',
       'run the forwarder: Fluentd-compatible ingest and/or Teleport poller -> durable spool -> Datadog',
       (y) =>
-        withSettingOptions(
-          y.option('config', {
-            alias: 'c',
-            type: 'string',
-            describe: 'TOML config file (ours, or a teleport-event-handler.toml) [env: TDF_CONFIG, FDFWD_CONFIG]',
+        flagsOf(
+          withSettingOptions(y, {
+            configDoc:
+              'TOML config file (ours, or a teleport-event-handler.toml, or a fluent.conf) [env: TDF_CONFIG, FDFWD_CONFIG]',
           }),
         ),
-      (args) =>
-        run(
-          commands
-            .start()
-            .then((m) => m.runStart(args.config as string | undefined, givenFlags(args as Record<string, unknown>))),
-        ),
+      (args) => run(runStart(args.config as string | undefined, givenFlags(args as Record<string, unknown>))),
     )
     .command(
       'demo',
       'see it work: a fake Teleport, a local Datadog-compatible intake and the forwarder, on embedded defaults',
       (y) =>
-        y
-          .option('dir', { type: 'string', describe: 'work directory (default: a new temp dir)' })
-          .option('days', { type: 'number', default: 3, describe: 'days of audit events in the fake cluster' })
-          .option('events-per-day', {
-            type: 'number',
-            default: 500,
-            describe: 'audit events per day in the fake cluster',
-          })
-          .option('posts', {
-            type: 'number',
-            default: 200,
-            describe: 'events a simulated teleport-event-handler posts to the ingest',
-          })
-          .option('follow', { type: 'boolean', default: false, describe: 'keep running until ctrl-c' }),
+        flagsOf(
+          y
+            .option('dir', { type: 'string', describe: 'work directory (default: a new temp dir)' })
+            .option('days', { type: 'number', default: 3, describe: 'days of audit events in the fake cluster' })
+            .option('events-per-day', {
+              type: 'number',
+              default: 500,
+              describe: 'audit events per day in the fake cluster',
+            })
+            .option('posts', {
+              type: 'number',
+              default: 200,
+              describe: 'events a simulated teleport-event-handler posts to the ingest',
+            })
+            .option('follow', { type: 'boolean', default: false, describe: 'keep running until ctrl-c' }),
+        ),
       (args) =>
         run(
-          commands.demo().then((m) =>
-            m.runDemo({
-              dir: args.dir,
-              days: args.days,
-              eventsPerDay: args['events-per-day'],
-              posts: args.posts,
-              follow: args.follow,
-              env: process.env,
-              out: process.stdout,
-            }),
-          ),
+          runDemo({
+            dir: args.dir,
+            days: args.days,
+            eventsPerDay: args['events-per-day'],
+            posts: args.posts,
+            follow: args.follow,
+            env: process.env,
+            out: process.stdout,
+          }),
         ),
     )
     .command(
       'configure <dir> [teleport-addr]',
       'write mTLS material, a Teleport role, our config and a sample teleport-event-handler.toml',
       (y) =>
-        y
-          .positional('dir', { type: 'string', demandOption: true, describe: 'directory to write into' })
-          .positional('teleport-addr', {
-            type: 'string',
-            describe: 'Teleport Auth Service or Proxy address (host:port): turns the poller on',
-          })
-          .option('dns-names', {
-            type: 'array',
-            string: true,
-            default: ['localhost'],
-            describe: 'DNS names of the ingest server certificate',
-          })
-          .option('ip', {
-            type: 'array',
-            string: true,
-            default: [] as string[],
-            describe: 'IP addresses of the ingest server certificate',
-          })
-          .option('ttl', {
-            type: 'string',
-            default: '87600h',
-            describe: 'certificate lifetime (Go duration)',
-          })
-          .option('length', { type: 'number', choices: [1024, 2048, 4096], default: 4096, describe: 'RSA key length' })
-          .option('encrypt-key', {
-            type: 'boolean',
-            default: true,
-            describe: 'encrypt server.key with a passphrase (like teleport-event-handler configure)',
-          })
-          .option('lock', {
-            type: 'boolean',
-            default: false,
-            describe: 'grant the role the lock permissions (for lock.enabled)',
-          })
-          .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        flagsOf(
+          y
+            .positional('dir', { type: 'string', demandOption: true, describe: 'directory to write into' })
+            .positional('teleport-addr', {
+              type: 'string',
+              describe: 'Teleport Auth Service or Proxy address (host:port): turns the poller on',
+            })
+            .option('dns-names', {
+              type: 'array',
+              string: true,
+              default: ['localhost'],
+              describe: 'DNS names of the ingest server certificate',
+            })
+            .option('ip', {
+              type: 'array',
+              string: true,
+              default: [] as string[],
+              describe: 'IP addresses of the ingest server certificate',
+            })
+            .option('ttl', {
+              type: 'string',
+              default: '87600h',
+              coerce: parseTtlHours,
+              describe: 'certificate lifetime (Go duration)',
+            })
+            .option('length', {
+              type: 'number',
+              choices: [1024, 2048, 4096],
+              default: 4096,
+              describe: 'RSA key length',
+            })
+            .option('encrypt-key', {
+              type: 'boolean',
+              default: true,
+              describe: 'encrypt server.key with a passphrase (like teleport-event-handler configure)',
+            })
+            .option('lock', {
+              type: 'boolean',
+              default: false,
+              describe: 'grant the role the lock permissions (for lock.enabled)',
+            })
+            .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        ),
       (a) =>
         run(
-          Promise.all([commands.configure(), import('../setup/material.js')]).then(([m, { parseTtlHours }]) =>
-            m.runConfigure({
-              dir: a.dir as string,
-              teleportAddr: a['teleport-addr'] as string | undefined,
-              dnsNames: a['dns-names'] as string[],
-              ips: a.ip as string[],
-              ttlHours: parseTtlHours(a.ttl as string),
-              bits: a.length as 1024 | 2048 | 4096,
-              encryptServerKey: a['encrypt-key'] as boolean,
-              lock: a.lock as boolean,
-              force: a.force as boolean,
-              out: process.stdout,
-            }),
-          ),
+          runConfigure({
+            dir: a.dir as string,
+            teleportAddr: a['teleport-addr'] as string | undefined,
+            dnsNames: a['dns-names'] as string[],
+            ips: a.ip as string[],
+            ttlHours: a.ttl as number,
+            bits: a.length as 1024 | 2048 | 4096,
+            encryptServerKey: a['encrypt-key'] as boolean,
+            lock: a.lock as boolean,
+            force: a.force as boolean,
+            out: process.stdout,
+          }),
         ),
     )
     .command(
       'migrate <fluent-conf>',
       'turn a fluent.conf (and a teleport-event-handler.toml) into our config, reporting what was not carried over',
       (y) =>
-        y
-          .positional('fluent-conf', { type: 'string', demandOption: true })
-          .option('handler-config', {
-            type: 'string',
-            describe: 'teleport-event-handler.toml to carry over (turns the poller on)',
-          })
-          .option('out', { alias: 'o', type: 'string', default: 'forwarder.toml', describe: 'config file to write' })
-          .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        flagsOf(
+          y
+            .positional('fluent-conf', { type: 'string', demandOption: true })
+            .option('handler-config', {
+              type: 'string',
+              describe: 'teleport-event-handler.toml to carry over (turns the poller on)',
+            })
+            .option('out', { alias: 'o', type: 'string', default: 'forwarder.toml', describe: 'config file to write' })
+            .option('force', { type: 'boolean', default: false, describe: 'overwrite existing files' }),
+        ),
       (a) =>
         run(
-          commands.migrate().then((m) =>
-            m.runMigrate({
-              fluentConf: a['fluent-conf'] as string,
-              handlerConfig: a['handler-config'] as string | undefined,
-              out: a.out as string,
-              force: a.force as boolean,
-            }),
-          ),
+          runMigrate({
+            fluentConf: a['fluent-conf'] as string,
+            handlerConfig: a['handler-config'] as string | undefined,
+            out: a.out as string,
+            force: a.force as boolean,
+          }),
         ),
     )
     .command(
       'check',
       'validate config, files, permissions and certificates; check the Datadog key and dial Teleport',
       (y) =>
-        withSettingOptions(
-          y
-            .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-            .option('offline', {
+        flagsOf(
+          withSettingOptions(
+            y.option('offline', {
               type: 'boolean',
               default: false,
               describe: 'skip the Datadog and Teleport network checks',
             }),
+            { configDoc: CONFIG_DOC, shown: ['storage', 'teleport.addr', 'teleport.identity', 'datadog.site'] },
+          ),
         ),
       (a) =>
         run(
-          commands.check().then((m) =>
-            m.runCheck({
-              configFile: a.config as string | undefined,
-              flags: givenFlags(a as Record<string, unknown>),
-              env: process.env,
-              out: process.stdout,
-              offline: a.offline as boolean,
-            }),
-          ),
+          runCheck({
+            configFile: a.config as string | undefined,
+            flags: givenFlags(a as Record<string, unknown>),
+            env: process.env,
+            out: process.stdout,
+            offline: a.offline as boolean,
+          }),
         ),
     )
     .command(
       'status',
       'what the forwarder is doing: cursor, spool depth, oldest record age, dead letters, last errors',
       (y) =>
-        withSettingOptions(
-          y
-            .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-            .option('url', {
-              type: 'string',
-              describe: 'admin server URL (default: from the config, http://127.0.0.1:8889)',
-            })
-            .option('json', { type: 'boolean', default: false, describe: 'print the raw status document' }),
+        flagsOf(
+          withSettingOptions(
+            y
+              .option('url', {
+                type: 'string',
+                describe: 'admin server URL (default: from the config, http://127.0.0.1:8889)',
+              })
+              .option('json', { type: 'boolean', default: false, describe: 'print the raw status document' }),
+            { configDoc: CONFIG_DOC, shown: ['storage', 'admin.host', 'admin.port'] },
+          ),
         ),
       (a) =>
         run(
-          commands.status().then((m) =>
-            m.runStatus({
-              configFile: a.config as string | undefined,
-              flags: givenFlags(a as Record<string, unknown>),
-              env: process.env,
-              url: a.url as string | undefined,
-              out: process.stdout,
-              json: a.json as boolean,
-            }),
-          ),
+          runStatus({
+            configFile: a.config as string | undefined,
+            flags: givenFlags(a as Record<string, unknown>),
+            env: process.env,
+            url: a.url as string | undefined,
+            out: process.stdout,
+            json: a.json as boolean,
+          }),
         ),
     )
     .command(
@@ -218,42 +230,42 @@ async function main(argv: string[]): Promise<number> {
       'inspect the spool and its dead letters: stats, ls --dead, replay --dead [--id K], purge --dead --before T; ' +
         'repair a damaged storage (copied aside first)',
       (y) =>
-        withSettingOptions(
-          y
-            .positional('action', {
-              choices: ['stats', 'ls', 'replay', 'purge', 'repair'] as const,
-              demandOption: true,
-            })
-            .option('dead', {
-              type: 'boolean',
-              default: false,
-              describe: 'act on dead letters (records Datadog refused for good)',
-            })
-            .option('id', { type: 'array', string: true, describe: 'dead letter keys (replay)' })
-            .option('before', {
-              type: 'string',
-              describe: 'purge dead letters older than this: RFC 3339 time or an age like "7d", "24h"',
-            })
-            .option('limit', { type: 'number', describe: 'how many to list' })
-            .option('config', { alias: 'c', type: 'string', describe: 'config file [env: TDF_CONFIG, FDFWD_CONFIG]' })
-            .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' }),
+        flagsOf(
+          withSettingOptions(
+            y
+              .positional('action', {
+                choices: ['stats', 'ls', 'replay', 'purge', 'repair'] as const,
+                demandOption: true,
+              })
+              .option('dead', {
+                type: 'boolean',
+                default: false,
+                describe: 'act on dead letters (records Datadog refused for good)',
+              })
+              .option('id', { type: 'array', string: true, describe: 'dead letter keys (replay)' })
+              .option('before', {
+                type: 'string',
+                describe: 'purge dead letters older than this: RFC 3339 time or an age like "7d", "24h"',
+              })
+              .option('limit', { type: 'number', describe: 'how many to list' })
+              .option('url', { type: 'string', describe: 'admin server URL, used when the forwarder is running' }),
+            { configDoc: CONFIG_DOC, shown: ['storage', 'admin.host', 'admin.port'] },
+          ),
         ),
       (a) =>
         run(
-          commands.spool().then((m) =>
-            m.runSpool({
-              action: a.action as SpoolAction,
-              dead: a.dead as boolean,
-              id: a.id as string[] | undefined,
-              before: a.before as string | undefined,
-              limit: a.limit as number | undefined,
-              configFile: a.config as string | undefined,
-              flags: givenFlags(a as Record<string, unknown>),
-              env: process.env,
-              url: a.url as string | undefined,
-              out: process.stdout,
-            }),
-          ),
+          runSpool({
+            action: a.action as SpoolAction,
+            dead: a.dead as boolean,
+            id: a.id as string[] | undefined,
+            before: a.before as string | undefined,
+            limit: a.limit as number | undefined,
+            configFile: a.config as string | undefined,
+            flags: givenFlags(a as Record<string, unknown>),
+            env: process.env,
+            url: a.url as string | undefined,
+            out: process.stdout,
+          }),
         ),
     )
     .demandCommand(1, 'name a command: start, demo, configure, migrate, check, status, spool')
@@ -263,7 +275,7 @@ async function main(argv: string[]): Promise<number> {
     // throwing (not printing) stops yargs from still running the command after it refused an argument
     .fail((msg, err) => {
       if (err) throw err;
-      throw new ConfigError(`${msg}\nrun with --help for usage`);
+      throw new ConfigError(`${unknownArgumentMessage(msg, commandFlags) ?? msg}\nrun with --help for usage`);
     })
     .parseAsync();
   return code;

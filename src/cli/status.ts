@@ -237,8 +237,9 @@ function parseJson<T>(text: string): T | undefined {
 /** the live document as lines a person reads */
 export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: string } = {}): string {
   const lines: string[] = [];
+  const degraded = doc.checks.filter((c) => c.state === 'degraded').map((c) => c.name);
   lines.push(
-    `teleport-datadog-forwarder ${clean(doc.version)} (pid ${doc.pid}), up ${formatDuration(doc.uptimeSeconds)}: ${doc.ready ? 'ready' : 'NOT READY'}`,
+    `teleport-datadog-forwarder ${clean(doc.version)} (pid ${doc.pid}), up ${formatDuration(doc.uptimeSeconds)}: ${doc.ready ? 'ready' : 'NOT READY'}${degraded.length > 0 ? `, degraded: ${degraded.join(', ')}` : ''}`,
   );
   if (context.url) lines.push(`admin API: ${clean(context.url)}`);
   if (context.storage && doc.config.storage !== context.storage) {
@@ -247,7 +248,10 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
     );
   }
   lines.push('checks:');
-  for (const c of doc.checks) lines.push(`  ${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(9)} ${clean(c.detail)}`);
+  // a forwarder older than the state field has ok only
+  const mark = (c: StatusDoc['checks'][number]) =>
+    (c.state ?? (c.ok ? 'ok' : 'failing')) === 'ok' ? 'ok  ' : c.state === 'degraded' ? 'WARN' : 'FAIL';
+  for (const c of doc.checks) lines.push(`  ${mark(c)}  ${c.name.padEnd(9)} ${clean(c.detail)}`);
 
   if (doc.spool) lines.push(spoolLine(doc.spool));
   else lines.push('spool: not open');

@@ -1,5 +1,6 @@
 // parsing of setting values from strings (env vars, flags) and TOML values. pure; each function returns the value
 // or throws an Error whose message says what was expected (the caller adds where the value came from).
+import { unquotedValues, unquotedValuesHint } from './toml-hints.js';
 
 const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3600_000 };
 
@@ -145,9 +146,16 @@ const EXCERPT_MAX = 120;
 /**
  * a toml parse error as `<file>:<line>:<col>: invalid TOML: <reason>`, then the offending line with a caret when it
  * is short. smol-toml's TomlError has line and column (1-based) and a code block of the lines around; only the one
- * line is quoted, and not when it may hold a secret (an api key or passphrase written on it)
+ * line is quoted, and not when it may hold a secret (an api key or passphrase written on it). values left unquoted
+ * anywhere in the file follow, each with its fix
  */
 export function tomlErrorMessage(file: string, text: string, err: unknown): string {
+  const hint = unquotedValuesHint(unquotedValues(text));
+  const msg = tomlErrorHead(file, text, err);
+  return hint ? `${msg}\n${hint}` : msg;
+}
+
+function tomlErrorHead(file: string, text: string, err: unknown): string {
   const e = err as { message?: unknown; line?: unknown; column?: unknown };
   const reason = String(e?.message ?? err)
     .split('\n')[0]!

@@ -117,6 +117,11 @@ export interface FakeTeleportFaults {
   notFoundSessions: Map<string, number>;
   /** delay before each streamed message, ms */
   slowStreamMs: number;
+  /**
+   * GetUnstructuredEvents compares whole seconds, as backends that store event times in seconds do: both ends of
+   * the window are truncated to their second, and an event matches when its second lies between them
+   */
+  searchWholeSeconds?: boolean;
   /** the next `times` calls of `rpc` ('*' = any; `when` picks calls by request) fail with `code` before doing anything */
   failNextCalls: Array<{
     rpc: AuditRpc | string;
@@ -483,11 +488,12 @@ class Fake implements FakeTeleport {
     const after = r.start_key ? decodeSearchKey(r.start_key) : undefined;
     if (r.start_key && !after) return cb(status(grpc.status.INVALID_ARGUMENT, 'malformed start_key'));
     try {
+      const whole = this.faults.searchWholeSeconds === true;
       const page = searchPage(
         this.sources,
         {
-          fromMs: tsMs(r.start_date),
-          toMs: tsMs(r.end_date),
+          fromMs: whole ? floorSecond(tsMs(r.start_date)) : tsMs(r.start_date),
+          toMs: whole ? floorSecond(tsMs(r.end_date)) + 999 : tsMs(r.end_date),
           types: r.event_types,
           limit: r.limit > 0 ? r.limit : DEFAULT_LIMIT,
           ascending: r.order === 1 || r.order === 'ORDER_ASCENDING',
@@ -607,6 +613,10 @@ function tsMs(ts: unknown): number {
   if (!ts || typeof ts !== 'object') return 0;
   const { seconds, nanos } = ts as { seconds?: string | number; nanos?: number };
   return Number(seconds ?? 0) * 1000 + Math.floor((nanos ?? 0) / 1e6);
+}
+
+function floorSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
 }
 
 /** 8 hex chars naming a chunk inside its cursors */

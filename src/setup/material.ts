@@ -3,7 +3,6 @@
 // server key encrypted (legacy PEM, AES-256) with a random passphrase. no file I/O here.
 import { isIP } from 'node:net';
 import { createCA, createCert, encryptKey, randomPassphrase, type CertKeyPem } from '../tls/certs.js';
-import { parseDuration } from '../config/values.js';
 import { SetupError } from '../errors.js';
 
 export const KEY_BITS = [1024, 2048, 4096] as const;
@@ -59,13 +58,4 @@ export function createMaterial(o: MaterialOptions): Material {
   return { ca, server, client, serverKeyFile: encryptKey(server.key, passphrase), passphrase };
 }
 
-/** `--ttl`: a go duration ("87600h", "720h30m") or a number of hours -> hours */
-export function parseTtlHours(value: string | number): number {
-  if (typeof value === 'number') return value;
-  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value);
-  try {
-    return parseDuration(value) / 3_600_000;
-  } catch (err) {
-    throw new SetupError(`--ttl: ${(err as Error).message}`);
-  }
-}
+export { parseTtlHours } from './ttl.js';

@@ -1,7 +1,8 @@
 // the admin http server (plain node:http, no authentication: it listens on loopback by default).
 //   GET /metrics   prometheus text exposition
 //   GET /healthz   200 "ok" while the process runs (liveness)
-//   GET /readyz    200 when every readiness check passes, else 503; a json body lists the checks either way
+//   GET /readyz    200 when every readiness check passes, else 503; a json body lists the checks either way. a
+//                  degraded part (a poller that cannot reach teleport) keeps readiness: the ingest still takes events
 //   GET /status    json summary (see status.ts); never holds a secret
 // with deps.spool, the dead-letter store can be worked on while the forwarder runs (the spool cli uses this,
 // since LevelDB admits one process at a time):

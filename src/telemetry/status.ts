@@ -27,7 +27,13 @@ export interface StatusSources extends MetricsSources {
 
 export interface HealthCheck {
   name: 'spool' | 'ingest' | 'teleport' | 'datadog' | 'shutdown';
+  /** passes readiness (/readyz): false only for what should take this instance out of a load balancer */
   ok: boolean;
+  /**
+   * how the part is doing: 'degraded' works but not as it should (a poller that cannot reach teleport) and
+   * keeps readiness, so the ingest beside it still takes events; 'failing' is a failed readiness check
+   */
+  state: 'ok' | 'degraded' | 'failing';
   detail: string;
 }
 
@@ -140,60 +146,84 @@ function readingNothingFor(t: TeleportSourceStatus, config: Readonly<Config>, no
     : null;
 }
 
+const pass = (name: HealthCheck['name'], detail: string): HealthCheck => ({ name, ok: true, state: 'ok', detail });
+const fail = (name: HealthCheck['name'], detail: string): HealthCheck => ({
+  name,
+  ok: false,
+  state: 'failing',
+  detail,
+});
+const degraded = (name: HealthCheck['name'], detail: string): HealthCheck => ({
+  name,
+  ok: true,
+  state: 'degraded',
+  detail,
+});
+
+/** a running poller whose calls have all failed since the start: it has never reached teleport */
+function neverReached(t: TeleportSourceStatus): boolean {
+  return t.state === 'running' && t.lastSuccessAt === null && t.lastError !== null;
+}
+
 export function healthReport(s: StatusSources): HealthReport {
   const checks: HealthCheck[] = [];
   const { config } = s;
-  if (s.stopping?.()) checks.push({ name: 'shutdown', ok: false, detail: 'the forwarder is shutting down' });
+  if (s.stopping?.()) checks.push(fail('shutdown', 'the forwarder is shutting down'));
 
   const spool = s.spool?.();
   checks.push(
     spool
-      ? { name: 'spool', ok: true, detail: `open: ${spool.records} records queued` }
-      : { name: 'spool', ok: false, detail: `spool at ${config.storage} is not open` },
+      ? pass('spool', `open: ${spool.records} records queued`)
+      : fail('spool', `spool at ${config.storage} is not open`),
   );
 
   if (config.ingest.enabled) {
     const at = s.ingestAddress?.();
     checks.push(
-      at
-        ? { name: 'ingest', ok: true, detail: `listening on ${hostPort(at.host, at.port)}` }
-        : { name: 'ingest', ok: false, detail: 'the ingest is not listening' },
+      at ? pass('ingest', `listening on ${hostPort(at.host, at.port)}`) : fail('ingest', 'the ingest is not listening'),
     );
   }
 
   if (config.teleport.enabled) {
     const t = s.teleport?.();
-    if (!t) checks.push({ name: 'teleport', ok: false, detail: 'the teleport poller has not started' });
+    if (!t) checks.push(fail('teleport', 'the teleport poller has not started'));
     else if (t.state === 'running') {
-      // not a readiness failure (the ingest on the same pod still takes events), but it says that nothing is read
+      // degraded, not a readiness failure: the ingest on the same pod still takes events
       const silent = readingNothingFor(t, config, (s.now ?? Date.now)());
-      const detail = t.lastError
-        ? `running, ${silent !== null ? `reading nothing for ${formatDuration(silent / 1000)}` : 'retrying'} after: ${t.lastError}`
-        : t.spoolWaitingSince !== null
-          ? `running, waiting for spool space for ${formatDuration(((s.now ?? Date.now)() - t.spoolWaitingSince) / 1000)} (the spool is full: reading resumes as it drains)`
-          : `running${t.caughtUp ? ', caught up' : ''}`;
-      checks.push({ name: 'teleport', ok: true, detail });
+      if (neverReached(t)) {
+        checks.push(degraded('teleport', `running, has not reached Teleport yet: ${t.lastError}`));
+      } else if (t.lastError && silent !== null) {
+        checks.push(
+          degraded('teleport', `running, reading nothing for ${formatDuration(silent / 1000)} after: ${t.lastError}`),
+        );
+      } else if (t.lastError) {
+        checks.push(pass('teleport', `running, retrying after: ${t.lastError}`));
+      } else if (t.spoolWaitingSince !== null) {
+        checks.push(
+          pass(
+            'teleport',
+            `running, waiting for spool space for ${formatDuration(((s.now ?? Date.now)() - t.spoolWaitingSince) / 1000)} (the spool is full: reading resumes as it drains)`,
+          ),
+        );
+      } else checks.push(pass('teleport', `running${t.caughtUp ? ', caught up' : ''}`));
     } else {
-      checks.push({
-        name: 'teleport',
-        ok: false,
-        detail: `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}`,
-      });
+      checks.push(fail('teleport', `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}`));
     }
   }
 
   if (!config.dryRun) {
     const d = s.sink?.();
-    if (!d) checks.push({ name: 'datadog', ok: false, detail: 'the datadog sink has not started' });
+    if (!d) checks.push(fail('datadog', 'the datadog sink has not started'));
     else if (d.stalled !== null) {
-      checks.push({ name: 'datadog', ok: false, detail: `delivery stopped: ${d.stalled}` });
+      checks.push(fail('datadog', `delivery stopped: ${d.stalled}`));
     } else if (d.authFailing) {
-      checks.push({
-        name: 'datadog',
-        ok: false,
-        detail: `datadog refuses the api key${d.lastError?.status ? ` (${d.lastError.status})` : ''}: delivery is held; check the API key and site`,
-      });
-    } else checks.push({ name: 'datadog', ok: true, detail: 'api key accepted or not yet refused' });
+      checks.push(
+        fail(
+          'datadog',
+          `datadog refuses the api key${d.lastError?.status ? ` (${d.lastError.status})` : ''}: delivery is held; check the API key and site`,
+        ),
+      );
+    } else checks.push(pass('datadog', 'api key accepted or not yet refused'));
   }
 
   const report = { ready: checks.every((c) => c.ok), checks };
@@ -263,7 +293,12 @@ export function statusDoc(s: StatusSources): StatusDoc {
         `The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`,
       );
     const silent = readingNothingFor(t, config, now);
-    if (silent !== null) {
+    if (neverReached(t)) {
+      const since = t.failingSince ?? s.startedAt;
+      warnings.push(
+        `The Teleport poller has not reached Teleport yet (failing for ${formatDuration(Math.max(0, now - since) / 1000)}): ${t.lastError}. Nothing is read until it does; \`check\` tests the address, the identity and the role.`,
+      );
+    } else if (silent !== null) {
       const since = new Date(now - silent).toISOString();
       const last =
         t.lastSuccessAt === null

@@ -50,6 +50,7 @@ function docFor(t: TestContext, over: { sink?: DatadogSinkStatus; oldestAgeHours
   teleport.caughtUp = true;
   teleport.eventsEmitted = 500;
   teleport.lastError = 'unavailable: \u001b[31mred\u001b[0m';
+  teleport.lastSuccessAt = now - 5000;
   const sources: StatusSources = {
     config: testConfig(tempDir(t)),
     version: '1.0.0',

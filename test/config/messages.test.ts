@@ -9,6 +9,7 @@ import { loadConfig, type ConfigNote } from '../../src/config/load.js';
 import { SETTINGS, flagName } from '../../src/config/schema.js';
 import { configurationMarkdown } from '../../src/config/docs.js';
 import { tomlErrorMessage } from '../../src/config/values.js';
+import { unquotedValues } from '../../src/config/toml-hints.js';
 import { settingOptions } from '../../src/cli/options.js';
 import { ConfigError } from '../../src/errors.js';
 import { fixture } from '../helpers/paths.js';
@@ -67,6 +68,25 @@ test('a TOML syntax error does not quote a line that may hold a secret, nor a lo
   assert.ok(!multiMsg.includes('pass-word-99'), multiMsg);
   // something that is not a TomlError keeps the old form
   assert.equal(tomlErrorMessage('/f.toml', '', new Error('boom\nmore')), '/f.toml: invalid TOML: boom');
+});
+
+test('unquoted values: which lines a quote would fix, and how', () => {
+  const cases: Array<[string, Array<{ line: number; key: string; fixed?: string }>]> = [
+    ['ca = /home/bob/ca.crt', [{ line: 1, key: 'ca', fixed: 'ca = "/home/bob/ca.crt"' }]],
+    ['addr = teleport.example.com:443', [{ line: 1, key: 'addr', fixed: 'addr = "teleport.example.com:443"' }]],
+    ['  timeout = 10s  # go duration', [{ line: 1, key: 'timeout', fixed: 'timeout = "10s" # go duration' }]],
+    ['refresh.enabled = yes', [{ line: 1, key: 'refresh.enabled', fixed: 'refresh.enabled = "yes"' }]],
+    // valid values and other mistakes are not quoting mistakes
+    ['batch = 20\nok = true\nt = 2024-05-01T00:00:00Z\nl = ["a"]\ns = "x"', []],
+    ['batch = = 3', []],
+    ['s = "unterminated', []],
+    // lines of a multi-line string are its value
+    ['p = """\nfoo = bar\n"""\nq = baz', [{ line: 4, key: 'q', fixed: 'q = "baz"' }]],
+    // secrets and unprintable values are named by key only
+    ['api-key = abc123', [{ line: 1, key: 'api-key' }]],
+    ['x = a\u0001b', [{ line: 1, key: 'x' }]],
+  ];
+  for (const [text, want] of cases) assert.deepEqual(unquotedValues(text), want, text);
 });
 
 test('no config at all: says that no config file was given before which keys to set', () => {

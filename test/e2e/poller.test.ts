@@ -189,6 +189,35 @@ test('an older Auth Service without the export API: the legacy search delivers e
   assert.ok(fake.calls.GetUnstructuredEvents!.count > 0);
 });
 
+test('legacy search on a backend comparing whole seconds, start-time at .500: each midnight event arrives once', async (t) => {
+  const ds = dataset(3, 40, { count: 0, eventsPerSession: 0 });
+  const { dir, fake, intake } = await env(t, ds);
+  fake.faults.unimplementedExport = true;
+  fake.faults.searchWholeSeconds = true;
+  const today = Date.parse(new Date().toISOString().slice(0, 10));
+  // an event on each window boundary: with windows from x.5 s, two windows held the same second
+  const midnights = [3, 2, 1, 0].map((d) => today - d * DAY).filter((ms) => ms < Date.now() - 1000);
+  fake.addEvents(
+    midnights.map((ms, i) => ({
+      event: 'user.login',
+      code: 'T1000I',
+      user: 'alice',
+      cluster_name: fake.clusterName,
+      uid: `midnight-${i}`,
+      time: new Date(ms).toISOString(),
+      ei: 0,
+    })),
+  );
+  const startMs = today - 3 * DAY + 500;
+  const fw = await start(handlerToml(dir, fake, new Date(startMs).toISOString()), intake, ['--exit-on-last-event']);
+  assert.equal(await fw.exited, 0, fw.stderr());
+  // the first midnight is before the start time: not shipped, though its whole second is searched
+  const shipped = midnights.flatMap((ms, i) => (ms >= startMs ? [`test.log|midnight-${i}`] : []));
+  assert.ok(shipped.length >= 2, 'boundaries between windows are covered');
+  assertExactlyOnce(intake, [...expected(ds), ...shipped], t);
+  assert.ok(fake.calls.GetUnstructuredEvents!.count > 0, 'the legacy search was used');
+});
+
 test('failed logins lock the user through UpsertLock', async (t) => {
   const ds = dataset(1, 50, { count: 0, eventsPerSession: 0 });
   const { dir, fake, intake, startTime } = await env(t, ds);

@@ -226,7 +226,11 @@ test(
       });
       t.diagnostic(`expired identity, run ${run}: exit ${r.status}: ${r.stderr.trim()}`);
       assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /^error: teleport client certificate in .* expired at .*; renew it/m);
+      // found before anything opens, with where the setting was given
+      assert.match(
+        r.stderr,
+        /^error: .*forwarder\.toml: key "teleport\.identity": teleport client certificate in .* expired at .*; renew it/m,
+      );
     }
 
     // refresh on: a valid identity, then an expired one (kept out), then a new valid one (taken)

@@ -132,9 +132,24 @@ test('readiness: stopping and not-started components fail their checks', (t) => 
   };
   assert.equal(healthReport(sources).ready, true);
   teleport.lastError = 'unavailable: connection refused';
+  // never reached teleport: degraded at once, but still ready (the ingest beside it takes events)
+  const never = healthReport(sources);
+  assert.equal(never.ready, true, 'a poller that cannot reach teleport does not fail readiness');
+  assert.deepEqual(
+    never.checks.find((c) => c.name === 'teleport'),
+    {
+      name: 'teleport',
+      ok: true,
+      state: 'degraded',
+      detail: 'running, has not reached Teleport yet: unavailable: connection refused',
+    },
+  );
+  teleport.lastSuccessAt = 1;
   const retrying = healthReport(sources);
   assert.equal(retrying.ready, true, 'a poller that retries is still ready');
-  assert.match(retrying.checks.find((c) => c.name === 'teleport')!.detail, /retrying after: unavailable/);
+  const check = retrying.checks.find((c) => c.name === 'teleport')!;
+  assert.equal(check.state, 'ok', 'it has reached teleport before: a short failure is a retry');
+  assert.match(check.detail, /retrying after: unavailable/);
   teleport.state = 'created';
   assert.equal(healthReport(sources).ready, false);
   teleport.state = 'running';
@@ -189,6 +204,7 @@ test('a poller that reads nothing says so after a while; a short-lived identity 
     doc.checks.find((c) => c.name === 'teleport')!.detail,
     /^running, reading nothing for 1 m 20 s after: 14 UNAVAILABLE/,
   );
+  assert.equal(doc.checks.find((c) => c.name === 'teleport')!.state, 'degraded');
   assert.equal(doc.ready, true, 'the ingest beside it still takes events: not a readiness failure');
 
   // it answers again

@@ -162,6 +162,22 @@ test('network trouble is passing: unreachable, with a hint only when the address
   assert.equal(explainTeleportError(new Error('spool write failed'), 'events', ctx()).problem, 'other');
 });
 
+test('a port that answers the TLS handshake in plain text is "not-tls": permanent, with the port to check', () => {
+  for (const last of [
+    'Error: 80CCABC8357F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n',
+    'Error: 80CCABC8357F0000:error:0A0000C6:SSL routines:tls_get_more_records:packet length too long:../deps/openssl/openssl/ssl/record/methods/tls_common.c:662:\n',
+  ]) {
+    const x = explainTeleportError(noConnection(last), 'events', ctx());
+    assert.deepEqual([x.problem, x.permanent], ['not-tls', true], last);
+    assert.equal(
+      x.summary,
+      'this port does not speak TLS: auth.example.com:3025 answered the TLS handshake with something else',
+    );
+    assert.match(x.hint!, /^check teleport\.addr: it must be the Auth Service \(:3025\) or the Proxy/);
+    assert.doesNotMatch(x.err, /SSL routines|deps\/openssl|0A0000/, 'openssl internals are cut');
+  }
+});
+
 test('explainedText carries what to do when there is something: a permanent problem, or an address to check', () => {
   const denied = explainTeleportError(grpcError(status.PERMISSION_DENIED, 'no'), 'events', ctx());
   assert.match(

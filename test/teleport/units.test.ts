@@ -5,7 +5,14 @@ import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { ConfigError } from '../../src/errors.js';
 import { decodeEvent, structToObject, failedLoginUser, uploadedSessionId } from '../../src/sources/teleport/events.js';
-import { selectEvents, pool, addDays, isoDate } from '../../src/sources/teleport/exporter.js';
+import {
+  selectEvents,
+  pool,
+  addDays,
+  isoDate,
+  legacyWindowEnd,
+  wholeSecondBefore,
+} from '../../src/sources/teleport/exporter.js';
 import { readBatches } from '../../src/sources/teleport/batches.js';
 import { reachesThreshold, createLocker } from '../../src/sources/teleport/lock.js';
 import { resolveOptions } from '../../src/sources/teleport/source.js';
@@ -299,4 +306,20 @@ test('backoff stays within base and max', () => {
   const seq = Array.from({ length: 8 }, () => b.next());
   for (const d of seq) assert.ok(d >= 100 && d <= 1000);
   assert.equal(seq[seq.length - 1], 1000 * 0.999 + 100 * 0.001);
+});
+
+test('legacy windows start and end on whole seconds', () => {
+  const T = Date.parse('2026-12-01T00:00:00Z');
+  const cases: Array<[start: number, size: number, begin: number, end: number]> = [
+    [T, 86_400_000, T, T + 86_400_000],
+    [T + 500, 86_400_000, T, T + 86_400_000],
+    [T + 999, 2500, T, T + 2000],
+    // a window under a second still moves on
+    [T, 250, T, T + 1000],
+  ];
+  for (const [start, size, begin, end] of cases) {
+    const w = wholeSecondBefore(start);
+    assert.equal(w, begin, `start ${start - T}`);
+    assert.equal(legacyWindowEnd(w, size), end, `start ${start - T}, size ${size}`);
+  }
 });

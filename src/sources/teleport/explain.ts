@@ -12,7 +12,7 @@ import { describeError, grpcCode } from './retry.js';
 import { ROLE_FILE } from '../../setup/role.js';
 
 export type TeleportProblem =
-  'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'unreachable' | 'other';
+  'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'not-tls' | 'unreachable' | 'other';
 
 /** what the failed call was for: it decides which role rule a PERMISSION_DENIED is about */
 export type TeleportCall = 'events' | 'sessions' | 'lock';
@@ -62,6 +62,9 @@ const ALERT =
   /(\w+ )?alert (bad certificate|certificate required|unknown ca|certificate expired|certificate revoked|certificate unknown|unsupported certificate|access denied)/i;
 // a server that routes by ALPN (a teleport proxy with tls routing) found no route for what we offered
 const NO_ROUTE = /alert no application protocol/i;
+// the other end answered the client hello with something that is not tls (openssl: "wrong version number" for
+// plain http or ssh, "packet length too long" for some binary protocols)
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol|http request/i;
 // the connection ended at the handshake without saying why: a refused certificate, or a server going away
 const CUT_AT_HANDSHAKE = /during the TLS handshake|disconnected before secure TLS connection|failed to connect/i;
 const DIALLING = /No connection established|Name resolution failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/;
@@ -75,6 +78,8 @@ export function cleanDetails(err: unknown): string {
       .replace(/Last error: Failed to connect \([^)]*\)/, 'last error: failed to connect')
       // "809C...:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/...:SSL alert number 48"
       .replace(/[0-9A-F]+:error:[0-9A-F]+:SSL routines:\w+:([^:]+):\S*?:\d+:SSL alert number \d+\s*/g, '$1')
+      // "80CC...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/...:350:"
+      .replace(/[0-9A-F]+:error:[0-9A-F]+:SSL routines:\w+:([^:]+):\S*?:\d+:(?=\s|$)/g, '$1')
       .trim()
   );
 }
@@ -146,6 +151,14 @@ export function explainTeleportError(err: unknown, call: TeleportCall, c: Explai
             `${c.addr} routes connections by ALPN, like a Teleport Proxy with TLS routing, and this one was dialled as the auth service`,
             'set teleport.mode = "proxy" (auto chooses proxy only on ports 443 and 3080), or point teleport.addr at the auth service (:3025)',
           );
+    }
+    if (NOT_TLS.test(text)) {
+      return mk(
+        'not-tls',
+        true,
+        `this port does not speak TLS: ${c.addr} answered the TLS handshake with something else`,
+        'check teleport.addr: it must be the Auth Service (:3025) or the Proxy (:443, or :3080), which speak TLS, not a plain HTTP port, an SSH port (:3022, :3023) or a load balancer that takes TLS off',
+      );
     }
     const alert = ALERT.exec(text);
     if (alert) {

@@ -434,9 +434,13 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   }
 
   async function runLegacy(): Promise<void> {
-    let st: LegacyState = (await store.getJson<LegacyState>(K.legacy)) ?? { w: o.startTime.getTime(), k: '', id: '' };
+    let st: LegacyState = (await store.getJson<LegacyState>(K.legacy)) ?? {
+      w: wholeSecondBefore(o.startTime.getTime()),
+      k: '',
+      id: '',
+    };
     while (!signal.aborted) {
-      const windowEnd = st.w + o.windowSizeMs;
+      const windowEnd = legacyWindowEnd(st.w, o.windowSizeMs);
       hooks.progress({ mode: 'legacy', date: isoDate(st.w) });
       let page: Awaited<ReturnType<AuditLogClient['searchEvents']>>;
       try {
@@ -487,6 +491,19 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   }
 
   return { probe, chooseMode, runExport, runLegacy };
+}
+
+/**
+ * legacy windows start and end on whole seconds: some backends compare event times in whole seconds, so a window
+ * ending at x.5 s (sent as x.499999999) still holds second x, which the next window, starting at x.5, holds again
+ */
+export function wholeSecondBefore(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
+}
+
+/** the end of the legacy window starting at w (exclusive): on a whole second, at least one second after w */
+export function legacyWindowEnd(w: number, windowSizeMs: number): number {
+  return Math.max(wholeSecondBefore(w) + 1000, wholeSecondBefore(w + windowSizeMs));
 }
 
 /** errors that mean stop, not retry: the spool is closing, or our own stop */

@@ -161,8 +161,8 @@ export class IdentityExpiredError extends TlsFileError {
   }
 }
 
-const RENEW =
-  'renew it: tbot rewrites it before it expires, or run `tctl auth sign --user=<bot user> --format=file --out=<file>` (with a longer --ttl if needed)';
+const renew = (file: string, user: string | undefined) =>
+  `renew it: tbot rewrites it before it expires, or run \`tctl auth sign --user=${user ?? '<its user>'} --format=file --ttl=720h --out=${file}\``;
 
 /** checks the parts and derives the identity; throws TlsFileError naming the file and what to do */
 export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsIdentity {
@@ -220,13 +220,13 @@ export function validateIdentity(parts: IdentityParts, o: ValidateOptions): TlsI
   };
   if (now >= notAfter.getTime()) {
     throw new IdentityExpiredError(
-      `teleport client certificate in ${o.file} expired at ${notAfter.toISOString()} (now ${new Date(now).toISOString()}); ${RENEW}`,
+      `teleport client certificate in ${o.file} expired at ${notAfter.toISOString()} (now ${new Date(now).toISOString()}); ${renew(o.file, identity.user)}`,
       identity,
     );
   }
   if (now < notBefore.getTime()) {
     throw new TlsFileError(
-      `teleport client certificate in ${o.file} is not valid before ${notBefore.toISOString()} (now ${new Date(now).toISOString()}); check this machine's clock, or ${RENEW}`,
+      `teleport client certificate in ${o.file} is not valid before ${notBefore.toISOString()} (now ${new Date(now).toISOString()}); check this machine's clock, or ${renew(o.file, identity.user)}`,
     );
   }
   return identity;
