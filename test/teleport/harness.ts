@@ -24,6 +24,8 @@ import {
   type TeleportSourceOptions,
 } from '../../src/sources/teleport/source.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
+import { createPipeline, DryRunState, type PollerPort } from '../../src/pipeline.js';
+import { createRouter } from '../../src/router/router.js';
 
 await awayFromUtcMidnight();
 
@@ -64,9 +66,12 @@ export function captureLogs(): LogCapture {
 export interface EmitHook {
   /** after a durable emit */
   after?(records: SourceRecord[], state: StateOp[]): void;
+  /** a dry run: through the real pipeline (every tag routed) over a fresh DryRunState; the spool is not used */
+  dryRun?: boolean;
 }
 
 export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now?: () => number): PollerDeps {
+  if (hook.dryRun) return { ...dryRunPort(logger, hook), logger, now };
   return {
     async emit(records, state) {
       await spool.append(
@@ -81,6 +86,19 @@ export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now
     putState: (ops) => spool.putState(ops),
     logger,
     now,
+  };
+}
+
+/** the app's dry run: a real router and pipeline over a DryRunState, as openStorage gives with no storage yet */
+export function dryRunPort(logger: Logger, hook: EmitHook = {}): PollerPort {
+  const router = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h' });
+  const port = createPipeline({ router, spool: new DryRunState(1 << 20), dryRun: true, logger }).teleport;
+  return {
+    ...port,
+    async emit(records, state) {
+      await port.emit(records, state);
+      hook.after?.(records, state);
+    },
   };
 }
 

@@ -88,7 +88,7 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
     client.close();
   });
   const logger = pino({ level: 'silent' });
-  const store = new StateStore(spoolDeps(e.spool, logger), false, logger);
+  const store = new StateStore(spoolDeps(e.spool, logger), logger);
   const sessions = createSessions(
     {
       concurrency: 2,

@@ -45,6 +45,8 @@ export interface PollerDeps {
   getState(key: string): Promise<string | undefined>;
   listState(prefix: string): Promise<Array<{ key: string; value: string }>>;
   putState(ops: StateOp[]): Promise<void>;
+  /** a dry run (the pipeline's): emit writes nothing, and teleport locks are logged, not made */
+  dryRun?: boolean;
   logger: Logger;
   now?: () => number;
 }
@@ -78,7 +80,6 @@ export interface TeleportSourceOptions {
   skipSessionTypes?: string[];
   startTime?: Date;
   concurrency?: number;
-  dryRun?: boolean;
   exitOnLastEvent?: boolean;
   /** tag of audit events (the go handler's url path) */
   eventsTag?: string;
@@ -111,7 +112,6 @@ export const DEFAULTS = {
   skipEventTypes: [] as string[],
   skipSessionTypes: ['print'],
   concurrency: 5,
-  dryRun: false,
   exitOnLastEvent: false,
   eventsTag: 'events.log',
   sessionTagPrefix: 'session',
@@ -268,6 +268,7 @@ export interface TeleportSource {
 export function createTeleportSource(options: TeleportSourceOptions, deps: PollerDeps): TeleportSource {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
+  const dryRun = deps.dryRun ?? false;
   const ac = new AbortController();
   let resolveDone!: () => void;
   let rejectDone!: (err: unknown) => void;
@@ -325,7 +326,6 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     }
     const store = new StateStore(
       deps,
-      o.dryRun,
       logger,
       () => {
         if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
@@ -374,7 +374,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         route: { mode, cluster: o.clusterName ?? current?.clusterName },
       });
     locker = createLocker(
-      { ...o.lock, dryRun: o.dryRun },
+      { ...o.lock, dryRun },
       {
         upsert: (lock, signal) => c.upsertLock(lock, signal),
         logger,
@@ -493,10 +493,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     );
     quietTimer.unref?.();
     st.state = 'running';
-    logger.info(
-      { addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun },
-      'teleport poller started',
-    );
+    logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun }, 'teleport poller started');
     if (waiting) {
       const x = expiredText();
       expirySaid = identity.fingerprint;
