@@ -13,11 +13,11 @@ import {
   type TlsIdentity,
 } from '../sources/teleport/identity.js';
 import { DEFAULTS as TELEPORT_DEFAULTS } from '../sources/teleport/source.js';
-import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
-import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
-import { readForCheck, secretModeResult, storageResult } from '../setup/check-files.js';
-import { validateApiKey, keyResult } from '../setup/check-datadog.js';
-import { probeAuthService } from '../setup/check-teleport.js';
+import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../checks/report.js';
+import { checkCa, checkServerCert, checkChain, checkKey } from '../tls/check.js';
+import { readForCheck, secretModeResult, storageResult } from '../checks/files.js';
+import { validateApiKey, keyResult } from '../sinks/datadog/check.js';
+import { probeAuthService } from '../sources/teleport/check.js';
 import type { X509Certificate } from 'node:crypto';
 
 export interface CheckOptions {

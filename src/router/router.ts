@@ -9,8 +9,7 @@ import { ConfigError } from '../errors.js';
 import type { SourceRecord } from '../record.js';
 import { compilePattern, type TagMatcher } from './pattern.js';
 import { fitJson, MIN_FIT_BYTES, toJson, TRUNCATED_KEY } from './truncate.js';
-import { goDuration } from '../setup/toml.js';
-import { formatDuration } from '../telemetry/status.js';
+import { formatDuration, goDuration } from '../format.js';
 
 export { TRUNCATED_KEY, DROPPED_KEY } from './truncate.js';
 

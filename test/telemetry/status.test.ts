@@ -2,14 +2,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSpool } from '../../src/spool/spool.js';
 import type { DatadogSinkStatus } from '../../src/sinks/datadog/sink.js';
-import {
-  formatDuration,
-  healthReport,
-  readVersion,
-  scrub,
-  statusDoc,
-  type StatusSources,
-} from '../../src/telemetry/status.js';
+import { formatDuration } from '../../src/format.js';
+import { healthReport, readVersion, scrub, statusDoc, type StatusSources } from '../../src/telemetry/status.js';
 import { API_KEY, PASSPHRASE, ingestStats, teleportStatus, tempDir, testConfig } from './support.js';
 
 const HOUR = 3600_000;

@@ -9,7 +9,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { TeleportAccessError } from '../../errors.js';
 import { describeError, grpcCode } from './retry.js';
-import { ROLE_FILE } from '../../setup/role.js';
+import { ROLE_FILE } from './role.js';
 
 export type TeleportProblem =
   'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'unreachable' | 'other';
