@@ -3,7 +3,7 @@
 // start: spool, router, sink, then sources. stop: sources first (accept nothing new), then the sink (finish
 // in-flight requests up to a deadline), then the spool (flush and close leveldb).
 import { readFileSync } from 'node:fs';
-import type { Logger } from './telemetry/logger.js';
+import type { Logger } from './log.js';
 import type { Config } from './config/load.js';
 import type { Spool } from './spool/types.js';
 import { createPipeline, openStorage } from './pipeline.js';
@@ -197,6 +197,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     }
     if (config.dryRun) {
       logger.warn(
+        {},
         'dry run: the ingest logs what it would ship and answers 503, since it keeps nothing: clients keep their records and send them again',
       );
     }

@@ -3,7 +3,7 @@
 // batch. all of dry run lives here too: it routes the same way, logs what would be shipped and writes nothing,
 // and keeps the poller's state for this run in memory (DryRunState), read from the storage when it could be.
 import { readdirSync } from 'node:fs';
-import type { Logger } from './telemetry/logger.js';
+import type { Logger } from './log.js';
 import type { SourceRecord } from './record.js';
 import type { RouteResult, Router } from './router/router.js';
 import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './spool/types.js';

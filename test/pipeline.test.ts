@@ -2,11 +2,8 @@
 // dry run, as a table (source x route result x dry run) over a real router and a real spool on disk.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { createPipeline, DryRunState, openStorage, planBatch, POLICY, type SourceName } from '../src/pipeline.js';
 import { createRouter } from '../src/router/router.js';
 import { openSpool } from '../src/spool/spool.js';
@@ -14,25 +11,16 @@ import { StateStore } from '../src/sources/teleport/state.js';
 import { DecodeError, DryRunNotKeptError } from '../src/errors.js';
 import type { SourceRecord } from '../src/record.js';
 import type { Spool, StateOp } from '../src/spool/types.js';
+import { captureLogs } from './helpers/logs.js';
+import { tempDir as makeTempDir } from './helpers/temp.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tdf-pipeline-'));
+const tempDir = (): string => {
+  const d = makeTempDir('tdf-pipeline-');
   dirs.push(d);
   return d;
-}
-
-function captureLogs() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'info' }, sink), lines };
-}
+};
 
 // routing.unmatched = reject, so that the poller's own "drop" is what keeps its unmatched records out of a 400
 const router = () =>

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import pino from 'pino';
+import { silentLogger } from '../helpers/logs.js';
 import { ConfigError } from '../../src/errors.js';
 import { decodeEvent, structToObject, failedLoginUser, uploadedSessionId } from '../../src/sources/teleport/events.js';
 import { selectEvents, pool, addDays, isoDate } from '../../src/sources/teleport/exporter.js';
@@ -10,10 +10,10 @@ import { readBatches } from '../../src/sources/teleport/batches.js';
 import { reachesThreshold, createLocker } from '../../src/sources/teleport/lock.js';
 import { resolveOptions } from '../../src/sources/teleport/source.js';
 import { StateStore, resolveStartTime, K } from '../../src/sources/teleport/state.js';
-import { Backoff } from '../../src/sources/teleport/retry.js';
+import { Backoff } from '../../src/backoff.js';
 import type { StateOp } from '../../src/spool/types.js';
 
-const logger = pino({ level: 'silent' });
+const logger = silentLogger;
 
 test('Struct values decode to plain JSON', () => {
   const obj = structToObject({

@@ -6,7 +6,7 @@
 // node, and also what a restarting auth service looks like: passing, with a hint that names both.
 // pure: the same words serve the poller's logs, its status and `check`.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { TeleportAccessError } from '../../errors.js';
 import { describeError, grpcCode } from './retry.js';
 import { ROLE_FILE } from './role.js';

@@ -3,7 +3,7 @@
 // records to the spool with their cursors (exactly once). start/stop contract: start() validates options and
 // the identity and checks the stored start time (it throws on those), then works in the background until
 // stop(); `done` resolves when exit-on-last-event caught up, or after stop().
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
 import { ConfigError, TeleportAccessError, TlsFileError } from '../../errors.js';
@@ -12,7 +12,8 @@ import { TELEPORT_API_DOMAIN } from './credentials.js';
 import { createExporter, isStop, type StuckChunk } from './exporter.js';
 import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
-import { describeError, sleep } from './retry.js';
+import { sleep } from '../../sleep.js';
+import { describeError } from './retry.js';
 import {
   PermanentFailures,
   expiredIdentity,
@@ -328,7 +329,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       deps,
       logger,
       () => {
-        if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
+        if (!ac.signal.aborted) logger.info({}, 'spool closed: the teleport poller stops');
         ac.abort();
       },
       now,
@@ -534,7 +535,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
           `${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`,
         );
       }
-      logger.info('teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
+      logger.info({}, 'teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
     })().then(
       () => resolveDone(),
       (err) => {

@@ -10,7 +10,7 @@
 //   session/<sid>                     {"i": next event index, "t": upload time ms}: a recording still to stream
 //
 // a dry run is the pipeline's business (src/pipeline.ts): it writes nothing and keeps this state in memory.
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
 import { ConfigError } from '../../errors.js';
