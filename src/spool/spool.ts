@@ -23,7 +23,7 @@ import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
 import { sleep } from '../sleep.js';
-import { silentLogger, type Logger } from '../log.js';
+import { LogInterval, silentLogger, type Logger } from '../log.js';
 import {
   DEAD_GTE,
   DEAD_LT,
@@ -192,7 +192,7 @@ class LevelSpool implements Spool {
   private needsRecovery = false;
   private failed: Built | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
-  private writeFailLoggedAt = -Infinity;
+  private readonly writeFailLog = new LogInterval(DEFAULTS.writeFailLogIntervalMs);
   private writeFailsNotLogged = 0;
   private writerIdle: Array<() => void> = [];
 
@@ -420,12 +420,12 @@ class LevelSpool implements Spool {
       const error = isCorruption(err) ? corruptError(this.where, err) : writeError(this.where, err);
       // a full disk fails every group commit: one line a second, with how many were folded into it
       const t = this.now();
-      if (t - this.writeFailLoggedAt >= DEFAULTS.writeFailLogIntervalMs) {
+      if (this.writeFailLog.due(t)) {
         this.log.error(
           { storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged },
           'spool write failed; its callers got an error',
         );
-        this.writeFailLoggedAt = t;
+        this.writeFailLog.mark(t);
         this.writeFailsNotLogged = 0;
       } else {
         this.writeFailsNotLogged += 1;
