@@ -2,22 +2,18 @@
 //   sources (http ingest, teleport poller) -> router -> spool (fsync) -> datadog sink
 // start: spool, router, sink, then sources. stop: sources first (accept nothing new), then the sink (finish
 // in-flight requests up to a deadline), then the spool (flush and close leveldb).
-import { readFileSync, readdirSync } from 'node:fs';
-import type { Logger } from './telemetry/logger.js';
+import { readFileSync } from 'node:fs';
+import type { Logger } from './log.js';
 import type { Config } from './config/load.js';
-import type { SourceRecord } from './record.js';
-import type { Spool, StateOp } from './spool/types.js';
-import { DryRunState } from './spool/dry-run.js';
-import { PREFIX as STATE_PREFIX } from './sources/teleport/state.js';
-import { openSpool } from './spool/spool.js';
-import { levelCode } from './spool/storage-errors.js';
+import type { Spool } from './spool/types.js';
+import { createPipeline, openStorage } from './pipeline.js';
 import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
 import type { TeleportSource } from './sources/teleport/source.js';
-import { DecodeError, DryRunNotKeptError, TlsFileError } from './errors.js';
-import { createMetrics, type Metrics, type RecordSource } from './telemetry/metrics.js';
+import { TlsFileError } from './errors.js';
+import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { createAdminServer, type AdminServer } from './telemetry/admin.js';
 import { healthReport, readVersion, statusDoc, type StatusSources } from './telemetry/status.js';
 
@@ -53,7 +49,14 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   const { logger } = deps;
   const heapGrowth = applyHeapGrowingPercent(config.runtime.heapGrowingPercent);
   logger.debug({ heapGrowingPercent: heapGrowth ?? 'set by node flags' }, 'v8 heap growth');
-  const { spool, dryRunFrom } = await openStorage(config, logger);
+  const { spool, dryRunFrom } = await openStorage({
+    storage: config.storage,
+    maxBytes: config.spool.maxBytes,
+    syncIntervalMs: config.ingest.syncIntervalMs,
+    dryRun: config.dryRun,
+    startTimeGiven: /^(flag|env) /.test(config.origins['start-time'] ?? ''),
+    logger,
+  });
   if (!config.dryRun) {
     const stats = spool.stats();
     logger.info(
@@ -125,56 +128,15 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     await spool.close();
   };
 
-  // route a source's records and append the survivors, with the source's state, in one synced batch.
-  // dry run routes the same way and writes nothing (neither records nor state): one line per batch says what
-  // would be shipped, dropped or rejected, with the first routed log as a sample. it keeps nothing, so it
-  // acknowledges nothing an http client would lose: the ingest answers 503 and the client keeps its records
-  const emit = async (
-    source: RecordSource,
-    records: SourceRecord[],
-    state: StateOp[] = [],
-    sync = true,
-  ): Promise<void> => {
-    metrics.observeRecords(source, records);
-    const values: string[] = [];
-    let dropped = 0;
-    let rejected = 0;
-    let rejectReason: string | undefined;
-    // the poller has no client to refuse: a record no rule matches is dropped and counted, whatever routing.unmatched
-    const unmatched = source === 'teleport' ? 'drop' : undefined;
-    for (const rec of records) {
-      const r = router.route(rec, unmatched);
-      if (r.kind === 'send') values.push(r.value);
-      else if (r.kind === 'drop') dropped++;
-      else if (source === 'teleport') {
-        // a poller record the router cannot write as JSON: refusing its batch would stall the export for good
-        dropped++;
-        logger.error({ tag: rec.tag, reason: r.reason }, 'a teleport record could not be routed and was dropped');
-      } else if (!config.dryRun) throw new DecodeError(r.reason, 400);
-      else {
-        rejected++;
-        rejectReason ??= r.reason;
-      }
-    }
-    if (config.dryRun) {
-      if (records.length === 0) return;
-      if (rejectReason === undefined) {
-        const sample = values.length > 0 ? JSON.parse(values[0]!) : undefined;
-        logger.info({ source, records: values.length, dropped, sample }, 'dry run: would ship records');
-        if (source === 'http' && values.length > 0) throw new DryRunNotKeptError();
-        return;
-      }
-      // a real run refuses the whole batch (the ingest answers 400): so does the dry run, once it said so
-      logger.info(
-        { source, records: 0, dropped, rejected, reason: rejectReason },
-        'dry run: the rules would reject this batch; nothing of it would be shipped',
-      );
-      throw new DecodeError(rejectReason, 400);
-    }
-    if (values.length === 0 && state.length === 0) return;
-    await spool.append(values, state, { sync });
-    metrics.observeSpooled(values.length);
-  };
+  // sources call down into the pipeline (filter, route, policy, spool append, dry run)
+  const pipeline = createPipeline({
+    router,
+    spool,
+    dryRun: config.dryRun,
+    logger,
+    observeRecords: metrics.observeRecords,
+    observeSpooled: metrics.observeSpooled,
+  });
 
   const readIngestTls = () => ({
     ca: readTlsFile(config.ingest.ca!, 'ingest.ca'),
@@ -228,11 +190,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         maxRecords: config.ingest.maxRecords,
         ack: config.ingest.ack,
       },
-      {
-        logger,
-        accept: (records, sync) => emit('http', records, [], sync),
-        onResponse: metrics.observeIngest,
-      },
+      { logger, accept: pipeline.http, onResponse: metrics.observeIngest },
     );
     try {
       ingestAddress = await ingest.start();
@@ -243,6 +201,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     }
     if (config.dryRun) {
       logger.warn(
+        {},
         'dry run: the ingest logs what it would ship and answers 503, since it keeps nothing: clients keep their records and send them again',
       );
     }
@@ -272,7 +231,6 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         // a dry run beside a running forwarder reads from now, unless a start-time was given for it
         startTime: dryRunFrom === 'now' ? undefined : t.startTime,
         concurrency: t.concurrency,
-        dryRun: config.dryRun,
         exitOnLastEvent: config.exitOnLastEvent,
         eventsTag: t.eventsTag,
         sessionTagPrefix: t.sessionTagPrefix,
@@ -283,14 +241,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
         mode: t.mode,
         clusterName: t.clusterName,
       },
-      {
-        emit: (records, state) => emit('teleport', records, state),
-        waitForSpace: (signal) => spool.waitForSpace(signal),
-        getState: (k) => spool.getState(k),
-        listState: (p) => spool.listState(p),
-        putState: (ops) => spool.putState(ops),
-        logger,
-      },
+      { ...pipeline.teleport, logger },
     );
     try {
       await teleport.start();
@@ -373,66 +324,6 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     },
   };
   return app;
-}
-
-/**
- * the spool. a dry run never holds the storage: it reads the poller's cursors from it (open, read, close at
- * once, so a real start is not locked out while it runs) into an in-memory stand-in. with no storage yet it
- * starts as a first run would; beside a running forwarder, whose cursors it cannot read, from now (or a
- * start-time given for this run) rather than re-reading the whole history from the configured start-time.
- */
-async function openStorage(config: Readonly<Config>, logger: Logger): Promise<{ spool: Spool; dryRunFrom?: 'now' }> {
-  if (!config.dryRun)
-    return {
-      spool: await openSpool({
-        path: config.storage,
-        maxBytes: config.spool.maxBytes,
-        syncIntervalMs: config.ingest.syncIntervalMs,
-        logger,
-      }),
-    };
-  const nothing = 'the dry run writes nothing';
-  if (!holdsFiles(config.storage)) {
-    // no spool yet: nothing to read, and a dry run should not create one (maybe as the wrong user)
-    logger.info(
-      { storage: config.storage },
-      `storage ${config.storage} holds no spool yet; the dry run starts from start-time as a first run would, and ${nothing}`,
-    );
-    return { spool: new DryRunState(config.spool.maxBytes) };
-  }
-  let real: Spool;
-  try {
-    real = await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes, logger });
-  } catch (err) {
-    if (levelCode(err) !== 'LEVEL_LOCKED') throw err;
-    const given = /^(flag|env) /.test(config.origins['start-time'] ?? '');
-    logger.warn(
-      { storage: config.storage },
-      `storage ${config.storage} is in use by a running forwarder, so its cursors cannot be read: the dry run reads Teleport from ${given ? 'the start-time given' : 'now (give --start-time to look further back)'}, and ${nothing}`,
-    );
-    return { spool: new DryRunState(config.spool.maxBytes), dryRunFrom: given ? undefined : 'now' };
-  }
-  try {
-    const state = await real.listState(STATE_PREFIX);
-    const queued = real.stats().records;
-    logger.info(
-      { storage: config.storage, cursors: state.length, queued },
-      `dry run: read the poller's cursors from ${config.storage} and closed it; ${nothing}`,
-    );
-    return { spool: new DryRunState(config.spool.maxBytes, state) };
-  } finally {
-    await real.close();
-  }
-}
-
-/** a directory with anything in it but what the file system puts there (ext4's lost+found) */
-function holdsFiles(dir: string): boolean {
-  try {
-    return readdirSync(dir).some((f) => f !== 'lost+found');
-  } catch (err) {
-    // only a missing directory means "no spool yet"; an unreadable one is for openSpool to explain
-    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
 }
 
 function readTlsFile(file: string, key: string): string {

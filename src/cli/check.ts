@@ -12,11 +12,11 @@ import {
   type IdentitySource,
   type TlsIdentity,
 } from '../sources/teleport/identity.js';
-import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../setup/report.js';
-import { checkCa, checkServerCert, checkChain, checkKey } from '../setup/check-tls.js';
-import { readForCheck, secretModeResult, storageResult } from '../setup/check-files.js';
-import { validateApiKey, keyResult } from '../setup/check-datadog.js';
-import { FORWARDER_USER, ROLE_FILE } from '../setup/role.js';
+import { blocker, result, formatResult, summaryLine, isoSeconds, type CheckResult } from '../checks/report.js';
+import { checkCa, checkServerCert, checkChain, checkKey } from '../tls/check.js';
+import { readForCheck, secretModeResult, storageResult } from '../checks/files.js';
+import { validateApiKey, keyResult } from '../sinks/datadog/check.js';
+import { FORWARDER_USER, ROLE_FILE } from '../sources/teleport/role.js';
 import type { X509Certificate } from 'node:crypto';
 
 export interface CheckOptions {
@@ -366,7 +366,7 @@ async function checkTeleport(
   else if (offline) emit(result('skip', 'teleport.connect', `offline: ${t.addr} not contacted`));
   else {
     // grpc is loaded only to probe: start runs these checks too, and an ingest-only start never needs it
-    const { probeAuthService } = await import('../setup/check-teleport.js');
+    const { probeAuthService } = await import('../sources/teleport/check.js');
     const { DEFAULTS: TELEPORT_DEFAULTS } = await import('../sources/teleport/source.js');
     emit(
       await probeAuthService({

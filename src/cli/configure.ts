@@ -9,7 +9,7 @@ import { SetupError } from '../errors.js';
 import { createMaterial, DEFAULT_BITS, DEFAULT_TTL_HOURS } from '../setup/material.js';
 import { forwarderToml } from '../setup/forwarder-toml.js';
 import { handlerToml, ingestBaseUrl } from '../setup/handler-toml.js';
-import { roleYaml, ROLE_FILE, FORWARDER_USER } from '../setup/role.js';
+import { roleYaml, ROLE_FILE, FORWARDER_USER } from '../sources/teleport/role.js';
 import { setting } from '../setup/toml.js';
 
 export interface ConfigureOptions {

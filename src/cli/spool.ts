@@ -11,20 +11,11 @@ import { repairStorage } from '../spool/repair.js';
 import { openSpool } from '../spool/spool.js';
 import { innermostMessage, levelCode } from '../spool/storage-errors.js';
 import type { DeadLetter, Spool, SpoolStats } from '../spool/types.js';
-import { formatDuration, spoolWarnings, walWarnings, type StatusDoc } from '../telemetry/status.js';
-import {
-  adminBaseUrl,
-  clean,
-  fetchAdmin,
-  formatBytes,
-  hasStore,
-  isLocked,
-  normalizeBaseUrl,
-  readStorage,
-  renderDiskStatus,
-  type DiskStatus,
-  type Output,
-} from './status.js';
+import { clean, formatBytes, formatDuration } from '../format.js';
+import { spoolWarnings, walWarnings } from '../spool/health.js';
+import type { StatusDoc } from '../telemetry/status.js';
+import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
+import { hasStore, isLocked, readStorage, renderDiskStatus, type DiskStatus, type Output } from './status.js';
 
 export type SpoolAction = 'stats' | 'ls' | 'replay' | 'purge' | 'repair';
 

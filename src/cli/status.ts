@@ -11,7 +11,10 @@ import { openSpool } from '../spool/spool.js';
 import { levelCode, refuseBeforeOpen } from '../spool/storage-errors.js';
 import type { SpoolStats } from '../spool/types.js';
 import { K, PREFIX } from '../sources/teleport/state.js';
-import { formatDuration, hostPort, spoolWarnings, type StatusDoc } from '../telemetry/status.js';
+import { clean, formatBytes, formatDuration, hostPort } from '../format.js';
+import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
+import { spoolWarnings } from '../spool/health.js';
+import type { StatusDoc } from '../telemetry/status.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -56,7 +59,7 @@ export interface TeleportDiskState {
   sessionsPending: number;
 }
 
-const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_TIMEOUT_MS = 5000; // 5 s, as the admin client's own default
 
 export async function runStatus(o: RunStatusOptions): Promise<number> {
   const now = o.now ?? Date.now;
@@ -97,56 +100,6 @@ export async function runStatus(o: RunStatusOptions): Promise<number> {
 // ---- admin api client ----
 
 /** http://host:port of the admin api from the config; a wildcard listen address is reached on loopback */
-export function adminBaseUrl(config: Readonly<Config>): string | null {
-  if (!config.admin.enabled) return null;
-  let host = config.admin.host;
-  if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
-  if (host === '::' || host === '[::]') host = '::1';
-  return `http://${hostPort(host, config.admin.port)}`;
-}
-
-export function normalizeBaseUrl(url: string): string {
-  let u = url.trim();
-  if (!/^https?:\/\//i.test(u)) u = `http://${u}`;
-  return u.replace(/\/+$/, '').replace(/\/status$/, '');
-}
-
-export type AdminAnswer =
-  { ok: true; status: number; body: unknown } | { ok: false; status: number | null; reason: string };
-
-/** one json request to the admin api; never throws for network errors (they come back as ok: false) */
-export async function fetchAdmin(
-  base: string,
-  path: string,
-  options: { method?: 'GET' | 'POST'; body?: unknown; timeoutMs?: number } = {},
-): Promise<AdminAnswer> {
-  let res: Response;
-  try {
-    res = await fetch(base + path, {
-      method: options.method ?? 'GET',
-      headers: options.body === undefined ? {} : { 'content-type': 'application/json' },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-    });
-  } catch (err) {
-    return { ok: false, status: null, reason: networkReason(err) };
-  }
-  const text = await res.text().catch(() => '');
-  if (res.status !== 200)
-    return { ok: false, status: res.status, reason: `HTTP ${res.status}: ${clean(text.trim()).slice(0, 300)}` };
-  try {
-    return { ok: true, status: 200, body: JSON.parse(text) };
-  } catch {
-    return { ok: false, status: 200, reason: "the answer is not JSON (is this the forwarder's admin port?)" };
-  }
-}
-
-function networkReason(err: unknown): string {
-  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'no answer in time';
-  return e?.cause?.code ?? e?.cause?.message ?? e?.message ?? String(err);
-}
-
 // ---- storage ----
 
 export function isLocked(err: unknown): boolean {
@@ -363,24 +316,4 @@ function pushWarnings(lines: string[], warnings: readonly string[]): void {
   if (warnings.length === 0) return;
   lines.push('warnings:');
   for (const w of warnings) lines.push(`  ! ${clean(w)}`);
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-/** text from the outside (events, error bodies) must not drive the terminal: control characters are escaped */
-export function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return String(text).replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 }

@@ -48,6 +48,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { join } from 'node:path';
+import { hostPort } from '../format.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCA, createCert } from '../tls/certs.js';
 import {
@@ -601,8 +602,6 @@ function drained(call: WritableCall): Promise<void> {
 
 const wentAway = (): grpc.ServiceError =>
   status(grpc.status.UNAVAILABLE, 'injected fault: the auth service went away mid-stream');
-
-const hostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 function status(code: grpc.status, details: string): grpc.ServiceError {
   return Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });

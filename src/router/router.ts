@@ -9,8 +9,8 @@ import { ConfigError } from '../errors.js';
 import type { SourceRecord } from '../record.js';
 import { compilePattern, type TagMatcher } from './pattern.js';
 import { fitJson, MIN_FIT_BYTES, toJson, TRUNCATED_KEY } from './truncate.js';
-import { goDuration } from '../setup/toml.js';
-import { formatDuration } from '../telemetry/status.js';
+import { formatDuration, goDuration } from '../format.js';
+import { LogInterval } from '../log.js';
 
 export { TRUNCATED_KEY, DROPPED_KEY } from './truncate.js';
 
@@ -155,7 +155,7 @@ export function createRouter(options: RouterOptions): Router {
   const info = o.logger?.info ? o.logger.info.bind(o.logger) : warn;
   const setTimer = o.setTimer ?? unrefTimer;
   const oldInterval = ROUTER_DEFAULTS.oldLogIntervalMs;
-  let lastOldLogAt = -Infinity;
+  const oldLog = new LogInterval(oldInterval);
   // old events not logged yet, the time of the first of them, and the end-of-interval timer that logs them
   let oldPending = 0;
   let oldPendingSample: number | undefined;
@@ -176,9 +176,9 @@ export function createRouter(options: RouterOptions): Router {
     if (info) {
       oldPending += 1;
       if (oldPending === 1) oldPendingSample = rec.time;
-      if (t - lastOldLogAt >= oldInterval) logOld(t);
+      if (oldLog.due(t)) logOld(t);
       // the clock can step back: never wait longer than one interval
-      else cancelOldTimer ??= setTimer(onOldTimer, Math.min(oldInterval, lastOldLogAt + oldInterval - t));
+      else cancelOldTimer ??= setTimer(onOldTimer, Math.min(oldInterval, oldLog.lastAt + oldInterval - t));
     }
     return action;
   }
@@ -193,8 +193,8 @@ export function createRouter(options: RouterOptions): Router {
       cancelOldTimer();
       cancelOldTimer = undefined;
     }
-    const first = lastOldLogAt === -Infinity;
-    const periodMs = first ? 0 : Math.max(0, t - lastOldLogAt);
+    const first = oldLog.lastAt === -Infinity;
+    const periodMs = first ? 0 : Math.max(0, t - oldLog.lastAt);
     const n = oldPending;
     const what =
       oldPolicy === 'restamp'
@@ -216,7 +216,7 @@ export function createRouter(options: RouterOptions): Router {
       },
       `routing.old-timestamps = ${String(oldPolicy)}: ${n} ${n === 1 ? 'event' : 'events'} older than ${goDuration(maxAgeMs)}${when} (routing.max-age, a margin under the 18 h Datadog indexes logs for as current): ${what}${next}`,
     );
-    lastOldLogAt = t;
+    oldLog.mark(t);
     oldPending = 0;
     oldPendingSample = undefined;
   }
@@ -236,7 +236,7 @@ export function createRouter(options: RouterOptions): Router {
     stats.routed += 1;
     return { kind: 'send', value: json, rule: index };
   }
-  let lastWarnAt = -Infinity;
+  const unmatchedLog = new LogInterval(ROUTER_DEFAULTS.unmatchedWarnIntervalMs);
   let sinceWarn = 0;
   let tagCounts = new Map<string, number>();
 
@@ -252,7 +252,7 @@ export function createRouter(options: RouterOptions): Router {
     if (seen !== undefined) tagCounts.set(tag, seen + 1);
     else if (tagCounts.size < ROUTER_DEFAULTS.unmatchedTagsTracked) tagCounts.set(tag, 1);
     const t = now();
-    if (warn && t - lastWarnAt >= ROUTER_DEFAULTS.unmatchedWarnIntervalMs) {
+    if (warn && unmatchedLog.due(t)) {
       const tags = [...tagCounts.entries()]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 5)
@@ -261,7 +261,7 @@ export function createRouter(options: RouterOptions): Router {
         { unmatched: sinceWarn, sampleTag: tag, tags, totalUnmatched: stats.unmatched },
         'records matched no <match> rule and were dropped',
       );
-      lastWarnAt = t;
+      unmatchedLog.mark(t);
       sinceWarn = 0;
       tagCounts = new Map();
     }

@@ -1,5 +1,6 @@
 // writes TOML whose every key carries its documentation from the config schema, so a generated config file
 // explains itself and cannot drift from what the loader accepts. pure.
+import { goDuration, sizeText } from '../format.js';
 import { SETTINGS, MATCH_SETTINGS, envName, flagName, type Setting } from '../config/schema.js';
 
 const WIDTH = 100; // comment lines wrap at this many characters
@@ -29,27 +30,6 @@ export function commentLines(text: string, indent = ''): string[] {
   }
   if (line) out.push(`${indent}# ${line}`);
   return out;
-}
-
-/** milliseconds -> a go duration ("16s", "24h") */
-export function goDuration(ms: number): string {
-  if (ms === 0) return '0';
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
-
-/** bytes -> "1GiB", "32MiB", or the number */
-export function sizeText(n: number): string | number {
-  for (const [unit, size] of [
-    ['GiB', 1024 ** 3],
-    ['MiB', 1024 ** 2],
-    ['KiB', 1024],
-  ] as const) {
-    if (n % size === 0) return `${n / size}${unit}`;
-  }
-  return n;
 }
 
 /** a setting's value as it is written in a file (durations and sizes as text) */

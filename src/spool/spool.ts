@@ -22,6 +22,8 @@ import nodePath from 'node:path';
 import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
+import { sleep } from '../sleep.js';
+import { LogInterval, silentLogger, type Logger } from '../log.js';
 import {
   DEAD_GTE,
   DEAD_LT,
@@ -46,13 +48,6 @@ import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.
 
 export type SpoolDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
 
-export interface SpoolLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
-
 export interface SpoolOptions {
   /** storage directory for classic-level (production); one of path / db */
   path?: string;
@@ -62,7 +57,7 @@ export interface SpoolOptions {
   maxBytes: number;
   /** bound of the in-memory tail of committed, not yet taken records; default 16 MiB */
   tailMaxBytes?: number;
-  logger?: SpoolLogger;
+  logger?: Logger;
   now?: () => number;
   /**
    * appends made with { sync: false } are synced by a background sync at most this long after they were written
@@ -88,7 +83,6 @@ const SYNC_WRITE = { ...UTF8, sync: true } as const;
 const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 
 const noop = (): void => {};
-const silentLogger: SpoolLogger = { info: noop, warn: noop, error: noop, debug: noop };
 
 export interface AppendOptions {
   /**
@@ -181,18 +175,6 @@ function stateBatchOps(state: StateOp[]): BatchOp[] {
   );
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** settles when the promise does or the signal aborts, whichever comes first */
 function untilAborted(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
   if (!signal) return promise;
@@ -212,7 +194,7 @@ class LevelSpool implements Spool {
   private readonly where: string;
   private readonly maxBytes: number;
   private readonly tailMaxBytes: number;
-  private readonly log: SpoolLogger;
+  private readonly log: Logger;
   private readonly now: () => number;
 
   // counts of what is committed
@@ -236,7 +218,7 @@ class LevelSpool implements Spool {
   private needsRecovery = false;
   private failed: Built | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
-  private writeFailLoggedAt = -Infinity;
+  private readonly writeFailLog = new LogInterval(DEFAULTS.writeFailLogIntervalMs);
   private writeFailsNotLogged = 0;
   private writerIdle: Array<() => void> = [];
   private readonly syncIntervalMs: number;
@@ -474,12 +456,12 @@ class LevelSpool implements Spool {
       const error = isCorruption(err) ? corruptError(this.where, err) : writeError(this.where, err);
       // a full disk fails every group commit: one line a second, with how many were folded into it
       const t = this.now();
-      if (t - this.writeFailLoggedAt >= DEFAULTS.writeFailLogIntervalMs) {
+      if (this.writeFailLog.due(t)) {
         this.log.error(
           { storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged },
           'spool write failed; its callers got an error',
         );
-        this.writeFailLoggedAt = t;
+        this.writeFailLog.mark(t);
         this.writeFailsNotLogged = 0;
       } else {
         this.writeFailsNotLogged += 1;

@@ -15,18 +15,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
+import type { Logger } from '../log.js';
 import type { DeadLetter } from '../spool/types.js';
 import type { HealthReport, StatusDoc } from './status.js';
 
 export interface AdminOptions {
   host: string;
   port: number;
-}
-
-export interface AdminLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
 }
 
 export interface DeadLetterStore {
@@ -41,7 +36,7 @@ export interface AdminDeps {
   status: () => StatusDoc | Promise<StatusDoc>;
   /** enables the /spool/dead endpoints */
   spool?: DeadLetterStore;
-  logger: AdminLogger;
+  logger: Logger;
 }
 
 export interface AdminServer {

@@ -1,7 +1,8 @@
 // the forwarder's own logs: JSON lines (pino) on stdout, written synchronously (we log per event never, and a
 // line logged just before exit must not be lost). secrets never reach a log: known secret fields are
 // redacted wherever they appear, and the code never logs key material in the first place.
-import { pino, type Logger, type DestinationStream } from 'pino';
+import { pino, type DestinationStream } from 'pino';
+import type { Logger } from '../log.js';
 
 export type { Logger };
 

@@ -5,13 +5,16 @@
 import { packageVersion } from '../paths.js';
 import type { Config } from '../config/load.js';
 import type { SpoolStats } from '../spool/types.js';
-import type { WalDamage } from '../spool/wal-damage.js';
 import type { RouterStats } from '../router/router.js';
 import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
 import type { TeleportSourceStatus } from '../sources/teleport/source.js';
-import { FIRST_MESSAGE_IDLE_FACTOR } from '../sources/teleport/batches.js';
+import { identityExpiresIn, teleportCheck, teleportWarnings } from '../sources/teleport/health.js';
+import { ingestCheck } from '../sources/http/health.js';
+import { datadogCheck, datadogWarnings } from '../sinks/datadog/health.js';
+import { spoolCheck, spoolWarnings } from '../spool/health.js';
 import type { MetricsSources } from './metrics.js';
+import { fail, type Check } from '../health.js';
 
 /** what readiness and /status read; the same object can be handed to createMetrics */
 export interface StatusSources extends MetricsSources {
@@ -25,17 +28,7 @@ export interface StatusSources extends MetricsSources {
   stopping?: () => boolean;
 }
 
-export interface HealthCheck {
-  name: 'spool' | 'ingest' | 'teleport' | 'datadog' | 'shutdown';
-  /** passes readiness (/readyz): false only for what should take this instance out of a load balancer */
-  ok: boolean;
-  /**
-   * how the part is doing: 'degraded' works but not as it should (a poller that cannot reach teleport) and
-   * keeps readiness, so the ingest beside it still takes events; 'failing' is a failed readiness check
-   */
-  state: 'ok' | 'degraded' | 'failing';
-  detail: string;
-}
+export type HealthCheck = Check<'spool' | 'ingest' | 'teleport' | 'datadog' | 'shutdown'>;
 
 export interface HealthReport {
   ready: boolean;
@@ -116,115 +109,15 @@ export interface StatusDoc {
   lastErrors: LastError[];
 }
 
-export const STATUS_THRESHOLDS = Object.freeze({
-  oldestWarnSeconds: 12 * 3600, // warn well before datadog's 18 h indexing window
-  datadogWindowSeconds: 18 * 3600,
-  spoolWarnRatio: 0.9,
-  identityWarnSeconds: 24 * 3600,
-  /**
-   * with refresh on, warn only when less than this many refresh intervals (and at least identityRefreshWarnSeconds)
-   * are left: tbot renews its 1 h certificates every 20 min, so a healthy one never has under 40 min left
-   */
-  identityRefreshIntervalsLeft: 10,
-  identityRefreshWarnSeconds: 30 * 60,
-  /** the poller failing for this long (at least; 3 poll intervals if longer) is a warning */
-  teleportFailingWarnSeconds: 60,
-});
-
-/** quiet teleport streams given a warning each; the rest are counted */
-const QUIET_WARNED = 3;
-
-/**
- * how long a running poller has read nothing, once that is worth saying (3 poll intervals, at least a minute: a
- * restart of the auth service should not raise it); null while it reads or has failed only briefly
- */
-function readingNothingFor(t: TeleportSourceStatus, config: Readonly<Config>, now: number): number | null {
-  if (t.state !== 'running' || t.failingSince === null) return null;
-  const ms = now - t.failingSince;
-  return ms >= Math.max(STATUS_THRESHOLDS.teleportFailingWarnSeconds * 1000, 3 * config.teleport.pollIntervalMs)
-    ? ms
-    : null;
-}
-
-const pass = (name: HealthCheck['name'], detail: string): HealthCheck => ({ name, ok: true, state: 'ok', detail });
-const fail = (name: HealthCheck['name'], detail: string): HealthCheck => ({
-  name,
-  ok: false,
-  state: 'failing',
-  detail,
-});
-const degraded = (name: HealthCheck['name'], detail: string): HealthCheck => ({
-  name,
-  ok: true,
-  state: 'degraded',
-  detail,
-});
-
-/** a running poller whose calls have all failed since the start: it has never reached teleport */
-function neverReached(t: TeleportSourceStatus): boolean {
-  return t.state === 'running' && t.lastSuccessAt === null && t.lastError !== null;
-}
-
 export function healthReport(s: StatusSources): HealthReport {
   const checks: HealthCheck[] = [];
   const { config } = s;
   if (s.stopping?.()) checks.push(fail('shutdown', 'the forwarder is shutting down'));
 
-  const spool = s.spool?.();
-  checks.push(
-    spool
-      ? pass('spool', `open: ${spool.records} records queued`)
-      : fail('spool', `spool at ${config.storage} is not open`),
-  );
-
-  if (config.ingest.enabled) {
-    const at = s.ingestAddress?.();
-    checks.push(
-      at ? pass('ingest', `listening on ${hostPort(at.host, at.port)}`) : fail('ingest', 'the ingest is not listening'),
-    );
-  }
-
-  if (config.teleport.enabled) {
-    const t = s.teleport?.();
-    if (!t) checks.push(fail('teleport', 'the teleport poller has not started'));
-    else if (t.state === 'running') {
-      // degraded, not a readiness failure: the ingest on the same pod still takes events
-      const silent = readingNothingFor(t, config, (s.now ?? Date.now)());
-      if (neverReached(t)) {
-        checks.push(degraded('teleport', `running, has not reached Teleport yet: ${t.lastError}`));
-      } else if (t.lastError && silent !== null) {
-        checks.push(
-          degraded('teleport', `running, reading nothing for ${formatDuration(silent / 1000)} after: ${t.lastError}`),
-        );
-      } else if (t.lastError) {
-        checks.push(pass('teleport', `running, retrying after: ${t.lastError}`));
-      } else if (t.spoolWaitingSince !== null) {
-        checks.push(
-          pass(
-            'teleport',
-            `running, waiting for spool space for ${formatDuration(((s.now ?? Date.now)() - t.spoolWaitingSince) / 1000)} (the spool is full: reading resumes as it drains)`,
-          ),
-        );
-      } else checks.push(pass('teleport', `running${t.caughtUp ? ', caught up' : ''}`));
-    } else {
-      checks.push(fail('teleport', `the teleport poller is ${t.state}${t.lastError ? `: ${t.lastError}` : ''}`));
-    }
-  }
-
-  if (!config.dryRun) {
-    const d = s.sink?.();
-    if (!d) checks.push(fail('datadog', 'the datadog sink has not started'));
-    else if (d.stalled !== null) {
-      checks.push(fail('datadog', `delivery stopped: ${d.stalled}`));
-    } else if (d.authFailing) {
-      checks.push(
-        fail(
-          'datadog',
-          `datadog refuses the api key${d.lastError?.status ? ` (${d.lastError.status})` : ''}: delivery is held; check the API key and site`,
-        ),
-      );
-    } else checks.push(pass('datadog', 'api key accepted or not yet refused'));
-  }
+  checks.push(spoolCheck(s.spool?.(), config.storage));
+  if (config.ingest.enabled) checks.push(ingestCheck(s.ingestAddress?.()));
+  if (config.teleport.enabled) checks.push(teleportCheck(s.teleport?.(), config.teleport, (s.now ?? Date.now)()));
+  if (!config.dryRun) checks.push(datadogCheck(s.sink?.()));
 
   const report = { ready: checks.every((c) => c.ok), checks };
   return scrub(report, secretsOf(config));
@@ -253,17 +146,13 @@ export function statusDoc(s: StatusSources): StatusDoc {
       : null;
     datadog = { ...d, lastError };
     if (lastError) lastErrors.push(lastError);
-    if (d.authFailing)
-      warnings.push(
-        'Datadog refuses the API key: nothing is delivered (nothing is dropped either) until the key or site is fixed.',
-      );
+    warnings.push(...datadogWarnings(d));
   }
 
   let teleport: StatusDoc['teleport'] = null;
   const t = config.teleport.enabled ? s.teleport?.() : undefined;
   if (t) {
-    const notAfter = t.identity ? Date.parse(t.identity.notAfter) : NaN;
-    const identityExpiresInSeconds = Number.isFinite(notAfter) ? (notAfter - now) / 1000 : null;
+    const identityExpiresInSeconds = identityExpiresIn(t, now);
     teleport = {
       ...t,
       identityRefreshedAt: iso(t.identityRefreshedAt),
@@ -272,59 +161,7 @@ export function statusDoc(s: StatusSources): StatusDoc {
       identityExpiresInSeconds,
     };
     if (t.lastError) lastErrors.push({ component: 'teleport', message: t.lastError, at: null });
-    for (const c of t.stuckChunks) {
-      warnings.push(
-        `Teleport export chunk ${c.chunk} of ${c.date} has failed ${c.failures} times in a row since ${new Date(c.since).toISOString()} (${c.lastError}): its events are not exported until it succeeds. Check the Auth Service's logs and its audit storage.`,
-      );
-    }
-    for (const q of t.quietStreams.slice(0, QUIET_WARNED)) {
-      const cancelAfter = (q.started ? 1 : FIRST_MESSAGE_IDLE_FACTOR) * config.teleport.streamIdleMs;
-      warnings.push(
-        `Teleport ${q.what} has sent nothing for ${formatDuration(q.quietForMs / 1000)} with its connection up${q.started ? '' : ' (nothing yet: the auth service may still be preparing it)'}; it is cancelled and retried from its cursor after ${formatDuration(cancelAfter / 1000)} of silence (stream-idle-timeout).`,
-      );
-    }
-    const moreQuiet = t.streamsQuiet - Math.min(QUIET_WARNED, t.quietStreams.length);
-    if (moreQuiet > 0)
-      warnings.push(
-        `${moreQuiet} more Teleport ${moreQuiet === 1 ? 'stream has' : 'streams have'} sent nothing for as long.`,
-      );
-    if (t.state === 'failed')
-      warnings.push(
-        `The Teleport poller failed: ${t.lastError ?? 'see the logs'}; restart the forwarder once the cause is fixed.`,
-      );
-    const silent = readingNothingFor(t, config, now);
-    if (neverReached(t)) {
-      const since = t.failingSince ?? s.startedAt;
-      warnings.push(
-        `The Teleport poller has not reached Teleport yet (failing for ${formatDuration(Math.max(0, now - since) / 1000)}): ${t.lastError}. Nothing is read until it does; \`check\` tests the address, the identity and the role.`,
-      );
-    } else if (silent !== null) {
-      const since = new Date(now - silent).toISOString();
-      const last =
-        t.lastSuccessAt === null
-          ? 'no call has succeeded since the start'
-          : `the last call that succeeded was at ${new Date(t.lastSuccessAt).toISOString()}`;
-      warnings.push(
-        `The Teleport poller has read nothing since ${since} (${formatDuration(silent / 1000)}; ${last}): ${t.lastError ?? 'see the logs'}. \`check\` tests the address, the identity and the role.`,
-      );
-    }
-    // tbot renews short-lived identities on its own: with refresh on, only an identity about to lapse is news
-    const identityWarn = config.teleport.refreshEnabled
-      ? Math.min(
-          STATUS_THRESHOLDS.identityWarnSeconds,
-          Math.max(
-            STATUS_THRESHOLDS.identityRefreshWarnSeconds,
-            (STATUS_THRESHOLDS.identityRefreshIntervalsLeft * config.teleport.refreshIntervalMs) / 1000,
-          ),
-        )
-      : STATUS_THRESHOLDS.identityWarnSeconds;
-    if (identityExpiresInSeconds !== null && identityExpiresInSeconds < identityWarn) {
-      warnings.push(
-        identityExpiresInSeconds <= 0
-          ? `The Teleport identity ${t.identity!.file} has expired: renew it (tbot, or tctl auth sign).`
-          : `The Teleport identity ${t.identity!.file} expires in ${formatDuration(identityExpiresInSeconds)}: make sure it is renewed.`,
-      );
-    }
+    warnings.push(...teleportWarnings(t, config.teleport, now));
   }
 
   let ingest: StatusDoc['ingest'] = null;
@@ -349,59 +186,6 @@ export function statusDoc(s: StatusSources): StatusDoc {
     lastErrors,
   };
   return scrub(doc, secretsOf(config));
-}
-
-/** the spool's storage was found damaged (this start, or kept from an earlier one): every spool view says so */
-export function walWarnings(spool: { walDamage?: WalDamage | null; walDamageKept?: string[] }): string[] {
-  const out: string[] = [];
-  const damage = spool.walDamage;
-  if (damage) {
-    out.push(
-      `The spool's storage was damaged: at start-up LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log (${damage.reasons.join('; ')}), so records acknowledged before the last stop may be lost.${damage.keptIn ? ` The damaged log is kept in ${damage.keptIn}.` : ''} Check the disk.`,
-    );
-  }
-  const earlier = (spool.walDamageKept ?? []).filter((d) => d !== damage?.keptIn);
-  if (earlier.length > 0) {
-    out.push(
-      `The spool's storage holds damaged write-ahead logs kept from an earlier start (${earlier.join(', ')}): records may have been lost then. Remove them once inspected.`,
-    );
-  }
-  return out;
-}
-
-/** warnings about the spool that both the live document and the on-disk view give */
-export function spoolWarnings(spool: {
-  records: number;
-  deadLetters: number;
-  oldestAgeSeconds: number | null;
-  bytes: number;
-  maxBytes: number;
-  walDamage?: WalDamage | null;
-  walDamageKept?: string[];
-}): string[] {
-  const out: string[] = [];
-  out.push(...walWarnings(spool));
-  const age = spool.oldestAgeSeconds;
-  if (age !== null && age > STATUS_THRESHOLDS.datadogWindowSeconds) {
-    out.push(
-      `The oldest undelivered record was queued ${formatDuration(age)} ago, past Datadog's 18 h window: it will not be indexed as current. Check why delivery is stuck (last errors, API key).`,
-    );
-  } else if (age !== null && age > STATUS_THRESHOLDS.oldestWarnSeconds) {
-    out.push(
-      `The oldest undelivered record was queued ${formatDuration(age)} ago: Datadog does not index logs over 18 h old as current. Check why delivery is slow (last errors, API key).`,
-    );
-  }
-  if (spool.maxBytes > 0 && spool.bytes / spool.maxBytes >= STATUS_THRESHOLDS.spoolWarnRatio) {
-    out.push(
-      `The spool is ${Math.floor((spool.bytes / spool.maxBytes) * 100)}% full: at 100% the ingest answers 503 and the poller waits.`,
-    );
-  }
-  if (spool.deadLetters > 0) {
-    out.push(
-      `${spool.deadLetters} dead letter${spool.deadLetters === 1 ? '' : 's'}: Datadog refused them for good; inspect with \`spool ls --dead\`, then replay or purge.`,
-    );
-  }
-  return out;
 }
 
 export function configSummary(c: Readonly<Config>): ConfigSummary {
@@ -448,24 +232,9 @@ export function configSummary(c: Readonly<Config>): ConfigSummary {
   };
 }
 
-/** "3 d 4 h", "5 h 12 m", "42 s" */
-export function formatDuration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} m ${s % 60} s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h} h ${m % 60} m`;
-  return `${Math.floor(h / 24)} d ${h % 24} h`;
-}
-
 /** the version in our package.json */
 export function readVersion(): string {
   return packageVersion();
-}
-
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function iso(ms: number | null | undefined): string | null {

@@ -15,7 +15,7 @@ const DAY = 86_400_000;
 
 /** a stopped forwarder's storage: `old` dead letters from 10 days ago, `recent` from now, `queued` records */
 async function storageWith(t: TestContext, counts: { old: number; recent: number; queued: number }): Promise<string> {
-  const dir = tempDir(t, 'tdf-cli-spool-');
+  const dir = tempDir('tdf-cli-spool-', t);
   let clock = Date.now() - 10 * DAY;
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
   const dead = async (n: number, reason: string, status: number | null) => {
@@ -141,7 +141,7 @@ test("stats, ls, replay and purge on a stopped forwarder's storage", async (t) =
 });
 
 test('usage errors are refused before the storage is touched', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const cases: Array<[Partial<RunSpoolOptions> & Pick<RunSpoolOptions, 'action'>, RegExp]> = [
     [{ action: 'ls', dead: false }, /spool ls works on dead letters: add --dead/],
     [{ action: 'purge' }, /needs --before/],
@@ -240,7 +240,7 @@ test('goes through the admin api while the forwarder runs', async (t) => {
   assert.equal(spool.stats().deadLetters, 0);
 
   // --url to an admin api that serves another storage directory is refused
-  const elsewhere = tempDir(t);
+  const elsewhere = tempDir('tdf-telemetry-', t);
   await assert.rejects(
     runSpool({
       action: 'replay',

@@ -52,7 +52,7 @@ function docFor(t: TestContext, over: { sink?: DatadogSinkStatus; oldestAgeHours
   teleport.lastError = 'unavailable: \u001b[31mred\u001b[0m';
   teleport.lastSuccessAt = now - 5000;
   const sources: StatusSources = {
-    config: testConfig(tempDir(t)),
+    config: testConfig(tempDir('tdf-telemetry-', t)),
     version: '1.0.0',
     startedAt: now - 3 * HOUR,
     now: () => now,
@@ -169,7 +169,7 @@ test('renderDiskStatus and teleportState: what the storage directory holds (pure
 });
 
 test("runStatus asks the running forwarder's admin api", async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
   t.after(() => spool.close());
   await spool.append([JSON.stringify({ message: 'a' }), JSON.stringify({ message: 'b' })]);
@@ -205,12 +205,12 @@ test("runStatus asks the running forwarder's admin api", async (t) => {
 
   // a forwarder on another storage directory is named
   const other = capture();
-  await runStatus({ flags: { storage: tempDir(t), 'admin-port': port }, env: {}, out: other });
+  await runStatus({ flags: { storage: tempDir('tdf-telemetry-', t), 'admin-port': port }, env: {}, out: other });
   assert.match(other.text(), /note: this forwarder uses storage /);
 });
 
 test('runStatus falls back to the storage directory when the forwarder is not running', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => Date.now() - 13 * HOUR });
   await spool.append(
     [JSON.stringify({ message: 'a' })],
@@ -248,7 +248,7 @@ test('runStatus falls back to the storage directory when the forwarder is not ru
 });
 
 test('runStatus: running but admin unreachable, and nothing to read, are errors that say so', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
   const port = await freePort();
   try {
@@ -269,7 +269,7 @@ test('runStatus: running but admin unreachable, and nothing to read, are errors 
   } finally {
     await spool.close();
   }
-  const empty = tempDir(t);
+  const empty = tempDir('tdf-telemetry-', t);
   await assert.rejects(
     runStatus({ flags: { storage: `${empty}/none`, 'admin-port': port }, env: {}, out: capture() }),
     /nothing to read: .*there is no spool in/,

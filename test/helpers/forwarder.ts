@@ -3,11 +3,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { waitFor } from './wait.js';
 import { tmpdir } from 'node:os';
 import { startFakeIntake, type FakeIntake } from '../../src/fakes/intake.js';
 import { readJsonLines } from './json-lines.js';
 import { MtlsClient, writeTlsFiles, type TlsFiles } from './mtls.js';
 import { cliCommand } from './paths.js';
+
+export { waitFor };
 
 export interface RunningForwarder {
   proc: ChildProcess;
@@ -96,15 +99,6 @@ export async function runForwarder(
     fw.port = line.port;
   }
   return fw;
-}
-
-/** polls until cond() is true; a hang guard, not a timing assertion */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { storageResult } from '../../src/setup/check-files.js';
+import { storageResult } from '../../src/checks/files.js';
 
 test('storage: existing, to be created under missing parents, under a file, and where nothing can be made', (t) => {
   const base = mkdtempSync(join(tmpdir(), 'tdf-storage-check-'));

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { openSpool } from '../../src/spool/spool.js';
 import type { Spool } from '../../src/spool/types.js';
-import type { SinkLogger } from '../../src/sinks/datadog/sink.js';
+import type { Logger } from '../../src/log.js';
+
+export { waitFor } from '../helpers/wait.js';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';
@@ -14,7 +16,7 @@ export interface LogLine {
   obj: Record<string, unknown>;
 }
 
-export interface RecordingLogger extends SinkLogger {
+export interface RecordingLogger extends Logger {
   lines: LogLine[];
 }
 
@@ -75,14 +77,6 @@ export function auditLog(i: number, size = 500, extra: Record<string, unknown> =
 
 export function auditLogs(from: number, count: number, size?: number): string[] {
   return Array.from({ length: count }, (_, k) => auditLog(from + k, size));
-}
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** ids of the logs the intake accepted, with duplicates kept */

@@ -1,10 +1,13 @@
 // shared by the spool tests: stores to run the suite on, and a wrapper that watches or breaks db.batch().
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { MemoryLevel } from 'memory-level';
 import type { SpoolDb } from '../../src/spool/spool.js';
+
+import { tempDir } from '../helpers/temp.js';
+
+export { tempDir };
+export { within } from '../helpers/wait.js';
 
 export interface StoreKind {
   name: string;
@@ -16,10 +19,6 @@ export interface Store {
   /** a handle on the same data: a new ClassicLevel on the same directory, or the same MemoryLevel again */
   db(): SpoolDb;
   cleanup(): Promise<void>;
-}
-
-export function tempDir(prefix = 'tdf-spool-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
 export const memoryStore: StoreKind = {
@@ -120,19 +119,6 @@ export function watchBatches(db: SpoolDb): { calls: BatchCall[]; fail: null | 'b
     if (state.fail === 'after') throw Object.assign(new Error('simulated sync error'), { code: 'LEVEL_IO_ERROR' });
   });
   return state;
-}
-
-/** resolve a promise or fail after a long time (a hang guard, not a timing assertion) */
-export async function within<T>(promise: Promise<T>, ms = 10_000, what = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, guard]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** has the promise settled yet? lets pending work run first */

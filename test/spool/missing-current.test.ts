@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageError } from '../../src/errors.js';
 import { openSpool } from '../../src/spool/spool.js';
-import { storageResult } from '../../src/setup/check-files.js';
+import { storageResult } from '../../src/checks/files.js';
 
 const CURSOR = 'teleport/cursor';
 

@@ -48,7 +48,7 @@ async function startAdmin(t: TestContext, server: AdminServer): Promise<number> 
 }
 
 test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'dry-run': true });
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
   let spoolOpen = true;
@@ -139,7 +139,7 @@ test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http',
 });
 
 test('readyz flips to 503 while Datadog refuses the api key, and back once it accepts it', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false });
   const intake = await startFakeIntake({ apiKeys: ['some-other-key-000'] });
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
@@ -199,7 +199,7 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
 });
 
 async function withDeadLetters(t: TestContext, n: number): Promise<Spool> {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
   t.after(() => spool.close());
   await spool.append(Array.from({ length: n }, (_, i) => JSON.stringify({ message: `log ${i}` })));
@@ -210,7 +210,7 @@ async function withDeadLetters(t: TestContext, n: number): Promise<Spool> {
 
 test('dead-letter endpoints: list, replay by id and all, purge; loopback and json only', async (t) => {
   const spool = await withDeadLetters(t, 4);
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false, 'dry-run': true });
   const sources: StatusSources = { config, version: 't', startedAt: Date.now(), spool: () => spool.stats() };
   const logs: string[] = [];
@@ -291,7 +291,7 @@ test('dead-letter endpoints: list, replay by id and all, purge; loopback and jso
 });
 
 test('start fails with a clear error when the port is taken; close is idempotent', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false, 'dry-run': true });
   const sources: StatusSources = { config, version: 't', startedAt: Date.now() };
   const deps = { health: () => healthReport(sources), status: () => statusDoc(sources), logger: silentLogger };

@@ -25,7 +25,7 @@ test('foldTag folds session ids and id-like segments, keeps names', () => {
 });
 
 test('exposition holds the expected series, read from the components at scrape time', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   let clock = Date.parse('2024-05-01T12:00:00Z');
   const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
@@ -174,7 +174,7 @@ test('latency hooks fill the histograms by status code', async () => {
 });
 
 test('sink counters follow a real delivery to a Datadog-compatible intake', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const intake = await startFakeIntake({ apiKeys: ['right-key-000000'] });
   const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024 });
   const sink = createDatadogSink(

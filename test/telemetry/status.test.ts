@@ -2,14 +2,8 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSpool } from '../../src/spool/spool.js';
 import type { DatadogSinkStatus } from '../../src/sinks/datadog/sink.js';
-import {
-  formatDuration,
-  healthReport,
-  readVersion,
-  scrub,
-  statusDoc,
-  type StatusSources,
-} from '../../src/telemetry/status.js';
+import { formatDuration } from '../../src/format.js';
+import { healthReport, readVersion, scrub, statusDoc, type StatusSources } from '../../src/telemetry/status.js';
 import { API_KEY, PASSPHRASE, ingestStats, teleportStatus, tempDir, testConfig } from './support.js';
 
 const HOUR = 3600_000;
@@ -28,7 +22,7 @@ function sinkStatus(): DatadogSinkStatus {
 }
 
 test('status document: spool age warnings near and past the 18 h window, identity expiry, dead letters', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   let clock = Date.parse('2024-05-02T00:00:00Z');
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
@@ -87,7 +81,7 @@ test('status document: spool age warnings near and past the 18 h window, identit
 });
 
 test('no secret reaches the document, even one echoed in an error text', async (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'datadog-url': 'http://user:pw@proxy.example:8080/base?token=abc' });
   const sink = sinkStatus();
   sink.authFailing = true;
@@ -115,7 +109,7 @@ test('no secret reaches the document, even one echoed in an error text', async (
 });
 
 test('readiness: stopping and not-started components fail their checks', (t) => {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir);
   let stopping = false;
   const teleport = teleportStatus();
@@ -258,7 +252,7 @@ test('quiet teleport streams are warnings naming them and when they are cancelle
 
 /** the status sources of a poller-only forwarder with a real spool, all read at now() */
 async function pollerSources(t: TestContext, now: () => number) {
-  const dir = tempDir(t);
+  const dir = tempDir('tdf-telemetry-', t);
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now });
   t.after(() => spool.close());
   const teleport = teleportStatus();

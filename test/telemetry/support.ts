@@ -1,21 +1,15 @@
 // shared pieces of the telemetry and cli tests: temp dirs, a config, component snapshots that tests change by hand
 // (for the components not under test), and a reader of the prometheus text format.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import type { IngestStats } from '../../src/sources/http/server.js';
 import { initialStatus, type TeleportSourceStatus } from '../../src/sources/teleport/source.js';
 
+export { waitFor } from '../helpers/wait.js';
+export { tempDir } from '../helpers/temp.js';
+export { silentLogger } from '../helpers/logs.js';
+
 export const API_KEY = 'dd-secret-api-key-0123456789';
 export const PASSPHRASE = 'ingest-key-passphrase-secret';
-
-export function tempDir(t: TestContext, prefix = 'tdf-telemetry-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** a config as `start` would load it (partial: no certificate files needed) */
 export function testConfig(
@@ -81,21 +75,6 @@ export function series(text: string, name: string): Array<Record<string, string>
   return out;
 }
 
-/** poll until check() is truthy; a hang guard, not a timing assertion */
-export async function waitFor<T>(
-  check: () => T | Promise<T>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 /** an output that keeps what is written */
 export function capture(): { write(text: string): boolean; text(): string } {
   let buf = '';
@@ -107,5 +86,3 @@ export function capture(): { write(text: string): boolean; text(): string } {
     text: () => buf,
   };
 }
-
-export const silentLogger = { debug() {}, info() {}, warn() {}, error() {} };

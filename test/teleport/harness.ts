@@ -2,10 +2,8 @@
 // PollerDeps over that spool, log capture, and draining what the poller shipped.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import pino, { type Logger } from 'pino';
+import type { Logger } from '../../src/log.js';
 import { openSpool } from '../../src/spool/spool.js';
 import type { Spool, StateOp } from '../../src/spool/types.js';
 import type { SourceRecord } from '../../src/record.js';
@@ -24,17 +22,24 @@ import {
   type TeleportSourceOptions,
 } from '../../src/sources/teleport/source.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
+import { captureLogs, type LogCapture } from '../helpers/logs.js';
+import { tempDir } from '../helpers/temp.js';
+import { waitFor, within } from '../helpers/wait.js';
+import { createPipeline, DryRunState, type PollerPort } from '../../src/pipeline.js';
+import { createRouter } from '../../src/router/router.js';
 
 await awayFromUtcMidnight();
+
+export { captureLogs, tempDir, within, type LogCapture };
+/** polls until cond() is true */
+export const until = async (cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> => {
+  await waitFor(cond, what, ms);
+};
 
 export const DAY = 86_400_000;
 let sharedTls: ReturnType<typeof createFakeTeleportTls> | undefined;
 /** one CA and server cert per test file: RSA keys are slow */
 export const fakeTls = () => (sharedTls ??= createFakeTeleportTls());
-
-export function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'tdf-teleport-'));
-}
 
 export function writeIdentity(fake: FakeTeleport, file: string, user = 'bot-datadog', ttlHours = 12): void {
   const { cert, key } = fake.issueClientCert({ user, ttlHours });
@@ -43,30 +48,15 @@ export function writeIdentity(fake: FakeTeleport, file: string, user = 'bot-data
   fs.renameSync(tmp, file); // like tbot: the reader never sees half a file
 }
 
-export interface LogCapture {
-  logger: Logger;
-  lines: Array<Record<string, unknown>>;
-  has(msg: RegExp): boolean;
-}
-
-export function captureLogs(): LogCapture {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const l of String(chunk).split('\n')) if (l.trim()) lines.push(JSON.parse(l));
-      cb();
-    },
-  });
-  const logger = pino({ level: 'debug' }, sink);
-  return { logger, lines, has: (re) => lines.some((l) => re.test(String(l.msg))) };
-}
-
 export interface EmitHook {
   /** after a durable emit */
   after?(records: SourceRecord[], state: StateOp[]): void;
+  /** a dry run: through the real pipeline (every tag routed) over a fresh DryRunState; the spool is not used */
+  dryRun?: boolean;
 }
 
 export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now?: () => number): PollerDeps {
+  if (hook.dryRun) return { ...pipelinePort(logger, hook), logger, now };
   return {
     async emit(records, state) {
       await spool.append(
@@ -81,6 +71,27 @@ export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now
     putState: (ops) => spool.putState(ops),
     logger,
     now,
+  };
+}
+
+/**
+ * the app's pipeline in front of the poller: a real router (every tag sent) and pipeline over `spool`; for a dry
+ * run over a fresh DryRunState, as openStorage gives with no storage yet
+ */
+export function pipelinePort(logger: Logger, hook: EmitHook = {}, spool?: Spool): PollerPort {
+  const router = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h' });
+  const port = createPipeline({
+    router,
+    spool: hook.dryRun || !spool ? new DryRunState(1 << 20) : spool,
+    dryRun: hook.dryRun ?? false,
+    logger,
+  }).teleport;
+  return {
+    ...port,
+    async emit(records, state) {
+      await port.emit(records, state);
+      hook.after?.(records, state);
+    },
   };
 }
 
@@ -110,7 +121,7 @@ export interface Env {
 
 export async function setup(o: { dataset?: FakeDataset; maxBytes?: number } = {}): Promise<Env> {
   const fake = await startFakeTeleport({ tls: fakeTls(), dataset: o.dataset });
-  const dir = tempDir();
+  const dir = tempDir('tdf-teleport-');
   const identityFile = path.join(dir, 'identity');
   writeIdentity(fake, identityFile);
   const spoolPath = path.join(dir, 'spool');
@@ -154,25 +165,6 @@ export async function setup(o: { dataset?: FakeDataset; maxBytes?: number } = {}
     },
   };
   return env;
-}
-
-/** rejects if p does not settle within ms (a hang guard, not a timing assertion) */
-export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** the audit event ids of the dataset (and of events added since) */

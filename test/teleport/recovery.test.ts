@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import pino from 'pino';
+import { silentLogger } from '../helpers/logs.js';
 import { generatedDataset } from '../../src/fakes/teleport.js';
 import { StorageError } from '../../src/errors.js';
 import { createCA, createCert } from '../../src/tls/certs.js';
@@ -87,8 +87,8 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
     ac.abort();
     client.close();
   });
-  const logger = pino({ level: 'silent' });
-  const store = new StateStore(spoolDeps(e.spool, logger), false, logger);
+  const logger = silentLogger;
+  const store = new StateStore(spoolDeps(e.spool, logger), logger);
   const sessions = createSessions(
     {
       concurrency: 2,

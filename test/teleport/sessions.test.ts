@@ -288,7 +288,7 @@ test('N failed logins within the period lock the user (once); fewer, older or dr
   const e2 = await env();
   const locks2 = addFakeLockService(e2.fake);
   e2.fake.addEvents([failedLogin('gina', now - 3000), failedLogin('gina', now - 2000)]);
-  source = e2.source({ lock: { ...lock, failedAttemptsCount: 2, forMs: 0 }, dryRun: true });
+  source = e2.source({ lock: { ...lock, failedAttemptsCount: 2, forMs: 0 } }, { dryRun: true });
   await source.start();
   await within(source.done, 15_000, 'dry run');
   await source.stop();

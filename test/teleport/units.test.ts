@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import pino from 'pino';
+import { silentLogger } from '../helpers/logs.js';
 import { ConfigError } from '../../src/errors.js';
 import { decodeEvent, structToObject, failedLoginUser, uploadedSessionId } from '../../src/sources/teleport/events.js';
 import {
@@ -17,10 +17,10 @@ import { readBatches } from '../../src/sources/teleport/batches.js';
 import { reachesThreshold, createLocker } from '../../src/sources/teleport/lock.js';
 import { resolveOptions } from '../../src/sources/teleport/source.js';
 import { StateStore, resolveStartTime, K } from '../../src/sources/teleport/state.js';
-import { Backoff } from '../../src/sources/teleport/retry.js';
+import { Backoff } from '../../src/backoff.js';
 import type { StateOp } from '../../src/spool/types.js';
 
-const logger = pino({ level: 'silent' });
+const logger = silentLogger;
 
 test('Struct values decode to plain JSON', () => {
   const obj = structToObject({
@@ -244,7 +244,7 @@ function memDeps() {
 
 test('start time is stored on the first run; a different one later is an error once something was exported', async () => {
   const deps = memDeps();
-  const store = new StateStore(deps, false, logger);
+  const store = new StateStore(deps, logger);
   const t = new Date('2024-05-01T00:00:00Z');
   assert.deepEqual(await resolveStartTime(store, t, Date.now()), { start: t, fresh: true });
   assert.equal(deps.state.get(K.startTime), t.toISOString());
@@ -275,15 +275,6 @@ test('start time is stored on the first run; a different one later is an error o
   assert.equal(deps.state.get(K.startTime), later.toISOString());
 });
 
-test('dry run writes nothing but remembers its own progress', async () => {
-  const deps = memDeps();
-  const store = new StateStore(deps, true, logger);
-  await store.commit([{ tag: 't', time: 1, record: {} }], [{ type: 'put', key: 'teleport/x', value: '1' }]);
-  assert.equal(deps.state.size, 0);
-  assert.equal(await store.get('teleport/x'), '1');
-  assert.deepEqual(await store.list('teleport/'), [{ key: 'teleport/x', value: '1' }]);
-});
-
 test('commit waits for space and retries the same call when the spool is full', async () => {
   const deps = memDeps();
   let calls = 0;
@@ -294,7 +285,7 @@ test('commit waits for space and retries the same call when the spool is full', 
     for (const op of ops) if (op.type === 'put') deps.state.set(op.key, op.value);
   };
   deps.waitForSpace = async () => void waits++;
-  const store = new StateStore(deps, false, logger);
+  const store = new StateStore(deps, logger);
   await store.commit([{ tag: 't', time: 1, record: {} }], [{ type: 'put', key: 'k', value: 'v' }]);
   assert.equal(calls, 3);
   assert.equal(waits, 2);

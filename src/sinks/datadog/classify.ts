@@ -7,6 +7,7 @@
 //   no answer      (connect, tls, reset, timeout) retry like 5xx
 //   other          (1xx, non-202 2xx, 3xx) retry: only a 202 means datadog has the logs
 import { STATUS_CODES } from 'node:http';
+import { fullJitterMs, unit } from '../../backoff.js';
 
 /** the retry counters the sink keeps; 'other' is anything that is neither an error nor a 202 */
 export type RetryClass = '4xx' | '429' | '5xx' | 'network' | 'other';
@@ -102,17 +103,16 @@ export interface RetryDelayOptions {
  * jitter (up to min(base, 1 s)) so workers do not all return in the same instant.
  */
 export function retryDelayMs(attempt: number, options: RetryDelayOptions): number {
-  const r = clampUnit(options.random());
   if (options.hintMs !== undefined && options.hintMs !== null) {
+    const r = unit(options.random());
     return Math.round(Math.min(options.hintMs, MAX_HINT_MS) + r * Math.min(options.baseMs, 1000));
   }
-  const window = Math.min(options.capMs, options.baseMs * 2 ** Math.min(Math.max(attempt, 0), 30));
-  return Math.floor(r * window);
+  return fullJitterMs(attempt, options.baseMs, options.capMs, options.random);
 }
 
 /** auth failures are retried slowly: a uniform draw in [baseMs, 2 * baseMs) */
 export function authRetryDelayMs(baseMs: number, random: () => number): number {
-  return Math.floor(baseMs + clampUnit(random()) * baseMs);
+  return Math.floor(baseMs + unit(random()) * baseMs);
 }
 
 function header(headers: ResponseHeaders, name: string): string | undefined {
@@ -128,9 +128,4 @@ function seconds(value: string | undefined): number | null {
   const text = value.trim();
   if (!/^\d+(\.\d+)?$/.test(text)) return null;
   return Number(text);
-}
-
-function clampUnit(r: number): number {
-  if (!(r >= 0)) return 0;
-  return r >= 1 ? 0.999999 : r;
 }

@@ -2,8 +2,9 @@
 // (classify.ts). a batch stays with its worker until every log in it is acked (202) or dead-lettered (refused for
 // good): retries wait in the worker, never back in the spool, so nothing is lost and nothing is acked early.
 // refused and too-large batches are halved until the culprit is alone, then only it is dead-lettered.
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ConfigError } from '../../errors.js';
+import { sleep } from '../../sleep.js';
+import type { Logger } from '../../log.js';
 import type { Spool, SpoolItem } from '../../spool/types.js';
 import {
   authRetryDelayMs,
@@ -51,17 +52,9 @@ export interface DatadogSinkOptions {
   batchWaitMs?: number;
 }
 
-/** the subset of pino the sink uses: a structured object, then a sentence */
-export interface SinkLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
 export interface DatadogSinkDeps {
   spool: Spool;
-  logger: SinkLogger;
+  logger: Logger;
   now?: () => number;
   random?: () => number;
   /** called once per request with the intake's status (null: no answer) and the duration (metrics) */
@@ -225,15 +218,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   }
 
   /** false when the sink is stopping */
-  async function pause(ms: number): Promise<boolean> {
-    if (stopTaking.signal.aborted) return false;
-    try {
-      await sleepFor(ms, undefined, { signal: stopTaking.signal });
-      return true;
-    } catch {
-      return false;
-    }
-  }
+  const pause = (ms: number): Promise<boolean> => sleep(ms, stopTaking.signal);
 
   // an intake or a proxy may echo the request's headers in its error body: the key must not reach a log, a dead
   // letter or /status through it

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import { decodeRequest, tagFromPath, MAX_TAG_LENGTH } from './decode.js';
 import { classify, classifyClientError, errorBody, type Failure } from './responses.js';
@@ -337,7 +337,7 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
                 let timer: NodeJS.Timeout | undefined;
                 const grace = new Promise<void>((resolve) => {
                   timer = setTimeout(() => {
-                    log.warn('ingest requests still open after the close grace period: dropping their connections');
+                    log.warn({}, 'ingest requests still open after the close grace period: dropping their connections');
                     a.server.closeAllConnections();
                     // sockets still in their tls handshake are no http connections: closeAllConnections misses them
                     for (const sock of sockets) sock.destroy();
@@ -362,7 +362,7 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       server.setTicketKeys(randomBytes(48));
       generation++;
       server.closeIdleConnections();
-      log.info('ingest TLS material reloaded: new connections use the new CA and server certificate');
+      log.info({}, 'ingest TLS material reloaded: new connections use the new CA and server certificate');
     },
 
     stats() {

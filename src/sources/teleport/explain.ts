@@ -6,10 +6,10 @@
 // node, and also what a restarting auth service looks like: passing, with a hint that names both.
 // pure: the same words serve the poller's logs, its status and `check`.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import { TeleportAccessError } from '../../errors.js';
 import { describeError, grpcCode } from './retry.js';
-import { ROLE_FILE } from '../../setup/role.js';
+import { ROLE_FILE } from './role.js';
 
 export type TeleportProblem =
   'access' | 'identity' | 'expired' | 'untrusted' | 'refused' | 'route' | 'not-tls' | 'unreachable' | 'other';

@@ -7,7 +7,7 @@
 // other, so switching after a teleport upgrade would send the whole history again (the legacy search still
 // works on newer auth services). only a downgrade (export stored, now UNIMPLEMENTED) forces legacy: it starts at
 // the stored export date, and events of that date may be sent again.
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
 import type { AuditLogClient } from './client.js';
@@ -15,7 +15,9 @@ import type { WireExportEvent } from './decoder.js';
 import { readBatches } from './batches.js';
 import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, type DecodedEvent } from './events.js';
-import { Backoff, isUnimplemented, sleep } from './retry.js';
+import { Backoff } from '../../backoff.js';
+import { sleep } from '../../sleep.js';
+import { isUnimplemented } from './retry.js';
 import {
   FailureLog,
   PermanentFailures,

@@ -5,10 +5,11 @@
 // threshold: we lock at the N-th failure within the period, as our docs say ("after N failed logins"); the go
 // handler (go-limiter, Tokens: N per Interval) only locks on failure N+1, so the same settings lock one attempt
 // sooner here. users whose failures can no longer count (all older than STALE_MS + period) are pruned, amortized.
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { LockSpec } from './client.js';
 import { failedLoginUser, type DecodedEvent } from './events.js';
-import { Backoff, sleep } from './retry.js';
+import { Backoff } from '../../backoff.js';
+import { sleep } from '../../sleep.js';
 import { plainExplain, type Explain } from './explain.js';
 
 export const STALE_MS = 3600_000; // 1 h

@@ -8,14 +8,15 @@
 // retried with capped backoff and never dropped. one failing session never stops the others.
 // exit-on-last-event does not wait for recordings not found yet, nor for those that failed EXIT_AFTER_ATTEMPTS
 // times in a row (the go handler gives up after 3): they stay in state and resume on the next run.
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { AuditLogClient } from './client.js';
 import type { WireEvent } from './decoder.js';
 import { readBatches } from './batches.js';
 import type { StreamWatch } from './streams.js';
 import { decodeWireEvent, toSourceRecord, uploadedSessionId, type DecodedEvent } from './events.js';
 import { EXPORT_BATCH_MAX, LINGER_MS, isStop } from './exporter.js';
-import { Backoff, describeError, isNotFound } from './retry.js';
+import { Backoff } from '../../backoff.js';
+import { describeError, isNotFound } from './retry.js';
 import { FailureLog, explainedText, plainExplain, type Explain, type ExplainedError } from './explain.js';
 import { K, del, putJson, type SessionState, type StateStore } from './state.js';
 import type { StateOp } from '../../spool/types.js';

@@ -3,7 +3,7 @@
 // records to the spool with their cursors (exactly once). start/stop contract: start() validates options and
 // the identity and checks the stored start time (it throws on those), then works in the background until
 // stop(); `done` resolves when exit-on-last-event caught up, or after stop().
-import type { Logger } from 'pino';
+import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
 import { ConfigError, TeleportAccessError, TlsFileError } from '../../errors.js';
@@ -12,7 +12,8 @@ import { TELEPORT_API_DOMAIN } from './credentials.js';
 import { createExporter, isStop, type StuckChunk } from './exporter.js';
 import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { createLocker } from './lock.js';
-import { describeError, sleep } from './retry.js';
+import { sleep } from '../../sleep.js';
+import { describeError } from './retry.js';
 import {
   PermanentFailures,
   expiredIdentity,
@@ -45,6 +46,8 @@ export interface PollerDeps {
   getState(key: string): Promise<string | undefined>;
   listState(prefix: string): Promise<Array<{ key: string; value: string }>>;
   putState(ops: StateOp[]): Promise<void>;
+  /** a dry run (the pipeline's): emit writes nothing, and teleport locks are logged, not made */
+  dryRun?: boolean;
   logger: Logger;
   now?: () => number;
 }
@@ -83,7 +86,6 @@ export interface TeleportSourceOptions {
   skipSessionTypes?: string[];
   startTime?: Date;
   concurrency?: number;
-  dryRun?: boolean;
   exitOnLastEvent?: boolean;
   /** tag of audit events (the go handler's url path) */
   eventsTag?: string;
@@ -116,7 +118,6 @@ export const DEFAULTS = {
   skipEventTypes: [] as string[],
   skipSessionTypes: ['print'],
   concurrency: 5,
-  dryRun: false,
   exitOnLastEvent: false,
   eventsTag: 'events.log',
   sessionTagPrefix: 'session',
@@ -273,6 +274,7 @@ export interface TeleportSource {
 export function createTeleportSource(options: TeleportSourceOptions, deps: PollerDeps): TeleportSource {
   const logger = deps.logger;
   const now = deps.now ?? Date.now;
+  const dryRun = deps.dryRun ?? false;
   const ac = new AbortController();
   let resolveDone!: () => void;
   let rejectDone!: (err: unknown) => void;
@@ -330,10 +332,9 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     }
     const store = new StateStore(
       deps,
-      o.dryRun,
       logger,
       () => {
-        if (!ac.signal.aborted) logger.info('spool closed: the teleport poller stops');
+        if (!ac.signal.aborted) logger.info({}, 'spool closed: the teleport poller stops');
         ac.abort();
       },
       now,
@@ -381,7 +382,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         route: { mode, cluster: o.clusterName ?? current?.clusterName },
       });
     locker = createLocker(
-      { ...o.lock, dryRun: o.dryRun },
+      { ...o.lock, dryRun },
       {
         upsert: (lock, signal) => c.upsertLock(lock, signal),
         logger,
@@ -500,10 +501,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     );
     quietTimer.unref?.();
     st.state = 'running';
-    logger.info(
-      { addr: o.addr, mode, startTime: startTime.toISOString(), dryRun: o.dryRun },
-      'teleport poller started',
-    );
+    logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun }, 'teleport poller started');
     if (waiting) {
       const x = expiredText();
       expirySaid = identity.fingerprint;
@@ -544,7 +542,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
           `${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`,
         );
       }
-      logger.info('teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
+      logger.info({}, 'teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
     })().then(
       () => resolveDone(),
       (err) => {

@@ -9,9 +9,8 @@
 //   legacy/cursor                     {"w": window start ms, "k": start_key, "id": last sent event id}
 //   session/<sid>                     {"i": next event index, "t": upload time ms}: a recording still to stream
 //
-// in dry run nothing is written: records go to emit with no state (in dry run it routes and logs them, and writes
-// nothing), and ops apply to an in-memory overlay so the poller still moves forward.
-import type { Logger } from 'pino';
+// a dry run is the pipeline's business (src/pipeline.ts): it writes nothing and keeps this state in memory.
+import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
 import { ConfigError } from '../../errors.js';
@@ -66,13 +65,11 @@ export class StoppedError extends Error {
 }
 
 export class StateStore {
-  private readonly overlay = new Map<string, string | null>();
   /** commits waiting for spool space now (export chunks and recordings held back), and since when one has been */
   private waiting = 0;
   private waitingFrom: number | undefined;
   constructor(
     private readonly deps: StateDeps,
-    private readonly dryRun: boolean,
     private readonly logger: Logger,
     /** called once the spool says it is closed: the poller stops as a whole */
     private readonly onClosed: () => void = () => {},
@@ -85,7 +82,6 @@ export class StateStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    if (this.overlay.has(key)) return this.overlay.get(key) ?? undefined;
     return this.deps.getState(key);
   }
 
@@ -100,14 +96,8 @@ export class StateStore {
     }
   }
 
-  async list(prefix: string): Promise<Array<{ key: string; value: string }>> {
-    const rows = new Map((await this.deps.listState(prefix)).map((r) => [r.key, r.value] as const));
-    for (const [k, v] of this.overlay) {
-      if (!k.startsWith(prefix)) continue;
-      if (v === null) rows.delete(k);
-      else rows.set(k, v);
-    }
-    return [...rows].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([key, value]) => ({ key, value }));
+  list(prefix: string): Promise<Array<{ key: string; value: string }>> {
+    return this.deps.listState(prefix);
   }
 
   /**
@@ -115,12 +105,6 @@ export class StateStore {
    * spool is full; throws SpoolClosedError when shutting down, StoppedError when the signal aborts.
    */
   async commit(records: SourceRecord[], ops: StateOp[], signal?: AbortSignal): Promise<void> {
-    if (this.dryRun) {
-      // emit routes them and logs what would be shipped or dropped, and writes nothing; the state ops stay here
-      if (records.length > 0) await this.deps.emit(records, []);
-      for (const op of ops) this.overlay.set(op.key, op.type === 'put' ? op.value : null);
-      return;
-    }
     if (records.length === 0 && ops.length === 0) return;
     for (;;) {
       if (signal?.aborted) throw new StoppedError();

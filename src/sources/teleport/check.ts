@@ -2,10 +2,10 @@
 // date two days ahead (an empty answer), under a short deadline. an answer proves the address, the TLS trust in
 // both directions and the role; UNIMPLEMENTED proves the same on an Auth Service without the export API.
 import * as grpc from '@grpc/grpc-js';
-import { createAuditLogClient, resolveMode } from '../sources/teleport/client.js';
-import type { TlsIdentity } from '../sources/teleport/identity.js';
-import { explainTeleportError } from '../sources/teleport/explain.js';
-import { result, type CheckResult } from './report.js';
+import { createAuditLogClient, resolveMode } from './client.js';
+import type { TlsIdentity } from './identity.js';
+import { explainTeleportError } from './explain.js';
+import { result, type CheckResult } from '../../checks/report.js';
 
 export interface ProbeOptions {
   addr: string;

@@ -4,8 +4,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { VALIDATE_PATH } from '../sinks/datadog/limits.js';
-import { result, type CheckResult } from './report.js';
+import { VALIDATE_PATH } from './limits.js';
+import { result, type CheckResult } from '../../checks/report.js';
 
 export type KeyVerdict =
   | { kind: 'valid' }

@@ -3,7 +3,7 @@
 // clock comes in as `now`. messages name files, never key material or passphrases.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { splitCertificates } from '../sources/teleport/identity.js';
-import { blocker, result, isoSeconds, type CheckResult } from './report.js';
+import { blocker, result, isoSeconds, type CheckResult } from '../checks/report.js';
 
 export const EXPIRY_WARN_MS = 30 * 24 * 3600_000; // warn when a certificate has less than 30 days left
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
