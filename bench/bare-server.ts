@@ -6,7 +6,8 @@
 // before the 200, and nothing else (no decoding, routing or delivery). with --durable-file <dir>: the file floor,
 // the cheapest durable server we know how to write: no database, each group's bodies written as lines into a
 // file of zeros written and synced before the run (an overwrite needs no size change, so fdatasync skips the
-// journal) and one fdatasync before the group's 200s. prints one json line with the port; exits on SIGTERM or
+// journal) and one fdatasync before the group's 200s. with --durable <dir> --written: the written floor, the same
+// leveldb group commit without sync (the 200 once leveldb has written its log to the os, as ingest.ack = written). prints one json line with the port; exits on SIGTERM or
 // when its parent goes away (stdin closes).
 import { fdatasync, openSync, readFileSync, write as fsWrite, writeSync, fsyncSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     key: { type: 'string' },
     h2: { type: 'boolean', default: false },
     durable: { type: 'string' },
+    written: { type: 'boolean', default: false },
     'durable-file': { type: 'string' },
     'file-mib': { type: 'string', default: '256' },
   },
@@ -96,7 +98,7 @@ if (values['durable-file']) {
   const commit = groupCommit((bodies) =>
     db.batch(
       bodies.map((value) => ({ type: 'put' as const, key: String(seq++).padStart(16, '0'), value })),
-      { sync: true },
+      { sync: !values.written },
     ),
   );
   app.post('/*', (req, reply) => {

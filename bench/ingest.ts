@@ -115,19 +115,20 @@ interface Running {
   stop(): Promise<void>;
 }
 
-type Kind = 'bare' | 'bare-h2' | 'bare-durable' | 'bare-file' | 'forwarder' | 'forwarder-written';
+type Kind = 'bare' | 'bare-h2' | 'bare-durable' | 'bare-written' | 'bare-file' | 'forwarder' | 'forwarder-written';
 type Ack = 'fsync' | 'written';
 const isForwarder = (k: Kind): boolean => k === 'forwarder' || k === 'forwarder-written';
 
 const cli = cliArgs(opt.cli);
 let runNo = 0;
 
-async function startBare(h2: boolean, durable: 'leveldb' | 'file' | null = null): Promise<Running> {
+async function startBare(h2: boolean, durable: 'leveldb' | 'written' | 'file' | null = null): Promise<Running> {
   const profile = opt['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${opt['cpu-prof']}`] : [];
   const args = [...profile, ...benchScript('bare-server'), '--ca', paths.ca, '--cert', paths.cert, '--key', paths.key];
   if (h2) args.push('--h2');
   const store = durable !== null ? mkdtempSync(join(storageBase, 'durable-')) : null;
   if (store !== null) args.push(durable === 'file' ? '--durable-file' : '--durable', store);
+  if (durable === 'written') args.push('--written');
   const child = spawnNode(args);
   const line = await child.waitForLine((l) => l.msg === 'bare listening', 30_000);
   return {
@@ -240,7 +241,10 @@ async function startForwarderWithoutDelivery(ack: Ack): Promise<Running> {
 
 function start(kind: Kind): Promise<Running> {
   if (isForwarder(kind)) return startForwarder(kind === 'forwarder' ? 'fsync' : 'written');
-  return startBare(kind === 'bare-h2', kind === 'bare-durable' ? 'leveldb' : kind === 'bare-file' ? 'file' : null);
+  const durable = ({ 'bare-durable': 'leveldb', 'bare-written': 'written', 'bare-file': 'file' } as const)[
+    kind as 'bare-durable' | 'bare-written' | 'bare-file'
+  ];
+  return startBare(kind === 'bare-h2', durable ?? null);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -404,6 +408,13 @@ function plans(): Plan[] {
           lanes: n,
         });
         out.push({ label: `bare + fdatasync'd file, ${n} connections`, kind: 'bare-file', proto: 'h1', lanes: n });
+        if (acks.includes('written'))
+          out.push({
+            label: `bare + leveldb without sync, ${n} connections`,
+            kind: 'bare-written',
+            proto: 'h1',
+            lanes: n,
+          });
       }
       if (opt.only !== 'bare') {
         if (acks.includes('fsync'))
@@ -512,6 +523,19 @@ if (scenario === 'closed') {
       verdicts.push(
         `${n} conn: ack=fsync cpu per event (request to intake 202) - leveldb floor cpu per request = ${fmt(extra)} µs` +
           (n === 1 ? ` (target <= 100: ${verdict(extra.median <= 100)})` : ''),
+      );
+    }
+    const writtenFloor = find('bare-written');
+    if (writtenFloor && bare) {
+      verdicts.push(
+        `${n} conn: the written floor (leveldb group commit without sync, nothing else) reaches ${fmt(pairedRatio(writtenFloor, bare, 'rate'), 2)} of the bare rate ` +
+          `at ${fmt(pairedRatio(writtenFloor, bare, 'cpuUs'), 2)}x its cpu per request`,
+      );
+    }
+    if (written && writtenFloor) {
+      verdicts.push(
+        `${n} conn: ack=written rate / written floor rate = ${fmt(pairedRatio(written, writtenFloor, 'rate'), 2)}; ` +
+          `cpu per event / written floor cpu per request = ${fmt(pairedRatio(written, writtenFloor, 'cpuUs'), 2)}`,
       );
     }
     if (written && bare) {
