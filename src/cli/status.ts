@@ -11,6 +11,8 @@ import { openSpool } from '../spool/spool.js';
 import { levelCode, refuseBeforeOpen } from '../spool/storage-errors.js';
 import type { SpoolStats } from '../spool/types.js';
 import { K, PREFIX } from '../sources/teleport/state.js';
+import { jobLine } from '../backfill/render.js';
+import { storedJobs, storedView, type JobView } from '../backfill/manager.js';
 import { formatDuration, hostPort, spoolWarnings, type StatusDoc } from '../telemetry/status.js';
 
 export interface Output {
@@ -40,6 +42,8 @@ export interface DiskStatus {
   adminApi: string;
   spool: SpoolStats & { oldestAgeSeconds: number | null };
   teleport: TeleportDiskState | null;
+  /** backfill jobs stored (progress unknown while none runs) */
+  backfill?: JobView[];
   warnings: string[];
 }
 
@@ -182,6 +186,7 @@ export async function readStorage(dir: string, maxBytes: number, adminApi: strin
       adminApi,
       spool: withAge,
       teleport: teleportState(rows),
+      backfill: (await storedJobs(spool)).map(storedView),
       warnings: spoolWarnings(withAge),
     };
   } finally {
@@ -304,6 +309,8 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
     );
   }
 
+  pushJobs(lines, doc.backfill);
+
   if (doc.lastErrors.length > 0) {
     lines.push('last errors:');
     for (const e of doc.lastErrors) {
@@ -341,6 +348,7 @@ export function renderDiskStatus(d: DiskStatus): string {
   } else {
     lines.push('teleport: no poller state stored');
   }
+  pushJobs(lines, d.backfill);
   pushWarnings(lines, d.warnings);
   return lines.join('\n') + '\n';
 }
@@ -349,6 +357,12 @@ function spoolLine(s: SpoolStats & { oldestAgeSeconds: number | null }): string 
   const pct = s.maxBytes > 0 ? Math.floor((s.bytes / s.maxBytes) * 100) : 0;
   const oldest = s.oldestAgeSeconds === null ? 'empty' : `oldest queued ${formatDuration(s.oldestAgeSeconds)} ago`;
   return `spool: ${s.records} records, ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} (${pct}%), ${s.inFlight} in flight; ${oldest}`;
+}
+
+function pushJobs(lines: string[], jobs: readonly JobView[] | undefined): void {
+  if (!jobs || jobs.length === 0) return;
+  lines.push('backfill jobs:');
+  for (const j of jobs) lines.push(`  ${clean(jobLine(j))}`);
 }
 
 function pushWarnings(lines: string[], warnings: readonly string[]): void {

@@ -10,6 +10,7 @@ import type { RouterStats } from '../router/router.js';
 import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
 import type { TeleportSourceStatus } from '../sources/teleport/source.js';
+import type { JobView } from '../backfill/manager.js';
 import { FIRST_MESSAGE_IDLE_FACTOR } from '../sources/teleport/batches.js';
 import type { MetricsSources } from './metrics.js';
 
@@ -100,6 +101,8 @@ export interface StatusDoc {
       })
     | null;
   lastErrors: LastError[];
+  /** backfill jobs of this storage, oldest first (the admin api adds them) */
+  backfill?: JobView[];
 }
 
 export const STATUS_THRESHOLDS = Object.freeze({
