@@ -75,8 +75,8 @@ export async function runBackfill(o: RunBackfillOptions): Promise<number> {
   // the live poller's type settings apply unless the job gives its own
   const req: BackfillRequest | undefined = range && {
     ...range,
-    types: o.types ?? [...config.teleport.types],
-    skipEventTypes: o.skipEventTypes ?? [...config.teleport.skipEventTypes],
+    types: o.types ? list(o.types) : [...config.teleport.types],
+    skipEventTypes: o.skipEventTypes ? list(o.skipEventTypes) : [...config.teleport.skipEventTypes],
     sessions: o.sessions ?? false,
     allowDuplicates: o.allowDuplicates ?? false,
   };
@@ -121,6 +121,13 @@ export async function runBackfill(o: RunBackfillOptions): Promise<number> {
     await jobs.close();
   }
 }
+
+/** --types a,b --types c: one list */
+const list = (v: string[]): string[] =>
+  v
+    .flatMap((x) => x.split(','))
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 function checkUsage(o: RunBackfillOptions): void {
   if (o.action === 'cancel' && !o.id) throw new ConfigError('backfill cancel needs the job id: see `backfill ls`');
