@@ -164,7 +164,7 @@ async function follow(o: RunBackfillOptions, jobs: Jobs, id: string, app: App | 
       await new Promise((r) => setTimeout(r, BACKFILL_CLI.pollMs));
     }
     if (tty) o.out.write('\n');
-    if (interrupted) {
+    if (interrupted && job!.state === 'running') {
       o.out.write(
         jobs.running
           ? `stopped following: job ${id} keeps running in the forwarder\n`
@@ -181,6 +181,11 @@ async function follow(o: RunBackfillOptions, jobs: Jobs, id: string, app: App | 
           said = Date.now();
         }
         await new Promise((r) => setTimeout(r, 100));
+      }
+      const left = app.spool.stats().records;
+      if (left > 0) {
+        o.out.write(`job ${id} ${job!.state}; interrupted with ${left} records queued: the next start delivers them\n`);
+        return 1;
       }
     }
     if (job!.state === 'failed') {
