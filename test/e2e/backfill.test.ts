@@ -253,6 +253,19 @@ test('service running: the job goes through the admin API beside the live poller
   assert.equal(refused.code, 2);
   assert.match(refused.out, /sent twice/);
   assert.match(refused.err, /add --yes/);
+
+  // with --yes: the running forwarder restarts its live poller from the moved start, a day further back
+  const back = liveStart - DAY;
+  const set = await cli(['cursor', 'set', '--start-time', iso(back), '--yes', '--config', file, '--url', url]);
+  assert.equal(set.code, 0, set.err);
+  assert.match(set.out, /cursor moved/);
+  const want = idsIn(ds, back, liveStart);
+  await waitFor(() => {
+    const live = new Set(intake.logs.filter((l: any) => l.backfill_job === undefined).map((l: any) => l.uid));
+    return want.every((u) => live.has(u));
+  }, 'the live poller reading from the moved start');
+  const shown = await cli(['cursor', 'show', '--config', file, '--url', url]);
+  assert.match(shown.out, new RegExp(`start time: ${iso(back).replace(/\./g, '\\.')}`));
 });
 
 test('cursor set --yes with the service stopped: the next start reads from the new start time', async (t) => {
