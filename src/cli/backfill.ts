@@ -20,7 +20,7 @@ import {
 import { openSpool } from '../spool/spool.js';
 import type { Spool } from '../spool/types.js';
 import { pino } from 'pino';
-import { adminBaseUrl, clean, fetchAdmin, isLocked, normalizeBaseUrl, type Output } from './status.js';
+import { adminBaseUrl, clean, fetchAdmin, hasStore, isLocked, normalizeBaseUrl, type Output } from './status.js';
 import type { StatusDoc } from '../telemetry/status.js';
 
 export type BackfillAction = 'run' | 'ls' | 'cancel';
@@ -89,7 +89,9 @@ export async function runBackfill(o: RunBackfillOptions): Promise<number> {
   if (o.url === undefined) {
     try {
       if (o.action === 'run') app = await startApp(config, { logger, backfillOnly: true });
-      else jobs = storedJobsOf(await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes }), config);
+      // ls and cancel read what is there: a missing storage is not created (the forwarder may run elsewhere)
+      else if (hasStore(config.storage))
+        jobs = storedJobsOf(await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes }), config);
     } catch (err) {
       if (!isLocked(err)) throw err;
     }
@@ -233,6 +235,11 @@ function localJobs(app: App, config: Readonly<Config>): Jobs {
 
 async function adminJobs(o: RunBackfillOptions, config: Readonly<Config>): Promise<Jobs> {
   const base = o.url !== undefined ? normalizeBaseUrl(o.url) : adminBaseUrl(config);
+  const noStore = () =>
+    new StorageError(
+      `there is no spool in ${config.storage} and no forwarder answers: point --storage (or --config) at the forwarder's storage directory`,
+    );
+  if (!base && !hasStore(config.storage)) throw noStore();
   if (!base) {
     throw new StorageError(
       `the forwarder is running with storage ${config.storage} and its admin API is disabled (admin.enabled = false): ` +
@@ -240,6 +247,7 @@ async function adminJobs(o: RunBackfillOptions, config: Readonly<Config>): Promi
     );
   }
   const status = await fetchAdmin(base, '/status');
+  if (!status.ok && !hasStore(config.storage)) throw noStore();
   if (!status.ok)
     throw new StorageError(
       `the forwarder is running with storage ${config.storage}, and its admin API at ${base} did not answer (${status.reason}); pass --url if it listens elsewhere`,

@@ -8,7 +8,7 @@ import { openSpool } from '../spool/spool.js';
 import { PREFIX } from '../sources/teleport/state.js';
 import { liveCursor, planCursorMove, type CursorMove, type LiveCursor } from '../backfill/cursor.js';
 import { parseWhen } from '../backfill/range.js';
-import { adminBaseUrl, clean, fetchAdmin, isLocked, normalizeBaseUrl, type Output } from './status.js';
+import { adminBaseUrl, clean, fetchAdmin, hasStore, isLocked, normalizeBaseUrl, type Output } from './status.js';
 
 export interface RunCursorOptions {
   action: 'show' | 'set';
@@ -72,7 +72,7 @@ export async function runCursor(o: RunCursorOptions): Promise<number> {
 }
 
 async function backend(o: RunCursorOptions, config: Readonly<Config>, now: () => number): Promise<CursorBackend> {
-  if (o.url === undefined) {
+  if (o.url === undefined && hasStore(config.storage)) {
     try {
       const spool = await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes });
       return {
@@ -87,6 +87,10 @@ async function backend(o: RunCursorOptions, config: Readonly<Config>, now: () =>
     }
   }
   const base = o.url !== undefined ? normalizeBaseUrl(o.url) : adminBaseUrl(config);
+  if (o.url === undefined && !hasStore(config.storage) && (!base || !(await fetchAdmin(base, '/status')).ok))
+    throw new StorageError(
+      `there is no spool in ${config.storage} and no forwarder answers: point --storage (or --config) at the forwarder's storage directory`,
+    );
   if (!base)
     throw new StorageError(
       `the forwarder is running with storage ${config.storage} and its admin API is disabled: stop it, or enable admin`,

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FakeIntake } from '../../src/fakes/intake.js';
 import { generatedDataset, type FakeDataset, type FakeTeleport } from '../../src/fakes/teleport.js';
@@ -117,6 +117,16 @@ test('service stopped: backfill runs the job itself; kill -9 mid-job, the same c
   const from = today - 3 * DAY + 7 * 3600_000;
   const to = today - DAY + 13 * 3600_000;
   const args = ['backfill', '--config', file, '--from', iso(from), '--to', iso(to), '--datadog-url', intake.url];
+  // nothing there yet: ls and cursor show say so and create no storage
+  for (const args of [
+    ['backfill', 'ls'],
+    ['cursor', 'show'],
+  ]) {
+    const none = await cli([...args, '--config', file]);
+    assert.equal(none.code, 2, none.out);
+    assert.match(none.err, /there is no spool in .*storage and no forwarder answers/);
+  }
+  assert.equal(existsSync(join(dir, 'storage')), false);
   // intake down in the first run: every duplicate could only come from the job's hand-off
   await intake.setDown(true);
   fake.faults.slowStreamMs = 2;
