@@ -1,7 +1,12 @@
 // the built-in teleport poller end to end: the fake auth service (in this process) -> the forwarder started
 // through its cli with --exit-on-last-event -> the local intake (its own process).
 //
-//   node --import tsx bench/export.ts [--dataset audit|session] [--events 1000000] [--runs 1]
+//   node --import tsx bench/export.ts [--dataset audit|session] [--events 1000000] [--runs 1] [--kinds live,backfill]
+//
+// --kinds live (the default) runs `start --exit-on-last-event`; backfill runs `backfill --from --to` over the
+// dataset's dates with the service stopped (the command runs the job and exits once the intake has it all; with
+// the session dataset, --sessions). both kinds in one invocation alternate run by run (live first on even runs,
+// backfill first on odd ones), so a busy machine weighs on both alike and their ratio is fair.
 //
 // datasets: `audit` is --events generated audit events over --dates dates of --chunks export chunks each;
 // `session` is one recorded session of --session-events events (skip-session-types = [] so the prints ship too)
@@ -44,14 +49,19 @@ const { values: opt } = parseArgs({
     'node-flags': { type: 'string', default: '' },
     json: { type: 'string' },
     deadline: { type: 'string', default: '178' },
+    kinds: { type: 'string', default: 'live' },
   },
 });
 
 const DAY = 86_400_000;
 const runs = Number(opt.runs);
+type Kind = 'live' | 'backfill';
+const kinds = opt.kinds.split(',').map((k) => k.trim()) as Kind[];
+if (kinds.length === 0 || kinds.some((k) => k !== 'live' && k !== 'backfill'))
+  throw new Error(`--kinds is a list of live and backfill, not ${opt.kinds}`);
 const maxMs = Number(opt['max-seconds']) * 1000;
 const sampleMs = Number(opt['sample-ms']);
-deadline(Number(opt.deadline) * 1000 * Math.max(1, runs));
+deadline(Number(opt.deadline) * 1000 * Math.max(1, runs) * kinds.length);
 const cli = cliArgs(opt.cli);
 
 // dates end a few days ago, so every chunk is complete and in the past (exit-on-last-event can finish)
@@ -84,6 +94,7 @@ interface Sample {
 }
 
 interface ExportFigures {
+  kind: Kind;
   expected: number;
   delivered: number;
   distinctUids: number;
@@ -133,7 +144,7 @@ function meanRss(samples: Sample[], seconds: number, from: number, to: number): 
   return part.reduce((a, x) => a + x.rssMiB, 0) / Math.max(1, part.length);
 }
 
-async function runOnce(run: number): Promise<ExportFigures> {
+async function runOnce(run: number, kind: Kind): Promise<ExportFigures> {
   const dir = mkdtempSync(join(opt.storage ?? tmpdir(), 'tdf-bench-export-'));
   const data = dataset();
   let expected = data.events.length;
@@ -170,12 +181,26 @@ url = "${intake.url}"
 enabled = false
 `,
   );
-  console.log(`run ${run + 1}: ${data.description}; expecting ${expected} logs at the intake`);
+  console.log(`run ${run + 1} (${kind}): ${data.description}; expecting ${expected} logs at the intake`);
+  const lastDate = new Date(firstDay + days * DAY).toISOString().slice(0, 10);
+  const command =
+    kind === 'live'
+      ? ['start', '--config', toml, '--exit-on-last-event']
+      : [
+          'backfill',
+          '--config',
+          toml,
+          '--from',
+          `${firstDate}T00:00:00Z`,
+          '--to',
+          `${lastDate}T00:00:00Z`,
+          ...(opt.dataset === 'session' ? ['--sessions'] : []),
+        ];
   const self0 = selfCpuMs();
   const intake0 = cpuMs(intake.pid);
   const machine0 = machineCpu();
   const started = Date.now();
-  const fw = spawnNode([...profile, ...cli.args, 'start', '--config', toml, '--exit-on-last-event'], {
+  const fw = spawnNode([...profile, ...cli.args, ...command], {
     DD_API_KEY: intake.apiKey,
   });
   let exitCode: number | string | null = null;
@@ -232,6 +257,7 @@ enabled = false
   const threads: Record<string, number> = {};
   for (const [k, v] of lastThreads) threads[k] = (v * 1000) / Math.max(1, delivered);
   return {
+    kind,
     expected,
     delivered,
     distinctUids: final.ids,
@@ -262,8 +288,9 @@ const all: ExportFigures[] = [];
 console.log(
   `export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}; the fake auth service runs in this process`,
 );
-for (let run = 0; run < runs; run++) {
-  const f = await runOnce(run);
+const order = (run: number): Kind[] => (run % 2 === 0 ? kinds : [...kinds].reverse());
+for (const [run, kind] of Array.from({ length: runs }, (_, r) => order(r).map((k) => [r, k] as const)).flat()) {
+  const f = await runOnce(run, kind);
   all.push(f);
   const every = Math.max(1, Math.floor(f.samples.length / 12));
   console.log(
@@ -292,14 +319,27 @@ for (let run = 0; run < runs; run++) {
   );
 }
 
-if (runs > 1) {
-  const s = (k: (f: ExportFigures) => number) => spread(all.map(k));
+for (const kind of kinds) {
+  const mine = all.filter((f) => f.kind === kind);
+  if (runs < 2 && kinds.length < 2) break;
+  const s = (k: (f: ExportFigures) => number) => spread(mine.map(k));
   console.log(
-    `\nsummary over ${runs} runs (median (min–max)): ${fmt(s((f) => f.eventsPerSecond))} events/s end to end, ` +
-      `peak rss ${fmt(s((f) => f.peakRssMiB))} MiB, forwarder cpu ${fmt(
+    `\nsummary of ${kind} over ${runs} runs (median (min–max)): ${fmt(s((f) => f.eventsPerSecond))} events/s end to end, ` +
+      `peak rss ${fmt(s((f) => f.peakRssMiB))} MiB, late growth ${fmt(s((f) => f.rssLate.growthMiB))} MiB, forwarder cpu ${fmt(
         s((f) => f.forwarderCpuUsPerEvent),
         1,
       )} µs/event`,
+  );
+}
+if (kinds.length === 2) {
+  // each run's pair was measured back to back: the ratio of the pair, then its median
+  const ratios = Array.from({ length: runs }, (_, r) => {
+    const pair = all.filter((_, i) => Math.floor(i / 2) === r);
+    const rate = (k: Kind) => pair.find((f) => f.kind === k)!.eventsPerSecond;
+    return rate('backfill') / rate('live');
+  });
+  console.log(
+    `backfill / live events/s, per pair: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${fmt(spread(ratios), 2)}`,
   );
 }
 const med = spread(all.map((f) => f.eventsPerSecond)).median;

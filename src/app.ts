@@ -11,8 +11,11 @@ import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
-import type { TeleportSource } from './sources/teleport/source.js';
-import { TlsFileError } from './errors.js';
+import type { PollerDeps, TeleportSource, TeleportSourceOptions } from './sources/teleport/source.js';
+import type { BackfillManager } from './backfill/manager.js';
+import { backfillApi } from './backfill/api.js';
+import { ConfigError, TlsFileError } from './errors.js';
+import { PREFIX as STATE_PREFIX } from './sources/teleport/state.js';
 import { createMetrics, type Metrics } from './telemetry/metrics.js';
 import { createAdminServer, type AdminServer } from './telemetry/admin.js';
 import { healthReport, readVersion, statusDoc, type StatusSources } from './telemetry/status.js';
@@ -25,6 +28,8 @@ export interface App {
   ingest?: { host: string; port: number };
   sink?: DatadogSink;
   teleport?: TeleportSource;
+  /** backfill jobs, with the teleport poller configured (not in a dry run) */
+  backfill?: BackfillManager;
   metrics: Metrics;
   /** where the admin server listens, when enabled */
   admin?: { host: string; port: number };
@@ -43,6 +48,8 @@ export interface AppDeps {
   drainDeadlineMs?: number;
   /** false where no teleport-event-handler ever read the cluster (the demo): no advice about its cursors */
   handlerMayHaveRun?: boolean;
+  /** the backfill command with the service stopped: spool, sink and backfill jobs; no ingest, no live poller */
+  backfillOnly?: boolean;
 }
 
 export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise<App> {
@@ -72,6 +79,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   let ingest: IngestServer | undefined;
   let ingestAddress: { host: string; port: number } | undefined;
   let teleport: TeleportSource | undefined;
+  let backfill: BackfillManager | undefined;
 
   const router = createRouter({
     rules: config.routing.rules,
@@ -101,9 +109,29 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     admin = createAdminServer(config.admin, {
       metrics,
       health: () => healthReport(sources),
-      status: () => statusDoc(sources),
+      status: async () => ({ ...statusDoc(sources), backfill: backfill && spoolOpen ? await backfill.list() : [] }),
       // the dead-letter endpoints work on the storage, which a dry run does not hold
       spool: config.dryRun ? undefined : spool,
+      backfill:
+        config.dryRun || !config.teleport.enabled
+          ? undefined
+          : {
+              ...backfillApi({
+                plan: (r) => jobs().plan(r),
+                submit: (r) => jobs().submit(r),
+                resume: () => jobs().resume(),
+                list: () => jobs().list(),
+                cancel: (id) => jobs().cancel(id),
+                active: () => jobs().active(),
+                idle: () => jobs().idle(),
+                stop: () => jobs().stop(),
+              }),
+              cursor: async () => {
+                const { liveCursor } = await import('./backfill/cursor.js');
+                return liveCursor(await spool.listState(STATE_PREFIX));
+              },
+              moveCursor: (to, apply) => moveCursor(to, apply),
+            },
       logger,
     });
     try {
@@ -147,7 +175,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   // read before anything starts, so an unreadable file stops start-up with nothing left running
   let ingestTls: ReturnType<typeof readIngestTls> | undefined;
   try {
-    ingestTls = config.ingest.enabled ? readIngestTls() : undefined;
+    ingestTls = config.ingest.enabled && !deps.backfillOnly ? readIngestTls() : undefined;
   } catch (err) {
     await closeEarly();
     throw err;
@@ -177,7 +205,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     await sink.ready();
   }
 
-  if (config.ingest.enabled) {
+  if (config.ingest.enabled && !deps.backfillOnly) {
     ingest = createIngestServer(
       {
         host: config.ingest.host,
@@ -207,42 +235,41 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     }
   }
 
-  if (config.teleport.enabled) {
-    const t = config.teleport;
-    // loaded only when the poller is on: grpc-js and the proto loader are ~20 MiB of rss an ingest-only run
-    // would carry for nothing
-    const { createTeleportSource } = await import('./sources/teleport/source.js');
-    teleport = createTeleportSource(
-      {
-        addr: t.addr,
-        handlerMayHaveRun: deps.handlerMayHaveRun,
-        identityFile: t.identity,
-        certFile: t.cert,
-        keyFile: t.key,
-        caFile: t.ca,
-        refreshEnabled: t.refreshEnabled,
-        refreshIntervalMs: t.refreshIntervalMs,
-        timeoutMs: t.timeoutMs,
-        batch: t.batch,
-        windowSizeMs: t.windowSizeMs,
-        types: [...t.types],
-        skipEventTypes: [...t.skipEventTypes],
-        skipSessionTypes: [...t.skipSessionTypes],
-        // a dry run beside a running forwarder reads from now, unless a start-time was given for it
-        startTime: dryRunFrom === 'now' ? undefined : t.startTime,
-        concurrency: t.concurrency,
-        exitOnLastEvent: config.exitOnLastEvent,
-        eventsTag: t.eventsTag,
-        sessionTagPrefix: t.sessionTagPrefix,
-        pollIntervalMs: t.pollIntervalMs,
-        streamIdleMs: t.streamIdleMs,
-        lock: { ...t.lock },
-        serverName: t.serverName,
-        mode: t.mode,
-        clusterName: t.clusterName,
-      },
-      { ...pipeline.teleport, logger },
-    );
+  const t = config.teleport;
+  const teleportOptions: TeleportSourceOptions = {
+    addr: t.addr,
+    handlerMayHaveRun: deps.handlerMayHaveRun,
+    identityFile: t.identity,
+    certFile: t.cert,
+    keyFile: t.key,
+    caFile: t.ca,
+    refreshEnabled: t.refreshEnabled,
+    refreshIntervalMs: t.refreshIntervalMs,
+    timeoutMs: t.timeoutMs,
+    batch: t.batch,
+    windowSizeMs: t.windowSizeMs,
+    types: [...t.types],
+    skipEventTypes: [...t.skipEventTypes],
+    skipSessionTypes: [...t.skipSessionTypes],
+    // a dry run beside a running forwarder reads from now, unless a start-time was given for it
+    startTime: dryRunFrom === 'now' ? undefined : t.startTime,
+    concurrency: t.concurrency,
+    exitOnLastEvent: config.exitOnLastEvent,
+    eventsTag: t.eventsTag,
+    sessionTagPrefix: t.sessionTagPrefix,
+    pollIntervalMs: t.pollIntervalMs,
+    streamIdleMs: t.streamIdleMs,
+    lock: { ...t.lock },
+    serverName: t.serverName,
+    mode: t.mode,
+    clusterName: t.clusterName,
+  };
+  const pollerDeps: PollerDeps = { ...pipeline.teleport, logger };
+  // the poller and backfill jobs are loaded only when the poller is on: grpc-js and the proto loader are ~20 MiB
+  // of rss an ingest-only run would carry for nothing
+  const poller = t.enabled ? await import('./sources/teleport/source.js') : undefined;
+  if (poller && !deps.backfillOnly) {
+    teleport = poller.createTeleportSource(teleportOptions, pollerDeps);
     try {
       await teleport.start();
     } catch (err) {
@@ -251,6 +278,32 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       await closeEarly();
       throw err;
     }
+  }
+  if (poller && !config.dryRun) {
+    // after the live poller, which stores its start time: a job's range is checked against it
+    const { createBackfillManager } = await import('./backfill/manager.js');
+    backfill = createBackfillManager({ teleport: teleportOptions, giveUp: !!deps.backfillOnly }, pollerDeps);
+    await backfill.resume();
+  }
+  function jobs(): BackfillManager {
+    if (!backfill) throw new ConfigError('the forwarder is still starting: submit the backfill again in a moment');
+    return backfill;
+  }
+
+  /** `cursor set` through the admin api: the live poller stops, its cursor moves, a new one starts from it */
+  async function moveCursor(to: number, apply: boolean): Promise<Record<string, unknown>> {
+    const { planCursorMove } = await import('./backfill/cursor.js');
+    const move = planCursorMove(await spool.listState(STATE_PREFIX), to, Date.now());
+    if (!apply || shuttingDown) return { move: { ...move, ops: undefined }, applied: false };
+    await teleport?.stop();
+    await spool.putState(move.ops);
+    logger.warn({ startTime: new Date(to).toISOString(), effect: move.effect }, 'teleport cursor moved (admin api)');
+    if (poller && !deps.backfillOnly) {
+      teleport = poller.createTeleportSource(teleportOptions, pollerDeps);
+      await teleport.start();
+      app.teleport = teleport;
+    }
+    return { move: { ...move, ops: undefined }, applied: true };
   }
 
   let resolveStopped!: () => void;
@@ -261,6 +314,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
       shuttingDown = true; // /readyz answers 503 from now on; /metrics and /status stay up while draining
       logger.info({ reason }, 'stopping: no new records are accepted');
       await ingest?.close();
+      await backfill?.stop();
       await teleport?.stop();
       router.flush(); // nothing is routed from now on: log the old-timestamp count not logged yet
       await sink?.stop(deps.drainDeadlineMs ?? 10_000);
@@ -305,6 +359,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     ingest: ingestAddress,
     sink,
     teleport,
+    backfill,
     metrics,
     admin: adminAddress,
     stopped,

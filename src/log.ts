@@ -32,3 +32,15 @@ export class LogInterval {
     return this.last;
   }
 }
+
+/** a logger whose lines all carry these fields: pino's child where there is one */
+export function childLogger(logger: Logger, fields: object): Logger {
+  const withChild = logger as Logger & { child?: (f: object) => Logger };
+  if (typeof withChild.child === 'function') return withChild.child(fields);
+  return {
+    debug: (obj, msg) => logger.debug({ ...fields, ...obj }, msg),
+    info: (obj, msg) => logger.info({ ...fields, ...obj }, msg),
+    warn: (obj, msg) => logger.warn({ ...fields, ...obj }, msg),
+    error: (obj, msg) => logger.error({ ...fields, ...obj }, msg),
+  };
+}

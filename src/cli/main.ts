@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, ForwarderError } from '../errors.js';
 import { withSettingOptions, givenFlags, unknownArgumentMessage } from './options.js';
 import type { SpoolAction } from './spool.js';
+import type { BackfillAction } from './backfill.js';
 import { parseTtlHours } from '../setup/ttl.js';
 
 // each command's module is loaded when it runs: `start` must not carry the demo's fake Teleport, configure's
@@ -21,6 +22,10 @@ const runConfigure = lazy(() => import('./configure.js'), 'runConfigure');
 const runCheck = lazy(() => import('./check.js'), 'runCheck');
 const runStatus = lazy(() => import('./status.js'), 'runStatus');
 const runSpool = lazy(() => import('./spool.js'), 'runSpool');
+const runBackfill = lazy(() => import('./backfill.js'), 'runBackfill');
+
+const omit = (flags: Record<string, unknown>, names: string[]) =>
+  Object.fromEntries(Object.entries(flags).filter(([k]) => !names.includes(k)));
 
 const CONFIG_DOC = 'config file [env: TDF_CONFIG, FDFWD_CONFIG]';
 
@@ -268,7 +273,104 @@ async function main(argv: string[]): Promise<number> {
           }),
         ),
     )
-    .demandCommand(1, 'name a command: start, demo, configure, migrate, check, status, spool')
+    .command(
+      'backfill [action] [id]',
+      'ship a past time range again or for the first time, as a job beside the live poller: ' +
+        'backfill --from T1 --to T2 [--sessions]; backfill ls; backfill cancel ID',
+      (y) =>
+        // the job's own --types and --skip-event-types replace the live poller's settings of those names
+        withSettingOptions(y, {
+          configDoc: CONFIG_DOC,
+          shown: ['storage', 'teleport.addr', 'teleport.identity', 'datadog.site', 'admin.host', 'admin.port'],
+        })
+          .positional('action', {
+            choices: ['run', 'ls', 'cancel'] as const,
+            default: 'run',
+            describe: 'run (the default: start or resume a job), ls (list jobs), cancel ID',
+          })
+          .positional('id', { type: 'string', describe: 'the job id (cancel)' })
+          .option('from', {
+            type: 'string',
+            describe: 'range start, inclusive: RFC 3339 time or an age like "7d", "36h"',
+          })
+          .option('to', { type: 'string', describe: 'range end, exclusive: RFC 3339 time or an age (default: now)' })
+          .option('types', {
+            type: 'array',
+            string: true,
+            describe: 'event types to ship (default: the types setting, as for the live poller)',
+          })
+          .option('skip-event-types', {
+            type: 'array',
+            string: true,
+            describe: 'event types not to ship (default: the skip-event-types setting)',
+          })
+          .option('sessions', {
+            type: 'boolean',
+            default: false,
+            describe: 'also ship the recordings of the sessions uploaded in the range',
+          })
+          .option('allow-duplicates', {
+            type: 'boolean',
+            default: false,
+            describe: 'send again what the live poller shipped (else the range is clipped at its start time)',
+          })
+          .option('detach', {
+            type: 'boolean',
+            default: false,
+            describe: 'with the forwarder running: submit the job and return without following it',
+          })
+          .option('url', { type: 'string', describe: 'admin server URL of the running forwarder' }),
+      (a) =>
+        run(
+          runBackfill({
+            action: a.action as BackfillAction,
+            id: a.id as string | undefined,
+            from: a.from as string | undefined,
+            to: a.to as string | undefined,
+            types: a.types as string[] | undefined,
+            skipEventTypes: a['skip-event-types'] as string[] | undefined,
+            sessions: a.sessions as boolean,
+            allowDuplicates: a['allow-duplicates'] as boolean,
+            detach: a.detach as boolean,
+            configFile: a.config as string | undefined,
+            flags: omit(givenFlags(a as Record<string, unknown>), ['types', 'skip-event-types']),
+            env: process.env,
+            url: a.url as string | undefined,
+            out: process.stdout,
+          }),
+        ),
+    )
+    .command(
+      'cursor <action>',
+      "the live poller's cursor: cursor show; cursor set --start-time T (says what is skipped or sent again, asks first)",
+      (y) =>
+        // --start-time here is where the cursor goes, not the start-time setting
+        withSettingOptions(y, { configDoc: CONFIG_DOC, shown: ['storage', 'admin.host', 'admin.port'] })
+          .positional('action', { choices: ['show', 'set'] as const, demandOption: true })
+          .option('start-time', {
+            type: 'string',
+            describe: 'set: where the live poller starts now: RFC 3339 time or an age like "2d"',
+          })
+          .option('yes', { alias: 'y', type: 'boolean', default: false, describe: 'set: do not ask (scripts)' })
+          .option('url', { type: 'string', describe: 'admin server URL of the running forwarder' }),
+      (a) =>
+        run(
+          import('./cursor.js').then(({ runCursor, terminalConfirm }) =>
+            runCursor({
+              action: a.action as 'show' | 'set',
+              startTime: a['start-time'] as string | undefined,
+              yes: a.yes as boolean,
+              configFile: a.config as string | undefined,
+              flags: omit(givenFlags(a as Record<string, unknown>), ['start-time']),
+              env: process.env,
+              url: a.url as string | undefined,
+              out: process.stdout,
+              confirm: terminalConfirm(),
+            }),
+          ),
+        ),
+    )
+    .demandCommand(1, 'name a command: start, demo, configure, migrate, check, status, spool, backfill, cursor')
     .strict()
     .help()
     .wrap(Math.min(120, process.stdout.columns || 120))

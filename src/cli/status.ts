@@ -15,6 +15,8 @@ import { clean, formatBytes, formatDuration, hostPort } from '../format.js';
 import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
 import { spoolWarnings } from '../spool/health.js';
 import type { StatusDoc } from '../telemetry/status.js';
+import { jobLine } from '../backfill/render.js';
+import { storedJobs, storedView, type JobView } from '../backfill/manager.js';
 
 export interface Output {
   write(text: string): unknown;
@@ -43,6 +45,8 @@ export interface DiskStatus {
   adminApi: string;
   spool: SpoolStats & { oldestAgeSeconds: number | null };
   teleport: TeleportDiskState | null;
+  /** backfill jobs stored (progress unknown while none runs) */
+  backfill?: JobView[];
   warnings: string[];
 }
 
@@ -135,6 +139,7 @@ export async function readStorage(dir: string, maxBytes: number, adminApi: strin
       adminApi,
       spool: withAge,
       teleport: teleportState(rows),
+      backfill: (await storedJobs(spool)).map(storedView),
       warnings: spoolWarnings(withAge),
     };
   } finally {
@@ -265,6 +270,8 @@ export function renderStatus(doc: StatusDoc, context: { url?: string; storage?: 
     );
   }
 
+  pushJobs(lines, doc.backfill);
+
   if (doc.lastErrors.length > 0) {
     lines.push('last errors:');
     for (const e of doc.lastErrors) {
@@ -302,6 +309,7 @@ export function renderDiskStatus(d: DiskStatus): string {
   } else {
     lines.push('teleport: no poller state stored');
   }
+  pushJobs(lines, d.backfill);
   pushWarnings(lines, d.warnings);
   return lines.join('\n') + '\n';
 }
@@ -310,6 +318,12 @@ function spoolLine(s: SpoolStats & { oldestAgeSeconds: number | null }): string 
   const pct = s.maxBytes > 0 ? Math.floor((s.bytes / s.maxBytes) * 100) : 0;
   const oldest = s.oldestAgeSeconds === null ? 'empty' : `oldest queued ${formatDuration(s.oldestAgeSeconds)} ago`;
   return `spool: ${s.records} records, ${formatBytes(s.bytes)} of ${formatBytes(s.maxBytes)} (${pct}%), ${s.inFlight} in flight; ${oldest}`;
+}
+
+function pushJobs(lines: string[], jobs: readonly JobView[] | undefined): void {
+  if (!jobs || jobs.length === 0) return;
+  lines.push('backfill jobs:');
+  for (const j of jobs) lines.push(`  ${clean(jobLine(j))}`);
 }
 
 function pushWarnings(lines: string[], warnings: readonly string[]): void {

@@ -364,7 +364,7 @@ export const SETTINGS: readonly Setting[] = [
     key: 'start-time',
     type: 'time',
     env: ['FDFWD_START_TIME'],
-    doc: 'Export events from this time (RFC 3339). Unset, the poller starts at the time of its first run and never ships older events. Stored on first run; a different value later is an error once anything was exported (before that it replaces the stored one).',
+    doc: 'Export events from this time (RFC 3339). Unset, the poller starts at the time of its first run; `backfill --from --to` ships older ranges later. Stored on first run; a different value later is an error once anything was exported (before that it replaces the stored one): move it with `cursor set --start-time`.',
   },
   {
     key: 'batch',

@@ -9,12 +9,20 @@
 //   GET  /spool/dead?limit=N&after=KEY    dead letters, oldest first
 //   POST /spool/dead/replay  {"ids": [..]} (omit ids for all)  -> {"replayed": n}
 //   POST /spool/dead/purge   {"before": epoch ms}             -> {"purged": n}
+// with deps.backfill, backfill jobs and the live poller's cursor are worked on the same way (the backfill and
+// cursor commands use these while the forwarder runs):
+//   GET  /backfill                   {"jobs": [..]}
+//   POST /backfill  {"from", "to", "types", "skipEventTypes", "sessions", "allowDuplicates", "plan"}
+//                                    -> {"plan", "job"} (with "plan": true, only what it would do)
+//   POST /backfill/cancel {"id"}     -> {"job"}
+//   GET  /cursor                     {"cursor"}
+//   POST /cursor {"startTime": epoch ms, "apply": bool} -> {"move", "applied"}: the poller restarts from it
 // these answer only loopback clients whose Host header names a loopback address (so neither the network nor a
 // dns-rebinding web page reach them, even with admin.host = 0.0.0.0 for scraping), and the POSTs need a json
 // content-type (a cross-site form cannot send one without a preflight we never answer).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ForwarderError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DeadLetter } from '../spool/types.js';
 import type { HealthReport, StatusDoc } from './status.js';
@@ -30,12 +38,23 @@ export interface DeadLetterStore {
   purgeDead(before: number): Promise<number>;
 }
 
+/** backfill jobs and the live cursor (src/backfill), as the admin api serves them */
+export interface BackfillApi {
+  list(): Promise<unknown[]>;
+  submit(req: Record<string, unknown>, planOnly: boolean): Promise<Record<string, unknown>>;
+  cancel(id: string): Promise<unknown>;
+  cursor(): Promise<unknown>;
+  moveCursor(to: number, apply: boolean): Promise<Record<string, unknown>>;
+}
+
 export interface AdminDeps {
   metrics?: { readonly contentType: string; render(): Promise<string> };
   health: () => HealthReport | Promise<HealthReport>;
   status: () => StatusDoc | Promise<StatusDoc>;
   /** enables the /spool/dead endpoints */
   spool?: DeadLetterStore;
+  /** enables the /backfill and /cursor endpoints */
+  backfill?: BackfillApi;
   logger: Logger;
 }
 
@@ -97,6 +116,16 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Admin
       checkLocal(req);
       return spoolRoute(deps.spool, req, res, path, url);
     }
+    if (deps.backfill && (path === '/backfill' || path === '/backfill/cancel' || path === '/cursor')) {
+      checkLocal(req);
+      try {
+        return await backfillRoute(deps.backfill, req, res, path);
+      } catch (err) {
+        // a refused request (a range shipped already, an unknown job) is the caller's to fix
+        if (err instanceof ForwarderError) throw new HttpError(409, err.message);
+        throw err;
+      }
+    }
     throw new HttpError(
       404,
       `no such endpoint ${JSON.stringify(path.slice(0, 100))}: try /metrics, /healthz, /readyz or /status`,
@@ -143,6 +172,28 @@ export function createAdminServer(options: AdminOptions, deps: AdminDeps): Admin
     const purged = await store.purgeDead(before);
     logger.info({ purged, before: new Date(before).toISOString() }, 'dead letters purged (admin api)');
     return send(res, 200, JSON_TYPE, JSON.stringify({ purged }) + '\n');
+  }
+
+  async function backfillRoute(
+    api: BackfillApi,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    path: string,
+  ): Promise<void> {
+    const ok = (body: unknown) => send(res, 200, JSON_TYPE, JSON.stringify(body) + '\n');
+    if (req.method === 'GET' && path === '/backfill') return ok({ jobs: await api.list() });
+    if (req.method === 'GET' && path === '/cursor') return ok({ cursor: await api.cursor() });
+    if (req.method !== 'POST') throw new HttpError(405, 'use GET or POST');
+    const body = await readJson(req);
+    if (path === '/backfill') return ok(await api.submit(body, body.plan === true));
+    if (path === '/backfill/cancel') {
+      if (typeof body.id !== 'string') throw new HttpError(400, '"id" must be a backfill job id');
+      return ok({ job: await api.cancel(body.id) });
+    }
+    const to = body.startTime;
+    if (typeof to !== 'number' || !Number.isFinite(to))
+      throw new HttpError(400, '"startTime" must be a time in epoch milliseconds');
+    return ok(await api.moveCursor(to, body.apply === true));
   }
 
   function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -226,7 +277,10 @@ function isLoopbackAddress(address: string | undefined): boolean {
 function checkLocal(req: http.IncomingMessage): void {
   const host = (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '');
   if (!isLoopbackAddress(req.socket.remoteAddress) || !(LOOPBACK_HOSTS.has(host) || host.startsWith('127.'))) {
-    throw new HttpError(403, 'the spool endpoints answer only clients on this host (loopback address and Host header)');
+    throw new HttpError(
+      403,
+      'the spool, backfill and cursor endpoints answer only clients on this host (loopback address and Host header)',
+    );
   }
 }
 

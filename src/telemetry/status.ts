@@ -13,6 +13,7 @@ import { identityExpiresIn, teleportCheck, teleportWarnings } from '../sources/t
 import { ingestCheck } from '../sources/http/health.js';
 import { datadogCheck, datadogWarnings } from '../sinks/datadog/health.js';
 import { spoolCheck, spoolWarnings } from '../spool/health.js';
+import type { JobView } from '../backfill/manager.js';
 import type { MetricsSources } from './metrics.js';
 import { fail, type Check } from '../health.js';
 
@@ -107,6 +108,8 @@ export interface StatusDoc {
       })
     | null;
   lastErrors: LastError[];
+  /** backfill jobs of this storage, oldest first (the admin api adds them) */
+  backfill?: JobView[];
 }
 
 export function healthReport(s: StatusSources): HealthReport {

@@ -2,6 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { openSpool } from '../../src/spool/spool.js';
+import { ConfigError } from '../../src/errors.js';
 import type { Spool } from '../../src/spool/types.js';
 import { createRouter } from '../../src/router/router.js';
 import { createDatadogSink } from '../../src/sinks/datadog/sink.js';
@@ -310,4 +311,47 @@ test('start fails with a clear error when the port is taken; close is idempotent
   assert.equal(ready.status, 503);
   await first.close();
   await first.close();
+});
+
+test('backfill and cursor endpoints: loopback and json only; a refused request is a 409 with its reason', async (t) => {
+  const calls: string[] = [];
+  const server = createAdminServer(
+    { host: '127.0.0.1', port: 0 },
+    {
+      health: () => ({ ready: true, checks: [] }),
+      status: () => ({}) as StatusDoc,
+      logger: silentLogger,
+      backfill: {
+        list: async () => [{ id: 'bf-1' }],
+        async submit(body, planOnly) {
+          calls.push(`submit ${planOnly} ${String(body.from)}`);
+          if (body.from === 0) throw new ConfigError('the range was shipped by the live poller already');
+          return { plan: {}, job: { id: 'bf-2' } };
+        },
+        cancel: async (id) => ({ id, state: 'cancelled' }),
+        cursor: async () => ({ startTime: 'x' }),
+        moveCursor: async (to, apply) => ({ move: { to }, applied: apply }),
+      },
+    },
+  );
+  const port = await startAdmin(t, server);
+  const json = { 'content-type': 'application/json' };
+  assert.deepEqual(JSON.parse((await request(port, 'GET', '/backfill')).body), { jobs: [{ id: 'bf-1' }] });
+  const ok = await request(port, 'POST', '/backfill', { headers: json, body: '{"from":1,"to":2,"plan":true}' });
+  assert.equal(ok.status, 200);
+  const refused = await request(port, 'POST', '/backfill', { headers: json, body: '{"from":0,"to":2}' });
+  assert.equal(refused.status, 409);
+  assert.match(refused.body, /shipped by the live poller/);
+  assert.deepEqual(calls, ['submit true 1', 'submit false 0']);
+  const cancel = await request(port, 'POST', '/backfill/cancel', { headers: json, body: '{"id":"bf-1"}' });
+  assert.equal(JSON.parse(cancel.body).job.state, 'cancelled');
+  assert.equal((await request(port, 'POST', '/backfill/cancel', { headers: json, body: '{}' })).status, 400);
+  const move = await request(port, 'POST', '/cursor', { headers: json, body: '{"startTime":5,"apply":true}' });
+  assert.deepEqual(JSON.parse(move.body), { move: { to: 5 }, applied: true });
+  assert.equal((await request(port, 'POST', '/cursor', { headers: json, body: '{"startTime":"x"}' })).status, 400);
+  // a page elsewhere cannot reach them: another Host, or a form without a json type
+  assert.equal((await request(port, 'GET', '/cursor', { headers: { host: 'attacker.example' } })).status, 403);
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  assert.equal((await request(port, 'POST', '/backfill', { headers: form, body: 'from=1' })).status, 415);
+  assert.equal(calls.length, 2, 'neither reached the api');
 });

@@ -143,7 +143,7 @@ test('skip-event-types and skip-session-types are applied; skipped events still 
   assert.equal((await drain(e.spool)).length, 0);
 });
 
-test('a different start time later is an error that says how to restart; the same one is fine', async () => {
+test('a different start time later is an error that says how to move the cursor; the same one is fine', async () => {
   const e = await env({
     dataset: generatedDataset({
       dates: [new Date(today - DAY).toISOString().slice(0, 10)],
@@ -167,7 +167,7 @@ test('a different start time later is an error that says how to restart; the sam
     source.start(),
     (err: unknown) =>
       err instanceof ConfigError &&
-      /remove the storage dir/.test(err.message) &&
+      /cursor set --start-time/.test(err.message) &&
       err.message.includes(start.toISOString()),
   );
   await source.stop();

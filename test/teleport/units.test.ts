@@ -269,10 +269,18 @@ test('start time is stored on the first run; a different one later is an error o
     (e: unknown) =>
       e instanceof ConfigError &&
       /differs from 2026-11-01/.test(e.message) &&
-      /spool stats/.test(e.message) &&
-      /remove the storage directory/.test(e.message),
+      /cursor set --start-time/.test(e.message) &&
+      /backfill --from --to/.test(e.message),
   );
   assert.equal(deps.state.get(K.startTime), later.toISOString());
+
+  // `cursor set` moved it: the configured (old) value is ignored, and said to be
+  await store.put([{ type: 'put', key: K.startTimeMoved, value: new Date().toISOString() }]);
+  assert.deepEqual(await resolveStartTime(store, t, Date.now()), {
+    start: later,
+    fresh: false,
+    ignored: t.toISOString(),
+  });
 });
 
 test('commit waits for space and retries the same call when the spool is full', async () => {

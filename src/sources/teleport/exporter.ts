@@ -38,6 +38,8 @@ export const LEGACY_SETTLE_MS = 60_000;
 
 export interface ExporterOptions {
   startTime: Date;
+  /** a backfill job's end (exclusive): events from it on are not shipped, and the run returns once past it */
+  endTime?: Date;
   eventsTag: string;
   /** event types to export; empty means all */
   types: string[];
@@ -150,6 +152,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
   const backoff = new Backoff(o.retryBaseMs, o.retryMaxMs);
   const shipType = typeFilter(o.types, o.skipEventTypes);
   const startMs = o.startTime.getTime();
+  const endMs = o.endTime?.getTime() ?? Infinity;
   const explain = d.explain ?? plainExplain;
   // retry cycles that failed for good (exit-on-last-event gives up on them), and the logging of failed calls
   const permanent = new PermanentFailures(o.exitOnLastEvent, o.retryMaxMs, d.now);
@@ -176,7 +179,7 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       // a chunk holds its whole date: events before the start time are skipped like filtered ones
-      if (!(e.time >= startMs) || !shipType(e.type)) continue;
+      if (!(e.time >= startMs) || !(e.time < endMs) || !shipType(e.type)) continue;
       kept.push(e);
       records.push(toSourceRecord(o.eventsTag, e));
     }
@@ -395,6 +398,8 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
 
   async function runExport(): Promise<void> {
     const startDate = isoDate(o.startTime.getTime());
+    // a backfill ends with the date of its last millisecond
+    const endDate = o.endTime ? isoDate(endMs - 1) : undefined;
     let date = await exportDate();
     while (!signal.aborted) {
       const today = isoDate(d.now());
@@ -419,6 +424,11 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
       hooks.progress({ error: undefined });
       // chunks were streamed: list again at once, more may have appeared meanwhile
       if (work > 0) continue;
+      if (endDate !== undefined && date >= endDate && (date < today || endMs + LEGACY_SETTLE_MS <= d.now())) {
+        // a backfill's last date read with nothing left: its range is complete
+        hooks.progress({ caughtUp: true });
+        return;
+      }
       if (date < today) {
         const next = addDays(date, 1);
         // the date leaving the polled window no longer needs its chunk states
@@ -442,7 +452,11 @@ export function createExporter(o: ExporterOptions, d: ExporterDeps) {
       id: '',
     };
     while (!signal.aborted) {
-      const windowEnd = legacyWindowEnd(st.w, o.windowSizeMs);
+      if (st.w >= endMs) {
+        hooks.progress({ caughtUp: true });
+        return;
+      }
+      const windowEnd = Math.min(legacyWindowEnd(st.w, o.windowSizeMs), endMs);
       hooks.progress({ mode: 'legacy', date: isoDate(st.w) });
       let page: Awaited<ReturnType<AuditLogClient['searchEvents']>>;
       try {

@@ -348,6 +348,12 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         'teleport start-time changed before anything was exported: the new one is used',
       );
     }
+    if (resolved.ignored !== undefined) {
+      logger.info(
+        { startTime: startTime.toISOString(), configured: resolved.ignored },
+        'teleport start-time was moved by `cursor set`: the configured start-time is ignored',
+      );
+    }
     const backfillDays = (now() - startTime.getTime()) / 86_400_000;
     if (resolved.fresh && backfillDays > 1) {
       logger.warn(

@@ -3,6 +3,7 @@
 //
 // keys, all under `teleport/`:
 //   start-time                        ISO start time, stored on the first run
+//   start-time-moved                  ISO time `cursor set` moved the start time: the configured one is ignored
 //   mode                              "export" or "legacy": chosen by the first probe, then kept (see exporter.ts)
 //   export/date                       YYYY-MM-DD: the UTC date the cursor-v2 export is on
 //   export/chunk/<date>/<chunk>       {"c": cursor} while a chunk is partly sent, {"done": true} once complete
@@ -18,6 +19,7 @@ import { ConfigError } from '../../errors.js';
 export const PREFIX = 'teleport/';
 export const K = {
   startTime: `${PREFIX}start-time`,
+  startTimeMoved: `${PREFIX}start-time-moved`,
   mode: `${PREFIX}mode`,
   exportDate: `${PREFIX}export/date`,
   chunksPrefix: `${PREFIX}export/chunk/`,
@@ -141,6 +143,8 @@ export interface StartTime {
   fresh: boolean;
   /** the stored start time this run replaced (a different one configured before anything was exported) */
   replaced?: string;
+  /** the configured start time, ignored because `cursor set` moved the stored one */
+  ignored?: string;
 }
 
 /**
@@ -155,14 +159,20 @@ export async function resolveStartTime(
   signal?: AbortSignal,
 ): Promise<StartTime> {
   const stored = await store.get(K.startTime);
-  const progress = (await store.list(PREFIX)).some((r) => r.key !== K.startTime && r.key !== K.mode);
+  const progress = (await store.list(PREFIX)).some(
+    (r) => r.key !== K.startTime && r.key !== K.mode && r.key !== K.startTimeMoved,
+  );
   if (stored !== undefined && (!configured || configured.getTime() === Date.parse(stored))) {
     return { start: new Date(stored), fresh: !progress };
+  }
+  // `cursor set` moved it on purpose: the configured value is the old one
+  if (stored !== undefined && (await store.get(K.startTimeMoved)) !== undefined) {
+    return { start: new Date(stored), fresh: !progress, ignored: configured!.toISOString() };
   }
   if (stored !== undefined && progress) {
     throw new ConfigError(
       `teleport start-time ${configured!.toISOString()} differs from ${stored}, the start time this storage has exported from; ` +
-        'keep the old value, or, to export again from the new one, stop the forwarder once `spool stats` shows 0 records and remove the storage directory',
+        'keep the old value, or move the cursor with `cursor set --start-time` (and `backfill --from --to` for a past range)',
     );
   }
   const start = configured ?? new Date(Math.floor(now / 1000) * 1000);
