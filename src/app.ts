@@ -3,6 +3,7 @@
 // start: spool, router, sink, then sources. stop: sources first (accept nothing new), then the sink (finish
 // in-flight requests up to a deadline), then the spool (flush and close leveldb).
 import { readFileSync, readdirSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import type { Logger } from './telemetry/logger.js';
 import type { Config } from './config/load.js';
 import type { SourceRecord } from './record.js';
@@ -13,6 +14,7 @@ import { openSpool } from './spool/spool.js';
 import { levelCode } from './spool/storage-errors.js';
 import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
+import { createFilterChain } from './filter/chain.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
 import { createTeleportSource, type TeleportSource } from './sources/teleport/source.js';
@@ -77,12 +79,16 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     logger,
   });
 
+  // fluentd's <filter>s: ${hostname} is the machine's name, as fluentd's Socket.gethostname
+  const filters = createFilterChain(config.filters, { hostname: osHostname(), logger });
+
   const sources: StatusSources = {
     config,
     version: readVersion(),
     startedAt: Date.now(),
     spool: () => (spoolOpen ? spool.stats() : undefined),
     router: () => router.stats(),
+    filters: filters.size > 0 ? () => filters.stats() : undefined,
     sink: config.dryRun ? undefined : () => sink?.status(),
     ingest: config.ingest.enabled ? () => ingest?.stats() : undefined,
     ingestAddress: () => (shuttingDown ? undefined : ingestAddress),
@@ -127,8 +133,9 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   // dry run routes the same way and writes nothing (neither records nor state): one line per batch says what
   // would be shipped, dropped or rejected, with the first routed log as a sample. it keeps nothing, so it
   // acknowledges nothing an http client would lose: the ingest answers 503 and the client keeps its records
-  const emit = async (source: RecordSource, records: SourceRecord[], state: StateOp[] = []): Promise<void> => {
-    metrics.observeRecords(source, records);
+  const emit = async (source: RecordSource, received: SourceRecord[], state: StateOp[] = []): Promise<void> => {
+    metrics.observeRecords(source, received);
+    const records = filters.apply(received);
     const values: string[] = [];
     let dropped = 0;
     let rejected = 0;

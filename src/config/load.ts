@@ -21,6 +21,8 @@ import type { MatchRule } from '../router/router.js';
 import { looksLikeFluentConf } from './fluentd.js';
 import { readFluentConf } from './fluent-file.js';
 import type { MigrationNote } from './migrate.js';
+import type { FilterSpec } from '../filter/chain.js';
+import { parseFilterTables } from './filters.js';
 import { parseIntakeUrl, parseSite } from '../sinks/datadog/site.js';
 import { TIMESTAMP_WINDOW_MS } from '../sinks/datadog/limits.js';
 
@@ -91,6 +93,8 @@ export interface Config {
     maxAgeMs: number;
     rules: MatchRule[];
   };
+  /** `[[filter]]` tables (or fluent.conf's <filter> sections), in order: applied before the match rules */
+  filters: FilterSpec[];
   teleport: {
     enabled: boolean;
     addr: string;
@@ -145,6 +149,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const cwd = input.cwd ?? process.cwd();
   const raw = new Map<string, { value: unknown; origin: Origin }>();
   let matchTables: unknown[] | undefined;
+  let filters: FilterSpec[] = [];
   let fluentNotes: MigrationNote[] = [];
   let fromFluentConf = false;
   const notes: ConfigNote[] = [];
@@ -170,6 +175,11 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
         matchTables = value;
         continue;
       }
+      if (key === 'filter') {
+        if (!Array.isArray(value)) throw new ConfigError(`${filePath}: key "filter": expected [[filter]] tables`);
+        filters = parseFilterTables(value, filePath, base);
+        continue;
+      }
       const setting = BY_KEY.get(key) ?? BY_ALIAS.get(key);
       const obsolete = setting ? undefined : obsoleteKey(key);
       if (obsolete) {
@@ -182,7 +192,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
         continue;
       }
       if (!setting) {
-        const hint = closest(key, [...BY_KEY.keys(), 'match']);
+        const hint = closest(key, [...BY_KEY.keys(), 'match', 'filter']);
         throw new ConfigError(`${filePath}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
       const o = { where: `${filePath}: key "${setting.key}"`, base };
@@ -425,6 +435,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       maxAgeMs,
       rules,
     },
+    filters,
     teleport: {
       enabled: teleportEnabled,
       addr: get('teleport.addr') as string,
