@@ -65,12 +65,12 @@ function parseFilter(t: unknown, at: string, base: string): FilterSpec {
     spec = {
       type,
       pattern,
-      grep: {
+      grep: compact({
         regexp: conditions(table.regexp, `${at}: key "regexp"`),
         exclude: conditions(table.exclude, `${at}: key "exclude"`),
         and: groups(table.and, `${at}: key "and"`),
         or: groups(table.or, `${at}: key "or"`),
-      },
+      }),
     };
   } else if (type === 'record_transformer') {
     const record = table.record;
@@ -79,15 +79,15 @@ function parseFilter(t: unknown, at: string, base: string): FilterSpec {
     spec = {
       type,
       pattern,
-      transform: {
-        record: record as Record<string, unknown> | undefined,
+      transform: compact({
+        record: record === undefined ? undefined : { ...(record as Record<string, unknown>) },
         removeKeys: list('remove-keys'),
         keepKeys: list('keep-keys'),
         renewRecord: bool('renew-record'),
         renewTimeKey: str('renew-time-key'),
         enableRuby: bool('enable-ruby'),
         autoTypecast: bool('auto-typecast'),
-      },
+      }),
     };
   } else {
     const keys = list('keys');
@@ -178,4 +178,10 @@ function readSecretFile(file: string, where: string): string {
   const value = text.trim();
   if (!value) throw new ConfigError(`${where}: ${file} is empty`);
   return value;
+}
+
+/** the object without its undefined values: specs compare and print as they were written */
+function compact<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
 }
