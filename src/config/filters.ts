@@ -148,10 +148,10 @@ function groups(v: unknown, at: string): GrepGroup[] | undefined {
     for (const k of Object.keys(o))
       if (k !== 'regexp' && k !== 'exclude')
         throw new ConfigError(`${at} #${i + 1}: unknown key "${k}": it holds regexp or exclude tables`);
-    return {
+    return compact({
       regexp: conditions(o.regexp, `${at} #${i + 1} regexp`),
       exclude: conditions(o.exclude, `${at} #${i + 1} exclude`),
-    };
+    });
   });
 }
 

@@ -85,8 +85,11 @@ export function compileTransform(spec: TransformSpec, hostname: string): Transfo
 
   const expand = (n: Node, p: Parameters<Template['expand']>[0]): unknown => {
     switch (n.kind) {
-      case 'template':
-        return n.t.expand(p, x);
+      case 'template': {
+        // ruby's nil is json's null: an unresolved placeholder keeps its key
+        const v = n.t.expand(p, x);
+        return v === undefined ? null : v;
+      }
       case 'value':
         return n.v;
       case 'array':
