@@ -199,6 +199,8 @@ key-file = "hmac.key"
 [[match]]
 pattern = "**"
 source = "teleport"
+service = 'teleport-\${tag_parts[0]}'
+tags = ['teleport_cluster:\${record["cluster_name"]}', "env:prod"]
 `,
   );
   const fw = await runForwarder(
@@ -219,6 +221,9 @@ source = "teleport"
   assert.equal(logs[0].teleport_cluster, 'tele.example.com');
   assert.equal(logs[0].login, 'user.login/false');
   assert.equal(logs[2].login, 'session.start/');
+  // the match rule's service and tags from the record
+  assert.equal(logs[0].service, 'teleport-events');
+  assert.equal(logs[0].ddtags, 'teleport_cluster:tele.example.com,env:prod');
   // the key never reaches a log line
   assert.ok(!JSON.stringify(fw.logs).includes(hmacKey) && !fw.stderr().includes(hmacKey));
 });
