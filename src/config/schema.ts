@@ -536,9 +536,21 @@ export const MATCH_SETTINGS: readonly MatchSetting[] = [
   },
   { key: 'source', type: 'string', doc: '`ddsource` of the log (e.g. "teleport").' },
   { key: 'source-category', type: 'string', doc: '`ddsourcecategory`.' },
-  { key: 'service', type: 'string', doc: '`service`.' },
-  { key: 'tags', type: 'list', doc: '`ddtags`, e.g. ["env:prod", "team:security"].' },
-  { key: 'hostname', type: 'string', doc: '`hostname` (default: the top-level hostname).' },
+  {
+    key: 'service',
+    type: 'string',
+    doc: '`service`. May name record values with the placeholders of record_transformer (`${record["k"]}`, `${tag_parts[N]}`).',
+  },
+  {
+    key: 'tags',
+    type: 'list',
+    doc: '`ddtags`, e.g. `["env:prod", \'teleport_cluster:${record["cluster_name"]}\']`; placeholders as for service, a tag that expands to "" is left out.',
+  },
+  {
+    key: 'hostname',
+    type: 'string',
+    doc: '`hostname` (default: the top-level hostname); placeholders as for service, "" leaves it out.',
+  },
   { key: 'include-tag-key', type: 'bool', default: false, doc: "Add the record's tag as an attribute." },
   { key: 'tag-key', type: 'string', default: 'tag', doc: 'Attribute name for include-tag-key.' },
   {
