@@ -155,9 +155,7 @@ export function deletePath(record: Record<string, unknown>, keys: readonly Acces
   if (keys.length === 1) {
     const k = keys[0]!;
     if (typeof k !== 'string' || !Object.hasOwn(record, k)) return record;
-    const out = { ...record };
-    delete out[k];
-    return out;
+    return without(record, k);
   }
   let parent: unknown;
   try {
@@ -186,10 +184,18 @@ function rebuild(node: unknown, keys: readonly AccessorKey[], i: number): unknow
     else copy[idx] = rebuild(copy[idx], keys, i + 1);
     return copy;
   }
+  if (i === keys.length - 1) return without(node as Record<string, unknown>, k as string);
   const copy = { ...(node as Record<string, unknown>) };
-  if (i === keys.length - 1) delete copy[k as string];
-  else copy[k as string] = rebuild(copy[k as string], keys, i + 1);
+  copy[k as string] = rebuild(copy[k as string], keys, i + 1);
   return copy;
+}
+
+// a copy without one key, built key by key: `delete` on a copy turns it into a slow dictionary object that costs
+// the router's JSON.stringify several times over
+function without(o: Record<string, unknown>, key: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in o) if (k !== key && Object.hasOwn(o, k)) out[k] = o[k];
+  return out;
 }
 
 /** the record with the value at the path replaced (only where it exists); the same copy discipline as deletePath */

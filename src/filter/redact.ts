@@ -20,6 +20,8 @@ export const REDACT_DEFAULTS = Object.freeze({
   /** hex digits of the digest kept: 128 bits, far from any collision among users */
   tokenHexChars: 32,
   tokenPrefix: 'hmac:',
+  /** distinct values whose tokens are kept */
+  cacheEntries: 10_000,
 });
 
 export interface Redact {
@@ -32,9 +34,21 @@ export function compileRedact(spec: RedactSpec): Redact {
   if (spec.mode === 'hmac') {
     const key = spec.hmacKey;
     if (!key || key.length === 0) throw new Error('redact: mode "hmac" needs a key');
-    f = (v) =>
-      REDACT_DEFAULTS.tokenPrefix +
-      createHmac('sha256', key).update(rubyToS(v), 'utf8').digest('hex').slice(0, REDACT_DEFAULTS.tokenHexChars);
+    // a cluster has few users and each logs many events: tokens are cached (an hmac costs more than the rest of
+    // the chain), the cache dropped whole when full so a flood of distinct values cannot grow it
+    const cache = new Map<string, string>();
+    f = (v) => {
+      const text = rubyToS(v);
+      let token = cache.get(text);
+      if (token === undefined) {
+        token =
+          REDACT_DEFAULTS.tokenPrefix +
+          createHmac('sha256', key).update(text, 'utf8').digest('hex').slice(0, REDACT_DEFAULTS.tokenHexChars);
+        if (cache.size >= REDACT_DEFAULTS.cacheEntries) cache.clear();
+        cache.set(text, token);
+      }
+      return token;
+    };
   } else {
     const text = spec.replacement ?? REDACT_DEFAULTS.replacement;
     f = () => text;
