@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { compileFilter, type FilterSpec } from '../filter/chain.js';
 import { GrepConfigError, type GrepCondition, type GrepGroup } from '../filter/grep.js';
-import { TransformConfigError } from '../filter/transform.js';
+import { compileTransform, TransformConfigError } from '../filter/transform.js';
 import { FILTER_SETTINGS } from './schema.js';
 import { closest, parseList } from './values.js';
 import type { RedactSpec } from '../filter/redact.js';
@@ -14,8 +14,30 @@ import { readFileSync } from 'node:fs';
 /** the shortest HMAC key accepted: 128 bits */
 export const MIN_HMAC_KEY_BYTES = 16;
 
-export function parseFilterTables(tables: unknown[], filePath: string, base: string): FilterSpec[] {
-  return tables.map((t, i) => parseFilter(t, `${filePath}: [[filter]] #${i + 1}`, base));
+/** a placeholder no record can resolve (fluentd warns about it per record): said once, at load */
+export interface FilterNote {
+  where: string;
+  message: string;
+}
+
+export function parseFilterTables(
+  tables: unknown[],
+  filePath: string,
+  base: string,
+  notes: FilterNote[] = [],
+): FilterSpec[] {
+  return tables.map((t, i) => {
+    const at = `${filePath}: [[filter]] #${i + 1}`;
+    const spec = parseFilter(t, at, base);
+    if (spec.type === 'record_transformer') {
+      for (const ph of new Set(compileTransform(spec.transform, 'localhost').unknownPlaceholders))
+        notes.push({
+          where: at,
+          message: `unknown placeholder \`${ph}\`: no record gives it, so it expands to nothing (null when it is the whole value); record values are \${record["key"]}`,
+        });
+    }
+    return spec;
+  });
 }
 
 function parseFilter(t: unknown, at: string, base: string): FilterSpec {

@@ -177,7 +177,9 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       }
       if (key === 'filter') {
         if (!Array.isArray(value)) throw new ConfigError(`${filePath}: key "filter": expected [[filter]] tables`);
-        filters = parseFilterTables(value, filePath, base);
+        const unknown: Array<{ where: string; message: string }> = [];
+        filters = parseFilterTables(value, filePath, base, unknown);
+        for (const n of unknown) notes.push({ level: 'warn', ...n });
         continue;
       }
       const setting = BY_KEY.get(key) ?? BY_ALIAS.get(key);

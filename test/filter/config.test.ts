@@ -122,3 +122,15 @@ test('bad [[filter]] tables: the file, the filter, the key and the fix', (t) => 
   });
   assert.throws(l, (err: unknown) => !(err as Error).message.includes('tiny'));
 });
+
+test('a placeholder no record can give is warned about once at load, as fluentd warns per record', (t) => {
+  const { load: l } = load(
+    t,
+    '[[filter]]\ntype = "record_transformer"\n[filter.record]\na = "${message}"\nb = "${message} ${tag}"\nc = \'${record["x"]}\'',
+  );
+  const c = l();
+  const warns = c.notes.filter((n) => /unknown placeholder/.test(n.message));
+  assert.equal(warns.length, 1);
+  assert.match(warns[0]!.where, /\[\[filter\]\] #1/);
+  assert.match(warns[0]!.message, /`\$\{message\}`/);
+});
