@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeIntake } from '../../src/fakes/intake.js';
@@ -14,6 +15,8 @@ import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
 import { runForwarder, waitFor, type RunningForwarder } from '../helpers/forwarder.js';
 import { pollerEnv } from '../helpers/poller-env.js';
+import { cliCommand } from '../helpers/paths.js';
+import { loadConfig } from '../../src/config/load.js';
 
 const API_KEY = 'filt0123456789abcdef0123456789abc';
 
@@ -226,4 +229,78 @@ tags = ['teleport_cluster:\${record["cluster_name"]}', "env:prod"]
   assert.equal(logs[0].ddtags, 'teleport_cluster:tele.example.com,env:prod');
   // the key never reaches a log line
   assert.ok(!JSON.stringify(fw.logs).includes(hmacKey) && !fw.stderr().includes(hmacKey));
+});
+
+test('migrate writes the same filters start --config fluent.conf runs, and reports what it did not carry', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-filters-migrate-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tls = writeTlsFiles(dir);
+  const conf = join(dir, 'fluent.conf');
+  writeFileSync(
+    conf,
+    `<source>
+  @type http
+  port 8888
+  <transport tls>
+    client_cert_auth true
+    ca_path ${tls.paths.ca}
+    cert_path ${tls.paths.cert}
+    private_key_path ${tls.paths.key}
+  </transport>
+</source>
+<filter test.log>
+  @type grep
+  regexp1 event ^user\\.
+  <exclude>
+    key $.server_labels.env
+    pattern /^dev$/i
+  </exclude>
+</filter>
+<filter **>
+  @type record_transformer
+  enable_ruby true
+  remove_keys password
+  <record>
+    env \${record["labels"]["env"]}
+    host "#{Socket.gethostname}"
+  </record>
+</filter>
+<filter **>
+  @type parser
+  key_name log
+</filter>
+<match test.log>
+  @type datadog
+  api_key ${API_KEY}
+</match>
+`,
+  );
+  const out = join(dir, 'forwarder.toml');
+  const r = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', conf, '--out', out], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /fluent\.conf:28 +<filter \*\*> @type parser is not carried over/);
+  assert.match(r.stdout, /#\{Socket\.gethostname\} in "host" is carried over as \$\{hostname\}/);
+  assert.match(readFileSync(out, 'utf8'), /^\[\[filter\]\]$/m);
+  const migrated = loadConfig({ file: out, env: {} });
+  const direct = loadConfig({ file: conf, env: {} });
+  assert.deepEqual(migrated.filters, direct.filters);
+  assert.deepEqual(
+    migrated.filters.map((f) => f.type),
+    ['grep', 'record_transformer'],
+  );
+
+  // ruby that would have to be evaluated stops the migration, with the line
+  writeFileSync(conf, readFileSync(conf, 'utf8').replace('record["labels"]["env"]', 'record["labels"].keys.first'));
+  const bad = spawnSync(cliCommand[0]!, [...cliCommand.slice(1), 'migrate', conf, '--out', join(dir, 'x.toml')], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH },
+  });
+  assert.notEqual(bad.status, 0);
+  assert.match(
+    bad.stderr + bad.stdout,
+    /fluent\.conf:24: .*record\["labels"\]\.keys\.first\} needs ruby to be evaluated/,
+  );
 });
