@@ -25,9 +25,14 @@ export class PlaceholderError extends Error {}
 
 /** an expression the ruby dialect refuses at load: it would need ruby to be evaluated */
 export class RubyExpressionError extends Error {
-  constructor(readonly expression: string) {
+  constructor(
+    readonly expression: string,
+    why?: string,
+  ) {
     super(
-      `\${${expression}} needs ruby to be evaluated, which the forwarder never does: only record access (record["a"]["b"], record.dig("a", "b")), tag, tag_parts[N], tag_prefix[N], tag_suffix[N], hostname and time are carried over`,
+      why
+        ? `${expression}: ${why}, which needs ruby to be evaluated; the forwarder never does: write the text without it`
+        : `\${${expression}} needs ruby to be evaluated, which the forwarder never does: only record access (record["a"]["b"], record.dig("a", "b")), tag, tag_parts[N], tag_prefix[N], tag_suffix[N], hostname and time are carried over`,
     );
   }
 }
@@ -316,13 +321,16 @@ function compileRuby(text: string, single: boolean): Template {
   let i = 0;
   let lit = '';
   while (i < text.length) {
-    if (text.startsWith('${', i)) {
+    // fluentd turns the text into ruby's %Q[…]: `#{…}` interpolates there too, and a backslash is an escape
+    if (text.startsWith('${', i) || text.startsWith('#{', i)) {
       const end = closingBrace(text, i + 2);
       if (end < 0) throw new RubyExpressionError(text.slice(i + 2));
       if (lit) parts.push(lit);
       lit = '';
       parts.push(compile(text.slice(i + 2, end)));
       i = end + 1;
+    } else if (text[i] === '\\') {
+      throw new RubyExpressionError(`%Q[${text}]`, 'a backslash outside ${…} is a ruby escape');
     } else lit += text[i++];
   }
   if (lit) parts.push(lit);

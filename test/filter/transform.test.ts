@@ -204,6 +204,9 @@ test('enable_ruby: record access is carried over, ruby raising drops the record,
     () => run({ enableRuby: true, record: { x: '${record.dig("s", "k")}' } }, { s: 'str' }),
     PlaceholderError,
   );
+  // in ruby's %Q[…], #{…} interpolates as ${…} does
+  assert.equal(run({ enableRuby: true, record: { x: 'a-#{record["n"]}-${tag}' } }, { n: 1 }).record.x, `a-1-${TAG}`);
+  assert.throws(() => compileTransform({ enableRuby: true, record: { x: 'a\\nb' } }, HOST), /a backslash outside/);
   for (const code of ['record["a"].upcase', 'Time.now', '"x" + record["a"]', 'record.map{|k,v|v}', '`id`']) {
     assert.throws(
       () => compileTransform({ enableRuby: true, record: { x: `\${${code}}` } }, HOST),
