@@ -82,6 +82,7 @@ function parseFilter(t: unknown, at: string, base: string): FilterSpec {
   if (pattern.trim() === '')
     throw new ConfigError(`${at}: key "pattern" is empty: write a tag pattern ("**" for every tag)`);
 
+  const unless = str('unless-pattern');
   let spec: FilterSpec;
   if (type === 'grep') {
     spec = {
@@ -139,6 +140,7 @@ function parseFilter(t: unknown, at: string, base: string): FilterSpec {
     if (hmacKey !== undefined) Object.defineProperty(redact, 'hmacKey', { value: hmacKey, enumerable: false });
     spec = { type: 'redact', pattern, redact };
   }
+  if (unless !== undefined) spec.unless = unless;
   validate(spec, at);
   return spec;
 }

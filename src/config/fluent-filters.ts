@@ -28,7 +28,7 @@ const GREP_LEGACY = /^(regexp|exclude)([1-9]|1\d|20)$/;
 // parameters every plugin takes that change nothing in what is shipped
 const COMMON = new Set(['@type', 'type', '@id', '@log_level', '@label']);
 
-export function carryFilter(s: FluentSection, pattern: string): CarriedFilter {
+export function carryFilter(s: FluentSection, pattern: string, unless?: string): CarriedFilter {
   const type = sectionType(s);
   const label = `<filter ${s.arg || '**'}> @type ${type ?? '(none)'}`;
   const notes: FilterNote[] = [];
@@ -63,6 +63,10 @@ export function carryFilter(s: FluentSection, pattern: string): CarriedFilter {
       `${label} is not carried over: only @type grep and record_transformer filters are, so records reach Datadog without this filter's changes`,
     );
     return { notes };
+  }
+  if (unless !== undefined) {
+    table['unless-pattern'] = unless;
+    spec.unless = unless;
   }
   try {
     compileFilter(spec, 'localhost');

@@ -751,9 +751,6 @@ class Migration {
   // its tags, fluentd never runs it on those (without a warning): the forwarder runs every filter before any rule
   private filter(s: FluentSection, earlier: Candidate[]): void {
     const pattern = this.unprefixed(s.arg);
-    const carried = carryFilter(s, pattern);
-    for (const n of carried.notes) this.note(n.level, n.file, n.line, n.message);
-    if (!carried.table) return;
     const where = this.where(s.file, s.line);
     let matcher: TagMatcher | undefined;
     try {
@@ -762,13 +759,18 @@ class Migration {
       throw new FluentConfigError(s.file, s.line, `<filter ${s.arg}>: ${(err as Error).message}`);
     }
     const self: Candidate = { where, pattern, matcher };
-    for (const m of earlier)
-      if (m.matcher && overlaps(m, self))
-        this.warn(
-          s.file,
-          s.line,
-          `<filter ${s.arg || '**'}> comes after <match ${m.pattern}> (${m.where}): in fluentd the records that match took never reach this filter; here every filter runs before the rules, so it now applies to them too`,
-        );
+    // every earlier <match> took its tags before this filter: skipping them is exact where they do not overlap too
+    const before = earlier.filter((m) => m.matcher);
+    const unless = before.length > 0 ? before.map((m) => m.pattern).join(' ') : undefined;
+    const carried = carryFilter(s, pattern, unless);
+    for (const n of carried.notes) this.note(n.level, n.file, n.line, n.message);
+    if (!carried.table) return;
+    for (const m of before.filter((x) => overlaps(x, self) || overlaps(self, x)))
+      this.info(
+        s.file,
+        s.line,
+        `<filter ${s.arg || '**'}> comes after <match ${m.pattern}> (${m.where}): fluentd never runs it on the records that <match> takes, so it skips those tags (unless-pattern)`,
+      );
     this.filters.push({ table: carried.table, origin: `<filter ${s.arg || '**'}> @type ${sectionType(s)} (${where})` });
   }
 

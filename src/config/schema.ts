@@ -580,6 +580,12 @@ export const FILTER_SETTINGS: readonly FilterSetting[] = [
     doc: 'Fluentd tag patterns, space separated, as in `<filter pattern>`.',
   },
   {
+    key: 'unless-pattern',
+    type: 'string',
+    types: ['grep', 'record_transformer', 'redact'],
+    doc: 'Tags the filter skips even when `pattern` matches them. `migrate` writes the patterns of the `<match>`es placed before the `<filter>` in fluent.conf: Fluentd never runs a filter on the records an earlier `<match>` took.',
+  },
+  {
     key: 'type',
     type: 'enum',
     types: ['grep', 'record_transformer', 'redact'],

@@ -11,10 +11,12 @@ import { PlaceholderError } from './placeholders.js';
 import { compileRedact, type RedactSpec } from './redact.js';
 import { compileTransform, type TransformSpec } from './transform.js';
 
-export type FilterSpec =
+/** `unless`: tags the filter skips (fluentd: the tags a <match> placed before the <filter> takes) */
+export type FilterSpec = (
   | { type: 'grep'; pattern: string; grep: GrepSpec }
   | { type: 'record_transformer'; pattern: string; transform: TransformSpec }
-  | { type: 'redact'; pattern: string; redact: RedactSpec };
+  | { type: 'redact'; pattern: string; redact: RedactSpec }
+) & { unless?: string };
 
 export interface FilterStats {
   /** 1-based, in config order */
@@ -57,7 +59,9 @@ interface Compiled {
 }
 
 export function compileFilter(spec: FilterSpec, hostname: string): { match: TagMatcher; step: Step } {
-  const match = compilePattern(spec.pattern);
+  const matchPattern = compilePattern(spec.pattern);
+  const unless = spec.unless === undefined ? undefined : compilePattern(spec.unless);
+  const match: TagMatcher = unless ? (tag) => matchPattern(tag) && !unless(tag) : matchPattern;
   switch (spec.type) {
     case 'grep': {
       const g = compileGrep(spec.grep);

@@ -236,8 +236,29 @@ test('other filter types are noted as not carried over; a filter after an overla
   assert.deepEqual(c.filters, []);
   hasNote(r.notes, 'warn', 'fluent.conf:11', /<filter \*\*> @type parser is not carried over/);
   hasNote(r.notes, 'info', 'fluent.conf:15', /@type stdout is not carried over/);
+});
 
-  const text = [...SOURCE, ...MATCH, '<filter **>', '  @type grep', '</filter>'].join('\n') + '\n';
-  const late = migrateFluentd({ fluentConf: text, fluentConfPath: '/etc/fluent/fluent.conf' });
-  hasNote(late.notes, 'warn', 'fluent.conf:15', /comes after <match \*\*> .*never reach this filter/);
+test('a filter after a <match> skips the tags that match takes, as in fluentd where those records never reach it', () => {
+  const { r, c } = migrate(
+    '<match debug.**>',
+    '  @type null',
+    '</match>',
+    '<filter **>',
+    '  @type record_transformer',
+    '  <record>',
+    '    seen yes',
+    '  </record>',
+    '</filter>',
+  );
+  hasNote(r.notes, 'info', 'fluent.conf:14', /comes after <match debug\.\*\*> .*skips those tags \(unless-pattern\)/);
+  assert.equal(c.filters[0]!.unless, 'debug.**');
+  const chain = createFilterChain(c.filters, { hostname: 'h' });
+  const out = chain.apply([
+    { tag: 'debug.x', time: 0, record: {} },
+    { tag: 'test.log', time: 0, record: {} },
+  ]);
+  assert.deepEqual(
+    out.map((o) => o.record),
+    [{}, { seen: 'yes' }],
+  );
 });
