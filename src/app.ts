@@ -3,12 +3,14 @@
 // start: spool, router, sink, then sources. stop: sources first (accept nothing new), then the sink (finish
 // in-flight requests up to a deadline), then the spool (flush and close leveldb).
 import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import type { Logger } from './log.js';
 import type { Config } from './config/load.js';
 import type { Spool } from './spool/types.js';
 import { createPipeline, openStorage } from './pipeline.js';
 import { applyHeapGrowingPercent } from './runtime.js';
 import { createRouter, type Router } from './router/router.js';
+import { createFilterChain } from './filter/chain.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
 import type { PollerDeps, TeleportSource, TeleportSourceOptions } from './sources/teleport/source.js';
@@ -90,12 +92,16 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     logger,
   });
 
+  // fluentd's <filter>s: ${hostname} is the machine's name, as fluentd's Socket.gethostname
+  const filters = createFilterChain(config.filters, { hostname: osHostname(), logger });
+
   const sources: StatusSources = {
     config,
     version: readVersion(),
     startedAt: Date.now(),
     spool: () => (spoolOpen ? spool.stats() : undefined),
     router: () => router.stats(),
+    filters: filters.size > 0 ? () => filters.stats() : undefined,
     sink: config.dryRun ? undefined : () => sink?.status(),
     ingest: config.ingest.enabled ? () => ingest?.stats() : undefined,
     ingestAddress: () => (shuttingDown ? undefined : ingestAddress),
@@ -162,6 +168,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     spool,
     dryRun: config.dryRun,
     logger,
+    filters: filters.size > 0 ? [(_source, records) => filters.apply(records)] : [],
     observeRecords: metrics.observeRecords,
     observeSpooled: metrics.observeSpooled,
   });

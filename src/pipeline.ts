@@ -121,7 +121,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     sync = true,
   ): Promise<void> {
     deps.observeRecords?.(source, records);
-    for (const f of filters) records = await f(source, records);
+    // a synchronous filter is not awaited: one microtask less on every request
+    for (const f of filters) {
+      const out = f(source, records);
+      records = out instanceof Promise ? await out : out;
+    }
     const plan = planBatch(route, POLICY[source], records, dryRun);
     for (const u of plan.unroutable) {
       logger.error({ tag: u.tag, reason: u.reason }, `a ${source} record could not be routed and was dropped`);

@@ -1,6 +1,6 @@
 // docs/configuration.md, generated from the schema so the reference cannot drift from the code.
 // `npm run docs` rewrites it; a test fails when the file is stale.
-import { SETTINGS, MATCH_SETTINGS, envName, flagName } from './schema.js';
+import { SETTINGS, MATCH_SETTINGS, FILTER_SETTINGS, envName, flagName } from './schema.js';
 
 function fmt(v: unknown): string {
   if (v === undefined) return '';
@@ -84,6 +84,22 @@ export function configurationMarkdown(): string {
   for (const m of MATCH_SETTINGS) {
     const type = m.type === 'enum' ? m.values!.map((v) => `\`${v}\``).join(' \\| ') : m.type;
     lines.push(`| \`${m.key}\` | ${type} | ${fmt(m.default)} | ${m.doc.replace(/\|/g, '\\|')} |`);
+  }
+  lines.push(
+    '',
+    '## Filters',
+    '',
+    'Each `[[filter]]` table is one filter; every record goes through the filters whose pattern matches its tag, in',
+    'order, before the match rules (on both the ingest and the poller). `grep` and `record_transformer` behave as',
+    "Fluentd 1.15's; see [filters.md](filters.md) for every Fluentd directive and how it is carried over.",
+    '',
+    '| key | filter types | type | default | description |',
+    '|---|---|---|---|---|',
+  );
+  for (const f of FILTER_SETTINGS) {
+    const type = f.type === 'enum' ? f.values!.map((v) => `\`${v}\``).join(' \\| ') : f.type;
+    const types = f.types.map((x) => `\`${x}\``).join(', ');
+    lines.push(`| \`${f.key}\` | ${types} | ${type} | ${fmt(f.default)} | ${f.doc.replace(/\|/g, '\\|')} |`);
   }
   lines.push('');
   return lines.join('\n');

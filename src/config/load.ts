@@ -21,6 +21,8 @@ import type { MatchRule } from '../router/router.js';
 import { looksLikeFluentConf } from './fluentd.js';
 import { readFluentConf } from './fluent-file.js';
 import type { MigrationNote } from './migrate.js';
+import type { FilterSpec } from '../filter/chain.js';
+import { parseFilterTables } from './filters.js';
 import { parseIntakeUrl, parseSite } from '../sinks/datadog/site.js';
 import { TIMESTAMP_WINDOW_MS } from '../sinks/datadog/limits.js';
 
@@ -94,6 +96,8 @@ export interface Config {
     maxAgeMs: number;
     rules: MatchRule[];
   };
+  /** `[[filter]]` tables (or fluent.conf's <filter> sections), in order: applied before the match rules */
+  filters: FilterSpec[];
   teleport: {
     enabled: boolean;
     addr: string;
@@ -148,6 +152,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
   const cwd = input.cwd ?? process.cwd();
   const raw = new Map<string, { value: unknown; origin: Origin }>();
   let matchTables: unknown[] | undefined;
+  let filters: FilterSpec[] = [];
   let fluentNotes: MigrationNote[] = [];
   let fromFluentConf = false;
   const notes: ConfigNote[] = [];
@@ -173,6 +178,13 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
         matchTables = value;
         continue;
       }
+      if (key === 'filter') {
+        if (!Array.isArray(value)) throw new ConfigError(`${filePath}: key "filter": expected [[filter]] tables`);
+        const unknown: Array<{ where: string; message: string }> = [];
+        filters = parseFilterTables(value, filePath, base, unknown);
+        for (const n of unknown) notes.push({ level: 'warn', ...n });
+        continue;
+      }
       const setting = BY_KEY.get(key) ?? BY_ALIAS.get(key);
       const obsolete = setting ? undefined : obsoleteKey(key);
       if (obsolete) {
@@ -185,7 +197,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
         continue;
       }
       if (!setting) {
-        const hint = closest(key, [...BY_KEY.keys(), 'match']);
+        const hint = closest(key, [...BY_KEY.keys(), 'match', 'filter']);
         throw new ConfigError(`${filePath}: unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ''}`);
       }
       const o = { where: `${filePath}: key "${setting.key}"`, base };
@@ -430,6 +442,7 @@ export function loadConfig(input: LoadInput = {}): Readonly<Config> {
       maxAgeMs,
       rules,
     },
+    filters,
     teleport: {
       enabled: teleportEnabled,
       addr: get('teleport.addr') as string,

@@ -14,8 +14,8 @@
 // secrets (the api key, the tls key passphrase) never go into the toml: they are returned for the caller to
 // write into 0600 files beside it (the toml names those files), or to use in memory.
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
-import { parse as parseToml } from 'smol-toml';
-import { ConfigError } from '../errors.js';
+import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
+import { ConfigError, FluentConfigError } from '../errors.js';
 import { compilePattern, type TagMatcher } from '../router/pattern.js';
 import { isSite, parseIntakeUrl } from '../sinks/datadog/site.js';
 import { handlerTags, uncoveredTags } from './handler-tags.js';
@@ -32,6 +32,7 @@ import {
   type FluentSection,
   type IncludeReader,
 } from './fluentd.js';
+import { carryFilter, type FilterTable } from './fluent-filters.js';
 
 export interface MigrationNote {
   level: 'warn' | 'info';
@@ -144,6 +145,7 @@ class Migration {
   private readonly rules: Rule[] = [];
   /** rules for the handler's tags that no rule matches, written commented out */
   private readonly suggested: Rule[] = [];
+  private readonly filters: Array<{ table: FilterTable; origin: string }> = [];
   private readonly secretFiles: SecretFile[] = [];
   private relativePathSeen = false;
   private tagPrefix: string | undefined;
@@ -640,12 +642,7 @@ class Migration {
     const walk = (container: FluentSection) => {
       for (const s of container.sections) {
         if (s.name === 'match') candidates.push(this.match(s));
-        else if (s.name === 'filter')
-          this.warn(
-            s.file,
-            s.line,
-            `<filter ${s.arg || '**'}> @type ${sectionType(s) ?? '(none)'} is not carried over: records are shipped as they arrive (the forwarder has no filters)`,
-          );
+        else if (s.name === 'filter') this.filter(s, candidates);
         else if (container !== root) this.warn(s.file, s.line, `<${s.name}> in <label> is not carried over`);
       }
     };
@@ -741,9 +738,9 @@ class Migration {
     }
   }
 
-  private match(s: FluentSection): Candidate {
-    const where = this.where(s.file, s.line);
-    let pattern = s.arg.trim() || '**';
+  // in_http's add_tag_prefix: our ingest gives the tag without it
+  private unprefixed(arg: string): string {
+    let pattern = arg.trim() || '**';
     if (this.tagPrefix) {
       const prefix = this.tagPrefix + '.';
       pattern = pattern
@@ -751,6 +748,39 @@ class Migration {
         .map((p) => (p.startsWith(prefix) ? p.slice(prefix.length) || '**' : p))
         .join(' ');
     }
+    return pattern;
+  }
+
+  // a <filter> runs on the tags it matches before the <match> that takes them; after a <match> that took some of
+  // its tags, fluentd never runs it on those (without a warning): the forwarder runs every filter before any rule
+  private filter(s: FluentSection, earlier: Candidate[]): void {
+    const pattern = this.unprefixed(s.arg);
+    const where = this.where(s.file, s.line);
+    let matcher: TagMatcher | undefined;
+    try {
+      matcher = compilePattern(pattern);
+    } catch (err) {
+      throw new FluentConfigError(s.file, s.line, `<filter ${s.arg}>: ${(err as Error).message}`);
+    }
+    const self: Candidate = { where, pattern, matcher };
+    // every earlier <match> took its tags before this filter: skipping them is exact where they do not overlap too
+    const before = earlier.filter((m) => m.matcher);
+    const unless = before.length > 0 ? before.map((m) => m.pattern).join(' ') : undefined;
+    const carried = carryFilter(s, pattern, unless);
+    for (const n of carried.notes) this.note(n.level, n.file, n.line, n.message);
+    if (!carried.table) return;
+    for (const m of before.filter((x) => overlaps(x, self) || overlaps(self, x)))
+      this.info(
+        s.file,
+        s.line,
+        `<filter ${s.arg || '**'}> comes after <match ${m.pattern}> (${m.where}): fluentd never runs it on the records that <match> takes, so it skips those tags (unless-pattern)`,
+      );
+    this.filters.push({ table: carried.table, origin: `<filter ${s.arg || '**'}> @type ${sectionType(s)} (${where})` });
+  }
+
+  private match(s: FluentSection): Candidate {
+    const where = this.where(s.file, s.line);
+    const pattern = this.unprefixed(s.arg);
     const c: Candidate = { where, pattern };
     try {
       c.matcher = compilePattern(pattern);
@@ -1303,6 +1333,11 @@ class Migration {
       for (const c of t.comment) out.push(`# ${c}`);
       out.push(`[${name}]`);
       for (const e of t.entries) out.push(entryLine(e));
+    }
+    for (const f of this.filters) {
+      out.push('');
+      out.push(`# ${f.origin}`);
+      out.push(stringifyToml({ filter: [f.table] }).trim());
     }
     for (const r of this.rules) {
       out.push('');

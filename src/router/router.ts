@@ -11,6 +11,7 @@ import { compilePattern, type TagMatcher } from './pattern.js';
 import { fitJson, MIN_FIT_BYTES, toJson, TRUNCATED_KEY } from './truncate.js';
 import { formatDuration, goDuration } from '../format.js';
 import { LogInterval } from '../log.js';
+import { compileTemplate, Expansion, type Template } from '../filter/placeholders.js';
 
 export { TRUNCATED_KEY, DROPPED_KEY } from './truncate.js';
 
@@ -130,6 +131,8 @@ interface CompiledRule {
   readonly restampText: boolean;
   /** keys that truncation drops last */
   readonly keep: ReadonlySet<string>;
+  /** service, tags or hostname with record_transformer placeholders: the rule for one record */
+  readonly resolve?: (rec: SourceRecord) => CompiledRule;
 }
 
 export function createRouter(options: RouterOptions): Router {
@@ -301,15 +304,16 @@ export function createRouter(options: RouterOptions): Router {
           stats.droppedNullRule += 1;
           return { kind: 'drop', reason: 'null-rule', rule: i };
         }
+        const r = rule.resolve ? rule.resolve(rec) : rule;
         if (oldPolicy !== undefined && maxAgeMs > 0 && typeof rec.time === 'number') {
           const t = now();
           if (t - rec.time > maxAgeMs) {
-            const r = old(rec, t);
-            if (r === 'drop') return { kind: 'drop', reason: 'too-old', rule: i };
-            if (r === 'restamp') return sendRestamped(rule, i, rec, t);
+            const action = old(rec, t);
+            if (action === 'drop') return { kind: 'drop', reason: 'too-old', rule: i };
+            if (action === 'restamp') return sendRestamped(r, i, rec, t);
           }
         }
-        return send(rule, i, rec);
+        return send(r, i, rec);
       }
       return unmatched(tag, unmatchedPolicy === 'drop');
     },
@@ -495,6 +499,55 @@ function compileRule(rule: MatchRule, i: number, defaultHostname: string): Compi
   add('ddtags', rule.tags && rule.tags.length > 0 ? rule.tags.join(',') : undefined);
   add('service', rule.service);
   add('hostname', rule.hostname ?? defaultHostname);
+  const compiled = finishRule(rule, match, enrich);
+  const dynamic = [rule.service, rule.hostname, ...(rule.tags ?? [])].some(
+    (v) => v !== undefined && PLACEHOLDER.test(v),
+  );
+  if (!dynamic) return compiled;
+  return Object.freeze({ ...compiled, resolve: resolver(rule, compiled, defaultHostname) });
+}
+
+// a rule's service, tags and hostname may name record values as record_transformer does (`${record["k"]}`,
+// `${tag_parts[1]}`...): expanded per record with ruby's to_s, a value that does not resolve as "". an empty
+// service or hostname is not added (the record's own, or none, goes out), an empty tag is left out
+const PLACEHOLDER = /\$\{[^}]+\}|__[A-Z_]+__/;
+
+function resolver(rule: MatchRule, base: CompiledRule, defaultHostname: string): (rec: SourceRecord) => CompiledRule {
+  const t = (v: string | undefined): Template | undefined =>
+    v === undefined ? undefined : compileTemplate(v, false, false, false);
+  const service = t(rule.service);
+  const host = t(rule.hostname);
+  const tags = (rule.tags ?? []).map((x) => t(x)!);
+  const x = new Expansion();
+  const at = (key: string) => base.enrich.findIndex(([k]) => k === key);
+  return (rec) => {
+    const p = { tag: rec.tag, time: rec.time, record: rec.record, hostname: defaultHostname };
+    const enrich = base.enrich.slice();
+    const put = (key: string, v: string | undefined) => {
+      const i = at(key);
+      if (i < 0) return;
+      enrich[i] = [key, v ?? ''];
+    };
+    if (service) put('service', String(service.expand(p, x)));
+    if (host) put('hostname', String(host.expand(p, x)));
+    if (tags.length > 0)
+      put(
+        'ddtags',
+        tags
+          .map((tt) => String(tt.expand(p, x)).replace(/,/g, '_'))
+          .filter((v) => v !== '')
+          .join(','),
+      );
+    const kept = enrich.filter(([, v]) => v !== '');
+    return {
+      ...base,
+      enrich: kept,
+      enrichJson: kept.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`),
+    };
+  };
+}
+
+function finishRule(rule: MatchRule, match: TagMatcher, enrich: Array<readonly [string, string]>): CompiledRule {
   const timestampKey = rule.timestampKey ?? ROUTER_DEFAULTS.timestampKey;
   const tagKey = rule.includeTagKey ? (rule.tagKey ?? ROUTER_DEFAULTS.tagKey) : null;
   const keys = [...enrich.map(([k]) => k), 'status'];

@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpoolStats } from '../spool/types.js';
 import type { RouterStats } from '../router/router.js';
+import type { FilterStats } from '../filter/chain.js';
 import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
 import type { TeleportSourceStatus } from '../sources/teleport/source.js';
@@ -16,6 +17,8 @@ export interface MetricsSources {
   /** undefined while the spool is not open */
   spool?: () => SpoolStats | undefined;
   router?: () => RouterStats | undefined;
+  /** set when filters are configured */
+  filters?: () => FilterStats[] | undefined;
   ingest?: () => IngestStats | undefined;
   sink?: () => DatadogSinkStatus | undefined;
   teleport?: () => TeleportSourceStatus | undefined;
@@ -185,6 +188,26 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions =
     buckets: [...METRICS_DEFAULTS.datadogBuckets],
     registers: [registry],
   });
+
+  // ---- filters ----
+  const filters = sources.filters;
+  if (filters) {
+    counterFrom(
+      'tdf_filter_records_total',
+      'Records through each [[filter]] (1-based, in config order), by result: in (its pattern matched), out, dropped, errors (dropped because it could not process them).',
+      ['filter', 'type', 'result'],
+      () =>
+        filters()?.flatMap((f) => {
+          const l = { filter: String(f.index), type: f.type };
+          return [
+            [{ ...l, result: 'in' }, f.in],
+            [{ ...l, result: 'out' }, f.out],
+            [{ ...l, result: 'dropped' }, f.dropped],
+            [{ ...l, result: 'errors' }, f.errors],
+          ] as Array<[Labels, number]>;
+        }),
+    );
+  }
 
   // ---- router ----
   const router = sources.router;

@@ -6,6 +6,7 @@ import { packageVersion } from '../paths.js';
 import type { Config } from '../config/load.js';
 import type { SpoolStats } from '../spool/types.js';
 import type { RouterStats } from '../router/router.js';
+import type { FilterStats } from '../filter/chain.js';
 import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
 import type { TeleportSourceStatus } from '../sources/teleport/source.js';
@@ -97,6 +98,8 @@ export interface StatusDoc {
   spool: (SpoolStats & { oldestAgeSeconds: number | null; usedRatio: number }) | null;
   deadLetters: number | null;
   router: RouterStats | null;
+  /** per [[filter]], in config order; null when none is configured */
+  filters: FilterStats[] | null;
   ingest: { address: { host: string; port: number } | null; stats: IngestStats | null } | null;
   datadog: (Omit<DatadogSinkStatus, 'lastError'> & { lastError: LastError | null }) | null;
   teleport:
@@ -183,6 +186,7 @@ export function statusDoc(s: StatusSources): StatusDoc {
     spool,
     deadLetters: sp ? sp.deadLetters : null,
     router: s.router?.() ?? null,
+    filters: s.filters?.() ?? null,
     ingest,
     datadog,
     teleport,

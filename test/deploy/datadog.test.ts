@@ -59,6 +59,29 @@ test('pipeline: the shape of the logs pipeline API (v1), for source:teleport', (
   assert.equal(raw.id, undefined, 'no id: the API assigns it');
 });
 
+test("pipeline: the facets of Datadog's Teleport integration are filled from our records, originals kept", () => {
+  const p = readJson('pipeline.json').processors as any[];
+  // the facets integrations-core's teleport/assets/logs/teleport.yaml declares, and the record keys that hold them
+  const facets: Record<string, string> = {
+    'teleport.user': 'user',
+    'teleport.event_type': 'event',
+    'teleport.cluster_name': 'cluster_name',
+    'teleport.uid': 'uid',
+    'teleport.eid': 'ei',
+    'teleport.code': 'code',
+  };
+  for (const [target, source] of Object.entries(facets)) {
+    const r = p.filter((x) => x.type === 'attribute-remapper' && x.target === target);
+    assert.equal(r.length, 1, `one remapper to ${target}`);
+    assert.deepEqual(r[0].sources, [source], target);
+    assert.equal(r[0].source_type, 'attribute');
+    assert.equal(r[0].target_type, 'attribute', `${target} is an attribute (a facet), not a tag`);
+    assert.equal(r[0].preserve_source, true, `${target}: @${source} stays for the dashboard and monitors`);
+    assert.equal(r[0].override_on_conflict, false);
+    assert.ok(p.indexOf(r[0]) > p.findIndex((x) => x.type === 'status-remapper'));
+  }
+});
+
 test('pipeline: date from @timestamp then time, status from status, then the attribute remappers', () => {
   const p = readJson('pipeline.json').processors as any[];
   assert.equal(p[0].type, 'date-remapper', 'the date remapper comes first');

@@ -138,7 +138,7 @@ test('readFluentConf and configFromFluentConf: the toml in memory, secrets retur
   assert.equal(r.keyPassphrase, "it's-a-secret");
   assert.deepEqual(r.secretFiles, []);
   assert.ok(
-    r.notes.some((n) => n.where === 'conf.d/filters.conf:2'),
+    r.notes.some((n) => n.where === 'conf.d/filters.conf:5'),
     'the included file was read',
   );
   const toml = configFromFluentConf(fixture('fluentd', 'teleport-datadog.conf'), {});

@@ -164,7 +164,7 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   );
   assert.ok(!r.toml.includes('api-key'), 'the toml names no api key file');
 
-  // rules in fluent.conf order; stdout, forward and filters are gone
+  // rules in fluent.conf order; stdout and forward are gone
   assert.deepEqual(c.routing.rules, [
     { pattern: 'session.*.log', type: 'null' },
     {
@@ -179,6 +179,10 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
       timestampKey: '@timestamp',
     },
     { pattern: 'debug.audit', type: 'datadog', source: 'teleport-debug' },
+  ]);
+  // the included <filter>, its #{Socket.gethostname} read as ${hostname}
+  assert.deepEqual(c.filters, [
+    { type: 'record_transformer', pattern: 'test.log', transform: { record: { forwarder: '${hostname}' } } },
   ]);
 
   // the handler's keys, paths resolved against its directory; its storage is not reused
@@ -234,7 +238,12 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   w(100, /<match archive\.\*\*> @type forward is not carried over/);
   i(108, /<label @FLUENT_LOG>/);
   i(1, /relative paths were resolved against the directory of the file/);
-  hasNote(notes, 'warn', 'conf.d/filters.conf:2', /<filter test\.log> @type record_transformer is not carried over/);
+  hasNote(
+    notes,
+    'info',
+    'conf.d/filters.conf:5',
+    /#\{Socket\.gethostname\} in "forwarder" is carried over as \$\{hostname\}/,
+  );
   hasNote(notes, 'info', 'teleport-event-handler.toml:2', /"storage" is not carried over/);
   hasNote(
     notes,
@@ -248,8 +257,8 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   // notes are sorted: fluent.conf by line, then included files, then the handler's toml
   const order = notes.map((x) => x.where);
   assert.equal(order[0], 'everything.conf:1');
-  assert.ok(order.indexOf('conf.d/filters.conf:2') > order.indexOf('everything.conf:108'));
-  assert.ok(order.indexOf('teleport-event-handler.toml:1') > order.indexOf('conf.d/filters.conf:2'));
+  assert.ok(order.indexOf('conf.d/filters.conf:5') > order.indexOf('everything.conf:108'));
+  assert.ok(order.indexOf('teleport-event-handler.toml:1') > order.indexOf('conf.d/filters.conf:5'));
 });
 
 test('datadog host and site: known intakes give a site, others an explicit url', () => {
@@ -467,7 +476,8 @@ test('labels: the http source routes to its @label; other matches are noted', ()
   const { r, c } = migrateAndLoad({ fluentConf: text });
   assert.deepEqual(c.routing.rules, [{ pattern: 'test.log', type: 'datadog' }]);
   hasNote(r.notes, 'info', 'fluent.conf:11', /the http source sends its events to <label @TELEPORT>/);
-  hasNote(r.notes, 'warn', 'fluent.conf:15', /<filter \*\*> @type grep is not carried over/);
+  // the filter in the label the source routes to is carried over (a grep without conditions keeps everything)
+  assert.deepEqual(c.filters, [{ type: 'grep', pattern: '**', grep: {} }]);
   hasNote(r.notes, 'info', 'fluent.conf:23', /<label @OTHER> is not carried over/);
 });
 

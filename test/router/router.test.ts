@@ -1074,3 +1074,35 @@ test('old events without a logger set no timer', () => {
   r.flush();
   assert.equal(r.stats().oldDropped, 10);
 });
+
+test('service, tags and hostname from the record with record_transformer placeholders', () => {
+  const router = createRouter({
+    rules: [
+      {
+        pattern: '**',
+        type: 'datadog',
+        service: 'teleport-${tag_parts[0]}',
+        tags: ['teleport_cluster:${record["cluster_name"]}', 'env:prod', '${record["missing"]}', 'n:${record["n"]}'],
+        hostname: '${record["host"]}',
+      },
+    ],
+    unmatched: 'drop',
+    hostname: 'default-host',
+  });
+  const send = (r: RouteResult) => {
+    assert.equal(r.kind, 'send');
+    return JSON.parse((r as { value: string }).value);
+  };
+  const a = send(router.route(rec({ cluster_name: 'tele.example.com', host: 'node-1', n: 3 }, 'events.log')));
+  assert.equal(a.service, 'teleport-events');
+  assert.equal(a.ddtags, 'teleport_cluster:tele.example.com,env:prod,n:3');
+  assert.equal(a.hostname, 'node-1');
+  // a value that does not resolve is empty: the hostname is left out; a comma cannot split a tag
+  const b = send(router.route(rec({ cluster_name: 'a,b' }, 'x.y')));
+  assert.equal(b.service, 'teleport-x');
+  assert.equal(b.ddtags, 'teleport_cluster:a_b,env:prod,n:');
+  assert.equal('hostname' in b, false);
+  // the record's own values win, as with static values
+  const c = send(router.route(rec({ service: 'mine', cluster_name: 'c' }, 'e.f')));
+  assert.equal(c.service, 'mine');
+});
