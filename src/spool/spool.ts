@@ -133,6 +133,8 @@ interface Built {
   batch: BatchOp[];
   effects: Effects;
   results: number[];
+  /** for a batch that does not write the meta key: a key it puts, whose presence says that it landed */
+  landedKey?: string;
 }
 
 interface InFlight {
@@ -631,8 +633,13 @@ class LevelSpool implements Spool {
     }
     effects.lastSeq = this.nextSeq - 1;
     const no = ++this.batchNo;
-    batch.push({ type: 'put', key: META_KEY, value: formatMeta(no, effects.lastSeq) });
-    return { no, batch, effects, results };
+    // a batch of appends alone leaves the meta key as it is: its records carry their sequences (the open scan
+    // finds the highest), and whether it landed after a failure is whether its first record is there. every
+    // other batch (acks, dead letters, state, syncs) writes it, so once records are deleted the highest sequence
+    // handed out is still known. one put less on the hot path: about 10 µs a request at one connection
+    const appendsOnly = ops.every((op) => op.kind === 'append');
+    if (!appendsOnly) batch.push({ type: 'put', key: META_KEY, value: formatMeta(no, effects.lastSeq) });
+    return { no, batch, effects, results, landedKey: appendsOnly ? effects.appended[0]?.key : undefined };
   }
 
   /** a committed batch, in memory */
@@ -684,8 +691,12 @@ class LevelSpool implements Spool {
     }
     if (guard) this.settleWal(guard);
     if (this.failed) {
-      const meta = parseMeta(await this.db.get(META_KEY, UTF8));
-      if (meta.batch === this.failed.no) {
+      const { landedKey } = this.failed;
+      const landed =
+        landedKey !== undefined
+          ? (await this.db.get(landedKey, UTF8)) !== undefined
+          : parseMeta(await this.db.get(META_KEY, UTF8)).batch === this.failed.no;
+      if (landed) {
         this.log.warn({ storage: this.where }, 'a write reported as failed was stored after all; counting it');
         this.apply(this.failed.effects);
       }
