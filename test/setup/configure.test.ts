@@ -306,7 +306,10 @@ test('forwarder.toml offers start-time as a commented line that loads once uncom
   const line = /^# start-time = "([^"]+)"$/m.exec(text);
   assert.ok(line, 'a commented start-time line');
   const block = text.slice(0, line.index).split('\n\n').pop()!;
-  assert.match(block.replace(/\n# /g, ' '), /starts at the time of its first run; `backfill --from --to` ships older ranges later/);
+  assert.match(
+    block.replace(/\n# /g, ' '),
+    /starts at the time of its first run; `backfill --from --to` ships older ranges later/,
+  );
   // commented out, the poller has no start time; top level (before any table), so uncommenting it just works
   assert.equal(loadConfig({ file, env: { DD_API_KEY: API_KEY } }).teleport.startTime, undefined);
   assert.ok(line.index < text.indexOf('\n['), 'start-time is written before the first table');
