@@ -3,30 +3,13 @@
 // that written really syncs in the background, and that the request-duration histogram measures real requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createRig, eventBody, waitDelivered } from '../helpers/load.js';
 import { waitFor } from '../helpers/forwarder.js';
 import { MtlsClient } from '../helpers/mtls.js';
-import { cliCommand } from '../helpers/paths.js';
+import { runCli } from '../helpers/cli.js';
+import { metric } from '../helpers/metrics.js';
 
 const API_KEY = 'ackmodes0123456789abcdef01234567';
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, out })));
-}
-
-/** the value of one series in a prometheus text exposition, NaN when absent */
-function metric(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
-  return line === undefined ? NaN : Number(line.slice(series.length + 1));
-}
 
 for (const ack of ['fsync', 'written'] as const) {
   test(`ingest.ack = ${ack}: shown in /status, /metrics and status; syncs counted by trigger`, async (t) => {
@@ -51,10 +34,10 @@ for (const ack of ['fsync', 'written'] as const) {
     assert.equal(status.config.ingest.ack, ack);
     assert.equal(status.ingest.stats.ack, ack);
     const metrics = (await fw.getText('/metrics')).text;
-    assert.equal(metric(metrics, `tdf_ingest_ack_mode{mode="${ack}"}`), 1);
-    assert.equal(metric(metrics, `tdf_ingest_ack_mode{mode="${ack === 'fsync' ? 'written' : 'fsync'}"}`), 0);
-    const background = metric(metrics, 'tdf_spool_syncs_total{trigger="background"}');
-    const byWrite = metric(metrics, 'tdf_spool_syncs_total{trigger="write"}');
+    assert.equal(metric(metrics, 'tdf_ingest_ack_mode', { mode: ack }), 1);
+    assert.equal(metric(metrics, 'tdf_ingest_ack_mode', { mode: ack === 'fsync' ? 'written' : 'fsync' }), 0);
+    const background = metric(metrics, 'tdf_spool_syncs_total', { trigger: 'background' });
+    const byWrite = metric(metrics, 'tdf_spool_syncs_total', { trigger: 'write' });
     if (ack === 'written') {
       // every append was written without fsync: only the background sync made them durable
       assert.ok(background >= 1, `background syncs: ${background}`);
@@ -69,7 +52,7 @@ for (const ack of ['fsync', 'written'] as const) {
       assert.ok(byWrite >= 40, `every acknowledged request was fsynced: ${byWrite}`);
     }
 
-    const shown = await cli(['status', '--config', rig.config, '--url', fw.adminUrl], rig.env);
+    const shown = await runCli(['status', '--config', rig.config, '--url', fw.adminUrl], rig.env);
     assert.equal(shown.code, 0, shown.out);
     assert.match(
       shown.out,
@@ -91,9 +74,9 @@ test('tdf_ingest_request_duration_seconds measures real requests (it was always 
   assert.equal((await client.post('/test.log', big)).status, 200);
   const text = (await fw.getText('/metrics')).text;
   const series = 'tdf_ingest_request_duration_seconds';
-  const count = metric(text, `${series}_count{code="200"}`);
-  const sum = metric(text, `${series}_sum{code="200"}`);
-  const fastest = metric(text, `${series}_bucket{le="0.001",code="200"}`);
+  const count = metric(text, `${series}_count`, { code: '200' });
+  const sum = metric(text, `${series}_sum`, { code: '200' });
+  const fastest = metric(text, `${series}_bucket`, { le: '0.001', code: '200' });
   assert.equal(count, 21);
   assert.ok(sum > 0, `sum ${sum}`);
   assert.ok(fastest < count, `the big request is not in the le="0.001" bucket: ${fastest} of ${count}`);

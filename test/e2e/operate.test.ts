@@ -1,6 +1,7 @@
 // operating it: metrics move with traffic, readiness follows the Datadog key, SIGHUP rotates the ingest's
 // certificates without a restart, SIGTERM stops cleanly. all through the real CLI.
 import { test } from 'node:test';
+import { metric } from '../helpers/metrics.js';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,18 +17,6 @@ async function setup(t: import('node:test').TestContext) {
   );
   const admin = await e.fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('admin server listening'));
   return { ...e, base: `http://127.0.0.1:${admin.port}` };
-}
-
-function metric(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    found = true;
-  }
-  return found ? sum : NaN;
 }
 
 test('metrics change as traffic flows, and /status tells the same story', async (t) => {

@@ -4,8 +4,8 @@
 // `spool`), then every byte it produced is searched for the api key, the passphrase and the base64 body of every
 // private key: stdout (json logs), stderr, /status, /metrics, and the files under storage except the spool data.
 import { test } from 'node:test';
+import { runCli } from '../helpers/cli.js';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,6 @@ import { formatIdentityFile } from '../../src/sources/teleport/identity.js';
 import { waitFor } from '../helpers/forwarder.js';
 import { startCountingIntake, startForwarder, startLoad, type Forwarder } from '../helpers/load.js';
 import type { TlsFiles } from '../helpers/mtls.js';
-import { cliCommand } from '../helpers/paths.js';
 import { awayFromUtcMidnight } from '../helpers/clock.js';
 
 await awayFromUtcMidnight();
@@ -55,24 +54,6 @@ function storageTexts(storage: string): Array<[string, string]> {
   };
   walk(storage);
   return out;
-}
-
-/** the cli, asynchronously: the intake and the fake teleport it talks to live in this process */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  const child = spawn(cliCommand[0]!, [...cliCommand.slice(1), ...args], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TDF_ADMIN_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(guard);
-      resolve({ code, out });
-    }),
-  );
 }
 
 test(
@@ -190,9 +171,9 @@ url = "${intake.url}"
       ['/metrics', (await fw.getText('/metrics')).text],
       ['/readyz', (await fw.getText('/readyz')).text],
     );
-    const statusCli = await cli(['status', '--config', config, '--url', fw.adminUrl], env);
+    const statusCli = await runCli(['status', '--config', config, '--url', fw.adminUrl], env);
     outputs.push(['`status` output', statusCli.out]);
-    const spoolCli = await cli(['spool', 'stats', '--config', config, '--url', fw.adminUrl], env);
+    const spoolCli = await runCli(['spool', 'stats', '--config', config, '--url', fw.adminUrl], env);
     outputs.push(['`spool stats` output', spoolCli.out]);
     assert.equal(await fw.stop(), 0);
     outputs.push(
@@ -209,20 +190,20 @@ url = "${intake.url}"
     );
 
     // `check` with the key refused, and again with it accepted
-    const refusedCheck = await cli(['check', '--config', config], env);
+    const refusedCheck = await runCli(['check', '--config', config], env);
     assert.match(refusedCheck.out, /datadog\.validate/);
     outputs.push(['`check` (key refused)', refusedCheck.out]);
     intake.setApiKeys([apiKey]);
     const [check, checkFile] = await Promise.all([
-      cli(['check', '--config', config], env),
-      cli(['check', '--config', config, '--datadog-api-key-file', paths.apiKeyFile], {}),
+      runCli(['check', '--config', config], env),
+      runCli(['check', '--config', config, '--datadog-api-key-file', paths.apiKeyFile], {}),
     ]);
     assert.match(check.out, /PASS +datadog\.validate/, check.out);
     assert.match(check.out, /PASS +teleport\.connect/, check.out);
     outputs.push(['`check`', check.out], ['`check` with api-key-file', checkFile.out]);
 
     // start failures: a wrong passphrase, a missing one, and config errors next to secrets
-    const wrong = await cli(['start', '--config', config, '--ingest-key-passphrase-file', '/dev/null'], {
+    const wrong = await runCli(['start', '--config', config, '--ingest-key-passphrase-file', '/dev/null'], {
       ...env,
       TDF_INGEST_KEY_PASSPHRASE: 'wrong-' + passphrase.slice(6),
     });
@@ -248,7 +229,7 @@ url = "${intake.url}"
       bad.map(async ([name, text], i) => {
         const file = join(dir, `bad-${i}.toml`);
         writeFileSync(file, text);
-        return [name, await cli(['start', '--config', file], env)] as const;
+        return [name, await runCli(['start', '--config', file], env)] as const;
       }),
     );
     for (const [name, r] of runs) {
@@ -310,7 +291,7 @@ test(
     await waitFor(() => fw.logs.some((l) => /refused the api key/.test(String(l.msg))), 'the refusal logged');
     const status = (await fw.getText('/status')).text;
     await fw.stop();
-    const ls = await cli(['spool', 'ls', '--dead', '--config', config], {});
+    const ls = await runCli(['spool', 'ls', '--dead', '--config', config], {});
     assert.equal(ls.code, 0, ls.out);
     assert.match(ls.out, /status 400/);
     for (const [where, text] of [
