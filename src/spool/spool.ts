@@ -44,7 +44,7 @@ import {
 import { corruptError, isCorruption, refuseBeforeOpen, openError, writeError } from './storage-errors.js';
 import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Tail, type TailEntry } from './tail.js';
-import type { DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
+import type { AppendOptions, DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
 export type SpoolDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
 
@@ -83,14 +83,6 @@ const SYNC_WRITE = { ...UTF8, sync: true } as const;
 const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 
 const noop = (): void => {};
-
-export interface AppendOptions {
-  /**
-   * false: resolve once the batch is written to leveldb's log in the os (it survives a crash of the process, not
-   * of the os), leaving the fsync to the background sync. appends carrying state always sync. default true
-   */
-  sync?: boolean;
-}
 
 type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 

@@ -44,6 +44,14 @@ export interface SpoolStats {
   backgroundSyncs?: number;
 }
 
+export interface AppendOptions {
+  /**
+   * false: resolve once the batch is written to leveldb's log in the os (it survives a crash of the process, not
+   * of the os), leaving the fsync to the background sync. appends carrying state always sync. default true
+   */
+  sync?: boolean;
+}
+
 export interface Spool {
   /**
    * Append records (and optional state ops) in one batch written with sync (fsync). Concurrent calls share one
@@ -51,7 +59,7 @@ export interface Spool {
    * (a background sync makes it durable shortly after). Rejects with SpoolFullError when the spool holds
    * maxBytes or more (nothing of that call is written), SpoolClosedError after close().
    */
-  append(values: string[], state?: StateOp[], options?: { sync?: boolean }): Promise<void>;
+  append(values: string[], state?: StateOp[], options?: AppendOptions): Promise<void>;
   /**
    * Take the oldest records not yet taken, at most maxItems and maxBytes (but at least one record, whatever its
    * size). Waits until there is at least one; resolves [] once the spool is closing or the signal aborts. Taken
