@@ -21,7 +21,7 @@ import {
   within,
   until,
   type Env,
-} from '../teleport/harness.js';
+} from '../sources/teleport/harness.js';
 
 const envFor = trackedEnvs(after);
 

@@ -59,3 +59,21 @@ test("README's layout names every folder of src/ and what it names exists", () =
   for (const p of top) assert.ok(existsSync(join(repoRoot, p)), `${p} is in the layout but not in the tree`);
   assert.ok(top.includes('test/') && top.includes('deploy/'), 'the top-level folders were read');
 });
+
+// suites that cross components: end to end, faults, hostile input, deployment assets, docs, shared helpers
+const SUITES = ['e2e', 'faults', 'hostile', 'deploy', 'docs', 'helpers'];
+
+/** folders under dir, as paths relative to it, recursively */
+function folders(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .flatMap((e) => [prefix + e.name, ...folders(dir, prefix + e.name + '/')]);
+}
+
+test('test/ mirrors src/: each folder of component tests has its folder in src/', () => {
+  const test = join(repoRoot, 'test');
+  const strays = folders(test).filter(
+    (f) => !SUITES.includes(f.split('/')[0]!) && !existsSync(join(repoRoot, 'src', f)),
+  );
+  assert.deepEqual(strays, [], 'move these tests beside the folder of src/ they test, or name the suite here');
+});
