@@ -30,7 +30,11 @@ RUN npm run build \
 FROM node:20-bookworm-slim AS runtime
 # TDF_STORAGE: the spool lives on the volume below. TDF_ADMIN_HOST: the admin server (health, metrics) listens on
 # the container's address so probes and scrapers reach it; publish 8889 only where they need it.
+# NODE_OPTIONS, MALLOC_ARENA_MAX: a smaller young generation and two malloc arenas, ~40 MiB less rss under load
+# (src/runtime.ts LAUNCH; the systemd unit sets the same)
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=4 \
+    MALLOC_ARENA_MAX=2 \
     TDF_STORAGE=/var/lib/teleport-datadog-forwarder \
     TDF_ADMIN_HOST=0.0.0.0
 WORKDIR /app

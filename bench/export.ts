@@ -29,6 +29,7 @@ import {
   selfCpuMs,
   threadCpuMs,
 } from './proc.js';
+import { launchFlags } from '../src/runtime.js';
 import { cliArgs, deadline, spawnNode, startIntakeProcess, writeText } from './procs.js';
 import { fmt, spread } from './stats.js';
 
@@ -50,8 +51,11 @@ const { values: opt } = parseArgs({
     json: { type: 'string' },
     deadline: { type: 'string', default: '178' },
     kinds: { type: 'string', default: 'live' },
+    // shipped: the forwarder starts node as the shipped entry points do (src/runtime.ts LAUNCH); plain: defaults
+    launch: { type: 'string', default: 'shipped' },
   },
 });
+if (opt.launch !== 'shipped' && opt.launch !== 'plain') throw new Error('--launch takes shipped or plain');
 
 const DAY = 86_400_000;
 const runs = Number(opt.runs);
@@ -200,9 +204,11 @@ enabled = false
   const intake0 = cpuMs(intake.pid);
   const machine0 = machineCpu();
   const started = Date.now();
-  const fw = spawnNode([...profile, ...cli.args, ...command], {
-    DD_API_KEY: intake.apiKey,
-  });
+  const fw = spawnNode(
+    [...profile, ...cli.args, ...command],
+    { DD_API_KEY: intake.apiKey },
+    { launch: opt.launch === 'shipped' },
+  );
   let exitCode: number | string | null = null;
   void fw.exited.then((c) => (exitCode = c));
   const samples: Sample[] = [];
@@ -286,7 +292,7 @@ enabled = false
 
 const all: ExportFigures[] = [];
 console.log(
-  `export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}; the fake auth service runs in this process`,
+  `export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}${opt.launch === 'shipped' ? ` with ${[...launchFlags().flags, ...Object.entries(launchFlags().env).map(([k, v]) => `${k}=${v}`)].join(' ')}` : ' with node defaults'}; the fake auth service runs in this process`,
 );
 const order = (run: number): Kind[] => (run % 2 === 0 ? kinds : [...kinds].reverse());
 for (const [run, kind] of Array.from({ length: runs }, (_, r) => order(r).map((k) => [r, k] as const)).flat()) {

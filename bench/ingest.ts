@@ -34,6 +34,7 @@ import {
   threadCpuMs,
   threadDelta,
 } from './proc.js';
+import { launchFlags } from '../src/runtime.js';
 import { benchScript, cliArgs, deadline, spawnNode, startIntakeProcess, writeText } from './procs.js';
 import { fmt, spread } from './stats.js';
 
@@ -57,8 +58,12 @@ const { values: opt } = parseArgs({
     ack: { type: 'string', default: 'fsync,written' },
     storage: { type: 'string' },
     deadline: { type: 'string', default: '175' },
+    // shipped: servers start node as the shipped entry points do (src/runtime.ts LAUNCH); plain: node's defaults
+    launch: { type: 'string', default: 'shipped' },
   },
 });
+if (opt.launch !== 'shipped' && opt.launch !== 'plain') throw new Error('--launch takes shipped or plain');
+const launch = opt.launch === 'shipped';
 
 const scenario = opt.scenario as 'closed' | 'open' | 'h2';
 if (!['closed', 'open', 'h2'].includes(scenario))
@@ -129,7 +134,7 @@ async function startBare(h2: boolean, durable: 'leveldb' | 'written' | 'file' | 
   const store = durable !== null ? mkdtempSync(join(storageBase, 'durable-')) : null;
   if (store !== null) args.push(durable === 'file' ? '--durable-file' : '--durable', store);
   if (durable === 'written') args.push('--written');
-  const child = spawnNode(args);
+  const child = spawnNode(args, {}, { launch });
   const line = await child.waitForLine((l) => l.msg === 'bare listening', 30_000);
   return {
     port: line.port,
@@ -151,7 +156,11 @@ async function startForwarder(ack: Ack): Promise<Running> {
     ...opt['node-flags'].split(' ').filter(Boolean),
   ];
   const toml = forwarderToml(work, intake.url, ack);
-  const child = spawnNode([...profile, ...cli.args, 'start', '--config', toml], { DD_API_KEY: intake.apiKey });
+  const child = spawnNode(
+    [...profile, ...cli.args, 'start', '--config', toml],
+    { DD_API_KEY: intake.apiKey },
+    { launch },
+  );
   let line: Record<string, any>;
   try {
     line = await child.waitForLine((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'), 60_000);
@@ -224,9 +233,11 @@ async function startForwarderWithoutDelivery(ack: Ack): Promise<Running> {
     ...opt['node-flags'].split(' ').filter(Boolean),
   ];
   const toml = forwarderToml(work, 'http://127.0.0.1:1', ack);
-  const child = spawnNode([...profile, ...cli.args, 'start', '--config', toml], {
-    DD_API_KEY: 'bench0123456789abcdef0123456789ab',
-  });
+  const child = spawnNode(
+    [...profile, ...cli.args, 'start', '--config', toml],
+    { DD_API_KEY: 'bench0123456789abcdef0123456789ab' },
+    { launch },
+  );
   const line = await child.waitForLine((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'), 60_000);
   return {
     port: line.port,
@@ -438,7 +449,7 @@ const began = Date.now();
 console.log(
   `scenario ${scenario}: ${list.length} configurations x ${runs} runs, ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up` +
     (scenario === 'open' ? `, ${rate} events/s` : '') +
-    `; forwarder: ${cli.how}; RSA ${bits}; ` +
+    `; forwarder: ${cli.how}; servers launched ${launch ? 'as shipped (' + [...launchFlags().flags, ...Object.entries(launchFlags().env).map(([k, v]) => `${k}=${v}`)].join(' ') + ')' : 'with node defaults'}; RSA ${bits}; ` +
     (opt.delivery === 'none'
       ? 'NO DELIVERY (datadog unreachable: accept path only)'
       : `intake answers after ${opt['intake-delay']} ms`),

@@ -5,6 +5,7 @@ import { spawn, fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonLines } from '../test/helpers/json-lines.js';
+import { launchFlags } from '../src/runtime.js';
 
 const here = import.meta.dirname;
 /** true when running compiled javascript from dist/bench */
@@ -84,11 +85,17 @@ export interface Child {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
 }
 
-/** spawns node with `args`; stdout is read as json lines (the forwarder's logs), stdin stays open */
-export function spawnNode(args: string[], env: Record<string, string> = {}, opts: { cwd?: string } = {}): Child {
-  const proc = spawn(process.execPath, args, {
+/** spawns node with `args` (after LAUNCH's flags with opts.launch); stdout is read as json lines (the forwarder's logs), stdin stays open */
+export function spawnNode(
+  args: string[],
+  env: Record<string, string> = {},
+  opts: { cwd?: string; launch?: boolean } = {},
+): Child {
+  // launch: node started as the shipped entry points start it (src/runtime.ts LAUNCH)
+  const launch = opts.launch ? launchFlags() : { flags: [], env: {} };
+  const proc = spawn(process.execPath, [...launch.flags, ...args], {
     cwd: opts.cwd ?? repoRoot,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...launch.env, ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   children.add(proc);

@@ -6,9 +6,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { SETTINGS, envName } from '../../src/config/schema.js';
+import { launchFlags } from '../../src/runtime.js';
 import { repoRoot } from '../helpers/paths.js';
 
 export { repoRoot };
+/** env vars for node and glibc, not the forwarder: the shipped entry points set them (src/runtime.ts LAUNCH) */
+export const NODE_ENV_VARS = ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
+
+/** the environment LAUNCH asks of an entry point */
+export function launchEnv(): Record<string, string> {
+  const { flags, env } = launchFlags();
+  return { NODE_OPTIONS: flags.join(' '), ...env };
+}
+
 export const readRepoFile = (...parts: string[]): string => readFileSync(join(repoRoot, ...parts), 'utf8');
 
 // ---- Dockerfile

@@ -14,7 +14,7 @@ import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.j
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
 import {
   parseDockerfile, execForm, parseEnv, parseHealthcheck, instructions, dockerignoreExcludes, knownEnvNames,
-  readRepoFile, repoRoot, type Stage,
+  readRepoFile, repoRoot, type Stage, NODE_ENV_VARS, launchEnv,
 } from './assets.js';
 
 const dockerfile = readRepoFile('Dockerfile');
@@ -71,7 +71,7 @@ test('runs as a non-root user with uid 10001, spool on a volume, ports, health c
   assert.deepEqual(volume, ['/var/lib/teleport-datadog-forwarder']);
   assert.equal(env.TDF_STORAGE, volume[0], 'the spool is on the volume');
   for (const name of Object.keys(env)) {
-    if (name !== 'NODE_ENV') assert.ok(knownEnvNames().has(name), `${name} is an env var the forwarder reads`);
+    if (!NODE_ENV_VARS.includes(name)) assert.ok(knownEnvNames().has(name), `${name} is an env var the forwarder reads`);
   }
   assert.deepEqual(one(runtime, 'EXPOSE').split(/\s+/).sort(), ['8888', '8889']);
   assert.equal(one(runtime, 'STOPSIGNAL'), 'SIGTERM');
