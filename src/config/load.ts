@@ -18,9 +18,9 @@ import {
   tomlErrorMessage,
 } from './values.js';
 import type { MatchRule } from '../router/router.js';
-import { looksLikeFluentConf } from './fluentd.js';
-import { readFluentConf } from './fluent-file.js';
-import type { MigrationNote } from './migrate.js';
+import { looksLikeFluentConf } from './fluentd/parser.js';
+import { readFluentConf } from './fluentd/file.js';
+import type { MigrationNote } from './fluentd/migrate.js';
 import type { FilterSpec } from '../filter/chain.js';
 import { parseFilterTables } from './filters.js';
 import { parseIntakeUrl, parseSite } from '../sinks/datadog/site.js';

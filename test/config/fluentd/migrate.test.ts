@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { loadConfig, type Config } from '../../src/config/load.js';
+import { loadConfig, type Config } from '../../../src/config/load.js';
 import {
   migrateFluentd,
   API_KEY_FILE,
@@ -12,11 +12,11 @@ import {
   type MigrateInput,
   type MigrateResult,
   type MigrationNote,
-} from '../../src/config/migrate.js';
-import { FluentConfigError } from '../../src/errors.js';
-import { fileIncludeReader } from '../../src/cli/migrate.js';
-import { readFluentConf } from '../../src/config/fluent-file.js';
-import { fixture } from '../helpers/paths.js';
+} from '../../../src/config/fluentd/migrate.js';
+import { FluentConfigError } from '../../../src/errors.js';
+import { fileIncludeReader } from '../../../src/cli/migrate.js';
+import { readFluentConf } from '../../../src/config/fluentd/file.js';
+import { fixture } from '../../helpers/paths.js';
 
 const API_KEY = '0123456789abcdef0123456789abcdef';
 const tmpRoot = mkdtempSync(join(tmpdir(), 'tdf-migrate-'));

@@ -15,12 +15,12 @@
 // write into 0600 files beside it (the toml names those files), or to use in memory.
 import { basename, dirname, isAbsolute, relative, resolve } from 'node:path';
 import { parse as parseToml, stringify as stringifyToml } from 'smol-toml';
-import { ConfigError, FluentConfigError } from '../errors.js';
-import { compilePattern, type TagMatcher } from '../router/pattern.js';
-import { isSite, parseIntakeUrl } from '../sinks/datadog/site.js';
+import { ConfigError, FluentConfigError } from '../../errors.js';
+import { compilePattern, type TagMatcher } from '../../router/pattern.js';
+import { isSite, parseIntakeUrl } from '../../sinks/datadog/site.js';
 import { handlerTags, uncoveredTags } from './handler-tags.js';
-import { SETTINGS, obsoleteKey, type Setting } from './schema.js';
-import { tomlErrorMessage } from './values.js';
+import { SETTINGS, obsoleteKey, type Setting } from '../schema.js';
+import { tomlErrorMessage } from '../values.js';
 import {
   fluentBool,
   fluentInt,
@@ -31,8 +31,8 @@ import {
   type FluentParam,
   type FluentSection,
   type IncludeReader,
-} from './fluentd.js';
-import { carryFilter, type FilterTable } from './fluent-filters.js';
+} from './parser.js';
+import { carryFilter, type FilterTable } from './filter.js';
 
 export interface MigrationNote {
   level: 'warn' | 'info';

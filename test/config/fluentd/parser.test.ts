@@ -13,9 +13,9 @@ import {
   parseFluentConf,
   sectionType,
   type FluentSection,
-} from '../../src/config/fluentd.js';
-import { ConfigError, FluentConfigError } from '../../src/errors.js';
-import { fileIncludeReader } from '../../src/cli/migrate.js';
+} from '../../../src/config/fluentd/parser.js';
+import { ConfigError, FluentConfigError } from '../../../src/errors.js';
+import { fileIncludeReader } from '../../../src/cli/migrate.js';
 
 const parse = (text: string, env: Record<string, string> = {}) => parseFluentConf(text, { file: 'fluent.conf', env });
 const val = (s: FluentSection, key: string) => getParam(s, key)?.value;

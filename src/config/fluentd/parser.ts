@@ -11,7 +11,7 @@
 //   @include path          another file (or glob) inlined in place, relative to the including file
 //
 // as in fluentd, a value that starts with '#' is not a comment: `key # note` is "# note", `key #{x}` is "#{x}".
-import { FluentConfigError } from '../errors.js';
+import { FluentConfigError } from '../../errors.js';
 
 export interface FluentParam {
   key: string;
