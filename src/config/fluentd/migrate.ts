@@ -21,6 +21,7 @@ import { isSite, parseIntakeUrl } from '../../sinks/datadog/site.js';
 import { handlerTags, uncoveredTags } from './handler-tags.js';
 import { SETTINGS, obsoleteKey, type Setting } from '../schema.js';
 import { tomlErrorMessage } from '../values.js';
+import { flatten } from '../flatten.js';
 import {
   fluentBool,
   fluentInt,
@@ -1185,7 +1186,7 @@ class Migration {
     const noteAt = (level: MigrationNote['level'], key: string, message: string) =>
       this.notes.push({ level, where: `${basename(file)}:${lineOf(key)}`, message });
     const set = new Set<string>();
-    for (const [key, value] of flattenToml(doc)) {
+    for (const [key, value] of flatten(doc)) {
       const s = BY_KEY.get(key);
       const obsolete = s ? undefined : obsoleteKey(key);
       if (obsolete) {
@@ -1380,17 +1381,6 @@ function tableComment(table: string, file: string): string {
   if (table === 'forward.fluentd')
     return `teleport-event-handler's fluentd client, from ${file}: its url paths give the tags of polled events`;
   return `from ${file}`;
-}
-
-function flattenToml(doc: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
-  const out: Array<[string, unknown]> = [];
-  for (const [k, v] of Object.entries(doc)) {
-    const key = prefix + k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
-      out.push(...flattenToml(v as Record<string, unknown>, key + '.'));
-    else out.push([key, v]);
-  }
-  return out;
 }
 
 /** the tags of a pattern that are plain tags (no wildcard), which a matcher can be asked about */
