@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ConfigError } from '../../errors.js';
-import type { IncludeReader } from './parser.js';
+import type { IncludeReader } from './tree.js';
 import { migrateFluentd, type MigrateResult } from './migrate.js';
 
 /** fluent.conf as our TOML plus its notes and secrets, without writing anything (`start --config fluent.conf`) */

@@ -6,7 +6,8 @@ import { FluentConfigError } from '../../errors.js';
 import { compileFilter, type FilterSpec } from '../../filter/chain.js';
 import { GrepConfigError, type GrepCondition, type GrepGroup } from '../../filter/grep.js';
 import { TransformConfigError } from '../../filter/transform.js';
-import { fluentBool, sectionType, type FluentParam, type FluentSection } from './parser.js';
+import { sectionType, type FluentParam, type FluentSection } from './tree.js';
+import { fluentBool } from './values.js';
 
 export type FilterTable = Record<string, unknown>;
 

@@ -22,17 +22,9 @@ import { handlerTags, uncoveredTags } from './handler-tags.js';
 import { SETTINGS, obsoleteKey, type Setting } from '../schema.js';
 import { tomlErrorMessage } from '../values.js';
 import { flatten } from '../flatten.js';
-import {
-  fluentBool,
-  fluentInt,
-  fluentSize,
-  getParam,
-  parseFluentConf,
-  sectionType,
-  type FluentParam,
-  type FluentSection,
-  type IncludeReader,
-} from './parser.js';
+import { parseFluentConf } from './parser.js';
+import { getParam, sectionType, type FluentParam, type FluentSection, type IncludeReader } from './tree.js';
+import { fluentBool, fluentInt, fluentSize } from './values.js';
 import { carryFilter, type FilterTable } from './filter.js';
 
 export interface MigrationNote {
