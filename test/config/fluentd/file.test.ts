@@ -34,3 +34,26 @@ test('the file include reader follows relative paths and sorted globs, and names
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a glob is read sorted by whole path, as fluentd sorts Dir.glob, not directory by directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tdf-include-'));
+  try {
+    // listed directory by directory, a/ comes before a-b/; by whole path '-' sorts before '/'
+    for (const d of ['a', 'a-b', 'b']) {
+      mkdirSync(join(dir, d));
+      writeFileSync(join(dir, d, 'f.conf'), `<match ${d}>\n  @type null\n</match>\n`);
+    }
+    const files = fileIncludeReader()('*/f.conf', join(dir, 'fluent.conf'))!;
+    assert.deepEqual(
+      files.map((f) => f.file),
+      ['a-b', 'a', 'b'].map((d) => join(dir, d, 'f.conf')),
+    );
+    assert.equal(
+      fileIncludeReader()('https://example.com/f.conf', join(dir, 'fluent.conf')),
+      null,
+      'urls are not read',
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
