@@ -117,6 +117,7 @@ export class MigrationContext {
     this.writeSecretFiles = input.secretFiles ?? true;
   }
 
+  /** `fluent.conf:12`, or an included file's path relative to fluent.conf's directory */
   where(file: string, line: number): string {
     const abs = resolve(file);
     let name = abs === resolve(this.confPath) ? basename(file) : relative(this.confDir, abs);
@@ -152,6 +153,7 @@ export class MigrationContext {
     });
   }
 
+  /** the output table of that name, made with this comment the first time it is asked for */
   table(name: string, comment: string[]): { comment: string[]; entries: Entry[] } {
     let t = this.tables.get(name);
     if (!t) {
@@ -222,6 +224,7 @@ export class MigrationContext {
     return value ? { value } : {};
   }
 
+  /** a path param made absolute against the directory of the file it is written in */
   path(p: FluentParam): string | undefined {
     const v = this.value(p)?.trim();
     if (!v) return undefined;
