@@ -20,6 +20,13 @@ module.exports = {
       to: { path: '^src/(cli|setup|telemetry)/' },
     },
     {
+      name: 'fluentd-migration-is-pure',
+      severity: 'error',
+      comment: 'the fluent.conf parser and migration do no i/o: fluentd/file.ts reads files, the caller writes',
+      from: { path: '^src/config/fluentd/', pathNot: '^src/config/fluentd/file\\.ts$' },
+      to: { path: '^(node:)?(fs|fs/promises|child_process|net|http|https)$|^src/config/fluentd/file\\.ts$' },
+    },
+    {
       name: 'lower-layers-point-down',
       severity: 'error',
       comment: 'components get what they need passed in: they never reach up into commands, setup or telemetry',

@@ -5,9 +5,9 @@ import { existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'no
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../errors.js';
-import { migrateFluentd, type MigrationNote } from '../config/migrate.js';
-import { fileIncludeReader, readText } from '../config/fluent-file.js';
-export { readFluentConf, configFromFluentConf, fileIncludeReader } from '../config/fluent-file.js';
+import { migrateFluentd, type MigrationNote } from '../config/fluentd/migrate.js';
+import { fileIncludeReader, readText } from '../config/fluentd/file.js';
+export { readFluentConf, configFromFluentConf, fileIncludeReader } from '../config/fluentd/file.js';
 
 export interface MigrateOptions {
   fluentConf: string;

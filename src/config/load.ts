@@ -18,11 +18,12 @@ import {
   tomlErrorMessage,
 } from './values.js';
 import type { MatchRule } from '../router/router.js';
-import { looksLikeFluentConf } from './fluentd.js';
-import { readFluentConf } from './fluent-file.js';
-import type { MigrationNote } from './migrate.js';
+import { looksLikeFluentConf } from './fluentd/parser.js';
+import { readFluentConf } from './fluentd/file.js';
+import type { MigrationNote } from './fluentd/migrate.js';
 import type { FilterSpec } from '../filter/chain.js';
 import { parseFilterTables } from './filters.js';
+import { flatten } from './flatten.js';
 import { parseIntakeUrl, parseSite } from '../sinks/datadog/site.js';
 import { TIMESTAMP_WINDOW_MS } from '../sinks/datadog/limits.js';
 
@@ -536,18 +537,6 @@ function readToml(filePath: string): Record<string, unknown> {
   } catch (err) {
     throw new ConfigError(tomlErrorMessage(filePath, text, err), { cause: err });
   }
-}
-
-/** dotted leaf keys of a parsed TOML document; arrays of tables (match) are kept whole */
-function flatten(doc: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
-  const out: Array<[string, unknown]> = [];
-  for (const [k, v] of Object.entries(doc)) {
-    const key = prefix + k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date))
-      out.push(...flatten(v as Record<string, unknown>, key + '.'));
-    else out.push([key, v]);
-  }
-  return out;
 }
 
 function parseSetting(s: Setting, value: unknown, origin: Origin): unknown {

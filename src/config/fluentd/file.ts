@@ -2,8 +2,8 @@
 // `start --config fluent.conf`, which runs a fluentd setup for teleport as it is.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
-import { ConfigError } from '../errors.js';
-import type { IncludeReader } from './fluentd.js';
+import { ConfigError } from '../../errors.js';
+import type { IncludeReader } from './tree.js';
 import { migrateFluentd, type MigrateResult } from './migrate.js';
 
 /** fluent.conf as our TOML plus its notes and secrets, without writing anything (`start --config fluent.conf`) */

@@ -1,67 +1,16 @@
-import { test, after } from 'node:test';
+// migrateFluentd end to end: whole setups (the guide's, configure's, everything.conf), secrets, files on this host
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
-import { loadConfig, type Config } from '../../src/config/load.js';
-import {
-  migrateFluentd,
-  API_KEY_FILE,
-  PASSPHRASE_FILE,
-  type MigrateInput,
-  type MigrateResult,
-  type MigrationNote,
-} from '../../src/config/migrate.js';
-import { FluentConfigError } from '../../src/errors.js';
-import { fileIncludeReader } from '../../src/cli/migrate.js';
-import { readFluentConf } from '../../src/config/fluent-file.js';
-import { fixture } from '../helpers/paths.js';
-
-const API_KEY = '0123456789abcdef0123456789abcdef';
-const tmpRoot = mkdtempSync(join(tmpdir(), 'tdf-migrate-'));
-after(() => rmSync(tmpRoot, { recursive: true, force: true }));
-let n = 0;
-
-/** migrates, writes the toml and its secret files into a fresh directory, and loads it as `start` would */
-function migrateAndLoad(
-  input: Omit<MigrateInput, 'fluentConfPath'> & { fluentConfPath?: string },
-  env: NodeJS.ProcessEnv = {},
-): { r: MigrateResult; c: Readonly<Config>; dir: string; file: string } {
-  const r = migrateFluentd({ fluentConfPath: '/etc/fluent/fluent.conf', ...input });
-  const dir = mkdtempSync(join(tmpRoot, `case${n++}-`));
-  for (const s of r.secretFiles) writeFileSync(join(dir, s.name), s.value + '\n', { mode: 0o600 });
-  const file = join(dir, 'forwarder.toml');
-  writeFileSync(file, r.toml);
-  return { r, c: loadConfig({ file, env }), dir, file };
-}
-
-const conf = (...lines: string[]) => lines.join('\n') + '\n';
-
-const TLS_SOURCE = conf(
-  '<source>',
-  '  @type http',
-  '  port 8888',
-  '  <transport tls>',
-  '    client_cert_auth true',
-  '    ca_path /keys/ca.crt',
-  '    cert_path /keys/server.crt',
-  '    private_key_path /keys/server.key',
-  '  </transport>',
-  '</source>',
-);
-
-/** a fluent.conf with the tls source and these lines after it (the source takes lines 1-10) */
-const withSource = (...lines: string[]) => TLS_SOURCE + conf(...lines);
-
-/** asserts a note at `where` whose message matches re */
-function hasNote(notes: MigrationNote[], level: MigrationNote['level'], where: string, re: RegExp): void {
-  const found = notes.find((x) => x.level === level && x.where === where && re.test(x.message));
-  assert.ok(
-    found,
-    `no ${level} note at ${where} matching ${re}; notes:\n${notes.map((x) => `  ${x.level} ${x.where} ${x.message}`).join('\n')}`,
-  );
-}
+import { loadConfig } from '../../../src/config/load.js';
+import { migrateFluentd, API_KEY_FILE, PASSPHRASE_FILE } from '../../../src/config/fluentd/migrate.js';
+import { readFluentConf } from '../../../src/config/fluentd/file.js';
+import { fileIncludeReader } from '../../../src/cli/migrate.js';
+import { FluentConfigError } from '../../../src/errors.js';
+import { fixture } from '../../helpers/paths.js';
+import { API_KEY, TLS_SOURCE, caseDir, conf, hasNote, migrateAndLoad } from '../../helpers/migrate.js';
 
 test('the Teleport Datadog guide setup: ingest with mTLS, one Datadog rule, secrets in 0600 files, not in the TOML', () => {
   const path = fixture('fluentd', 'teleport-datadog.conf');
@@ -261,265 +210,6 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   assert.ok(order.indexOf('teleport-event-handler.toml:1') > order.indexOf('conf.d/filters.conf:5'));
 });
 
-test('datadog host and site: known intakes give a site, others an explicit url', () => {
-  const cases: Array<[string[], { site?: string; url?: string; note?: RegExp }]> = [
-    [['host http-intake.logs.us3.datadoghq.com'], { site: 'us3.datadoghq.com' }],
-    [['host intake.logs.datadoghq.eu'], { site: 'datadoghq.eu', note: /TCP intake/ }],
-    [['site ap1.datadoghq.com'], { site: 'ap1.datadoghq.com' }],
-    [['site DDOG-GOV.com'], { site: 'ddog-gov.com' }],
-    [['site example.invalid'], { url: 'https://http-intake.logs.example.invalid', note: /not a Datadog site/ }],
-    [
-      ['host logs-proxy.internal', 'ssl_port 8443'],
-      { url: 'https://logs-proxy.internal:8443', note: /not a Datadog intake: written as datadog\.url/ },
-    ],
-    [['host logs-proxy.internal', 'ssl_port 443'], { url: 'https://logs-proxy.internal' }],
-    [['host 127.0.0.1', 'use_ssl false', 'port 8080'], { url: 'http://127.0.0.1:8080' }],
-    [
-      ['site us5.datadoghq.com', 'host http-intake.logs.datadoghq.eu'],
-      { site: 'datadoghq.eu', note: /"host" is set and wins/ },
-    ],
-    [['use_ssl false'], { site: 'datadoghq.com', note: /always uses HTTPS/ }],
-    [[], { site: 'datadoghq.com' }],
-  ];
-  for (const [params, want] of cases) {
-    const text = withSource(
-      '<match test.log>',
-      '  @type datadog',
-      `  api_key ${API_KEY}`,
-      ...params.map((p) => '  ' + p),
-      '</match>',
-    );
-    const { r, c } = migrateAndLoad({ fluentConf: text });
-    assert.equal(c.datadog.url, want.url, params.join(', '));
-    if (want.site) assert.equal(c.datadog.site, want.site, params.join(', '));
-    if (want.url) assert.ok(!/^site = /m.test(r.toml), 'a url is written instead of a site');
-    if (want.note)
-      assert.ok(
-        r.notes.some((x) => want.note!.test(x.message)),
-        `${params.join(', ')}: no note ${want.note}`,
-      );
-  }
-});
-
-test('compression, tags and the per-rule fields', () => {
-  const text = withSource(
-    '<match a.**>',
-    '  @type datadog',
-    `  api_key "${API_KEY}"`,
-    '  use_compression false',
-    '  compression_level 0',
-    '  dd_tags " env:prod , team:sec ,, "',
-    '  dd_hostname bastion-1',
-    '  include_tag_key yes',
-    '  timestamp_key ""',
-    '  dd_source "quote \\" and back\\\\slash é"',
-    '</match>',
-  );
-  const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.equal(c.datadog.compression, 'none');
-  assert.equal(c.datadog.compressionLevel, 1);
-  assert.deepEqual(c.routing.rules, [
-    {
-      pattern: 'a.**',
-      type: 'datadog',
-      tags: ['env:prod', 'team:sec'],
-      hostname: 'bastion-1',
-      includeTagKey: true,
-      timestampKey: '',
-      source: 'quote " and back\\slash é',
-    },
-  ]);
-  hasNote(r.notes, 'info', 'fluent.conf:15', /"compression_level 0" is written as 1/);
-});
-
-test('several Datadog outputs: one destination, the first; differences are noted, equal ones are not', () => {
-  const text = withSource(
-    '<match a>',
-    '  @type datadog',
-    `  api_key ${API_KEY}`,
-    '  dd_source first',
-    '</match>',
-    '<match b>',
-    '  @type datadog',
-    `  api_key ${API_KEY}`,
-    '  dd_source same-destination',
-    '</match>',
-    '<match c>',
-    '  @type datadog',
-    '  api_key another-key-0000000000000000000',
-    '  site datadoghq.eu',
-    '</match>',
-  );
-  const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.equal(c.datadog.site, 'datadoghq.com');
-  assert.equal(c.datadog.apiKey, API_KEY);
-  assert.deepEqual(
-    c.routing.rules.map((x) => [x.pattern, x.source]),
-    [
-      ['a', 'first'],
-      ['b', 'same-destination'],
-      ['c', undefined],
-    ],
-  );
-  assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:16'), 'no note for an equal destination');
-  hasNote(
-    r.notes,
-    'warn',
-    'fluent.conf:21',
-    /its site, api_key differ from the first Datadog output \(fluent\.conf:11\): one Datadog destination/,
-  );
-  assert.ok(!r.notes.some((x) => x.message.includes('another-key')));
-});
-
-test('@type copy: the first datadog store is the rule; a different second one and other stores are noted', () => {
-  const text = withSource(
-    '<match a.**>',
-    '  @type copy',
-    '  <store>',
-    '    @type datadog',
-    `    api_key ${API_KEY}`,
-    '    service one',
-    '  </store>',
-    '  <store>',
-    '    @type datadog',
-    `    api_key ${API_KEY}`,
-    '    service two',
-    '  </store>',
-    '  <store>',
-    '    @type file',
-    '    path /var/log/td',
-    '  </store>',
-    '</match>',
-    '<match b.**>',
-    '  @type copy',
-    '  <store>',
-    '    @type null',
-    '  </store>',
-    '</match>',
-  );
-  const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.deepEqual(c.routing.rules, [
-    { pattern: 'a.**', type: 'datadog', service: 'one' },
-    { pattern: 'b.**', type: 'null' },
-  ]);
-  hasNote(r.notes, 'warn', 'fluent.conf:18', /a second datadog <store> is not carried over \(its service differ/);
-  hasNote(r.notes, 'warn', 'fluent.conf:23', /<store> @type file is not carried over/);
-});
-
-test('in_http without tls: the ingest is written disabled and nothing usable is left', () => {
-  const text = conf(
-    '<source>',
-    '  @type http',
-    '</source>',
-    '<match **>',
-    '  @type datadog',
-    `  api_key ${API_KEY}`,
-    '</match>',
-  );
-  const r = migrateFluentd({ fluentConf: text, fluentConfPath: '/etc/fluent/fluent.conf' });
-  assert.equal(r.usable, false);
-  hasNote(r.notes, 'warn', 'fluent.conf:1', /no <transport tls>: .*always uses mutual TLS/);
-  hasNote(r.notes, 'info', 'fluent.conf:1', /no "port": fluentd's in_http default 9880/);
-  hasNote(r.notes, 'warn', 'fluent.conf:1', /nothing to forward/);
-  const doc = parseToml(r.toml) as { ingest: Record<string, unknown> };
-  assert.deepEqual({ ...doc.ingest }, { enabled: false, port: 9880 });
-
-  // a tls section missing the key: disabled too, and the note names the missing param
-  const partial = migrateFluentd({
-    fluentConf: conf(
-      '<source>',
-      '  @type http',
-      '  <transport tls>',
-      '    client_cert_auth true',
-      '    ca_path ca.crt',
-      '    cert_path server.crt',
-      '  </transport>',
-      '</source>',
-    ),
-    fluentConfPath: '/etc/fluent/fluent.conf',
-  });
-  assert.equal(partial.usable, false);
-  hasNote(partial.notes, 'warn', 'fluent.conf:3', /lacks private_key_path: the ingest is written disabled/);
-  assert.equal((parseToml(partial.toml) as { ingest: { ca: string } }).ingest.ca, '/etc/fluent/ca.crt');
-});
-
-test('labels: the http source routes to its @label; other matches are noted', () => {
-  const text = conf(
-    '<source>',
-    '  @type http',
-    '  @label @TELEPORT',
-    '  <transport tls>',
-    '    client_cert_auth true',
-    '    ca_path /k/ca.crt',
-    '    cert_path /k/s.crt',
-    '    private_key_path /k/s.key',
-    '  </transport>',
-    '</source>',
-    '<match **>',
-    '  @type stdout',
-    '</match>',
-    '<label @TELEPORT>',
-    '  <filter **>',
-    '    @type grep',
-    '  </filter>',
-    '  <match test.log>',
-    '    @type datadog',
-    `    api_key ${API_KEY}`,
-    '  </match>',
-    '</label>',
-    '<label @OTHER>',
-    '  <match x>',
-    '    @type null',
-    '  </match>',
-    '</label>',
-  );
-  const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.deepEqual(c.routing.rules, [{ pattern: 'test.log', type: 'datadog' }]);
-  hasNote(r.notes, 'info', 'fluent.conf:11', /the http source sends its events to <label @TELEPORT>/);
-  // the filter in the label the source routes to is carried over (a grep without conditions keeps everything)
-  assert.deepEqual(c.filters, [{ type: 'grep', pattern: '**', grep: {} }]);
-  hasNote(r.notes, 'info', 'fluent.conf:23', /<label @OTHER> is not carried over/);
-});
-
-test('add_tag_prefix is stripped from patterns; invalid patterns and unknown outputs are dropped with a warning', () => {
-  const text = conf(
-    '<source>',
-    '  @type http',
-    '  add_tag_prefix tp',
-    '  <transport tls>',
-    '    client_cert_auth true',
-    '    ca_path /k/ca.crt',
-    '    cert_path /k/s.crt',
-    '    private_key_path /k/s.key',
-    '  </transport>',
-    '</source>',
-    '<match tp.test.log tp.session.*.log other>',
-    '  @type datadog',
-    `  api_key ${API_KEY}`,
-    '</match>',
-    '<match {unclosed>',
-    '  @type null',
-    '</match>',
-    '<match later>',
-    '  @type kafka2',
-    '</match>',
-    '<match>',
-    '  @type null',
-    '</match>',
-  );
-  const { r, c } = migrateAndLoad({ fluentConf: text });
-  assert.deepEqual(
-    c.routing.rules.map((x) => [x.pattern, x.type]),
-    [
-      ['test.log session.*.log other', 'datadog'],
-      ['**', 'null'],
-    ],
-  );
-  hasNote(r.notes, 'warn', 'fluent.conf:3', /"add_tag_prefix tp" is not supported/);
-  hasNote(r.notes, 'warn', 'fluent.conf:15', /<match \{unclosed> is not carried over/);
-  hasNote(r.notes, 'warn', 'fluent.conf:18', /@type kafka2 is not carried over: the forwarder ships to Datadog only/);
-});
-
 test('secrets from the environment stay there; unevaluated ruby is not guessed', () => {
   const text = conf(
     '<source>',
@@ -554,7 +244,7 @@ test('secrets from the environment stay there; unevaluated ruby is not guessed',
     'fluent.conf:14',
     /"service" uses embedded ruby #\{File\.read\('\/etc\/service'\)\} that is not evaluated/,
   );
-  const dir = mkdtempSync(join(tmpRoot, 'env-'));
+  const dir = caseDir('env-');
   writeFileSync(join(dir, 'f.toml'), r.toml);
   const c = loadConfig({
     file: join(dir, 'f.toml'),
@@ -573,31 +263,6 @@ test('in memory (secretFiles false): the toml names no secret file, the secrets 
   const doc = parseToml(r.toml) as { datadog: Record<string, unknown>; ingest: Record<string, unknown> };
   assert.equal(doc.datadog['api-key-file'], undefined);
   assert.equal(doc.ingest['key-passphrase-file'], undefined);
-});
-
-test('the handler toml: unknown keys are noted and dropped, a poller without credentials stays off', () => {
-  const handler =
-    'storage = "/var/lib/teleport-event-handler"\nbatch = 50\nmystery = 1\n\n[teleport]\naddr = "auth:3025"\n';
-  const { r, c } = migrateAndLoad({
-    fluentConf: readFileSync(fixture('fluentd', 'teleport-datadog.conf'), 'utf8'),
-    handlerToml: handler,
-    handlerTomlPath: '/opt/h/handler.toml',
-  });
-  assert.equal(c.teleport.batch, 50);
-  assert.equal(c.teleport.addr, 'auth:3025');
-  assert.equal(c.teleport.enabled, false);
-  hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
-  hasNote(r.notes, 'warn', 'handler.toml:1', /the poller stays off/);
-  assert.throws(
-    () =>
-      migrateFluentd({
-        fluentConf: '',
-        fluentConfPath: 'f.conf',
-        handlerToml: 'batch = 20\n[x',
-        handlerTomlPath: '/h.toml',
-      }),
-    /: \/h\.toml:2:2: invalid TOML: incomplete key-value/,
-  );
 });
 
 test('the broken fixture: the error names the file and the line of the unclosed section', () => {
@@ -645,35 +310,11 @@ test('files fluent.conf and the handler toml name that are not on this host get 
 });
 
 test('start --config fluent.conf looks on this disk for the files it names', () => {
-  const dir = mkdtempSync(join(tmpRoot, 'exists-'));
+  const dir = caseDir('exists-');
   writeFileSync(join(dir, 'ca.crt'), 'x');
   const file = join(dir, 'fluent.conf');
   writeFileSync(file, TLS_SOURCE.replace('/keys/ca.crt', join(dir, 'ca.crt')));
   const r = readFluentConf(file, {});
   assert.ok(!r.notes.some((x) => x.where === 'fluent.conf:6'), 'ca.crt is there');
   hasNote(r.notes, 'warn', 'fluent.conf:7', /^cert_path \/keys\/server\.crt not found here/);
-});
-
-test('obsolete teleport-event-handler keys in the handler toml are left out with a note that says why', () => {
-  const handler = 'namespace = "default"\ncursor = "x"\nmystery = 1\n[teleport]\nidentity = "/id"\n';
-  const r = migrateFluentd({
-    fluentConf: TLS_SOURCE,
-    fluentConfPath: '/etc/fluent/fluent.conf',
-    handlerToml: handler,
-    handlerTomlPath: '/opt/h/handler.toml',
-  });
-  hasNote(
-    r.notes,
-    'warn',
-    'handler.toml:1',
-    /^"namespace" is an obsolete teleport-event-handler key: not carried over \(Teleport has one audit event namespace/,
-  );
-  hasNote(
-    r.notes,
-    'warn',
-    'handler.toml:2',
-    /^"cursor" is an obsolete teleport-event-handler key: not carried over \(the poller keeps its own cursors/,
-  );
-  hasNote(r.notes, 'warn', 'handler.toml:3', /"mystery" is not a teleport-event-handler setting/);
-  assert.doesNotMatch(r.toml, /^(namespace|cursor) =/m);
 });

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/load.js';
-import { migrateFluentd, type MigrationNote } from '../../src/config/migrate.js';
-import { FluentConfigError } from '../../src/errors.js';
-import { createFilterChain } from '../../src/filter/chain.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { migrateFluentd, type MigrationNote } from '../../../src/config/fluentd/migrate.js';
+import { FluentConfigError } from '../../../src/errors.js';
+import { createFilterChain } from '../../../src/filter/chain.js';
 
 const API_KEY = '0123456789abcdef0123456789abcdef';
 const tmpRoot = mkdtempSync(join(tmpdir(), 'tdf-migrate-filters-'));

@@ -1,21 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  evalRuby,
-  fluentBool,
-  fluentInt,
-  fluentSize,
-  getParam,
-  looksLikeFluentConf,
-  parseFluentConf,
-  sectionType,
-  type FluentSection,
-} from '../../src/config/fluentd.js';
-import { ConfigError, FluentConfigError } from '../../src/errors.js';
-import { fileIncludeReader } from '../../src/cli/migrate.js';
+import { looksLikeFluentConf, parseFluentConf } from '../../../src/config/fluentd/parser.js';
+import { evalRuby } from '../../../src/config/fluentd/ruby.js';
+import { getParam, sectionType, type FluentSection } from '../../../src/config/fluentd/tree.js';
+import { ConfigError, FluentConfigError } from '../../../src/errors.js';
 
 const parse = (text: string, env: Record<string, string> = {}) => parseFluentConf(text, { file: 'fluent.conf', env });
 const val = (s: FluentSection, key: string) => getParam(s, key)?.value;
@@ -257,49 +245,6 @@ test('@include: reported when no reader is given; inlined in place when one is',
   );
   const url = parseFluentConf('@include https://example.com/f.conf\n', { file: 'f', include: () => null });
   assert.match(url.diagnostics[0]!.message, /only local files/);
-});
-
-test('the file include reader follows relative paths and sorted globs, and names a missing file', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tdf-include-'));
-  try {
-    mkdirSync(join(dir, 'conf.d'));
-    writeFileSync(join(dir, 'conf.d', 'b.conf'), '<match b>\n  @type null\n</match>\n');
-    writeFileSync(join(dir, 'conf.d', 'a.conf'), '<match a>\n  @type null\n</match>\n');
-    writeFileSync(join(dir, 'conf.d', '.hidden.conf'), '<match hidden>\n  @type null\n</match>\n');
-    writeFileSync(join(dir, 'conf.d', 'notes.txt'), 'not config');
-    const main = join(dir, 'fluent.conf');
-    const { root } = parseFluentConf('@include conf.d/*.conf\n@include conf.d/a.conf\n', {
-      file: main,
-      include: fileIncludeReader(),
-    });
-    assert.deepEqual(
-      root.sections.map((s) => s.arg),
-      ['a', 'b', 'a'],
-    );
-    assert.equal(root.sections[1]!.file, join(dir, 'conf.d', 'b.conf'));
-    assert.throws(
-      () => parseFluentConf('\n@include missing.conf\n', { file: main, include: fileIncludeReader() }),
-      (err: unknown) =>
-        err instanceof FluentConfigError && err.line === 2 && /missing\.conf: no such file/.test(err.message),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('fluentd value types', () => {
-  assert.equal(fluentBool('true'), true);
-  assert.equal(fluentBool('yes'), true);
-  assert.equal(fluentBool(''), true);
-  assert.equal(fluentBool('no'), false);
-  assert.equal(fluentBool('maybe'), undefined);
-  assert.equal(fluentSize('32m'), 32 * 1024 * 1024);
-  assert.equal(fluentSize('1G'), 1024 ** 3);
-  assert.equal(fluentSize('512k'), 512 * 1024);
-  assert.equal(fluentSize('2048'), 2048);
-  assert.equal(fluentSize('lots'), undefined);
-  assert.equal(fluentInt(' 8888 '), 8888);
-  assert.equal(fluentInt('88.8'), undefined);
 });
 
 test('looksLikeFluentConf tells fluent.conf from TOML', () => {

@@ -2,11 +2,12 @@
 // fluentd 1.15's semantics. what fluentd refuses at start, and ruby that would have to be evaluated, stops the
 // migration with the file, the line and the reason (a filter left out would ship records it drops or fields it
 // removes). other filter types are not carried over, with a note saying so. pure.
-import { FluentConfigError } from '../errors.js';
-import { compileFilter, type FilterSpec } from '../filter/chain.js';
-import { GrepConfigError, type GrepCondition, type GrepGroup } from '../filter/grep.js';
-import { TransformConfigError } from '../filter/transform.js';
-import { fluentBool, sectionType, type FluentParam, type FluentSection } from './fluentd.js';
+import { FluentConfigError } from '../../errors.js';
+import { compileFilter, type FilterSpec } from '../../filter/chain.js';
+import { GrepConfigError, type GrepCondition, type GrepGroup } from '../../filter/grep.js';
+import { TransformConfigError } from '../../filter/transform.js';
+import { sectionType, type FluentParam, type FluentSection } from './tree.js';
+import { fluentBool } from './values.js';
 
 export type FilterTable = Record<string, unknown>;
 

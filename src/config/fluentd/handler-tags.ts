@@ -1,6 +1,6 @@
 // the tags teleport-event-handler posts under, and whether a config's rules cover them. a fluent.conf with only
 // <match test.log> answers the handler's session posts 200 and drops them: migrate says so before that happens.
-import { compilePattern } from '../router/pattern.js';
+import { compilePattern } from '../../router/pattern.js';
 
 export interface HandlerTag {
   /** what the handler sends under it, for messages */
