@@ -16,9 +16,9 @@
 // - a failed batch rejects its callers; the store is then closed and reopened before the next write (LevelDB
 //   refuses all writes after a failed sync until reopened), and the meta key tells whether the failed batch
 //   landed after all, so counts stay exact.
-import { Buffer } from 'node:buffer';
 import fs from 'node:fs';
 import nodePath from 'node:path';
+import type { Buffer } from 'node:buffer';
 import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
@@ -31,19 +31,28 @@ import {
   QUEUE_GTE,
   QUEUE_LT,
   deadBefore,
-  deadKey,
-  formatMeta,
   isDeadKey,
   parseMeta,
   parseQueueKey,
   queueFrom,
-  queueKey,
   stateKey,
   STATE_PREFIX,
 } from './keys.js';
+import {
+  byteLength,
+  checkStateOps,
+  keysToRead,
+  needsSync,
+  planBatch,
+  type BatchOp,
+  type Built,
+  type Deferred,
+  type Effects,
+  type Op,
+} from './plan.js';
 import { corruptError, isCorruption, refuseBeforeOpen, openError, writeError } from './storage-errors.js';
 import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
-import { Tail, type TailEntry } from './tail.js';
+import { Tail } from './tail.js';
 import type { AppendOptions, DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
 export type SpoolDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
@@ -84,89 +93,9 @@ const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 
 const noop = (): void => {};
 
-type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
-
-interface Deferred<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-type Op =
-  | {
-      kind: 'append';
-      values: string[];
-      sizes: number[];
-      bytes: number;
-      state: StateOp[];
-      sync: boolean;
-      done: Deferred<number>;
-    }
-  | { kind: 'state'; state: StateOp[]; done: Deferred<number> }
-  | { kind: 'sync'; done: Deferred<number> }
-  | {
-      kind: 'remove';
-      items: SpoolItem[];
-      dead: { reason: string; status: number | null } | null;
-      done: Deferred<number>;
-    }
-  | { kind: 'replay'; keys: string[]; done: Deferred<number> }
-  | { kind: 'purge'; keys: string[]; done: Deferred<number> };
-
-/** what a committed batch changes in memory */
-interface Effects {
-  appended: TailEntry[];
-  removed: Array<{ key: string; bytes: number }>;
-  deadDelta: number;
-  lastSeq: number;
-}
-
-interface Built {
-  no: number;
-  batch: BatchOp[];
-  effects: Effects;
-  results: number[];
-  /** for a batch that does not write the meta key: a key it puts, whose presence says that it landed */
-  landedKey?: string;
-}
-
 interface InFlight {
   at: number;
   bytes: number;
-}
-
-/**
- * acks alone are written without fsync: leveldb still hands them to the kernel before they resolve, so a crash of
- * the process keeps them, and only an os crash or power loss can undo one, which re-sends that log (at least once,
- * never lost). the next synced write makes them durable too. so are appends made with { sync: false } (the
- * ingest's `written` acknowledgement), which a background sync makes durable within syncIntervalMs. everything else
- * (appends, cursors, dead letters) syncs.
- */
-function needsSync(op: Op): boolean {
-  if (op.kind === 'append') return op.sync;
-  return !(op.kind === 'remove' && op.dead === null);
-}
-
-function byteLength(value: string): number {
-  return Buffer.byteLength(value, 'utf8');
-}
-
-function checkStateOps(state: StateOp[]): void {
-  if (!Array.isArray(state)) throw new TypeError('state must be an array of state ops');
-  for (const op of state) {
-    if (!op || typeof op.key !== 'string' || (op.type !== 'put' && op.type !== 'del')) {
-      throw new TypeError('a state op needs type put or del and a string key');
-    }
-    if (op.type === 'put' && typeof op.value !== 'string')
-      throw new TypeError(`state put ${op.key} needs a string value`);
-  }
-}
-
-function stateBatchOps(state: StateOp[]): BatchOp[] {
-  return state.map((op) =>
-    op.type === 'put'
-      ? { type: 'put', key: stateKey(op.key), value: op.value }
-      : { type: 'del', key: stateKey(op.key) },
-  );
 }
 
 /** settles when the promise does or the signal aborts, whichever comes first */
@@ -521,19 +450,9 @@ class LevelSpool implements Spool {
     this.wakeSpace();
   }
 
-  /** turn queued ops into one batch; the only place sequences are allocated */
+  /** read what planning needs of the store, then plan the batch */
   private async build(ops: Op[]): Promise<Built> {
-    // keys whose existence only the store knows: queue records not taken by this process, dead letters
-    const lookup = new Set<string>();
-    for (const op of ops) {
-      if (op.kind === 'remove') {
-        for (const item of op.items) {
-          if (!this.inFlight.has(item.key) && parseQueueKey(item.key)) lookup.add(item.key);
-        }
-      } else if (op.kind === 'replay' || op.kind === 'purge') {
-        for (const key of op.keys) if (isDeadKey(key)) lookup.add(key);
-      }
-    }
+    const lookup = keysToRead(ops, this.inFlight);
     const found = new Map<string, string>();
     if (lookup.size > 0) {
       const keys = [...lookup];
@@ -543,95 +462,15 @@ class LevelSpool implements Spool {
         if (value !== undefined) found.set(key, value);
       });
     }
-
-    const at = this.now();
-    const batch: BatchOp[] = [];
-    const effects: Effects = { appended: [], removed: [], deadDelta: 0, lastSeq: this.nextSeq - 1 };
-    const results: number[] = [];
-    const gone = new Set<string>();
-    const enqueueValue = (value: string, bytes: number): void => {
-      const seq = this.nextSeq++;
-      const key = queueKey(seq, at, bytes);
-      batch.push({ type: 'put', key, value });
-      effects.appended.push({ key, value, bytes, seq, at });
-    };
-
-    for (const op of ops) {
-      let count = 0;
-      switch (op.kind) {
-        case 'append':
-          op.values.forEach((value, i) => enqueueValue(value, op.sizes[i]));
-          batch.push(...stateBatchOps(op.state));
-          count = op.values.length;
-          break;
-        case 'state':
-          batch.push(...stateBatchOps(op.state));
-          break;
-        case 'remove':
-          for (const item of op.items) {
-            const flying = this.inFlight.get(item.key);
-            const stored = found.get(item.key);
-            if (gone.has(item.key) || (!flying && stored === undefined)) continue;
-            gone.add(item.key);
-            batch.push({ type: 'del', key: item.key });
-            effects.removed.push({
-              key: item.key,
-              bytes: flying ? flying.bytes : (parseQueueKey(item.key)?.bytes ?? 0),
-            });
-            if (op.dead) {
-              const letter = { reason: op.dead.reason, status: op.dead.status, at, value: stored ?? item.value };
-              batch.push({
-                type: 'put',
-                key: deadKey(at, parseQueueKey(item.key)?.seq ?? 0),
-                value: JSON.stringify(letter),
-              });
-              effects.deadDelta++;
-            }
-            count++;
-          }
-          break;
-        case 'replay':
-          for (const key of op.keys) {
-            const stored = found.get(key);
-            if (gone.has(key) || stored === undefined || !isDeadKey(key)) continue;
-            let value: unknown;
-            try {
-              value = (JSON.parse(stored) as { value?: unknown }).value;
-            } catch {
-              value = undefined;
-            }
-            if (typeof value !== 'string') {
-              this.log.warn({ storage: this.where, spoolKey: key }, 'dead letter is not readable; left in place');
-              continue;
-            }
-            gone.add(key);
-            batch.push({ type: 'del', key });
-            effects.deadDelta--;
-            enqueueValue(value, byteLength(value));
-            count++;
-          }
-          break;
-        case 'purge':
-          for (const key of op.keys) {
-            if (gone.has(key) || !found.has(key)) continue;
-            gone.add(key);
-            batch.push({ type: 'del', key });
-            effects.deadDelta--;
-            count++;
-          }
-          break;
+    const built = planBatch(ops, found, this.inFlight, this.now(), this.nextSeq, this.batchNo + 1);
+    this.nextSeq = built.effects.lastSeq + 1;
+    this.batchNo = built.no;
+    if (built.unreadable) {
+      for (const key of built.unreadable) {
+        this.log.warn({ storage: this.where, spoolKey: key }, 'dead letter is not readable; left in place');
       }
-      results.push(count);
     }
-    effects.lastSeq = this.nextSeq - 1;
-    const no = ++this.batchNo;
-    // a batch of appends alone leaves the meta key as it is: its records carry their sequences (the open scan
-    // finds the highest), and whether it landed after a failure is whether its first record is there. every
-    // other batch (acks, dead letters, state, syncs) writes it, so once records are deleted the highest sequence
-    // handed out is still known. one put less on the hot path: about 10 µs a request at one connection
-    const appendsOnly = ops.every((op) => op.kind === 'append');
-    if (!appendsOnly) batch.push({ type: 'put', key: META_KEY, value: formatMeta(no, effects.lastSeq) });
-    return { no, batch, effects, results, landedKey: appendsOnly ? effects.appended[0]?.key : undefined };
+    return built;
   }
 
   /** a committed batch, in memory */
