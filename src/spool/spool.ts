@@ -10,34 +10,16 @@
 //   tail overflowed) it reads LevelDB from the cursor until it catches up.
 // - the byte bound counts the utf8 bytes of queued record values only (not keys, dead letters, state or LevelDB
 //   overhead). appends already queued for the writer count too, so the bound is overshot by one append at most.
-// - open scans the keys of every queued record and dead letter (sizes and times are in the keys, so no value
-//   reaches javascript): o(records) once at start; LevelDB still reads every block. measured on a local ext4
-//   disk: 0.35-0.65 s for 256k records of 1 KiB (248 MiB), so about 2 s per GiB.
+// - open.ts opens the store: the directory's checks, the write-ahead log's damage report, the count at open.
 // - a failed batch rejects its callers; the store is then closed and reopened before the next write (LevelDB
 //   refuses all writes after a failed sync until reopened), and the meta key tells whether the failed batch
 //   landed after all, so counts stay exact.
-import fs from 'node:fs';
-import nodePath from 'node:path';
-import type { Buffer } from 'node:buffer';
-import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
 import { sleep } from '../sleep.js';
 import { LogInterval, silentLogger, type Logger } from '../log.js';
-import {
-  DEAD_GTE,
-  DEAD_LT,
-  META_KEY,
-  QUEUE_GTE,
-  QUEUE_LT,
-  deadBefore,
-  isDeadKey,
-  parseMeta,
-  parseQueueKey,
-  queueFrom,
-  stateKey,
-  STATE_PREFIX,
-} from './keys.js';
+import { DEAD_LT, META_KEY, QUEUE_LT, deadBefore, parseMeta, parseQueueKey, queueFrom, stateKey } from './keys.js';
+import { foreignFiles, makeDir, scanStore, settleWal } from './open.js';
 import {
   byteLength,
   checkStateOps,
@@ -50,12 +32,14 @@ import {
   type Effects,
   type Op,
 } from './plan.js';
+import { deadKeys, listDead, listState } from './queries.js';
 import { corruptError, isCorruption, refuseBeforeOpen, openError, writeError } from './storage-errors.js';
-import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
+import { UTF8, type SpoolDb } from './store.js';
+import { guardWal, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Tail } from './tail.js';
 import type { AppendOptions, DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
-export type SpoolDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
+export type { SpoolDb } from './store.js';
 
 export interface SpoolOptions {
   /** storage directory for classic-level (production); one of path / db */
@@ -87,7 +71,6 @@ const DEFAULTS = {
   syncIntervalMs: 100, // background sync of appends written without fsync
 } as const;
 
-const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
 const SYNC_WRITE = { ...UTF8, sync: true } as const;
 const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 
@@ -181,54 +164,14 @@ class LevelSpool implements Spool {
 
   /** count what is on disk; o(spool size) */
   async scan(): Promise<void> {
-    const started = Date.now();
-    let firstAt: number | null = null;
-    let lastSeq = -1;
-    const queue = this.db.keys<string>({ gte: QUEUE_GTE, lt: QUEUE_LT, keyEncoding: 'utf8' });
-    try {
-      for (;;) {
-        const chunk = await queue.nextv(DEFAULTS.scanChunk);
-        if (chunk.length === 0) break;
-        for (const key of chunk) {
-          const parsed = parseQueueKey(key);
-          if (!parsed) {
-            this.log.warn({ storage: this.where, spoolKey: key }, 'spool ignores a queue key it does not understand');
-            continue;
-          }
-          this.records++;
-          this.bytes += parsed.bytes;
-          firstAt ??= parsed.at;
-          lastSeq = parsed.seq;
-        }
-      }
-    } finally {
-      await queue.close();
-    }
-    const dead = this.db.keys<string>({ gte: DEAD_GTE, lt: DEAD_LT, keyEncoding: 'utf8' });
-    try {
-      for (;;) {
-        const chunk = await dead.nextv(DEFAULTS.scanChunk);
-        if (chunk.length === 0) break;
-        this.deadLetters += chunk.filter(isDeadKey).length;
-      }
-    } finally {
-      await dead.close();
-    }
-    const meta = parseMeta(await this.db.get(META_KEY, UTF8));
-    this.batchNo = meta.batch;
-    this.lastCommittedSeq = Math.max(lastSeq, meta.lastSeq);
+    const scanned = await scanStore(this.db, this.where, this.log, DEFAULTS.scanChunk);
+    this.records += scanned.records;
+    this.bytes += scanned.bytes;
+    this.deadLetters += scanned.deadLetters;
+    this.batchNo = scanned.batchNo;
+    this.lastCommittedSeq = scanned.lastSeq;
     this.nextSeq = this.lastCommittedSeq + 1;
-    this.behindHeadAt = firstAt;
-    this.log.debug(
-      {
-        storage: this.where,
-        records: this.records,
-        bytes: this.bytes,
-        deadLetters: this.deadLetters,
-        scanMs: Date.now() - started,
-      },
-      'spool storage scanned',
-    );
+    this.behindHeadAt = scanned.firstAt;
   }
 
   // ---- writes ----
@@ -278,13 +221,13 @@ class LevelSpool implements Spool {
     // all of them, a page per batch: each record moves atomically, the whole set need not. only the dead letters
     // there are now: one refused again during a long replay gets a later key and waits for the next replay. and
     // only while the spool has room: the rest stay dead letters (the caller sees the count)
-    const last = await this.deadKeys(undefined, DEAD_LT, true);
+    const last = await deadKeys(this.db, undefined, DEAD_LT, DEFAULTS.deadPage, true);
     if (last.length === 0) return 0;
     const end = `${last[0]}\u0000`;
     let total = 0;
     let after: string | undefined;
     while (this.hasSpace()) {
-      const page = await this.deadKeys(after, end);
+      const page = await deadKeys(this.db, after, end, DEFAULTS.deadPage);
       if (page.length === 0) break;
       total += await this.enqueue<number>((done) => ({ kind: 'replay', keys: page, done }));
       after = page[page.length - 1];
@@ -297,26 +240,10 @@ class LevelSpool implements Spool {
     let total = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await this.deadKeys(after, deadBefore(before));
+      const page = await deadKeys(this.db, after, deadBefore(before), DEFAULTS.deadPage);
       if (page.length === 0) return total;
       total += await this.enqueue<number>((done) => ({ kind: 'purge', keys: page, done }));
       after = page[page.length - 1];
-    }
-  }
-
-  private async deadKeys(after: string | undefined, lt: string, lastOnly = false): Promise<string[]> {
-    const limit = lastOnly ? 1 : DEFAULTS.deadPage;
-    const it = this.db.keys<string>({
-      ...(after ? { gt: after } : { gte: DEAD_GTE }),
-      lt,
-      limit,
-      reverse: lastOnly,
-      keyEncoding: 'utf8',
-    });
-    try {
-      return await it.nextv(limit);
-    } finally {
-      await it.close();
     }
   }
 
@@ -667,51 +594,15 @@ class LevelSpool implements Spool {
   }
 
   async listState(prefix: string): Promise<Array<{ key: string; value: string }>> {
-    const from = stateKey(prefix);
-    const out: Array<{ key: string; value: string }> = [];
-    const it = this.db.iterator<string, string>({ gte: from, ...UTF8 });
-    try {
-      for (;;) {
-        const chunk = await it.nextv(DEFAULTS.scanChunk);
-        if (chunk.length === 0) return out;
-        for (const [key, value] of chunk) {
-          if (!key.startsWith(from)) return out;
-          out.push({ key: key.slice(STATE_PREFIX.length), value });
-        }
-      }
-    } finally {
-      await it.close();
-    }
+    return listState(this.db, prefix, DEFAULTS.scanChunk);
   }
 
   async listDead(options: { limit?: number; after?: string } = {}): Promise<DeadLetter[]> {
-    const limit = options.limit ?? DEFAULTS.listDeadLimit;
-    const range = options.after ? { gt: options.after } : { gte: DEAD_GTE };
-    const it = this.db.iterator<string, string>({ ...range, lt: DEAD_LT, limit, ...UTF8 });
-    const out: DeadLetter[] = [];
-    try {
-      for (;;) {
-        const chunk = await it.nextv(Math.min(limit, DEFAULTS.scanChunk));
-        if (chunk.length === 0) return out;
-        for (const [key, text] of chunk) {
-          if (!isDeadKey(key)) continue;
-          try {
-            const letter = JSON.parse(text) as Partial<DeadLetter>;
-            out.push({
-              key,
-              reason: String(letter.reason ?? ''),
-              status: typeof letter.status === 'number' ? letter.status : null,
-              at: Number(letter.at ?? 0),
-              value: String(letter.value ?? ''),
-            });
-          } catch {
-            out.push({ key, reason: 'unreadable dead letter', status: null, at: 0, value: text });
-          }
-        }
-      }
-    } finally {
-      await it.close();
-    }
+    return listDead(
+      this.db,
+      { limit: options.limit ?? DEFAULTS.listDeadLimit, after: options.after },
+      DEFAULTS.scanChunk,
+    );
   }
 
   // ---- bound ----
@@ -754,29 +645,11 @@ class LevelSpool implements Spool {
     };
   }
 
-  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, said as loudly as a refusal would be */
+  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, for stats() */
   settleWal(guard: WalGuard): void {
-    const damage = guard.settle();
-    if (damage) {
-      this.walDamage = damage;
-      this.log.error(
-        { storage: this.where, droppedBytes: damage.droppedBytes, reasons: damage.reasons, keptIn: damage.keptIn },
-        `spool storage was damaged: LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log while ` +
-          `opening (${damage.reasons.join('; ')}); records acknowledged before the last stop may be lost and were ` +
-          'not delivered (after an os crash or power loss the damage may be only in acks written without fsync, ' +
-          `which just sends those logs again). ${damage.keptIn ? `The damaged log is kept in ${damage.keptIn} for inspection. ` : ''}` +
-          'Check the disk (dmesg, SMART) before trusting it; the forwarder goes on with what was recovered',
-      );
-    }
-    // the alert outlives the restart that found the damage, until someone has looked
-    this.walDamageKept = keptWalDamage(this.where);
-    const earlier = this.walDamageKept.filter((d) => d !== damage?.keptIn);
-    if (earlier.length > 0) {
-      this.log.warn(
-        { storage: this.where, kept: earlier },
-        'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected',
-      );
-    }
+    const { damage, kept } = settleWal(guard, this.where, this.log);
+    if (damage) this.walDamage = damage;
+    this.walDamageKept = kept;
   }
 
   private oldestAppendedAt(): number | null {
@@ -812,41 +685,6 @@ class LevelSpool implements Spool {
     await this.takeChain;
     await this.db.close();
     this.log.debug({ storage: this.where, records: this.records, bytes: this.bytes }, 'spool closed');
-  }
-}
-
-// what leveldb and the spool itself create in the storage directory (`lost/`: where `spool repair` leaves what
-// leveldb's repair set aside), and what the filesystem puts there: ext4's
-// lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's .nfsXXXX of open files
-const OWN_FILE =
-  /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
-
-/**
- * mkdir -p without node's recursive mkdir, which loops forever where a directory cannot be made although its
- * parent exists (under /proc: ENOENT for the child, and the parent "missing" again)
- */
-function makeDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
-    const parent = nodePath.dirname(dir);
-    if (code !== 'ENOENT' || parent === dir || fs.existsSync(parent)) throw err;
-    makeDir(parent);
-    fs.mkdirSync(dir);
-  }
-}
-
-/** names in the storage directory that neither leveldb nor the spool made */
-function foreignFiles(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir)
-      .filter((name) => !OWN_FILE.test(name))
-      .sort();
-  } catch {
-    return []; // the open that follows says what is wrong with the directory
   }
 }
 
