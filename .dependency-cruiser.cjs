@@ -15,7 +15,7 @@ module.exports = {
       severity: 'error',
       comment: 'routing, tag patterns, decoders, spool keys and failure classification do no i/o: table tests only',
       from: {
-        path: '^src/(router/|sources/http/decode\\.ts|sources/teleport/decoder\\.ts|spool/keys\\.ts|sinks/datadog/classify\\.ts)',
+        path: '^src/(router/|sources/http/decode\\.ts|sources/teleport/decoder\\.ts|spool/(keys|plan)\\.ts|sinks/datadog/classify\\.ts)',
       },
       to: { path: '^src/(cli|setup|telemetry)/' },
     },

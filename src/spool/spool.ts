@@ -1,52 +1,33 @@
-// the durable spool on abstract-level (classic-level in production, memory-level in tests).
+// the durable spool on abstract-level (classic-level in production, memory-level in tests). this module opens it
+// and holds the Spool's face; the parts are beside it:
+//   open.ts     the storage directory's checks, the write-ahead log's damage report, the count at open
+//   writer.ts   the one writer: group commit, ack modes, recovery after a failed write (background-sync.ts)
+//   plan.ts     what goes into one LevelDB batch: records, keys, state, dead letters, meta (pure)
+//   reader.ts   take(): the cursor, the in-memory tail, records in flight, the counts of what is committed
+//   queries.ts  state and dead letters read beside the queue
 //
 // - acknowledge only durable: every mutation goes through one writer that puts all ops queued while the previous
 //   batch was being written into the next single batch, written with { sync: true } (group commit). a caller's
 //   promise settles when the batch holding its ops is committed, or rejects with that batch's error.
 // - records are keyed by a sequence allocated when the batch is built (see keys.ts); the highest one is also
 //   kept in the meta key, so sequences never repeat across restarts even when the queue was drained.
-// - take() moves a cursor forward; taken records stay on disk until ack()/deadLetter(). just committed records
-//   are served from an in-memory tail (up to tailMaxBytes); when the reader is behind (after open, or when the
-//   tail overflowed) it reads LevelDB from the cursor until it catches up.
 // - the byte bound counts the utf8 bytes of queued record values only (not keys, dead letters, state or LevelDB
 //   overhead). appends already queued for the writer count too, so the bound is overshot by one append at most.
-// - open scans the keys of every queued record and dead letter (sizes and times are in the keys, so no value
-//   reaches javascript): o(records) once at start; LevelDB still reads every block. measured on a local ext4
-//   disk: 0.35-0.65 s for 256k records of 1 KiB (248 MiB), so about 2 s per GiB.
-// - a failed batch rejects its callers; the store is then closed and reopened before the next write (LevelDB
-//   refuses all writes after a failed sync until reopened), and the meta key tells whether the failed batch
-//   landed after all, so counts stay exact.
-import { Buffer } from 'node:buffer';
-import fs from 'node:fs';
-import nodePath from 'node:path';
-import type { AbstractLevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
-import { sleep } from '../sleep.js';
-import { LogInterval, silentLogger, type Logger } from '../log.js';
-import {
-  DEAD_GTE,
-  DEAD_LT,
-  META_KEY,
-  QUEUE_GTE,
-  QUEUE_LT,
-  deadBefore,
-  deadKey,
-  formatMeta,
-  isDeadKey,
-  parseMeta,
-  parseQueueKey,
-  queueFrom,
-  queueKey,
-  stateKey,
-  STATE_PREFIX,
-} from './keys.js';
-import { corruptError, isCorruption, refuseBeforeOpen, openError, writeError } from './storage-errors.js';
-import { guardWal, keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
-import { Tail, type TailEntry } from './tail.js';
+import { silentLogger, type Logger } from '../log.js';
+import { DEAD_LT, deadBefore, stateKey } from './keys.js';
+import { foreignFiles, makeDir, scanStore, settleWal } from './open.js';
+import { byteLength, checkStateOps, type Effects, type Op } from './plan.js';
+import { deadKeys, listDead, listState } from './queries.js';
+import { Reader } from './reader.js';
+import { refuseBeforeOpen, openError } from './storage-errors.js';
+import { UTF8, type SpoolDb } from './store.js';
+import { guardWal, type WalDamage, type WalGuard } from './wal-damage.js';
+import { Writer } from './writer.js';
 import type { AppendOptions, DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
-export type SpoolDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
+export type { SpoolDb } from './store.js';
 
 export interface SpoolOptions {
   /** storage directory for classic-level (production); one of path / db */
@@ -78,110 +59,7 @@ const DEFAULTS = {
   syncIntervalMs: 100, // background sync of appends written without fsync
 } as const;
 
-const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
-const SYNC_WRITE = { ...UTF8, sync: true } as const;
-const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
-
 const noop = (): void => {};
-
-type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
-
-interface Deferred<T> {
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
-
-type Op =
-  | {
-      kind: 'append';
-      values: string[];
-      sizes: number[];
-      bytes: number;
-      state: StateOp[];
-      sync: boolean;
-      done: Deferred<number>;
-    }
-  | { kind: 'state'; state: StateOp[]; done: Deferred<number> }
-  | { kind: 'sync'; done: Deferred<number> }
-  | {
-      kind: 'remove';
-      items: SpoolItem[];
-      dead: { reason: string; status: number | null } | null;
-      done: Deferred<number>;
-    }
-  | { kind: 'replay'; keys: string[]; done: Deferred<number> }
-  | { kind: 'purge'; keys: string[]; done: Deferred<number> };
-
-/** what a committed batch changes in memory */
-interface Effects {
-  appended: TailEntry[];
-  removed: Array<{ key: string; bytes: number }>;
-  deadDelta: number;
-  lastSeq: number;
-}
-
-interface Built {
-  no: number;
-  batch: BatchOp[];
-  effects: Effects;
-  results: number[];
-  /** for a batch that does not write the meta key: a key it puts, whose presence says that it landed */
-  landedKey?: string;
-}
-
-interface InFlight {
-  at: number;
-  bytes: number;
-}
-
-/**
- * acks alone are written without fsync: leveldb still hands them to the kernel before they resolve, so a crash of
- * the process keeps them, and only an os crash or power loss can undo one, which re-sends that log (at least once,
- * never lost). the next synced write makes them durable too. so are appends made with { sync: false } (the
- * ingest's `written` acknowledgement), which a background sync makes durable within syncIntervalMs. everything else
- * (appends, cursors, dead letters) syncs.
- */
-function needsSync(op: Op): boolean {
-  if (op.kind === 'append') return op.sync;
-  return !(op.kind === 'remove' && op.dead === null);
-}
-
-function byteLength(value: string): number {
-  return Buffer.byteLength(value, 'utf8');
-}
-
-function checkStateOps(state: StateOp[]): void {
-  if (!Array.isArray(state)) throw new TypeError('state must be an array of state ops');
-  for (const op of state) {
-    if (!op || typeof op.key !== 'string' || (op.type !== 'put' && op.type !== 'del')) {
-      throw new TypeError('a state op needs type put or del and a string key');
-    }
-    if (op.type === 'put' && typeof op.value !== 'string')
-      throw new TypeError(`state put ${op.key} needs a string value`);
-  }
-}
-
-function stateBatchOps(state: StateOp[]): BatchOp[] {
-  return state.map((op) =>
-    op.type === 'put'
-      ? { type: 'put', key: stateKey(op.key), value: op.value }
-      : { type: 'del', key: stateKey(op.key) },
-  );
-}
-
-/** settles when the promise does or the signal aborts, whichever comes first */
-function untilAborted(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
-  if (!signal) return promise;
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    void promise.then(done);
-  });
-}
 
 class LevelSpool implements Spool {
   private readonly db: SpoolDb;
@@ -190,53 +68,18 @@ class LevelSpool implements Spool {
   private readonly tailMaxBytes: number;
   private readonly log: Logger;
   private readonly now: () => number;
-
-  // counts of what is committed
-  private records = 0;
-  private bytes = 0;
-  private deadLetters = 0;
-  private walDamage: WalDamage | null = null;
-  private walDamageKept: string[] = [];
+  private readonly syncIntervalMs: number;
   /** a classic-level store in `where` (not an injected one): its write-ahead log is guarded on every open */
   private readonly onDisk: boolean;
+
+  private readonly reader: Reader;
+  private readonly writer: Writer;
+  private walDamage: WalDamage | null = null;
+  private walDamageKept: string[] = [];
   // bytes of appends admitted but not yet committed
   private pendingBytes = 0;
-
-  // writer
-  private queue: Op[] = [];
-  private writing = false;
-  private scheduled = false;
-  private nextSeq = 0;
-  private lastCommittedSeq = -1;
-  private batchNo = 0;
-  private needsRecovery = false;
-  private failed: Built | null = null;
-  private recoveryTimer: NodeJS.Timeout | null = null;
-  private readonly writeFailLog = new LogInterval(DEFAULTS.writeFailLogIntervalMs);
-  private writeFailsNotLogged = 0;
-  private writerIdle: Array<() => void> = [];
-  private readonly syncIntervalMs: number;
-  /** when the oldest write not yet synced committed (appends with { sync: false }), null when all are synced */
-  private unsyncedSince: number | null = null;
-  private syncTimer: NodeJS.Timeout | null = null;
-  /** synced writes: all of them, and those made by the background sync alone */
-  private readonly syncCounts = { commit: 0, background: 0 };
-
-  // reader
-  private cursorSeq = -1;
-  private behind = true;
-  private readonly tail = new Tail();
-  private readonly inFlight = new Map<string, InFlight>();
-  private behindHeadAt: number | null = null;
-  private reading = false;
-  private firstAtDuringRead: number | null = null;
-  private takeChain: Promise<void> = Promise.resolve();
-  private dataWaiters = new Set<() => void>();
   private spaceWaiters = new Set<() => void>();
-
-  // lifecycle
   private closing = false;
-  private readonly closed = new AbortController();
   private closePromise: Promise<void> | null = null;
 
   constructor(db: SpoolDb, where: string, options: SpoolOptions) {
@@ -248,58 +91,35 @@ class LevelSpool implements Spool {
     this.now = options.now ?? Date.now;
     this.syncIntervalMs = options.syncIntervalMs ?? DEFAULTS.syncIntervalMs;
     this.onDisk = options.path !== undefined;
+    this.reader = new Reader({
+      db,
+      where,
+      log: this.log,
+      tailMaxBytes: this.tailMaxBytes,
+      readChunk: DEFAULTS.readChunk,
+      readRetryMaxMs: DEFAULTS.readRetryMaxMs,
+    });
+    this.writer = new Writer({
+      db,
+      where,
+      log: this.log,
+      now: this.now,
+      onDisk: this.onDisk,
+      syncIntervalMs: this.syncIntervalMs,
+      recoveryDelayMs: DEFAULTS.recoveryDelayMs,
+      writeFailLogIntervalMs: DEFAULTS.writeFailLogIntervalMs,
+      inFlight: this.reader.inFlight,
+      committed: (effects) => this.committed(effects),
+      released: (ops) => this.releasePending(ops),
+      reopened: (guard) => this.settleWal(guard),
+    });
   }
 
   /** count what is on disk; o(spool size) */
   async scan(): Promise<void> {
-    const started = Date.now();
-    let firstAt: number | null = null;
-    let lastSeq = -1;
-    const queue = this.db.keys<string>({ gte: QUEUE_GTE, lt: QUEUE_LT, keyEncoding: 'utf8' });
-    try {
-      for (;;) {
-        const chunk = await queue.nextv(DEFAULTS.scanChunk);
-        if (chunk.length === 0) break;
-        for (const key of chunk) {
-          const parsed = parseQueueKey(key);
-          if (!parsed) {
-            this.log.warn({ storage: this.where, spoolKey: key }, 'spool ignores a queue key it does not understand');
-            continue;
-          }
-          this.records++;
-          this.bytes += parsed.bytes;
-          firstAt ??= parsed.at;
-          lastSeq = parsed.seq;
-        }
-      }
-    } finally {
-      await queue.close();
-    }
-    const dead = this.db.keys<string>({ gte: DEAD_GTE, lt: DEAD_LT, keyEncoding: 'utf8' });
-    try {
-      for (;;) {
-        const chunk = await dead.nextv(DEFAULTS.scanChunk);
-        if (chunk.length === 0) break;
-        this.deadLetters += chunk.filter(isDeadKey).length;
-      }
-    } finally {
-      await dead.close();
-    }
-    const meta = parseMeta(await this.db.get(META_KEY, UTF8));
-    this.batchNo = meta.batch;
-    this.lastCommittedSeq = Math.max(lastSeq, meta.lastSeq);
-    this.nextSeq = this.lastCommittedSeq + 1;
-    this.behindHeadAt = firstAt;
-    this.log.debug(
-      {
-        storage: this.where,
-        records: this.records,
-        bytes: this.bytes,
-        deadLetters: this.deadLetters,
-        scanMs: Date.now() - started,
-      },
-      'spool storage scanned',
-    );
+    const scanned = await scanStore(this.db, this.where, this.log, DEFAULTS.scanChunk);
+    this.reader.restore(scanned);
+    this.writer.restore(scanned.batchNo, scanned.lastSeq);
   }
 
   // ---- writes ----
@@ -309,7 +129,7 @@ class LevelSpool implements Spool {
     if (!Array.isArray(values)) throw new TypeError('append takes an array of strings');
     checkStateOps(state);
     if (values.length === 0) {
-      if (state.length > 0) await this.enqueue<number>((done) => ({ kind: 'state', state, done }));
+      if (state.length > 0) await this.writer.enqueue<number>((done) => ({ kind: 'state', state, done }));
       return;
     }
     if (!this.hasSpace()) throw new SpoolFullError();
@@ -321,43 +141,48 @@ class LevelSpool implements Spool {
     }
     this.pendingBytes += bytes;
     const sync = options?.sync !== false || state.length > 0;
-    await this.enqueue<number>((done) => ({ kind: 'append', values, sizes, bytes, state, sync, done }));
+    await this.writer.enqueue<number>((done) => ({ kind: 'append', values, sizes, bytes, state, sync, done }));
   }
 
   async putState(ops: StateOp[]): Promise<void> {
     if (this.closing) throw new SpoolClosedError();
     checkStateOps(ops);
     if (ops.length === 0) return;
-    await this.enqueue<number>((done) => ({ kind: 'state', state: ops, done }));
+    await this.writer.enqueue<number>((done) => ({ kind: 'state', state: ops, done }));
   }
 
   async ack(items: SpoolItem[]): Promise<void> {
     if (this.closing) throw new SpoolClosedError();
     if (items.length === 0) return;
-    await this.enqueue<number>((done) => ({ kind: 'remove', items, dead: null, done }));
+    await this.writer.enqueue<number>((done) => ({ kind: 'remove', items, dead: null, done }));
   }
 
   async deadLetter(items: SpoolItem[], reason: string, status: number | null): Promise<void> {
     if (this.closing) throw new SpoolClosedError();
     if (items.length === 0) return;
-    await this.enqueue<number>((done) => ({ kind: 'remove', items, dead: { reason: String(reason), status }, done }));
+    await this.writer.enqueue<number>((done) => ({
+      kind: 'remove',
+      items,
+      dead: { reason: String(reason), status },
+      done,
+    }));
   }
 
   async replayDead(keys?: string[]): Promise<number> {
     if (this.closing) throw new SpoolClosedError();
-    if (keys) return keys.length === 0 ? 0 : this.enqueue<number>((done) => ({ kind: 'replay', keys, done }));
+    if (keys) return keys.length === 0 ? 0 : this.writer.enqueue<number>((done) => ({ kind: 'replay', keys, done }));
     // all of them, a page per batch: each record moves atomically, the whole set need not. only the dead letters
     // there are now: one refused again during a long replay gets a later key and waits for the next replay. and
     // only while the spool has room: the rest stay dead letters (the caller sees the count)
-    const last = await this.deadKeys(undefined, DEAD_LT, true);
+    const last = await deadKeys(this.db, undefined, DEAD_LT, DEFAULTS.deadPage, true);
     if (last.length === 0) return 0;
     const end = `${last[0]}\u0000`;
     let total = 0;
     let after: string | undefined;
     while (this.hasSpace()) {
-      const page = await this.deadKeys(after, end);
+      const page = await deadKeys(this.db, after, end, DEFAULTS.deadPage);
       if (page.length === 0) break;
-      total += await this.enqueue<number>((done) => ({ kind: 'replay', keys: page, done }));
+      total += await this.writer.enqueue<number>((done) => ({ kind: 'replay', keys: page, done }));
       after = page[page.length - 1];
     }
     return total;
@@ -368,152 +193,17 @@ class LevelSpool implements Spool {
     let total = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await this.deadKeys(after, deadBefore(before));
+      const page = await deadKeys(this.db, after, deadBefore(before), DEFAULTS.deadPage);
       if (page.length === 0) return total;
-      total += await this.enqueue<number>((done) => ({ kind: 'purge', keys: page, done }));
+      total += await this.writer.enqueue<number>((done) => ({ kind: 'purge', keys: page, done }));
       after = page[page.length - 1];
     }
   }
 
-  private async deadKeys(after: string | undefined, lt: string, lastOnly = false): Promise<string[]> {
-    const limit = lastOnly ? 1 : DEFAULTS.deadPage;
-    const it = this.db.keys<string>({
-      ...(after ? { gt: after } : { gte: DEAD_GTE }),
-      lt,
-      limit,
-      reverse: lastOnly,
-      keyEncoding: 'utf8',
-    });
-    try {
-      return await it.nextv(limit);
-    } finally {
-      await it.close();
-    }
-  }
-
-  private enqueue<T extends number>(make: (done: Deferred<T>) => Op): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      if (this.closing) throw new SpoolClosedError();
-      this.queue.push(make({ resolve, reject } as Deferred<T>));
-      this.kickWriter();
-    });
-  }
-
-  private kickWriter(): void {
-    if (this.writing || this.scheduled) return;
-    this.scheduled = true;
-    // setImmediate, not a microtask: requests parsed in the same event-loop turn share the first batch too
-    setImmediate(() => void this.runWriter());
-  }
-
-  private async runWriter(): Promise<void> {
-    this.scheduled = false;
-    this.writing = true;
-    if (this.recoveryTimer) {
-      clearTimeout(this.recoveryTimer);
-      this.recoveryTimer = null;
-    }
-    try {
-      if (this.queue.length === 0 && this.needsRecovery) {
-        await this.recover().catch((err) =>
-          this.log.warn({ storage: this.where, err }, 'spool storage still unusable'),
-        );
-      }
-      while (this.queue.length > 0) {
-        const ops = this.queue;
-        this.queue = [];
-        await this.commit(ops);
-      }
-    } finally {
-      this.writing = false;
-    }
-    if (this.needsRecovery && !this.closing) {
-      // reopen without waiting for the next write, so reads work again once the condition clears
-      this.recoveryTimer = setTimeout(() => this.kickWriter(), DEFAULTS.recoveryDelayMs);
-      this.recoveryTimer.unref();
-    }
-    for (const resolve of this.writerIdle.splice(0)) resolve();
-  }
-
-  private async commit(ops: Op[]): Promise<void> {
-    let built: Built | null = null;
-    let synced = false;
-    try {
-      if (this.needsRecovery) await this.recover();
-      built = await this.build(ops);
-      synced = ops.some(needsSync);
-      await this.write(built.batch, synced);
-    } catch (err) {
-      this.needsRecovery = true;
-      if (built) this.failed = built;
-      this.releasePending(ops);
-      const error = isCorruption(err) ? corruptError(this.where, err) : writeError(this.where, err);
-      // a full disk fails every group commit: one line a second, with how many were folded into it
-      const t = this.now();
-      if (this.writeFailLog.due(t)) {
-        this.log.error(
-          { storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged },
-          'spool write failed; its callers got an error',
-        );
-        this.writeFailLog.mark(t);
-        this.writeFailsNotLogged = 0;
-      } else {
-        this.writeFailsNotLogged += 1;
-      }
-      for (const op of ops) op.done.reject(error);
-      return;
-    }
-    this.noteSync(ops, synced);
-    // count the committed bytes before releasing the pending ones: waiters woken now see the true fill
-    this.apply(built.effects);
-    this.releasePending(ops);
-    const { results } = built;
-    ops.forEach((op, i) => op.done.resolve(results[i]));
-  }
-
-  /**
-   * one atomic write, synced unless it holds only acks (needsSync). a chained batch, not db.batch(array): abstract-level clones and checks every operation
-   * of an array on the main thread, which cost ~6 µs a record against ~2 µs for chained puts (`bench/micro.ts batch`)
-   */
-  private async write(ops: BatchOp[], sync: boolean): Promise<void> {
-    const chain = this.db.batch();
-    try {
-      for (const op of ops) {
-        if (op.type === 'put') chain.put(op.key, op.value, UTF8);
-        else chain.del(op.key, UTF8);
-      }
-    } catch (err) {
-      await chain.close().catch(noop);
-      throw err;
-    }
-    // write() closes the batch, whether it succeeds or not
-    await chain.write((sync ? SYNC_WRITE : NOSYNC_WRITE) as object);
-  }
-
-  /**
-   * a synced write makes every earlier write durable; appends written without one arm the background sync, so
-   * they are durable within syncIntervalMs
-   */
-  private noteSync(ops: Op[], synced: boolean): void {
-    if (synced) {
-      this.syncCounts.commit++;
-      if (ops.some((op) => op.kind === 'sync')) this.syncCounts.background++;
-      this.unsyncedSince = null;
-      if (this.syncTimer) {
-        clearTimeout(this.syncTimer);
-        this.syncTimer = null;
-      }
-      return;
-    }
-    if (this.unsyncedSince !== null || !ops.some((op) => op.kind === 'append')) return;
-    this.unsyncedSince = this.now();
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = null;
-      if (this.unsyncedSince === null || this.closing) return;
-      this.queue.push({ kind: 'sync', done: { resolve: noop, reject: noop } });
-      this.kickWriter();
-    }, this.syncIntervalMs);
-    this.syncTimer.unref();
+  /** a batch committed: in memory, and waiters for space woken once records went */
+  private committed(effects: Effects): void {
+    this.reader.apply(effects);
+    if (effects.removed.length > 0) this.wakeSpace();
   }
 
   private releasePending(ops: Op[]): void {
@@ -521,364 +211,32 @@ class LevelSpool implements Spool {
     this.wakeSpace();
   }
 
-  /** turn queued ops into one batch; the only place sequences are allocated */
-  private async build(ops: Op[]): Promise<Built> {
-    // keys whose existence only the store knows: queue records not taken by this process, dead letters
-    const lookup = new Set<string>();
-    for (const op of ops) {
-      if (op.kind === 'remove') {
-        for (const item of op.items) {
-          if (!this.inFlight.has(item.key) && parseQueueKey(item.key)) lookup.add(item.key);
-        }
-      } else if (op.kind === 'replay' || op.kind === 'purge') {
-        for (const key of op.keys) if (isDeadKey(key)) lookup.add(key);
-      }
-    }
-    const found = new Map<string, string>();
-    if (lookup.size > 0) {
-      const keys = [...lookup];
-      const values = await this.db.getMany(keys, UTF8);
-      keys.forEach((key, i) => {
-        const value = values[i];
-        if (value !== undefined) found.set(key, value);
-      });
-    }
-
-    const at = this.now();
-    const batch: BatchOp[] = [];
-    const effects: Effects = { appended: [], removed: [], deadDelta: 0, lastSeq: this.nextSeq - 1 };
-    const results: number[] = [];
-    const gone = new Set<string>();
-    const enqueueValue = (value: string, bytes: number): void => {
-      const seq = this.nextSeq++;
-      const key = queueKey(seq, at, bytes);
-      batch.push({ type: 'put', key, value });
-      effects.appended.push({ key, value, bytes, seq, at });
-    };
-
-    for (const op of ops) {
-      let count = 0;
-      switch (op.kind) {
-        case 'append':
-          op.values.forEach((value, i) => enqueueValue(value, op.sizes[i]));
-          batch.push(...stateBatchOps(op.state));
-          count = op.values.length;
-          break;
-        case 'state':
-          batch.push(...stateBatchOps(op.state));
-          break;
-        case 'remove':
-          for (const item of op.items) {
-            const flying = this.inFlight.get(item.key);
-            const stored = found.get(item.key);
-            if (gone.has(item.key) || (!flying && stored === undefined)) continue;
-            gone.add(item.key);
-            batch.push({ type: 'del', key: item.key });
-            effects.removed.push({
-              key: item.key,
-              bytes: flying ? flying.bytes : (parseQueueKey(item.key)?.bytes ?? 0),
-            });
-            if (op.dead) {
-              const letter = { reason: op.dead.reason, status: op.dead.status, at, value: stored ?? item.value };
-              batch.push({
-                type: 'put',
-                key: deadKey(at, parseQueueKey(item.key)?.seq ?? 0),
-                value: JSON.stringify(letter),
-              });
-              effects.deadDelta++;
-            }
-            count++;
-          }
-          break;
-        case 'replay':
-          for (const key of op.keys) {
-            const stored = found.get(key);
-            if (gone.has(key) || stored === undefined || !isDeadKey(key)) continue;
-            let value: unknown;
-            try {
-              value = (JSON.parse(stored) as { value?: unknown }).value;
-            } catch {
-              value = undefined;
-            }
-            if (typeof value !== 'string') {
-              this.log.warn({ storage: this.where, spoolKey: key }, 'dead letter is not readable; left in place');
-              continue;
-            }
-            gone.add(key);
-            batch.push({ type: 'del', key });
-            effects.deadDelta--;
-            enqueueValue(value, byteLength(value));
-            count++;
-          }
-          break;
-        case 'purge':
-          for (const key of op.keys) {
-            if (gone.has(key) || !found.has(key)) continue;
-            gone.add(key);
-            batch.push({ type: 'del', key });
-            effects.deadDelta--;
-            count++;
-          }
-          break;
-      }
-      results.push(count);
-    }
-    effects.lastSeq = this.nextSeq - 1;
-    const no = ++this.batchNo;
-    // a batch of appends alone leaves the meta key as it is: its records carry their sequences (the open scan
-    // finds the highest), and whether it landed after a failure is whether its first record is there. every
-    // other batch (acks, dead letters, state, syncs) writes it, so once records are deleted the highest sequence
-    // handed out is still known. one put less on the hot path: about 10 µs a request at one connection
-    const appendsOnly = ops.every((op) => op.kind === 'append');
-    if (!appendsOnly) batch.push({ type: 'put', key: META_KEY, value: formatMeta(no, effects.lastSeq) });
-    return { no, batch, effects, results, landedKey: appendsOnly ? effects.appended[0]?.key : undefined };
-  }
-
-  /** a committed batch, in memory */
-  private apply(effects: Effects): void {
-    for (const entry of effects.appended) {
-      this.records++;
-      this.bytes += entry.bytes;
-      if (!this.behind) {
-        // seq <= cursor: a write reported failed that landed after all, and the reader already read it from disk
-        if (entry.seq > this.cursorSeq) this.tail.push(entry);
-      } else if (this.reading) {
-        this.firstAtDuringRead ??= entry.at;
-      } else {
-        this.behindHeadAt ??= entry.at;
-      }
-    }
-    this.lastCommittedSeq = Math.max(this.lastCommittedSeq, effects.lastSeq);
-    if (!this.behind && this.tail.bytes > this.tailMaxBytes) {
-      // the reader is far behind: let it read from LevelDB instead of holding more in memory
-      this.behind = true;
-      this.behindHeadAt = this.tail.first()?.at ?? null;
-      this.tail.clear();
-      this.log.debug(
-        { storage: this.where, tailMaxBytes: this.tailMaxBytes },
-        'spool tail overflowed; reading from disk',
-      );
-    }
-    for (const { key, bytes } of effects.removed) {
-      this.records--;
-      this.bytes -= bytes;
-      if (!this.inFlight.delete(key) && !this.behind) this.tail.remove(key);
-    }
-    this.deadLetters += effects.deadDelta;
-    if (effects.appended.length > 0) this.wakeData();
-    if (effects.removed.length > 0) this.wakeSpace();
-  }
-
-  /** reopen the store after a failed write and find out whether that write landed */
-  private async recover(): Promise<void> {
-    this.log.warn({ storage: this.where }, 'reopening spool storage after a failed write');
-    await this.db.close().catch(noop);
-    // a reopen replays the write-ahead log too, right after a failed write, when a torn log is likeliest
-    const guard = this.onDisk ? guardWal(this.where) : null;
-    try {
-      await this.db.open();
-    } catch (err) {
-      guard?.discard();
-      throw err;
-    }
-    if (guard) this.settleWal(guard);
-    if (this.failed) {
-      const { landedKey } = this.failed;
-      const landed =
-        landedKey !== undefined
-          ? (await this.db.get(landedKey, UTF8)) !== undefined
-          : parseMeta(await this.db.get(META_KEY, UTF8)).batch === this.failed.no;
-      if (landed) {
-        this.log.warn({ storage: this.where }, 'a write reported as failed was stored after all; counting it');
-        this.apply(this.failed.effects);
-      }
-      this.failed = null;
-    }
-    this.needsRecovery = false;
-    this.log.info({ storage: this.where }, 'spool storage reopened');
-  }
-
   // ---- reads ----
 
   take(maxItems: number, maxBytes: number, signal?: AbortSignal): Promise<SpoolItem[]> {
-    if (!(maxItems >= 1)) return Promise.reject(new RangeError('take needs maxItems >= 1'));
-    // one taker at a time, so concurrent sink workers get distinct records
-    const previous = this.takeChain;
-    let release!: () => void;
-    this.takeChain = new Promise<void>((resolve) => (release = resolve));
-    return (async () => {
-      try {
-        // an aborted taker stops waiting for its turn; the next one still waits for the previous
-        await untilAborted(previous, signal);
-        return await this.takeLocked(maxItems, maxBytes, signal);
-      } finally {
-        void previous.then(release);
-      }
-    })();
+    return this.reader.take(maxItems, maxBytes, signal);
   }
-
-  private async takeLocked(maxItems: number, maxBytes: number, signal?: AbortSignal): Promise<SpoolItem[]> {
-    let retryMs = 100;
-    for (;;) {
-      if (this.closing || signal?.aborted) return [];
-      if (!this.behind) {
-        if (this.tail.size > 0) return this.takeFromTail(maxItems, maxBytes);
-        await this.waitForData(signal);
-        continue;
-      }
-      try {
-        const items = await this.takeFromDb(maxItems, maxBytes, signal);
-        if (items.length > 0) return items;
-        retryMs = 100;
-      } catch (err) {
-        // a damaged file does not heal by retrying: hand the taker an error it can act on
-        if (isCorruption(err)) throw corruptError(this.where, err);
-        this.log.error({ storage: this.where, err, retryMs }, 'spool read failed; retrying');
-        await sleep(retryMs, signal ? AbortSignal.any([signal, this.closed.signal]) : this.closed.signal);
-        retryMs = Math.min(retryMs * 2, DEFAULTS.readRetryMaxMs);
-      }
-    }
-  }
-
-  private takeFromTail(maxItems: number, maxBytes: number): SpoolItem[] {
-    const entries = this.tail.shift(maxItems, maxBytes);
-    const items: SpoolItem[] = new Array(entries.length);
-    entries.forEach((entry, i) => {
-      this.inFlight.set(entry.key, { at: entry.at, bytes: entry.bytes });
-      items[i] = { key: entry.key, value: entry.value, bytes: entry.bytes };
-    });
-    this.cursorSeq = entries[entries.length - 1].seq;
-    return items;
-  }
-
-  /** read past the cursor from the store; [] when it holds nothing more (the reader may have caught up) */
-  private async takeFromDb(maxItems: number, maxBytes: number, signal?: AbortSignal): Promise<SpoolItem[]> {
-    // everything committed before the iterator is created is visible to it
-    const upTo = this.lastCommittedSeq;
-    this.reading = true;
-    this.firstAtDuringRead = null;
-    const items: SpoolItem[] = [];
-    const parsed: Array<{ seq: number; at: number }> = [];
-    let bytes = 0;
-    let peekAt: number | null = null;
-    let ended = false;
-    try {
-      const it = this.db.iterator<string, string>({ gte: queueFrom(this.cursorSeq + 1), lt: QUEUE_LT, ...UTF8 });
-      try {
-        read: for (;;) {
-          const chunk = await it.nextv(Math.min(DEFAULTS.readChunk, maxItems - items.length + 1));
-          if (chunk.length === 0) {
-            ended = true;
-            break;
-          }
-          for (const [key, value] of chunk) {
-            const meta = parseQueueKey(key);
-            if (!meta) continue;
-            const size = meta.bytes;
-            if (items.length >= maxItems || (items.length > 0 && bytes + size > maxBytes)) {
-              peekAt = meta.at;
-              break read;
-            }
-            items.push({ key, value, bytes: size });
-            parsed.push(meta);
-            bytes += size;
-          }
-        }
-      } finally {
-        await it.close();
-      }
-    } finally {
-      this.reading = false;
-    }
-    // a closing spool or an aborted taker hands out nothing: the cursor stays where it was
-    if (this.closing || signal?.aborted) return [];
-    items.forEach((item, i) => this.inFlight.set(item.key, { at: parsed[i].at, bytes: item.bytes }));
-    if (parsed.length > 0) this.cursorSeq = parsed[parsed.length - 1].seq;
-    if (ended) this.cursorSeq = Math.max(this.cursorSeq, upTo);
-    this.behindHeadAt = peekAt ?? this.firstAtDuringRead;
-    if (this.cursorSeq >= this.lastCommittedSeq) {
-      // caught up: from now on every commit goes to the tail
-      this.behind = false;
-      this.behindHeadAt = null;
-      this.tail.clear();
-    }
-    return items;
-  }
-
-  private waitForData(signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        this.dataWaiters.delete(wake);
-        signal?.removeEventListener('abort', wake);
-        resolve();
-      };
-      this.dataWaiters.add(wake);
-      signal?.addEventListener('abort', wake, { once: true });
-    });
-  }
-
-  private wakeData(): void {
-    for (const wake of [...this.dataWaiters]) wake();
-  }
-
-  // ---- state and dead letters ----
 
   async getState(key: string): Promise<string | undefined> {
     return this.db.get(stateKey(key), UTF8);
   }
 
   async listState(prefix: string): Promise<Array<{ key: string; value: string }>> {
-    const from = stateKey(prefix);
-    const out: Array<{ key: string; value: string }> = [];
-    const it = this.db.iterator<string, string>({ gte: from, ...UTF8 });
-    try {
-      for (;;) {
-        const chunk = await it.nextv(DEFAULTS.scanChunk);
-        if (chunk.length === 0) return out;
-        for (const [key, value] of chunk) {
-          if (!key.startsWith(from)) return out;
-          out.push({ key: key.slice(STATE_PREFIX.length), value });
-        }
-      }
-    } finally {
-      await it.close();
-    }
+    return listState(this.db, prefix, DEFAULTS.scanChunk);
   }
 
   async listDead(options: { limit?: number; after?: string } = {}): Promise<DeadLetter[]> {
-    const limit = options.limit ?? DEFAULTS.listDeadLimit;
-    const range = options.after ? { gt: options.after } : { gte: DEAD_GTE };
-    const it = this.db.iterator<string, string>({ ...range, lt: DEAD_LT, limit, ...UTF8 });
-    const out: DeadLetter[] = [];
-    try {
-      for (;;) {
-        const chunk = await it.nextv(Math.min(limit, DEFAULTS.scanChunk));
-        if (chunk.length === 0) return out;
-        for (const [key, text] of chunk) {
-          if (!isDeadKey(key)) continue;
-          try {
-            const letter = JSON.parse(text) as Partial<DeadLetter>;
-            out.push({
-              key,
-              reason: String(letter.reason ?? ''),
-              status: typeof letter.status === 'number' ? letter.status : null,
-              at: Number(letter.at ?? 0),
-              value: String(letter.value ?? ''),
-            });
-          } catch {
-            out.push({ key, reason: 'unreadable dead letter', status: null, at: 0, value: text });
-          }
-        }
-      }
-    } finally {
-      await it.close();
-    }
+    return listDead(
+      this.db,
+      { limit: options.limit ?? DEFAULTS.listDeadLimit, after: options.after },
+      DEFAULTS.scanChunk,
+    );
   }
 
   // ---- bound ----
 
   hasSpace(): boolean {
-    return this.bytes + this.pendingBytes < this.maxBytes;
+    return this.reader.bytes + this.pendingBytes < this.maxBytes;
   }
 
   waitForSpace(signal?: AbortSignal): Promise<void> {
@@ -900,51 +258,27 @@ class LevelSpool implements Spool {
   }
 
   stats(): SpoolStats {
+    const { reader, writer } = this;
     return {
-      records: this.records,
-      bytes: this.bytes,
+      records: reader.records,
+      bytes: reader.bytes,
       maxBytes: this.maxBytes,
-      inFlight: this.inFlight.size,
-      deadLetters: this.deadLetters,
-      oldestAppendedAt: this.oldestAppendedAt(),
+      inFlight: reader.inFlight.size,
+      deadLetters: reader.deadLetters,
+      oldestAppendedAt: reader.oldestAppendedAt(),
       walDamage: this.walDamage,
       walDamageKept: this.walDamageKept,
-      unsyncedSince: this.unsyncedSince,
-      syncs: this.syncCounts.commit,
-      backgroundSyncs: this.syncCounts.background,
+      unsyncedSince: writer.sync.unsyncedSince,
+      syncs: writer.sync.counts.commit,
+      backgroundSyncs: writer.sync.counts.background,
     };
   }
 
-  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, said as loudly as a refusal would be */
+  /** after an open (or a reopen) of a store on disk: what leveldb dropped of its write-ahead log, for stats() */
   settleWal(guard: WalGuard): void {
-    const damage = guard.settle();
-    if (damage) {
-      this.walDamage = damage;
-      this.log.error(
-        { storage: this.where, droppedBytes: damage.droppedBytes, reasons: damage.reasons, keptIn: damage.keptIn },
-        `spool storage was damaged: LevelDB skipped ${damage.droppedBytes} bytes of its write-ahead log while ` +
-          `opening (${damage.reasons.join('; ')}); records acknowledged before the last stop may be lost and were ` +
-          'not delivered (after an os crash or power loss the damage may be only in acks written without fsync, ' +
-          `which just sends those logs again). ${damage.keptIn ? `The damaged log is kept in ${damage.keptIn} for inspection. ` : ''}` +
-          'Check the disk (dmesg, SMART) before trusting it; the forwarder goes on with what was recovered',
-      );
-    }
-    // the alert outlives the restart that found the damage, until someone has looked
-    this.walDamageKept = keptWalDamage(this.where);
-    const earlier = this.walDamageKept.filter((d) => d !== damage?.keptIn);
-    if (earlier.length > 0) {
-      this.log.warn(
-        { storage: this.where, kept: earlier },
-        'the spool storage holds damaged write-ahead logs kept from an earlier start (records may have been lost then); remove them once inspected',
-      );
-    }
-  }
-
-  private oldestAppendedAt(): number | null {
-    if (this.records === 0) return null;
-    // taken records are older than untaken ones, and the map keeps take order
-    for (const flying of this.inFlight.values()) return flying.at;
-    return this.behind ? this.behindHeadAt : (this.tail.first()?.at ?? null);
+    const { damage, kept } = settleWal(guard, this.where, this.log);
+    if (damage) this.walDamage = damage;
+    this.walDamageKept = kept;
   }
 
   // ---- lifecycle ----
@@ -956,58 +290,13 @@ class LevelSpool implements Spool {
 
   private async shutdown(): Promise<void> {
     this.closing = true;
-    this.closed.abort();
-    for (const wake of [...this.dataWaiters]) wake();
+    this.reader.close();
     for (const wake of [...this.spaceWaiters]) wake();
-    if (this.recoveryTimer) clearTimeout(this.recoveryTimer);
-    // appends not yet synced are synced before the store closes, not left to the os
-    if (this.syncTimer) clearTimeout(this.syncTimer);
-    if (this.unsyncedSince !== null && !this.needsRecovery) {
-      this.queue.push({ kind: 'sync', done: { resolve: noop, reject: noop } });
-      this.kickWriter();
-    }
-    // queued writes still get written: their callers are waiting for an answer
-    if (this.writing || this.scheduled || this.queue.length > 0) {
-      await new Promise<void>((resolve) => this.writerIdle.push(resolve));
-    }
-    await this.takeChain;
+    // queued writes still get written, and appends not yet synced are synced: their callers wait for an answer
+    await this.writer.close();
+    await this.reader.idle();
     await this.db.close();
-    this.log.debug({ storage: this.where, records: this.records, bytes: this.bytes }, 'spool closed');
-  }
-}
-
-// what leveldb and the spool itself create in the storage directory (`lost/`: where `spool repair` leaves what
-// leveldb's repair set aside), and what the filesystem puts there: ext4's
-// lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's .nfsXXXX of open files
-const OWN_FILE =
-  /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
-
-/**
- * mkdir -p without node's recursive mkdir, which loops forever where a directory cannot be made although its
- * parent exists (under /proc: ENOENT for the child, and the parent "missing" again)
- */
-function makeDir(dir: string): void {
-  try {
-    fs.mkdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && fs.statSync(dir).isDirectory()) return;
-    const parent = nodePath.dirname(dir);
-    if (code !== 'ENOENT' || parent === dir || fs.existsSync(parent)) throw err;
-    makeDir(parent);
-    fs.mkdirSync(dir);
-  }
-}
-
-/** names in the storage directory that neither leveldb nor the spool made */
-function foreignFiles(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir)
-      .filter((name) => !OWN_FILE.test(name))
-      .sort();
-  } catch {
-    return []; // the open that follows says what is wrong with the directory
+    this.log.debug({ storage: this.where, records: this.reader.records, bytes: this.reader.bytes }, 'spool closed');
   }
 }
 
