@@ -13,7 +13,8 @@ import { loadIdentity, type TlsIdentity } from '../sources/teleport/identity.js'
 import { describeError } from '../sources/teleport/retry.js';
 import { TlsFileError } from '../errors.js';
 import { childLogger } from '../log.js';
-import { resolveOptions, type PollerDeps, type TeleportSourceOptions } from '../sources/teleport/source.js';
+import { resolveOptions, type TeleportSourceOptions } from '../sources/teleport/options.js';
+import type { PollerDeps } from '../sources/teleport/source.js';
 import { JOB_ATTRIBUTE, cursorPrefix, fromJobKey, putJob, toJobKey, type Job } from './jobs.js';
 
 export interface JobProgress {

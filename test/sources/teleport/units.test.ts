@@ -20,7 +20,7 @@ import {
 } from '../../../src/sources/teleport/exporter.js';
 import { readBatches } from '../../../src/sources/teleport/batches.js';
 import { reachesThreshold, createLocker } from '../../../src/sources/teleport/lock.js';
-import { resolveOptions } from '../../../src/sources/teleport/source.js';
+import { resolveOptions } from '../../../src/sources/teleport/options.js';
 import { StateStore, resolveStartTime, K } from '../../../src/sources/teleport/state.js';
 import { Backoff } from '../../../src/backoff.js';
 import type { StateOp } from '../../../src/spool/types.js';
