@@ -2,7 +2,6 @@
 import { ConfigError } from '../../errors.js';
 import { TELEPORT_API_DOMAIN } from './credentials.js';
 import type { IdentitySource } from './identity.js';
-import { SESSION_GIVE_UP_MS } from './sessions.js';
 
 export interface LockConfig {
   enabled: boolean;
@@ -83,7 +82,8 @@ export const DEFAULTS = {
   retryMaxMs: 30_000,
   sessionRetryBaseMs: 3_000,
   sessionRetryMaxMs: 300_000, // 5 min
-  sessionGiveUpMs: SESSION_GIVE_UP_MS, // 48 h
+  // how long a recording may stay not found, from its first NOT_FOUND, before it is given up
+  sessionGiveUpMs: 48 * 3600_000, // 48 h
 };
 
 export type ResolvedOptions = Required<

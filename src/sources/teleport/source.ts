@@ -8,12 +8,14 @@ import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
 import { TeleportAccessError, TlsFileError } from '../../errors.js';
 import { createAuditLogClient, resolveMode, type AuditLogClient } from './client.js';
-import { createExporter, isStop, type StuckChunk } from './exporter.js';
+import type { PollerContext } from './context.js';
+import { createExporter } from './exporter.js';
+import type { StuckChunk } from './failures.js';
 import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
 import { resolveOptions, type ResolvedOptions, type TeleportSourceOptions } from './options.js';
 import { createLocker } from './lock.js';
 import { sleep } from '../../sleep.js';
-import { describeError } from './retry.js';
+import { describeError, isStop } from './retry.js';
 import {
   PermanentFailures,
   expiredIdentity,
@@ -24,7 +26,8 @@ import {
 } from './explain.js';
 import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
 import { QUIET_WARN_MS, StreamWatch, type QuietStream } from './streams.js';
-import { createSessions, type LeftBehind } from './sessions.js';
+import type { LeftBehind } from './recordings.js';
+import { createSessions } from './sessions.js';
 import { StateStore, resolveStartTime } from './state.js';
 
 /** quiet streams listed in status; how often they are looked for */
@@ -254,84 +257,44 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         explain,
       },
     );
-    sessions = createSessions(
-      {
-        concurrency: o.concurrency,
-        tagPrefix: o.sessionTagPrefix,
-        skipSessionTypes: o.skipSessionTypes,
-        retryBaseMs: o.sessionRetryBaseMs,
-        retryMaxMs: o.sessionRetryMaxMs,
-        giveUpMs: o.sessionGiveUpMs,
-        streamIdleMs: o.streamIdleMs,
-      },
-      {
-        client: c,
-        store,
-        logger,
-        now,
-        signal: ac.signal,
-        explain,
-        streams,
-        progress(p) {
-          st.sessionEventsEmitted += p.emitted ?? 0;
-          st.sessionsFinished += p.finished ?? 0;
-          st.sessionsGivenUp += p.gaveUp ?? 0;
-          if (p.error) st.lastError = p.error;
-        },
-      },
-    );
+    const ctx: PollerContext = { client: c, store, logger, now, signal: ac.signal, options: o, explain, streams };
+    sessions = createSessions(ctx, (p) => {
+      st.sessionEventsEmitted += p.emitted ?? 0;
+      st.sessionsFinished += p.finished ?? 0;
+      st.sessionsGivenUp += p.gaveUp ?? 0;
+      if (p.error) st.lastError = p.error;
+    });
     const s = sessions;
     const l = locker;
     const exporter = createExporter(
+      ctx,
+      { startTime, types: o.types, skipEventTypes: o.skipEventTypes, exitOnLastEvent: o.exitOnLastEvent },
       {
-        startTime,
-        eventsTag: o.eventsTag,
-        types: o.types,
-        skipEventTypes: o.skipEventTypes,
-        concurrency: o.concurrency,
-        batch: o.batch,
-        windowSizeMs: o.windowSizeMs,
-        pollIntervalMs: o.pollIntervalMs,
-        streamIdleMs: o.streamIdleMs,
-        exitOnLastEvent: o.exitOnLastEvent,
-        retryBaseMs: o.retryBaseMs,
-        retryMaxMs: o.retryMaxMs,
-      },
-      {
-        client: c,
-        store,
-        logger,
-        now,
-        signal: ac.signal,
-        explain,
-        streams,
-        hooks: {
-          opsFor: (kept) => s.opsFor(kept),
-          committed(kept, claimed) {
-            s.registerFrom(claimed);
-            l.observe(kept);
-          },
-          release: (claimed) => s.release(claimed),
-          progress(p) {
-            if (p.mode) st.mode = p.mode;
-            if (p.date) st.date = p.date;
-            if (p.caughtUp !== undefined) st.caughtUp = p.caughtUp;
-            st.eventsEmitted += p.emitted ?? 0;
-            if (p.lastEventTime !== undefined) st.lastEventTime = Math.max(st.lastEventTime ?? 0, p.lastEventTime);
-            if ('error' in p) {
-              st.lastError = p.error ?? null;
-              if (p.error === undefined) {
-                st.lastSuccessAt = now();
-                st.failingSince = null;
-              } else {
-                // a failed round or page: not caught up until one succeeds again
-                st.caughtUp = false;
-                st.failingSince ??= now();
-              }
+        opsFor: (kept) => s.opsFor(kept),
+        committed(kept, claimed) {
+          s.registerFrom(claimed);
+          l.observe(kept);
+        },
+        release: (claimed) => s.release(claimed),
+        progress(p) {
+          if (p.mode) st.mode = p.mode;
+          if (p.date) st.date = p.date;
+          if (p.caughtUp !== undefined) st.caughtUp = p.caughtUp;
+          st.eventsEmitted += p.emitted ?? 0;
+          if (p.lastEventTime !== undefined) st.lastEventTime = Math.max(st.lastEventTime ?? 0, p.lastEventTime);
+          if ('error' in p) {
+            st.lastError = p.error ?? null;
+            if (p.error === undefined) {
+              st.lastSuccessAt = now();
+              st.failingSince = null;
+            } else {
+              // a failed round or page: not caught up until one succeeds again
+              st.caughtUp = false;
+              st.failingSince ??= now();
             }
-            if (p.emitted) st.lastSuccessAt = now();
-            if (p.stuck) st.stuckChunks = p.stuck;
-          },
+          }
+          if (p.emitted) st.lastSuccessAt = now();
+          if (p.stuck) st.stuckChunks = p.stuck;
         },
       },
     );
