@@ -275,7 +275,7 @@ async function reuseDir(dir: string, configFile: string): Promise<{ admin: numbe
 }
 
 /** the config the demo runs on: both sources, the local intake (or datadog), a rule for events and sessions */
-function demoConfig(c: {
+export function demoConfig(c: {
   follow: boolean;
   startTime: string;
   teleportAddr: string;
@@ -327,7 +327,7 @@ include-tag-key = true
 }
 
 /** the port of `[table]` in a config the demo wrote, or 0 */
-function portIn(config: string, table: string): number {
+export function portIn(config: string, table: string): number {
   const m = new RegExp(`^\\[${table}\\][^[]*?^port = (\\d+)$`, 'm').exec(config);
   return m ? Number(m[1]) : 0;
 }
