@@ -51,34 +51,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'forwarder.toml');
   // the ports the last demo in this directory had: the admin url it printed works again when they are free
-  let ports = { admin: 0, ingest: 0 };
-  if (existsSync(configFile)) {
-    const previous = readFileSync(configFile, 'utf8');
-    if (!previous.startsWith(HEADER)) {
-      throw new ConfigError(
-        `${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`,
-      );
-    }
-    // an earlier demo's spool holds the cursor and records of a fake cluster and intake that are gone; one that
-    // still runs there (demo --follow) holds leveldb's lock on it, and is left alone
-    const storage = join(dir, 'storage');
-    if (existsSync(storage)) {
-      const db = new ClassicLevel(storage, { createIfMissing: false });
-      try {
-        await db.open();
-        await db.close();
-      } catch (err) {
-        // not a store (an empty or broken directory) is for the removal below; only a held lock stops the demo
-        if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-          throw new ConfigError(
-            `${storage} is in use (is a \`demo --dir ${dir} --follow\` still running?): stop it first, or give --dir a new directory`,
-          );
-        }
-      }
-    }
-    rmSync(storage, { recursive: true, force: true });
-    ports = { admin: await freeOr0(portIn(previous, 'admin')), ingest: await freeOr0(portIn(previous, 'ingest')) };
-  }
+  const ports = await reuseDir(dir, configFile);
   const say = (s: string) => o.out.write(s + '\n');
   const realDatadog = Boolean(o.env.DD_API_KEY);
 
@@ -127,46 +100,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const writeConfig = (adminPort: number, ingestPort: number) =>
     writeFileSync(
       configFile,
-      `${HEADER}: a complete config, both sources on
-storage = "storage"
-hostname = "demo-forwarder"
-exit-on-last-event = ${o.follow ? 'false' : 'true'}
-poll-interval = "2s"
-start-time = "${new Date(today - (o.days - 1) * 86_400_000).toISOString()}"
-
-[teleport]
-addr = "${teleport.address}"
-identity = "identity"
-
-[ingest]
-host = "127.0.0.1"
-port = ${ingestPort}
-ca = "ca.crt"
-cert = "server.crt"
-key = "server.key"
-key-passphrase-file = "server.key.passphrase"
-
-[admin]
-enabled = true
-host = "127.0.0.1"
-port = ${adminPort}
-
-[datadog]
-${intake ? `url = "${intake.url}"` : `site = "${o.env.DD_SITE ?? 'datadoghq.com'}"`}
-
-[[match]]
-pattern = "events.log test.log"
-source = "teleport"
-service = "teleport-audit"
-tags = ["env:demo"]
-
-[[match]]
-pattern = "session.*.log"
-source = "teleport"
-service = "teleport-sessions"
-tags = ["env:demo"]
-include-tag-key = true
-`,
+      demoConfig({
+        follow: o.follow,
+        startTime: new Date(today - (o.days - 1) * 86_400_000).toISOString(),
+        teleportAddr: teleport.address,
+        adminPort,
+        ingestPort,
+        datadog: intake ? `url = "${intake.url}"` : `site = "${o.env.DD_SITE ?? 'datadoghq.com'}"`,
+      }),
     );
   writeConfig(ports.admin, ports.ingest);
 
@@ -302,8 +243,91 @@ include-tag-key = true
   return interrupted || complete ? 0 : 1;
 }
 
+/** the ports of the earlier demo whose config is in dir (0 where none or taken); throws when dir is not the
+ * demo's or its spool is in use. the earlier spool is removed */
+async function reuseDir(dir: string, configFile: string): Promise<{ admin: number; ingest: number }> {
+  if (!existsSync(configFile)) return { admin: 0, ingest: 0 };
+  const previous = readFileSync(configFile, 'utf8');
+  if (!previous.startsWith(HEADER)) {
+    throw new ConfigError(
+      `${configFile} was not written by the demo: give --dir a new directory, or one an earlier demo used`,
+    );
+  }
+  // an earlier demo's spool holds the cursor and records of a fake cluster and intake that are gone; one that
+  // still runs there (demo --follow) holds leveldb's lock on it, and is left alone
+  const storage = join(dir, 'storage');
+  if (existsSync(storage)) {
+    const db = new ClassicLevel(storage, { createIfMissing: false });
+    try {
+      await db.open();
+      await db.close();
+    } catch (err) {
+      // not a store (an empty or broken directory) is for the removal below; only a held lock stops the demo
+      if ((err as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new ConfigError(
+          `${storage} is in use (is a \`demo --dir ${dir} --follow\` still running?): stop it first, or give --dir a new directory`,
+        );
+      }
+    }
+  }
+  rmSync(storage, { recursive: true, force: true });
+  return { admin: await freeOr0(portIn(previous, 'admin')), ingest: await freeOr0(portIn(previous, 'ingest')) };
+}
+
+/** the config the demo runs on: both sources, the local intake (or datadog), a rule for events and sessions */
+export function demoConfig(c: {
+  follow: boolean;
+  startTime: string;
+  teleportAddr: string;
+  adminPort: number;
+  ingestPort: number;
+  /** the [datadog] line: url of the local intake, or the site */
+  datadog: string;
+}): string {
+  return `${HEADER}: a complete config, both sources on
+storage = "storage"
+hostname = "demo-forwarder"
+exit-on-last-event = ${c.follow ? 'false' : 'true'}
+poll-interval = "2s"
+start-time = "${c.startTime}"
+
+[teleport]
+addr = "${c.teleportAddr}"
+identity = "identity"
+
+[ingest]
+host = "127.0.0.1"
+port = ${c.ingestPort}
+ca = "ca.crt"
+cert = "server.crt"
+key = "server.key"
+key-passphrase-file = "server.key.passphrase"
+
+[admin]
+enabled = true
+host = "127.0.0.1"
+port = ${c.adminPort}
+
+[datadog]
+${c.datadog}
+
+[[match]]
+pattern = "events.log test.log"
+source = "teleport"
+service = "teleport-audit"
+tags = ["env:demo"]
+
+[[match]]
+pattern = "session.*.log"
+source = "teleport"
+service = "teleport-sessions"
+tags = ["env:demo"]
+include-tag-key = true
+`;
+}
+
 /** the port of `[table]` in a config the demo wrote, or 0 */
-function portIn(config: string, table: string): number {
+export function portIn(config: string, table: string): number {
   const m = new RegExp(`^\\[${table}\\][^[]*?^port = (\\d+)$`, 'm').exec(config);
   return m ? Number(m[1]) : 0;
 }

@@ -4,38 +4,31 @@
 // we add one thing fluentd does not: `status` from the last letter of a teleport event code (T1000W -> warn).
 // rules are tried in order and the first match wins. pure apart from a rate-limited warning about
 // unmatched tags. on the hot path the record is serialized once and the added keys are appended as text.
+// the parts: rules.ts compiles the rules, serialize.ts writes a record as a log item, old-timestamps.ts is the
+// policy for events past datadog's indexing window; this module runs them per record and keeps the counts.
 
 import { ConfigError } from '../errors.js';
 import type { SourceRecord } from '../record.js';
-import { compilePattern, type TagMatcher } from './pattern.js';
-import { fitJson, MIN_FIT_BYTES, toJson, TRUNCATED_KEY } from './truncate.js';
-import { formatDuration, goDuration } from '../format.js';
+import { MIN_FIT_BYTES, fitJson, TRUNCATED_KEY } from './truncate.js';
 import { LogInterval } from '../log.js';
-import { compileTemplate, Expansion, type Template } from '../filter/placeholders.js';
+import { ROUTER_DEFAULTS } from './defaults.js';
+import { compileRule, type CompiledRule, type MatchRule } from './rules.js';
+import {
+  appendable,
+  buildItem,
+  fits,
+  isoTime,
+  ORIGINAL_PREFIX,
+  restamped,
+  serializeFast,
+  stringify,
+} from './serialize.js';
+import { createOldTimestamps } from './old-timestamps.js';
 
 export { TRUNCATED_KEY, DROPPED_KEY } from './truncate.js';
-
-export interface MatchRule {
-  /** one or more fluentd patterns, whitespace separated */
-  pattern: string;
-  /** null drops (explicitly) */
-  type: 'datadog' | 'null';
-  /** ddsource */
-  source?: string;
-  /** ddsourcecategory */
-  sourceCategory?: string;
-  service?: string;
-  /** joined with ',' into ddtags */
-  tags?: string[];
-  /** default: RouterOptions.hostname */
-  hostname?: string;
-  /** default false: when true, record[tagKey] = tag */
-  includeTagKey?: boolean;
-  /** default 'tag' */
-  tagKey?: string;
-  /** default '@timestamp' (ISO 8601 UTC with ms from SourceRecord.time); '' = none */
-  timestampKey?: string;
-}
+export { ROUTER_DEFAULTS } from './defaults.js';
+export { isoTime } from './serialize.js';
+export type { MatchRule } from './rules.js';
 
 export interface RouterOptions {
   rules: MatchRule[];
@@ -95,46 +88,6 @@ export interface Router {
   flush(): void;
 }
 
-export const ROUTER_DEFAULTS = Object.freeze({
-  maxLogBytes: 1_000_000, // bytes; Datadog truncates larger logs
-  tagKey: 'tag',
-  timestampKey: '@timestamp',
-  unmatchedWarnIntervalMs: 10_000, // at most one "no rule matched" warning per interval
-  unmatchedTagsTracked: 1000, // distinct tags counted between two warnings; the tag comes from clients
-  tagCharsShown: 200, // longer tags are cut in warnings and reasons (an http path can be long)
-  maxAgeMs: 17 * 3_600_000, // datadog indexes logs up to 18 h old as current; keep a margin
-  originalTimestampKey: 'original_timestamp',
-  oldLogIntervalMs: 60_000, // the first old event is logged at once, the rest at most once a minute with their count
-});
-
-// a teleport event code: T, a few digits or capitals, and a severity letter
-const CODE_RE = /^T[0-9A-Z]{2,8}[IWE]$/;
-const STATUS_BY_LETTER: Record<string, string> = { I: 'info', W: 'warn', E: 'error' };
-const MAX_DATE_MS = 8.64e15;
-// what identifies a teleport event: kept longest when a record's values must be dropped to fit
-const IDENTITY_KEYS = ['event', 'code', 'uid', 'id', 'time', 'ei', 'sid', 'user', 'cluster_name'];
-
-interface CompiledRule {
-  readonly match: TagMatcher;
-  readonly drop: boolean;
-  /** [key, value] added when the record has no (or a null) value, in output order */
-  readonly enrich: ReadonlyArray<readonly [string, string]>;
-  /** the same as `,"key":"value"` text */
-  readonly enrichJson: readonly string[];
-  readonly timestampKey: string;
-  readonly timestampPrefix: string;
-  readonly tagKey: string | null;
-  readonly tagPrefix: string;
-  /** keys added by this rule are distinct, so the text fast path cannot write one twice */
-  readonly distinctKeys: boolean;
-  /** distinct keys, none of them original_timestamp: a restamp can be appended as text */
-  readonly restampText: boolean;
-  /** keys that truncation drops last */
-  readonly keep: ReadonlySet<string>;
-  /** service, tags or hostname with record_transformer placeholders: the rule for one record */
-  readonly resolve?: (rec: SourceRecord) => CompiledRule;
-}
-
 export function createRouter(options: RouterOptions): Router {
   const o = validateOptions(options);
   const rules = o.rules.map((r, i) => compileRule(r, i, o.hostname));
@@ -155,74 +108,15 @@ export function createRouter(options: RouterOptions): Router {
   };
   const maxAgeMs = o.maxAgeMs ?? ROUTER_DEFAULTS.maxAgeMs;
   const oldPolicy = o.oldTimestamps;
-  const info = o.logger?.info ? o.logger.info.bind(o.logger) : warn;
-  const setTimer = o.setTimer ?? unrefTimer;
-  const oldInterval = ROUTER_DEFAULTS.oldLogIntervalMs;
-  const oldLog = new LogInterval(oldInterval);
-  // old events not logged yet, the time of the first of them, and the end-of-interval timer that logs them
-  let oldPending = 0;
-  let oldPendingSample: number | undefined;
-  let cancelOldTimer: (() => void) | undefined;
-
-  // a backfill must not vanish silently: apply the policy and say how many events it touched. the first old
-  // event is logged at once (the policy is seen to be active); later ones are counted and logged when the
-  // interval ends or at flush(), so the logged counts add up to the stats
-  function old(rec: SourceRecord, t: number): 'drop' | 'keep' | 'restamp' {
-    let action: 'drop' | 'keep' | 'restamp' = 'restamp';
-    if (oldPolicy === 'drop') {
-      stats.oldDropped += 1;
-      action = 'drop';
-    } else if (oldPolicy === 'keep') {
-      stats.oldKept += 1;
-      action = 'keep';
-    } else stats.oldRestamped += 1;
-    if (info) {
-      oldPending += 1;
-      if (oldPending === 1) oldPendingSample = rec.time;
-      if (oldLog.due(t)) logOld(t);
-      // the clock can step back: never wait longer than one interval
-      else cancelOldTimer ??= setTimer(onOldTimer, Math.min(oldInterval, oldLog.lastAt + oldInterval - t));
-    }
-    return action;
-  }
-
-  function onOldTimer(): void {
-    cancelOldTimer = undefined;
-    if (oldPending > 0) logOld(now());
-  }
-
-  function logOld(t: number): void {
-    if (cancelOldTimer) {
-      cancelOldTimer();
-      cancelOldTimer = undefined;
-    }
-    const first = oldLog.lastAt === -Infinity;
-    const periodMs = first ? 0 : Math.max(0, t - oldLog.lastAt);
-    const n = oldPending;
-    const what =
-      oldPolicy === 'restamp'
-        ? 'sent stamped now, with original_timestamp'
-        : oldPolicy === 'drop'
-          ? 'dropped'
-          : 'sent as they are';
-    const when = first ? '' : ` in the last ${formatDuration(periodMs / 1000)}`;
-    const next = first ? `; later counts follow at most every ${goDuration(oldInterval)}` : '';
-    info?.(
-      {
-        events: n,
-        policy: oldPolicy,
-        maxAgeMs,
-        periodMs,
-        sampleTime: isoTime(oldPendingSample ?? NaN),
-        // the running totals apart, so the line has one count: the events of this period
-        sinceStart: { restamped: stats.oldRestamped, kept: stats.oldKept, dropped: stats.oldDropped },
-      },
-      `routing.old-timestamps = ${String(oldPolicy)}: ${n} ${n === 1 ? 'event' : 'events'} older than ${goDuration(maxAgeMs)}${when} (routing.max-age, a margin under the 18 h Datadog indexes logs for as current): ${what}${next}`,
-    );
-    oldLog.mark(t);
-    oldPending = 0;
-    oldPendingSample = undefined;
-  }
+  const oldTimestamps = createOldTimestamps({
+    policy: oldPolicy,
+    maxAgeMs,
+    stats,
+    now,
+    setTimer: o.setTimer,
+    info: o.logger?.info ? o.logger.info.bind(o.logger) : warn,
+  });
+  const old = oldTimestamps.apply;
 
   // a backfill restamps every event: the key goes onto the record's text instead of a copy of the record. the
   // copy (restamped) is made only where the text path gives way to the object path (null keys, too big)
@@ -318,254 +212,13 @@ export function createRouter(options: RouterOptions): Router {
       return unmatched(tag, unmatchedPolicy === 'drop');
     },
     stats: () => ({ ...stats }),
-    flush(): void {
-      if (oldPending > 0) logOld(now());
-      else if (cancelOldTimer) {
-        cancelOldTimer();
-        cancelOldTimer = undefined;
-      }
-    },
+    flush: oldTimestamps.flush,
   };
-}
-
-function unrefTimer(fn: () => void, ms: number): () => void {
-  const h = setTimeout(fn, ms);
-  h.unref();
-  return () => clearTimeout(h);
-}
-
-const ORIGINAL_PREFIX = `,${JSON.stringify(ROUTER_DEFAULTS.originalTimestampKey)}:`;
-
-/** an old event stamped now, its own time kept in original_timestamp (after the record's keys) */
-function restamped(rec: SourceRecord, t: number): SourceRecord {
-  const record = rec.record;
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) return rec;
-  return {
-    tag: rec.tag,
-    time: t,
-    record: { ...record, [ROUTER_DEFAULTS.originalTimestampKey]: isoTime(rec.time) ?? rec.time },
-  };
-}
-
-// whether the record's text plus `,"original_timestamp":...` reads as the text of restamped()'s copy: a plain
-// object (the copy has no inherited keys, the text path reads them) without that key and without toJSON
-function appendable(record: unknown): record is Record<string, unknown> {
-  if (typeof record !== 'object' || record === null || Object.getPrototypeOf(record) !== Object.prototype) return false;
-  const r = record as Record<string, unknown>;
-  return !Object.hasOwn(r, ROUTER_DEFAULTS.originalTimestampKey) && typeof r.toJSON !== 'function';
-}
-
-// the record's JSON text with `appended` (text of keys that come right after the record's own) and the added
-// keys; '' when a key is present with a null value or the tag key must be overwritten, which the object path
-// handles
-function serializeFast(
-  rule: CompiledRule,
-  record: Record<string, unknown>,
-  time: number,
-  tag: string,
-  appended: string,
-): string {
-  let extra = appended;
-  for (let i = 0; i < rule.enrich.length; i++) {
-    const v = record[rule.enrich[i][0]];
-    if (v === undefined) extra += rule.enrichJson[i];
-    else if (v === null) return '';
-  }
-  if (rule.timestampKey !== '') {
-    const v = record[rule.timestampKey];
-    if (v === undefined) {
-      const ts = isoTime(time);
-      if (ts !== undefined) extra += rule.timestampPrefix + ts + '"';
-    } else if (v === null) return '';
-  }
-  const status = record.status;
-  if (status === undefined) {
-    const s = statusOf(record.code);
-    if (s !== undefined) extra += ',"status":"' + s + '"';
-  } else if (status === null) return '';
-  if (rule.tagKey !== null) {
-    if (record[rule.tagKey] !== undefined) return '';
-    extra += rule.tagPrefix + JSON.stringify(tag);
-  }
-  const json = stringify(record);
-  if (extra === '') return json;
-  if (json === '{}') return '{' + extra.slice(1) + '}';
-  return json.slice(0, -1) + extra + '}';
-}
-
-// the same item as an object (a shallow copy: nested values are shared with the record, never written).
-// added keys go at the end in a fixed order, so both paths give the same text.
-function buildItem(rule: CompiledRule, record: Record<string, unknown>, rec: SourceRecord): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...record };
-  for (const [k, v] of rule.enrich) if (out[k] == null) put(out, k, v);
-  if (rule.timestampKey !== '' && out[rule.timestampKey] == null) {
-    const ts = isoTime(rec.time);
-    if (ts !== undefined) put(out, rule.timestampKey, ts);
-  }
-  if (out.status == null) {
-    const s = statusOf(record.code);
-    if (s !== undefined) put(out, 'status', s);
-  }
-  if (rule.tagKey !== null) put(out, rule.tagKey, rec.tag);
-  return out;
-}
-
-// delete first so an overwritten key moves to the end, as on the text path
-function put(o: Record<string, unknown>, k: string, v: unknown): void {
-  delete o[k];
-  o[k] = v;
 }
 
 function shortTag(tag: string): string {
   const max = ROUTER_DEFAULTS.tagCharsShown;
   return tag.length <= max ? tag : `${tag.slice(0, max)}…`;
-}
-
-function statusOf(code: unknown): string | undefined {
-  if (typeof code !== 'string' || !CODE_RE.test(code)) return undefined;
-  return STATUS_BY_LETTER[code[code.length - 1]];
-}
-
-// Date#toISOString costs ~0.5 µs, a third of the whole route; events come in time order, so format the
-// date once per day and the time of day by hand. two days are kept: a restamp formats the event's day and
-// today's in turn. the memo is a pure function's cache, not state.
-const DAY_MS = 86_400_000;
-let memoDay = NaN;
-let memoPrefix = '';
-let memoDay2 = NaN;
-let memoPrefix2 = '';
-
-/** the same text as `new Date(ms).toISOString()`, or undefined where that would throw */
-export function isoTime(ms: number): string | undefined {
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > MAX_DATE_MS) return undefined;
-  const t = Math.trunc(ms) + 0; // + 0 turns -0 into 0
-  const day = Math.floor(t / DAY_MS);
-  if (day !== memoDay) {
-    const day2 = memoDay2;
-    const prefix2 = memoPrefix2;
-    memoDay2 = memoDay;
-    memoPrefix2 = memoPrefix;
-    if (day === day2) memoPrefix = prefix2;
-    else {
-      const iso = new Date(day * DAY_MS).toISOString();
-      memoPrefix = iso.slice(0, iso.indexOf('T') + 1);
-    }
-    memoDay = day;
-  }
-  let r = t - day * DAY_MS;
-  const h = Math.floor(r / 3_600_000);
-  r -= h * 3_600_000;
-  const m = Math.floor(r / 60_000);
-  r -= m * 60_000;
-  const sec = Math.floor(r / 1000);
-  const milli = r - sec * 1000;
-  return `${memoPrefix}${pad2(h)}:${pad2(m)}:${pad2(sec)}.${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
-}
-
-function pad2(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
-
-function stringify(v: unknown): string {
-  try {
-    return JSON.stringify(v);
-  } catch (err) {
-    if (!(err instanceof TypeError) || !/BigInt/i.test(err.message)) throw err;
-    return toJson(v);
-  }
-}
-
-// UTF-8 bytes >= UTF-16 length >= UTF-8 bytes / 3: only count bytes when the length cannot decide
-function fits(json: string, max: number): boolean {
-  if (json.length > max) return false;
-  if (json.length * 3 <= max) return true;
-  return Buffer.byteLength(json, 'utf8') <= max;
-}
-
-function compileRule(rule: MatchRule, i: number, defaultHostname: string): CompiledRule {
-  const where = `router rule ${i + 1} (pattern "${rule.pattern}")`;
-  let match: TagMatcher;
-  try {
-    match = compilePattern(rule.pattern);
-  } catch (err) {
-    throw new ConfigError(`${where}: ${(err as Error).message}`, { cause: err });
-  }
-  const enrich: Array<readonly [string, string]> = [];
-  const add = (k: string, v: string | undefined): void => {
-    if (v !== undefined && v !== '') enrich.push([k, v]);
-  };
-  add('ddsource', rule.source);
-  add('ddsourcecategory', rule.sourceCategory);
-  add('ddtags', rule.tags && rule.tags.length > 0 ? rule.tags.join(',') : undefined);
-  add('service', rule.service);
-  add('hostname', rule.hostname ?? defaultHostname);
-  const compiled = finishRule(rule, match, enrich);
-  const dynamic = [rule.service, rule.hostname, ...(rule.tags ?? [])].some(
-    (v) => v !== undefined && PLACEHOLDER.test(v),
-  );
-  if (!dynamic) return compiled;
-  return Object.freeze({ ...compiled, resolve: resolver(rule, compiled, defaultHostname) });
-}
-
-// a rule's service, tags and hostname may name record values as record_transformer does (`${record["k"]}`,
-// `${tag_parts[1]}`...): expanded per record with ruby's to_s, a value that does not resolve as "". an empty
-// service or hostname is not added (the record's own, or none, goes out), an empty tag is left out
-const PLACEHOLDER = /\$\{[^}]+\}|__[A-Z_]+__/;
-
-function resolver(rule: MatchRule, base: CompiledRule, defaultHostname: string): (rec: SourceRecord) => CompiledRule {
-  const t = (v: string | undefined): Template | undefined =>
-    v === undefined ? undefined : compileTemplate(v, false, false, false);
-  const service = t(rule.service);
-  const host = t(rule.hostname);
-  const tags = (rule.tags ?? []).map((x) => t(x)!);
-  const x = new Expansion();
-  const at = (key: string) => base.enrich.findIndex(([k]) => k === key);
-  return (rec) => {
-    const p = { tag: rec.tag, time: rec.time, record: rec.record, hostname: defaultHostname };
-    const enrich = base.enrich.slice();
-    const put = (key: string, v: string | undefined) => {
-      const i = at(key);
-      if (i < 0) return;
-      enrich[i] = [key, v ?? ''];
-    };
-    if (service) put('service', String(service.expand(p, x)));
-    if (host) put('hostname', String(host.expand(p, x)));
-    if (tags.length > 0)
-      put(
-        'ddtags',
-        tags
-          .map((tt) => String(tt.expand(p, x)).replace(/,/g, '_'))
-          .filter((v) => v !== '')
-          .join(','),
-      );
-    const kept = enrich.filter(([, v]) => v !== '');
-    return {
-      ...base,
-      enrich: kept,
-      enrichJson: kept.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`),
-    };
-  };
-}
-
-function finishRule(rule: MatchRule, match: TagMatcher, enrich: Array<readonly [string, string]>): CompiledRule {
-  const timestampKey = rule.timestampKey ?? ROUTER_DEFAULTS.timestampKey;
-  const tagKey = rule.includeTagKey ? (rule.tagKey ?? ROUTER_DEFAULTS.tagKey) : null;
-  const keys = [...enrich.map(([k]) => k), 'status'];
-  if (timestampKey !== '') keys.push(timestampKey);
-  if (tagKey !== null) keys.push(tagKey);
-  return Object.freeze({
-    match,
-    drop: rule.type === 'null',
-    enrich,
-    enrichJson: enrich.map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`),
-    timestampKey,
-    timestampPrefix: `,${JSON.stringify(timestampKey)}:"`,
-    tagKey,
-    tagPrefix: tagKey === null ? '' : `,${JSON.stringify(tagKey)}:`,
-    distinctKeys: new Set(keys).size === keys.length,
-    restampText: new Set(keys).size === keys.length && !keys.includes(ROUTER_DEFAULTS.originalTimestampKey),
-    keep: new Set([...keys, ...IDENTITY_KEYS]),
-  });
 }
 
 function validateOptions(options: RouterOptions): RouterOptions {
