@@ -97,7 +97,7 @@ include-tag-key = true`,
     fw = await startForwarder(config, { DD_API_KEY: API_KEY });
     // the ingest's posts start once a recording streams, so that the spool fills with both sources reading
     await waitFor(
-      async () => (await fw!.getJson('/status')).teleport.sessionsActive > 0,
+      async () => ((await fw!.getJson('/status')).teleport?.sessionsActive ?? 0) > 0,
       'a recording streaming',
       30_000,
     );
