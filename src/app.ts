@@ -189,25 +189,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   }
 
   if (!config.dryRun) {
-    sink = createDatadogSink(
-      {
-        apiKey: config.datadog.apiKey!,
-        site: config.datadog.site,
-        url: config.datadog.url,
-        concurrency: config.datadog.concurrency,
-        batchMaxEntries: config.datadog.batchMaxEntries,
-        batchMaxBytes: config.datadog.batchMaxBytes,
-        timeoutMs: config.datadog.timeoutMs,
-        compression: config.datadog.compression,
-        compressionLevel: config.datadog.compressionLevel,
-        extraCaFile: config.datadog.caFile,
-        retryBaseMs: config.datadog.retryInitialMs,
-        retryCapMs: config.datadog.retryMaxMs,
-        authRetryMs: config.datadog.authRetryMs,
-        batchWaitMs: config.datadog.batchWaitMs,
-      },
-      { spool, logger, onResponse: metrics.observeDatadog },
-    );
+    sink = createDatadogSink(config.datadog, { spool, logger, onResponse: metrics.observeDatadog });
     sink.start();
     await sink.ready();
   }
