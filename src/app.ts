@@ -196,17 +196,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   if (config.ingest.enabled && !deps.backfillOnly) {
     ingest = createIngestServer(
-      {
-        host: config.ingest.host,
-        port: config.ingest.port,
-        tls: ingestTls!,
-        bodyLimit: config.ingest.bodyLimit,
-        maxDecompressedBytes: config.ingest.maxDecompressed,
-        retryAfterSeconds: Math.max(1, Math.ceil(config.ingest.retryAfterMs / 1000)),
-        requestTimeoutMs: config.ingest.requestTimeoutMs,
-        maxRecords: config.ingest.maxRecords,
-        ack: config.ingest.ack,
-      },
+      { ...config.ingest, tls: ingestTls! },
       { logger, accept: pipeline.http, onResponse: metrics.observeIngest },
     );
     try {
