@@ -3,7 +3,7 @@
 // recordings in progress are kept; the job cursors (backfill/) are not the live poller's and are not touched.
 import type { StateOp } from '../spool/types.js';
 import { K } from '../sources/teleport/state.js';
-import { dateMs, isoDate } from '../sources/teleport/exporter.js';
+import { dateMs, isoDate } from '../sources/teleport/dates.js';
 import { iso } from './range.js';
 
 export interface LiveCursor {

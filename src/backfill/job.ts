@@ -6,14 +6,17 @@ import type { StateOp } from '../spool/types.js';
 import type { StateDeps } from '../sources/teleport/state.js';
 import { StateStore } from '../sources/teleport/state.js';
 import { createAuditLogClient, resolveMode, type AuditLogClient } from '../sources/teleport/client.js';
-import { createExporter, dateMs, isStop } from '../sources/teleport/exporter.js';
+import { createExporter } from '../sources/teleport/exporter.js';
+import type { PollerContext } from '../sources/teleport/context.js';
+import { dateMs } from '../sources/teleport/dates.js';
 import { createSessions } from '../sources/teleport/sessions.js';
 import { explainTeleportError, type Explain } from '../sources/teleport/explain.js';
 import { loadIdentity, type TlsIdentity } from '../sources/teleport/identity.js';
-import { describeError } from '../sources/teleport/retry.js';
+import { describeError, isStop } from '../sources/teleport/retry.js';
 import { TlsFileError } from '../errors.js';
 import { childLogger } from '../log.js';
-import { resolveOptions, type PollerDeps, type TeleportSourceOptions } from '../sources/teleport/source.js';
+import { resolveOptions, type TeleportSourceOptions } from '../sources/teleport/options.js';
+import type { PollerDeps } from '../sources/teleport/source.js';
 import { JOB_ATTRIBUTE, cursorPrefix, fromJobKey, putJob, toJobKey, type Job } from './jobs.js';
 
 export interface JobProgress {
@@ -136,66 +139,33 @@ export function startJob(job: Job, o: JobOptions, deps: PollerDeps): JobRunner {
         refreshMs: r.refreshEnabled ? r.refreshIntervalMs : undefined,
         route: { mode, cluster: r.clusterName ?? identity.clusterName },
       });
+    const ctx: PollerContext = { client: c, store, logger, now, signal: ac.signal, options: r, explain };
     const s = job.sessions
-      ? createSessions(
-          {
-            concurrency: r.concurrency,
-            tagPrefix: r.sessionTagPrefix,
-            skipSessionTypes: r.skipSessionTypes,
-            retryBaseMs: r.sessionRetryBaseMs,
-            retryMaxMs: r.sessionRetryMaxMs,
-            giveUpMs: r.sessionGiveUpMs,
-            streamIdleMs: r.streamIdleMs,
-          },
-          {
-            client: c,
-            store,
-            logger,
-            now,
-            signal: ac.signal,
-            explain,
-            progress(x) {
-              if (x.error) p.lastError = x.error;
-            },
-          },
-        )
+      ? createSessions(ctx, (x) => {
+          if (x.error) p.lastError = x.error;
+        })
       : undefined;
     sessions = s;
     const exporter = createExporter(
+      ctx,
       {
         startTime: new Date(job.from),
         endTime: new Date(job.to),
-        eventsTag: r.eventsTag,
         types: job.types,
         skipEventTypes: job.skipEventTypes,
-        concurrency: r.concurrency,
-        batch: r.batch,
-        windowSizeMs: r.windowSizeMs,
-        pollIntervalMs: r.pollIntervalMs,
-        streamIdleMs: r.streamIdleMs,
         exitOnLastEvent: o.giveUp,
-        retryBaseMs: r.retryBaseMs,
-        retryMaxMs: r.retryMaxMs,
       },
       {
-        client: c,
-        store,
-        logger,
-        now,
-        signal: ac.signal,
-        explain,
-        hooks: {
-          opsFor: (kept) => (s ? s.opsFor(kept) : { ops: [], claimed: [] }),
-          committed: (_kept, claimed) => s?.registerFrom(claimed),
-          release: (claimed) => s?.release(claimed),
-          progress(x) {
-            if (x.mode) p.mode = x.mode;
-            if (x.date) {
-              p.position = Math.max(job.from, dateMs(x.date));
-              p.startPosition ??= p.position;
-            }
-            if ('error' in x) p.lastError = x.error ?? null;
-          },
+        opsFor: (kept) => (s ? s.opsFor(kept) : { ops: [], claimed: [] }),
+        committed: (_kept, claimed) => s?.registerFrom(claimed),
+        release: (claimed) => s?.release(claimed),
+        progress(x) {
+          if (x.mode) p.mode = x.mode;
+          if (x.date) {
+            p.position = Math.max(job.from, dateMs(x.date));
+            p.startPosition ??= p.position;
+          }
+          if ('error' in x) p.lastError = x.error ?? null;
         },
       },
     );

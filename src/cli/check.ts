@@ -367,7 +367,7 @@ async function checkTeleport(
   else {
     // grpc is loaded only to probe: start runs these checks too, and an ingest-only start never needs it
     const { probeAuthService } = await import('../sources/teleport/check.js');
-    const { DEFAULTS: TELEPORT_DEFAULTS } = await import('../sources/teleport/source.js');
+    const { DEFAULTS: TELEPORT_DEFAULTS } = await import('../sources/teleport/options.js');
     emit(
       await probeAuthService({
         addr: t.addr,

@@ -8,6 +8,10 @@
 import type { Readable } from 'node:stream';
 
 export const FIRST_MESSAGE_IDLE_FACTOR = 4;
+/** most events per spool write */
+export const EXPORT_BATCH_MAX = 500;
+/** how long a stream may pause before the events received so far are written */
+export const LINGER_MS = 20;
 
 export class StreamIdleError extends Error {
   constructor(idleMs: number) {

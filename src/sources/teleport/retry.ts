@@ -20,3 +20,10 @@ export function describeError(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** errors that mean stop, not retry: the spool is closing, or our own stop */
+export function isStop(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  const name = (err as { name?: string } | null)?.name;
+  return code === 'TDF_SPOOL_CLOSED' || name === 'StoppedError';
+}

@@ -6,32 +6,30 @@
 import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import type { StateOp } from '../../spool/types.js';
-import { ConfigError, TeleportAccessError, TlsFileError } from '../../errors.js';
+import { TeleportAccessError, TlsFileError } from '../../errors.js';
 import { createAuditLogClient, resolveMode, type AuditLogClient } from './client.js';
-import { TELEPORT_API_DOMAIN } from './credentials.js';
-import { createExporter, isStop, type StuckChunk } from './exporter.js';
-import { IdentityExpiredError, loadIdentity, type IdentitySource, type TlsIdentity } from './identity.js';
+import type { PollerContext } from './context.js';
+import { createExporter } from './exporter.js';
+import { expiredIdentity, explainTeleportError, type Explain } from './explain.js';
 import { createLocker } from './lock.js';
-import { sleep } from '../../sleep.js';
-import { describeError } from './retry.js';
-import {
-  PermanentFailures,
-  expiredIdentity,
-  explainTeleportError,
-  explainedText,
-  type Explain,
-  type ExplainedError,
-} from './explain.js';
+import { resolveOptions, type ResolvedOptions, type TeleportSourceOptions } from './options.js';
+import type { LeftBehind } from './recordings.js';
+import { IdentityRefresh, identityAtStart } from './refresh.js';
+import { describeError, isStop } from './retry.js';
 import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
-import { QUIET_WARN_MS, StreamWatch, type QuietStream } from './streams.js';
-import { createSessions, SESSION_GIVE_UP_MS, type LeftBehind } from './sessions.js';
+import { createSessions } from './sessions.js';
 import { StateStore, resolveStartTime } from './state.js';
+import {
+  foldExportProgress,
+  foldSessionProgress,
+  initialStatus,
+  statusView,
+  type TeleportSourceStatus,
+} from './status.js';
+import { QUIET_WARN_MS, StreamWatch, warnQuiet } from './streams.js';
 
-/** quiet streams listed in status; how often they are looked for */
-const QUIET_LISTED = 10;
-const QUIET_CHECK_MS = 5_000;
-
-const quietOf = (q: QuietStream[]) => ({ quietStreams: q.slice(0, QUIET_LISTED), streamsQuiet: q.length });
+// the status type is the source's interface: callers import it from here
+export { initialStatus, type TeleportSourceStatus } from './status.js';
 
 /** recordings named one by one in the exit log; the rest are counted */
 const LEFT_BEHIND_LOGGED = 20;
@@ -50,216 +48,6 @@ export interface PollerDeps {
   dryRun?: boolean;
   logger: Logger;
   now?: () => number;
-}
-
-export interface LockConfig {
-  enabled: boolean;
-  failedAttemptsCount: number;
-  periodMs: number;
-  /** 0 = forever */
-  forMs: number;
-}
-
-export interface TeleportSourceOptions {
-  /** host:port of the auth service (usually :3025) or the proxy (:443, tls routing) */
-  addr: string;
-  /**
-   * whether a first export far back may follow a teleport-event-handler's (default true): its warning then says
-   * how not to ship the handler's events twice. false where no handler ever ran (the demo's fake cluster)
-   */
-  handlerMayHaveRun?: boolean;
-  identityFile?: string;
-  /** all three or none; exclusive with identityFile */
-  certFile?: string;
-  keyFile?: string;
-  caFile?: string;
-  refreshEnabled?: boolean;
-  refreshIntervalMs?: number;
-  /** deadline of unary calls */
-  timeoutMs?: number;
-  /** legacy page size */
-  batch?: number;
-  windowSizeMs?: number;
-  /** event types to export; empty = all */
-  types?: string[];
-  skipEventTypes?: string[];
-  skipSessionTypes?: string[];
-  startTime?: Date;
-  concurrency?: number;
-  exitOnLastEvent?: boolean;
-  /** tag of audit events (the go handler's url path) */
-  eventsTag?: string;
-  /** session records are tagged `<prefix>.<sid>.log` */
-  sessionTagPrefix?: string;
-  pollIntervalMs?: number;
-  /** an export or recording stream silent this long is cancelled and retried */
-  streamIdleMs?: number;
-  lock?: Partial<LockConfig>;
-  serverName?: string;
-  mode?: 'auto' | 'direct' | 'proxy';
-  /** cluster name for proxy routing; default: the identity's CA name */
-  clusterName?: string;
-  /** gRPC metadata `version` sent on every call */
-  apiVersion?: string;
-  retryBaseMs?: number;
-  retryMaxMs?: number;
-  sessionRetryBaseMs?: number;
-  sessionRetryMaxMs?: number;
-  sessionGiveUpMs?: number;
-}
-
-export const DEFAULTS = {
-  refreshEnabled: false,
-  refreshIntervalMs: 60_000, // 1 min
-  timeoutMs: 5_000, // 5 s, like the go handler
-  batch: 20,
-  windowSizeMs: 24 * 3600_000, // 24 h
-  types: [] as string[],
-  skipEventTypes: [] as string[],
-  skipSessionTypes: ['print'],
-  concurrency: 5,
-  exitOnLastEvent: false,
-  eventsTag: 'events.log',
-  sessionTagPrefix: 'session',
-  pollIntervalMs: 16_000, // 16 s
-  streamIdleMs: 300_000, // 5 min
-  lock: { enabled: false, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0 } as LockConfig,
-  serverName: TELEPORT_API_DOMAIN,
-  mode: 'auto' as 'auto' | 'direct' | 'proxy',
-  apiVersion: '17.0.0',
-  retryBaseMs: 1_000,
-  retryMaxMs: 30_000,
-  sessionRetryBaseMs: 3_000,
-  sessionRetryMaxMs: 300_000, // 5 min
-  sessionGiveUpMs: SESSION_GIVE_UP_MS, // 48 h
-};
-
-export type ResolvedOptions = Required<
-  Omit<TeleportSourceOptions, 'identityFile' | 'certFile' | 'keyFile' | 'caFile' | 'startTime' | 'clusterName' | 'lock'>
-> & {
-  identity: IdentitySource;
-  startTime: Date | undefined;
-  clusterName: string | undefined;
-  lock: LockConfig;
-};
-
-function positive(name: string, v: number, integer = false): void {
-  if (!Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-    throw new ConfigError(`teleport option ${name} must be a positive ${integer ? 'integer' : 'number'}, got ${v}`);
-  }
-}
-
-/** defaults applied and values checked once; the result is frozen */
-export function resolveOptions(o: TeleportSourceOptions): Readonly<ResolvedOptions> {
-  if (!o.addr || !/^[^\s]+:\d+$/.test(o.addr))
-    throw new ConfigError(`teleport addr must be host:port, got "${o.addr ?? ''}"`);
-  const files = [o.certFile, o.keyFile, o.caFile].filter((f) => f !== undefined && f !== '');
-  let identity: IdentitySource;
-  if (o.identityFile) {
-    if (files.length > 0)
-      throw new ConfigError('teleport identity and teleport cert/key/ca are exclusive: set one or the other');
-    identity = { identityFile: o.identityFile };
-  } else if (files.length === 3) {
-    identity = { certFile: o.certFile!, keyFile: o.keyFile!, caFile: o.caFile! };
-  } else if (files.length > 0) {
-    throw new ConfigError('teleport cert, key and ca must be set all three together (or use an identity file)');
-  } else {
-    throw new ConfigError(
-      'no teleport credentials: set the identity file (tbot or tctl auth sign output), or cert, key and ca',
-    );
-  }
-  const r: ResolvedOptions = {
-    ...DEFAULTS,
-    ...Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)),
-    identity,
-    startTime: o.startTime,
-    clusterName: o.clusterName,
-    lock: { ...DEFAULTS.lock, ...Object.fromEntries(Object.entries(o.lock ?? {}).filter(([, v]) => v !== undefined)) },
-  } as ResolvedOptions;
-  if (r.startTime && !Number.isFinite(r.startTime.getTime()))
-    throw new ConfigError('teleport start-time is not a valid date (use RFC 3339)');
-  positive('concurrency', r.concurrency, true);
-  positive('batch', r.batch, true);
-  positive('timeout', r.timeoutMs);
-  positive('window-size', r.windowSizeMs);
-  positive('poll interval', r.pollIntervalMs);
-  positive('stream-idle-timeout', r.streamIdleMs);
-  if (r.refreshEnabled) positive('refresh.interval', r.refreshIntervalMs);
-  if (r.lock.enabled) {
-    positive('lock-failed-attempts-count', r.lock.failedAttemptsCount, true);
-    positive('lock-period', r.lock.periodMs);
-    if (!(r.lock.forMs >= 0))
-      throw new ConfigError(`teleport lock-for must be 0 (forever) or positive, got ${r.lock.forMs}`);
-  }
-  if (!['auto', 'direct', 'proxy'].includes(r.mode))
-    throw new ConfigError(`teleport mode must be auto, direct or proxy, got "${r.mode}"`);
-  return Object.freeze(r);
-}
-
-export interface TeleportSourceStatus {
-  state: 'created' | 'running' | 'stopped' | 'failed';
-  /** 'export' (cursor v2) or 'legacy' once probed */
-  mode: 'export' | 'legacy' | null;
-  /** UTC date (export) or window start date (legacy) being read */
-  date: string | null;
-  caughtUp: boolean;
-  eventsEmitted: number;
-  sessionEventsEmitted: number;
-  sessionsActive: number;
-  sessionsPending: number;
-  sessionsFinished: number;
-  sessionsGivenUp: number;
-  locksUpserted: number;
-  /** epoch ms of the newest shipped audit event */
-  lastEventTime: number | null;
-  lastError: string | null;
-  /** epoch ms of the last call to the auth service that answered (a listing, a page, a chunk streamed) */
-  lastSuccessAt: number | null;
-  /** epoch ms of the first failure since the last success: the poller reads nothing new while it is set */
-  failingSince: number | null;
-  /** export chunks that keep failing (each holds its date back until it succeeds) */
-  stuckChunks: StuckChunk[];
-  /** server streams open now (export chunks, recordings) */
-  streamsOpen: number;
-  /** open streams that have sent nothing for a minute or more (a fifth of stream-idle-timeout if less; 4x before a first message), quietest first (at most QUIET_LISTED) */
-  quietStreams: QuietStream[];
-  /** how many streams are that quiet, listed or not */
-  streamsQuiet: number;
-  /** batches (export chunks, recordings) held back now because the spool is full: a wait, not a failure */
-  spoolWaiting: number;
-  /** epoch ms since when one has been held back; null when none is */
-  spoolWaitingSince: number | null;
-  identity: { file: string; user: string | undefined; notAfter: string } | null;
-  identityRefreshedAt: number | null;
-}
-
-/** the status of a source that has not started */
-export function initialStatus(): TeleportSourceStatus {
-  return {
-    state: 'created',
-    mode: null,
-    date: null,
-    caughtUp: false,
-    eventsEmitted: 0,
-    sessionEventsEmitted: 0,
-    sessionsActive: 0,
-    sessionsPending: 0,
-    sessionsFinished: 0,
-    sessionsGivenUp: 0,
-    locksUpserted: 0,
-    lastEventTime: null,
-    lastError: null,
-    lastSuccessAt: null,
-    failingSince: null,
-    stuckChunks: [],
-    streamsOpen: 0,
-    quietStreams: [],
-    streamsQuiet: 0,
-    spoolWaiting: 0,
-    spoolWaitingSince: null,
-    identity: null,
-    identityRefreshedAt: null,
-  };
 }
 
 export interface TeleportSource {
@@ -290,34 +78,17 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
   let stateStore: StateStore | undefined;
   let locker: ReturnType<typeof createLocker> | undefined;
   let main: Promise<void> | undefined;
-  let refreshTimer: NodeJS.Timeout | undefined;
-  let quietTimer: NodeJS.Timeout | undefined;
+  let quiet: { quietMs: number; stop(): void } | undefined;
   // the first message may take FIRST_MESSAGE_IDLE_FACTOR times as long (the auth service prepares it): so may its silence
   const streams = new StreamWatch(now, FIRST_MESSAGE_IDLE_FACTOR);
-  let quietMs = QUIET_WARN_MS;
   let stopping: Promise<void> | undefined;
-
-  let current: TlsIdentity | undefined;
-  const showIdentity = (id: TlsIdentity) => {
-    current = id;
-    st.identity = { file: id.file, user: id.user, notAfter: id.notAfter.toISOString() };
-  };
+  const ids = new IdentityRefresh({ logger, now, signal: ac.signal, status: st });
 
   async function start(): Promise<void> {
     if (st.state !== 'created') throw new Error('teleport source already started');
     const o = resolveOptions(options);
-    // with refresh on, an expired identity (a host off for days, tbot starting beside us) is waited out: an
-    // error here exits 2, which systemd does not restart once tbot has renewed the file
-    let identity: TlsIdentity;
-    let waiting = false;
-    try {
-      identity = loadIdentity(o.identity, now());
-    } catch (err) {
-      if (!(o.refreshEnabled && err instanceof IdentityExpiredError)) throw err;
-      identity = err.identity;
-      waiting = true;
-    }
-    showIdentity(identity);
+    const { identity, waiting } = identityAtStart(o, now());
+    ids.show(identity);
     const mode = resolveMode(o.mode, o.addr);
     if (mode === 'proxy' && !(o.clusterName ?? identity.clusterName)) {
       throw new TlsFileError(
@@ -340,30 +111,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       now,
     );
     stateStore = store;
-    const resolved = await resolveStartTime(store, o.startTime, now(), ac.signal);
-    const startTime = resolved.start;
-    if (resolved.replaced !== undefined) {
-      logger.info(
-        { startTime: startTime.toISOString(), was: resolved.replaced },
-        'teleport start-time changed before anything was exported: the new one is used',
-      );
-    }
-    if (resolved.ignored !== undefined) {
-      logger.info(
-        { startTime: startTime.toISOString(), configured: resolved.ignored },
-        'teleport start-time was moved by `cursor set`: the configured start-time is ignored',
-      );
-    }
-    const backfillDays = (now() - startTime.getTime()) / 86_400_000;
-    if (resolved.fresh && backfillDays > 1) {
-      logger.warn(
-        { startTime: startTime.toISOString(), days: Math.floor(backfillDays) },
-        `the first export starts ${Math.floor(backfillDays)} ${Math.floor(backfillDays) === 1 ? 'day' : 'days'} back, at start-time, and ships every event since then` +
-          (o.handlerMayHaveRun === false
-            ? ''
-            : "; teleport-event-handler's cursors are not read, so if it already shipped them, set start-time to when it stopped"),
-      );
-    }
+    const startTime = await startTimeOf(store, o, now, ac.signal, logger);
     client = createAuditLogClient({
       addr: o.addr,
       identity,
@@ -375,17 +123,18 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     });
     const c = client;
     const refreshMs = o.refreshEnabled ? o.refreshIntervalMs : undefined;
-    expiredText = () =>
-      expiredIdentity({ addr: o.addr, serverName: o.serverName, identity: current!, now: now(), refreshMs });
+    ids.use(c, () =>
+      expiredIdentity({ addr: o.addr, serverName: o.serverName, identity: ids.current!, now: now(), refreshMs }),
+    );
     // a failed call explained with what we know: the address, the identity in use, a refused handshake
     const explain: Explain = (err, call) =>
       explainTeleportError(err, call, {
         addr: o.addr,
         serverName: o.serverName,
-        identity: current,
+        identity: ids.current,
         now: now(),
         refreshMs,
-        route: { mode, cluster: o.clusterName ?? current?.clusterName },
+        route: { mode, cluster: o.clusterName ?? ids.current?.clusterName },
       });
     locker = createLocker(
       { ...o.lock, dryRun },
@@ -398,128 +147,34 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
         explain,
       },
     );
-    sessions = createSessions(
-      {
-        concurrency: o.concurrency,
-        tagPrefix: o.sessionTagPrefix,
-        skipSessionTypes: o.skipSessionTypes,
-        retryBaseMs: o.sessionRetryBaseMs,
-        retryMaxMs: o.sessionRetryMaxMs,
-        giveUpMs: o.sessionGiveUpMs,
-        streamIdleMs: o.streamIdleMs,
-      },
-      {
-        client: c,
-        store,
-        logger,
-        now,
-        signal: ac.signal,
-        explain,
-        streams,
-        progress(p) {
-          st.sessionEventsEmitted += p.emitted ?? 0;
-          st.sessionsFinished += p.finished ?? 0;
-          st.sessionsGivenUp += p.gaveUp ?? 0;
-          if (p.error) st.lastError = p.error;
-        },
-      },
-    );
+    const ctx: PollerContext = { client: c, store, logger, now, signal: ac.signal, options: o, explain, streams };
+    sessions = createSessions(ctx, (p) => foldSessionProgress(st, p));
     const s = sessions;
     const l = locker;
     const exporter = createExporter(
+      ctx,
+      { startTime, types: o.types, skipEventTypes: o.skipEventTypes, exitOnLastEvent: o.exitOnLastEvent },
       {
-        startTime,
-        eventsTag: o.eventsTag,
-        types: o.types,
-        skipEventTypes: o.skipEventTypes,
-        concurrency: o.concurrency,
-        batch: o.batch,
-        windowSizeMs: o.windowSizeMs,
-        pollIntervalMs: o.pollIntervalMs,
-        streamIdleMs: o.streamIdleMs,
-        exitOnLastEvent: o.exitOnLastEvent,
-        retryBaseMs: o.retryBaseMs,
-        retryMaxMs: o.retryMaxMs,
-      },
-      {
-        client: c,
-        store,
-        logger,
-        now,
-        signal: ac.signal,
-        explain,
-        streams,
-        hooks: {
-          opsFor: (kept) => s.opsFor(kept),
-          committed(kept, claimed) {
-            s.registerFrom(claimed);
-            l.observe(kept);
-          },
-          release: (claimed) => s.release(claimed),
-          progress(p) {
-            if (p.mode) st.mode = p.mode;
-            if (p.date) st.date = p.date;
-            if (p.caughtUp !== undefined) st.caughtUp = p.caughtUp;
-            st.eventsEmitted += p.emitted ?? 0;
-            if (p.lastEventTime !== undefined) st.lastEventTime = Math.max(st.lastEventTime ?? 0, p.lastEventTime);
-            if ('error' in p) {
-              st.lastError = p.error ?? null;
-              if (p.error === undefined) {
-                st.lastSuccessAt = now();
-                st.failingSince = null;
-              } else {
-                // a failed round or page: not caught up until one succeeds again
-                st.caughtUp = false;
-                st.failingSince ??= now();
-              }
-            }
-            if (p.emitted) st.lastSuccessAt = now();
-            if (p.stuck) st.stuckChunks = p.stuck;
-          },
+        opsFor: (kept) => s.opsFor(kept),
+        committed(kept, claimed) {
+          s.registerFrom(claimed);
+          l.observe(kept);
         },
+        release: (claimed) => s.release(claimed),
+        progress: (p) => foldExportProgress(st, p, now()),
       },
     );
     // recordings saved in state resume once there is an identity to read them with
     if (!waiting) await s.load();
-    lastFingerprint = identity.fingerprint;
-    identitySource = o.identity;
-    if (o.refreshEnabled) {
-      refreshTimer = setInterval(() => refresh(o.identity), o.refreshIntervalMs);
-      refreshTimer.unref?.();
-    }
-    // a fifth of the idle timeout, at most a minute: with the default 5 min, a minute
-    quietMs = Math.min(QUIET_WARN_MS, o.streamIdleMs / 5);
-    quietTimer = setInterval(
-      () => {
-        for (const q of streams.newlyQuiet(quietMs)) {
-          const cancelAfter = q.started ? o.streamIdleMs : o.streamIdleMs * FIRST_MESSAGE_IDLE_FACTOR;
-          logger.warn(
-            {
-              stream: q.what,
-              quietSeconds: Math.round(q.quietForMs / 1000),
-              cancelAfterSeconds: Math.round(cancelAfter / 1000),
-            },
-            `a teleport stream has sent nothing for ${Math.round(q.quietForMs / 1000)} s with its connection up; it is cancelled and retried from its cursor at stream-idle-timeout`,
-          );
-        }
-      },
-      Math.min(QUIET_CHECK_MS, quietMs / 2),
-    );
-    quietTimer.unref?.();
+    ids.begin(o.identity, refreshMs);
+    quiet = warnQuiet(streams, logger, o.streamIdleMs);
     st.state = 'running';
     logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun }, 'teleport poller started');
-    if (waiting) {
-      const x = expiredText();
-      expirySaid = identity.fingerprint;
-      logger.error(
-        { file: identity.file, expiredAt: identity.notAfter.toISOString(), hint: x.hint },
-        `${x.summary}: the poller waits for the file to be renewed (tbot) and reads nothing from teleport until then`,
-      );
-    }
+    if (waiting) ids.sayExpiredAtStart();
 
     main = (async () => {
       if (waiting) {
-        if (!(await untilRenewed(o))) return;
+        if (!(await ids.untilRenewed(o))) return;
         await s.load();
       }
       const choice = await exporter.chooseMode();
@@ -538,17 +193,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
       await s.idle();
       await l.idle();
       if (ac.signal.aborted) return;
-      const left = s.leftBehind();
-      logLeftBehind(left);
-      // recordings the auth service refuses (a role without session read) will not come by waiting: the run failed
-      const refused = left.filter((x) => x.problem?.permanent);
-      if (refused.length > 0) {
-        const x = refused[0]!.problem!;
-        throw new TeleportAccessError(
-          `${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`,
-        );
-      }
-      logger.info({}, 'teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
+      finishOnLastEvent(s.leftBehind(), logger);
     })().then(
       () => resolveDone(),
       (err) => {
@@ -564,98 +209,11 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     );
   }
 
-  /** recordings exit-on-last-event did not wait for: they stay in state and resume on the next run */
-  function logLeftBehind(left: LeftBehind[]): void {
-    for (const x of left.slice(0, LEFT_BEHIND_LOGGED)) {
-      logger.warn(
-        { sid: x.sid, index: x.index, attempts: x.attempts, err: x.err },
-        'teleport session recording left behind at exit; it resumes on the next run',
-      );
-    }
-    if (left.length > LEFT_BEHIND_LOGGED) {
-      logger.warn(
-        { count: left.length, logged: LEFT_BEHIND_LOGGED },
-        'more teleport session recordings left behind at exit; they resume on the next run',
-      );
-    }
-  }
-
-  /** the identity in use, explained as expired (set in start) */
-  let expiredText: () => ExplainedError = () => {
-    throw new Error('teleport source not started');
-  };
-  /** wakes untilRenewed when refresh applied a new identity */
-  let renewed: (() => void) | undefined;
-
-  /**
-   * waits, without calling the auth service, until the identity in use is valid again (refresh read a renewed
-   * file); false when stopped. status shows the poller failing with the expiry meanwhile. exit-on-last-event
-   * counts each refresh interval as a failed cycle and gives up like on any other permanent problem
-   */
-  async function untilRenewed(o: Readonly<ResolvedOptions>): Promise<boolean> {
-    const permanent = new PermanentFailures(o.exitOnLastEvent, o.retryMaxMs, now);
-    while (!ac.signal.aborted && current !== undefined && now() >= current.notAfter.getTime()) {
-      const x = expiredText();
-      st.lastError = explainedText(x);
-      st.failingSince ??= now();
-      st.caughtUp = false;
-      permanent.failed(x);
-      await Promise.race([new Promise<void>((r) => (renewed = r)), sleep(o.refreshIntervalMs, ac.signal)]);
-      renewed = undefined;
-    }
-    return !ac.signal.aborted;
-  }
-
-  let lastFingerprint: string | undefined;
-  let identitySource: IdentitySource | undefined;
-  /** the fingerprint of the expired identity in use that was already logged as such */
-  let expirySaid: string | undefined;
-  function refresh(source: IdentitySource): void {
-    let id: TlsIdentity;
-    try {
-      id = loadIdentity(source, now());
-    } catch (err) {
-      if (err instanceof IdentityExpiredError && err.identity.fingerprint === lastFingerprint) {
-        // the file in use, read again past its expiry: said once. an open connection outlives the certificate
-        // (it is checked at the handshake), so calls fail only once the auth service is dialled again
-        if (expirySaid !== lastFingerprint) {
-          expirySaid = lastFingerprint;
-          const x = expiredText();
-          logger.error(
-            { file: err.identity.file, expiredAt: err.identity.notAfter.toISOString(), hint: x.hint },
-            `${x.summary} and was not renewed: calls fail once the auth service is dialled again; waiting for the file to be renewed (tbot)`,
-          );
-        }
-        return;
-      }
-      // a half-written file or an expired replacement: keep the identity we have and say why
-      logger.warn({ err: (err as Error).message }, 'teleport identity refresh failed; keeping the current identity');
-      return;
-    }
-    if (id.fingerprint === lastFingerprint) return;
-    try {
-      client?.setIdentity(id);
-    } catch (err) {
-      // e.g. proxy mode without a cluster name and a rotated identity that does not tell it. not recorded as
-      // applied: each refresh reports it again until the file is replaced (the current identity will expire)
-      logger.error(
-        { file: id.file, err: (err as Error).message },
-        'teleport identity refresh failed: the new identity cannot be used; keeping the current identity',
-      );
-      return;
-    }
-    lastFingerprint = id.fingerprint;
-    showIdentity(id);
-    st.identityRefreshedAt = now();
-    logger.info({ file: id.file, expires: id.notAfter.toISOString() }, 'teleport identity reloaded');
-    renewed?.();
-  }
-
   function stop(): Promise<void> {
     stopping ??= (async () => {
       ac.abort();
-      if (refreshTimer) clearInterval(refreshTimer);
-      if (quietTimer) clearInterval(quietTimer);
+      ids.stop();
+      quiet?.stop();
       await main;
       await sessions?.stop();
       await locker?.stop();
@@ -671,22 +229,77 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     stop,
     done,
     reloadIdentity() {
-      if (st.state === 'running' && identitySource) refresh(identitySource);
+      if (st.state === 'running') ids.refresh();
     },
-    status() {
-      const ss = sessions?.stats();
-      const held = stateStore?.spaceWait();
-      return {
-        ...st,
-        sessionsActive: ss?.active ?? 0,
-        sessionsPending: ss?.pending ?? 0,
-        locksUpserted: locker?.locks() ?? 0,
+    status: () =>
+      statusView(st, {
+        sessions: sessions?.stats(),
+        locks: locker?.locks(),
         streamsOpen: streams.size,
-        ...quietOf(streams.quiet(quietMs)),
-        spoolWaiting: held?.batches ?? 0,
-        spoolWaitingSince: held?.since ?? null,
-        identity: st.identity ? { ...st.identity } : null,
-      };
-    },
+        quiet: streams.quiet(quiet?.quietMs ?? QUIET_WARN_MS),
+        held: stateStore?.spaceWait(),
+      }),
   };
+}
+
+/** the start time: the stored one, else the configured one (stored now); logs what a change or a far start means */
+async function startTimeOf(
+  store: StateStore,
+  o: Readonly<ResolvedOptions>,
+  now: () => number,
+  signal: AbortSignal,
+  logger: Logger,
+): Promise<Date> {
+  const resolved = await resolveStartTime(store, o.startTime, now(), signal);
+  const startTime = resolved.start;
+  if (resolved.replaced !== undefined) {
+    logger.info(
+      { startTime: startTime.toISOString(), was: resolved.replaced },
+      'teleport start-time changed before anything was exported: the new one is used',
+    );
+  }
+  if (resolved.ignored !== undefined) {
+    logger.info(
+      { startTime: startTime.toISOString(), configured: resolved.ignored },
+      'teleport start-time was moved by `cursor set`: the configured start-time is ignored',
+    );
+  }
+  const backfillDays = (now() - startTime.getTime()) / 86_400_000;
+  if (resolved.fresh && backfillDays > 1) {
+    logger.warn(
+      { startTime: startTime.toISOString(), days: Math.floor(backfillDays) },
+      `the first export starts ${Math.floor(backfillDays)} ${Math.floor(backfillDays) === 1 ? 'day' : 'days'} back, at start-time, and ships every event since then` +
+        (o.handlerMayHaveRun === false
+          ? ''
+          : "; teleport-event-handler's cursors are not read, so if it already shipped them, set start-time to when it stopped"),
+    );
+  }
+  return startTime;
+}
+
+/**
+ * exit-on-last-event caught up: logs the recordings it did not wait for (they stay in state and resume on the next
+ * run), and fails the run if the auth service refused some (a role without session read): waiting will not help
+ */
+function finishOnLastEvent(left: LeftBehind[], logger: Logger): void {
+  for (const x of left.slice(0, LEFT_BEHIND_LOGGED)) {
+    logger.warn(
+      { sid: x.sid, index: x.index, attempts: x.attempts, err: x.err },
+      'teleport session recording left behind at exit; it resumes on the next run',
+    );
+  }
+  if (left.length > LEFT_BEHIND_LOGGED) {
+    logger.warn(
+      { count: left.length, logged: LEFT_BEHIND_LOGGED },
+      'more teleport session recordings left behind at exit; they resume on the next run',
+    );
+  }
+  const refused = left.filter((x) => x.problem?.permanent);
+  if (refused.length > 0) {
+    const x = refused[0]!.problem!;
+    throw new TeleportAccessError(
+      `${refused.length} session recording${refused.length === 1 ? '' : 's'} could not be read: ${x.summary} (${x.err}): ${x.hint ?? 'see the logs'}`,
+    );
+  }
+  logger.info({}, 'teleport poller caught up with the audit log; exiting as asked (exit-on-last-event)');
 }

@@ -4,7 +4,7 @@
 // keys, all under `teleport/`:
 //   start-time                        ISO start time, stored on the first run
 //   start-time-moved                  ISO time `cursor set` moved the start time: the configured one is ignored
-//   mode                              "export" or "legacy": chosen by the first probe, then kept (see exporter.ts)
+//   mode                              "export" or "legacy": chosen by the first probe, then kept (see mode.ts)
 //   export/date                       YYYY-MM-DD: the UTC date the cursor-v2 export is on
 //   export/chunk/<date>/<chunk>       {"c": cursor} while a chunk is partly sent, {"done": true} once complete
 //   legacy/cursor                     {"w": window start ms, "k": start_key, "id": last sent event id}

@@ -1,10 +1,14 @@
 // the poller's open server streams (export chunks, session recordings) and when each last sent something. a
 // stream that stalls with its connection up is only cancelled at stream-idle-timeout (4x that before its first
 // message): until then nothing fails, so without this a stalled export looks like a slow one for up to 20 min.
-// status lists the quiet ones and the poller logs each once it has been quiet for QUIET_WARN_MS (source.ts).
+// status lists the quiet ones and the poller logs each once it has been quiet for QUIET_WARN_MS (warnQuiet).
+import type { Logger } from '../../log.js';
+import { FIRST_MESSAGE_IDLE_FACTOR } from './batches.js';
 
 /** a stream quiet this long is listed in status and logged once (less when stream-idle-timeout is short) */
 export const QUIET_WARN_MS = 60_000;
+/** how often quiet streams are looked for */
+const QUIET_CHECK_MS = 5_000;
 
 export interface QuietStream {
   /** e.g. `export chunk <id> of 2026-11-20`, `session recording <sid>` */
@@ -80,4 +84,34 @@ export class StreamWatch {
     }
     return out;
   }
+}
+
+/**
+ * logs each stream once it has been quiet for a fifth of the idle timeout, at most QUIET_WARN_MS (with the
+ * default 5 min, a minute); `quietMs` is that bound, for status
+ */
+export function warnQuiet(
+  streams: StreamWatch,
+  logger: Logger,
+  streamIdleMs: number,
+): { quietMs: number; stop(): void } {
+  const quietMs = Math.min(QUIET_WARN_MS, streamIdleMs / 5);
+  const timer = setInterval(
+    () => {
+      for (const q of streams.newlyQuiet(quietMs)) {
+        const cancelAfter = q.started ? streamIdleMs : streamIdleMs * FIRST_MESSAGE_IDLE_FACTOR;
+        logger.warn(
+          {
+            stream: q.what,
+            quietSeconds: Math.round(q.quietForMs / 1000),
+            cancelAfterSeconds: Math.round(cancelAfter / 1000),
+          },
+          `a teleport stream has sent nothing for ${Math.round(q.quietForMs / 1000)} s with its connection up; it is cancelled and retried from its cursor at stream-idle-timeout`,
+        );
+      }
+    },
+    Math.min(QUIET_CHECK_MS, quietMs / 2),
+  );
+  timer.unref?.();
+  return { quietMs, stop: () => clearInterval(timer) };
 }

@@ -15,12 +15,8 @@ import {
   type FakeDataset,
 } from '../../../src/fakes/teleport.js';
 import { formatIdentityFile } from '../../../src/sources/teleport/identity.js';
-import {
-  createTeleportSource,
-  type PollerDeps,
-  type TeleportSource,
-  type TeleportSourceOptions,
-} from '../../../src/sources/teleport/source.js';
+import { createTeleportSource, type PollerDeps, type TeleportSource } from '../../../src/sources/teleport/source.js';
+import type { TeleportSourceOptions } from '../../../src/sources/teleport/options.js';
 import { awayFromUtcMidnight } from '../../helpers/clock.js';
 import { captureLogs, type LogCapture } from '../../helpers/logs.js';
 import { tempDir } from '../../helpers/temp.js';

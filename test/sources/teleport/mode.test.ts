@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { generatedDataset } from '../../../src/fakes/teleport.js';
 import { K } from '../../../src/sources/teleport/state.js';
-import { isoDate } from '../../../src/sources/teleport/exporter.js';
+import { isoDate } from '../../../src/sources/teleport/dates.js';
 import type { SourceRecord } from '../../../src/record.js';
 import {
   DAY,

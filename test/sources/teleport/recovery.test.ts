@@ -14,6 +14,7 @@ import { createCA, createCert } from '../../../src/tls/certs.js';
 import { createAuditLogClient } from '../../../src/sources/teleport/client.js';
 import { formatIdentityFile, loadIdentity } from '../../../src/sources/teleport/identity.js';
 import { createSessions } from '../../../src/sources/teleport/sessions.js';
+import { resolveOptions } from '../../../src/sources/teleport/options.js';
 import { createTeleportSource } from '../../../src/sources/teleport/source.js';
 import { K, StateStore } from '../../../src/sources/teleport/state.js';
 import type { DecodedEvent } from '../../../src/sources/teleport/events.js';
@@ -89,18 +90,15 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
   });
   const logger = silentLogger;
   const store = new StateStore(spoolDeps(e.spool, logger), logger);
-  const sessions = createSessions(
-    {
-      concurrency: 2,
-      tagPrefix: 'session',
-      skipSessionTypes: [],
-      retryBaseMs: 60_000,
-      retryMaxMs: 60_000,
-      giveUpMs: 48 * 3600_000,
-      streamIdleMs: 300_000,
-    },
-    { client, store, logger, now: Date.now, signal: ac.signal, progress: () => {} },
-  );
+  const options = resolveOptions({
+    addr: 'auth:3025',
+    identityFile: e.identityFile,
+    concurrency: 2,
+    skipSessionTypes: [],
+    sessionRetryBaseMs: 60_000,
+    sessionRetryMaxMs: 60_000,
+  });
+  const sessions = createSessions({ client, store, logger, now: Date.now, signal: ac.signal, options }, () => {});
   const sid = randomUUID();
   e.fake.faults.notFoundSessions.set(sid, Infinity);
   const ev = (): DecodedEvent => ({

@@ -10,17 +10,13 @@ import {
   failedLoginUser,
   uploadedSessionId,
 } from '../../../src/sources/teleport/events.js';
-import {
-  selectEvents,
-  pool,
-  addDays,
-  isoDate,
-  legacyWindowEnd,
-  wholeSecondBefore,
-} from '../../../src/sources/teleport/exporter.js';
+import { selectEvents } from '../../../src/sources/teleport/handoff.js';
+import { pool } from '../../../src/sources/teleport/chunks.js';
+import { addDays, isoDate } from '../../../src/sources/teleport/dates.js';
+import { legacyWindowEnd, wholeSecondBefore } from '../../../src/sources/teleport/legacy.js';
 import { readBatches } from '../../../src/sources/teleport/batches.js';
 import { reachesThreshold, createLocker } from '../../../src/sources/teleport/lock.js';
-import { resolveOptions } from '../../../src/sources/teleport/source.js';
+import { resolveOptions } from '../../../src/sources/teleport/options.js';
 import { StateStore, resolveStartTime, K } from '../../../src/sources/teleport/state.js';
 import { Backoff } from '../../../src/backoff.js';
 import type { StateOp } from '../../../src/spool/types.js';
