@@ -309,40 +309,13 @@ function readTlsFile(file: string, key: string): string {
   }
 }
 
-/** the poller's options from its config section */
+/** the poller's options: its config section as it is */
 function teleportOptionsOf(config: Readonly<Config>, deps: AppDeps, fromNow: boolean): TeleportSourceOptions {
-  const t = config.teleport;
   return {
-    addr: t.addr,
-    handlerMayHaveRun: deps.handlerMayHaveRun,
-    identityFile: t.identity,
-    certFile: t.cert,
-    keyFile: t.key,
-    caFile: t.ca,
-    refreshEnabled: t.refreshEnabled,
-    refreshIntervalMs: t.refreshIntervalMs,
-    timeoutMs: t.timeoutMs,
-    batch: t.batch,
-    windowSizeMs: t.windowSizeMs,
-    types: [...t.types],
-    skipEventTypes: [...t.skipEventTypes],
-    skipSessionTypes: [...t.skipSessionTypes],
-    startTime: fromNow ? undefined : t.startTime,
-    concurrency: t.concurrency,
+    ...config.teleport,
     exitOnLastEvent: config.exitOnLastEvent,
-    eventsTag: t.eventsTag,
-    sessionTagPrefix: t.sessionTagPrefix,
-    pollIntervalMs: t.pollIntervalMs,
-    streamIdleMs: t.streamIdleTimeoutMs,
-    lock: {
-      enabled: t.lockEnabled,
-      failedAttemptsCount: t.lockFailedAttemptsCount,
-      periodMs: t.lockPeriodMs,
-      forMs: t.lockForMs,
-    },
-    serverName: t.serverName,
-    mode: t.mode,
-    clusterName: t.clusterName,
+    handlerMayHaveRun: deps.handlerMayHaveRun,
+    startTime: fromNow ? undefined : config.teleport.startTime,
   };
 }
 

@@ -177,3 +177,21 @@ test('sectionDefaults is the loaded Config of a section with nothing set', () =>
   a.skipSessionTypes.push('x');
   assert.deepEqual(sectionDefaults('teleport').skipSessionTypes, ['print']);
 });
+
+test("the poller's bounds are the schema's: a zero duration or count is refused where it was given", () => {
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ timeout: '0s' }, /flag --timeout: expected a duration from 1 ms/],
+    [{ 'window-size': '0s' }, /flag --window-size: expected a duration from 1 ms/],
+    [{ 'poll-interval': '0s' }, /flag --poll-interval: expected a duration from 1 ms/],
+    [{ 'stream-idle-timeout': '0s' }, /flag --stream-idle-timeout: expected a duration from 1 ms/],
+    [{ 'teleport-refresh-interval': '0s' }, /flag --teleport-refresh-interval: expected a duration from 1 ms/],
+    [{ 'lock-period': '0s' }, /flag --lock-period: expected a duration from 1 ms/],
+    [{ concurrency: 0 }, /flag --concurrency: expected a whole number from 1 to 256/],
+    [{ batch: 0 }, /flag --batch: expected a whole number from 1 to 10000/],
+    [{ 'lock-failed-attempts-count': 0 }, /flag --lock-failed-attempts-count: expected a whole number from 1/],
+  ];
+  for (const [flags, re] of cases) {
+    assert.throws(() => loadConfig({ env: {}, partial: true, flags }), re, JSON.stringify(flags));
+  }
+  assert.equal(loadConfig({ env: {}, partial: true, flags: { 'lock-for': '0s' } }).teleport.lockForMs, 0);
+});
