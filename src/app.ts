@@ -15,7 +15,7 @@ import { createIngestServer, type IngestServer } from './sources/http/server.js'
 import { createDatadogSink, type DatadogSink } from './sinks/datadog/sink.js';
 import type { TeleportSourceOptions } from './sources/teleport/options.js';
 import type { PollerDeps, TeleportSource } from './sources/teleport/source.js';
-import type { BackfillManager } from './backfill/manager.js';
+import type { BackfillManager, JobView } from './backfill/manager.js';
 import { backfillApi } from './backfill/api.js';
 import { ConfigError, TlsFileError } from './errors.js';
 import { PREFIX as STATE_PREFIX } from './sources/teleport/state.js';
@@ -110,53 +110,16 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     stopping: () => shuttingDown,
   };
   const metrics = createMetrics(sources, { sessionTagPrefix: config.teleport.sessionTagPrefix });
-  let admin: AdminServer | undefined;
-  let adminAddress: { host: string; port: number } | undefined;
-  if (config.admin.enabled) {
-    admin = createAdminServer(config.admin, {
-      metrics,
-      health: () => healthReport(sources),
-      status: async () => ({ ...statusDoc(sources), backfill: backfill && spoolOpen ? await backfill.list() : [] }),
-      // the dead-letter endpoints work on the storage, which a dry run does not hold
-      spool: config.dryRun ? undefined : spool,
-      backfill:
-        config.dryRun || !config.teleport.enabled
-          ? undefined
-          : {
-              ...backfillApi({
-                plan: (r) => jobs().plan(r),
-                submit: (r) => jobs().submit(r),
-                resume: () => jobs().resume(),
-                list: () => jobs().list(),
-                cancel: (id) => jobs().cancel(id),
-                active: () => jobs().active(),
-                idle: () => jobs().idle(),
-                stop: () => jobs().stop(),
-              }),
-              cursor: async () => {
-                const { liveCursor } = await import('./backfill/cursor.js');
-                return liveCursor(await spool.listState(STATE_PREFIX));
-              },
-              moveCursor: (to, apply) => moveCursor(to, apply),
-            },
-      logger,
-    });
-    try {
-      adminAddress = await admin.start();
-    } catch (err) {
-      // a dry run beside the running forwarder, with its config: the admin API is not what the dry run is for
-      if (config.dryRun && ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') {
-        logger.warn(
-          { port: config.admin.port },
-          `the admin port is in use (the running forwarder?): the dry run goes on without the admin API`,
-        );
-        admin = undefined;
-      } else {
-        await spool.close();
-        throw err;
-      }
-    }
-  }
+  const { admin, address: adminAddress } = await startAdmin({
+    config,
+    logger,
+    metrics,
+    sources,
+    spool,
+    backfill: () => (backfill && spoolOpen ? backfill.list() : Promise.resolve([])),
+    jobs: () => jobs(),
+    moveCursor: (to, apply) => moveCursor(to, apply),
+  });
   const closeEarly = async (): Promise<void> => {
     await admin?.close();
     spoolOpen = false;
@@ -190,42 +153,14 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   }
 
   if (!config.dryRun) {
-    sink = createDatadogSink(
-      {
-        apiKey: config.datadog.apiKey!,
-        site: config.datadog.site,
-        url: config.datadog.url,
-        concurrency: config.datadog.concurrency,
-        batchMaxEntries: config.datadog.batchMaxEntries,
-        batchMaxBytes: config.datadog.batchMaxBytes,
-        timeoutMs: config.datadog.timeoutMs,
-        compression: config.datadog.compression,
-        compressionLevel: config.datadog.compressionLevel,
-        extraCaFile: config.datadog.caFile,
-        retryBaseMs: config.datadog.retryInitialMs,
-        retryCapMs: config.datadog.retryMaxMs,
-        authRetryMs: config.datadog.authRetryMs,
-        batchWaitMs: config.datadog.batchWaitMs,
-      },
-      { spool, logger, onResponse: metrics.observeDatadog },
-    );
+    sink = createDatadogSink(config.datadog, { spool, logger, onResponse: metrics.observeDatadog });
     sink.start();
     await sink.ready();
   }
 
   if (config.ingest.enabled && !deps.backfillOnly) {
     ingest = createIngestServer(
-      {
-        host: config.ingest.host,
-        port: config.ingest.port,
-        tls: ingestTls!,
-        bodyLimit: config.ingest.bodyLimit,
-        maxDecompressedBytes: config.ingest.maxDecompressed,
-        retryAfterSeconds: Math.max(1, Math.ceil(config.ingest.retryAfterMs / 1000)),
-        requestTimeoutMs: config.ingest.requestTimeoutMs,
-        maxRecords: config.ingest.maxRecords,
-        ack: config.ingest.ack,
-      },
+      { ...config.ingest, tls: ingestTls! },
       { logger, accept: pipeline.http, onResponse: metrics.observeIngest },
     );
     try {
@@ -244,34 +179,8 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   }
 
   const t = config.teleport;
-  const teleportOptions: TeleportSourceOptions = {
-    addr: t.addr,
-    handlerMayHaveRun: deps.handlerMayHaveRun,
-    identityFile: t.identity,
-    certFile: t.cert,
-    keyFile: t.key,
-    caFile: t.ca,
-    refreshEnabled: t.refreshEnabled,
-    refreshIntervalMs: t.refreshIntervalMs,
-    timeoutMs: t.timeoutMs,
-    batch: t.batch,
-    windowSizeMs: t.windowSizeMs,
-    types: [...t.types],
-    skipEventTypes: [...t.skipEventTypes],
-    skipSessionTypes: [...t.skipSessionTypes],
-    // a dry run beside a running forwarder reads from now, unless a start-time was given for it
-    startTime: dryRunFrom === 'now' ? undefined : t.startTime,
-    concurrency: t.concurrency,
-    exitOnLastEvent: config.exitOnLastEvent,
-    eventsTag: t.eventsTag,
-    sessionTagPrefix: t.sessionTagPrefix,
-    pollIntervalMs: t.pollIntervalMs,
-    streamIdleMs: t.streamIdleMs,
-    lock: { ...t.lock },
-    serverName: t.serverName,
-    mode: t.mode,
-    clusterName: t.clusterName,
-  };
+  // a dry run beside a running forwarder reads from now, unless a start-time was given for it
+  const teleportOptions = teleportOptionsOf(config, deps, dryRunFrom === 'now');
   const pollerDeps: PollerDeps = { ...pipeline.teleport, logger };
   // the poller and backfill jobs are loaded only when the poller is on: grpc-js and the proto loader are ~20 MiB
   // of rss an ingest-only run would carry for nothing
@@ -397,5 +306,76 @@ function readTlsFile(file: string, key: string): string {
       `key "${key}": cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       { cause: err },
     );
+  }
+}
+
+/** the poller's options: its config section as it is */
+function teleportOptionsOf(config: Readonly<Config>, deps: AppDeps, fromNow: boolean): TeleportSourceOptions {
+  return {
+    ...config.teleport,
+    exitOnLastEvent: config.exitOnLastEvent,
+    handlerMayHaveRun: deps.handlerMayHaveRun,
+    startTime: fromNow ? undefined : config.teleport.startTime,
+  };
+}
+
+interface AdminWiring {
+  config: Readonly<Config>;
+  logger: Logger;
+  metrics: Metrics;
+  sources: StatusSources;
+  spool: Spool;
+  /** the backfill jobs for /status, [] while there are none */
+  backfill(): Promise<JobView[]>;
+  /** the backfill manager; throws while the forwarder is still starting */
+  jobs(): BackfillManager;
+  moveCursor(to: number, apply: boolean): Promise<Record<string, unknown>>;
+}
+
+/** the admin server, when enabled; a dry run goes on without it when the running forwarder holds its port */
+async function startAdmin(w: AdminWiring): Promise<{ admin?: AdminServer; address?: { host: string; port: number } }> {
+  const { config, logger, metrics, sources, spool } = w;
+  if (!config.admin.enabled) return {};
+  const admin = createAdminServer(config.admin, {
+    metrics,
+    health: () => healthReport(sources),
+    status: async () => ({ ...statusDoc(sources), backfill: await w.backfill() }),
+    // the dead-letter endpoints work on the storage, which a dry run does not hold
+    spool: config.dryRun ? undefined : spool,
+    backfill:
+      config.dryRun || !config.teleport.enabled
+        ? undefined
+        : {
+            ...backfillApi({
+              plan: (r) => w.jobs().plan(r),
+              submit: (r) => w.jobs().submit(r),
+              resume: () => w.jobs().resume(),
+              list: () => w.jobs().list(),
+              cancel: (id) => w.jobs().cancel(id),
+              active: () => w.jobs().active(),
+              idle: () => w.jobs().idle(),
+              stop: () => w.jobs().stop(),
+            }),
+            cursor: async () => {
+              const { liveCursor } = await import('./backfill/cursor.js');
+              return liveCursor(await spool.listState(STATE_PREFIX));
+            },
+            moveCursor: w.moveCursor,
+          },
+    logger,
+  });
+  try {
+    return { admin, address: await admin.start() };
+  } catch (err) {
+    // a dry run beside the running forwarder, with its config: the admin API is not what the dry run is for
+    if (config.dryRun && ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE') {
+      logger.warn(
+        { port: config.admin.port },
+        `the admin port is in use (the running forwarder?): the dry run goes on without the admin API`,
+      );
+      return {};
+    }
+    await spool.close();
+    throw err;
   }
 }

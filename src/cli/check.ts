@@ -367,7 +367,7 @@ async function checkTeleport(
   else {
     // grpc is loaded only to probe: start runs these checks too, and an ingest-only start never needs it
     const { probeAuthService } = await import('../sources/teleport/check.js');
-    const { DEFAULTS: TELEPORT_DEFAULTS } = await import('../sources/teleport/options.js');
+    const { INTERNAL: TELEPORT_INTERNAL } = await import('../sources/teleport/options.js');
     emit(
       await probeAuthService({
         addr: t.addr,
@@ -375,7 +375,7 @@ async function checkTeleport(
         serverName: t.serverName,
         mode: t.mode,
         clusterName: t.clusterName,
-        apiVersion: TELEPORT_DEFAULTS.apiVersion,
+        apiVersion: TELEPORT_INTERNAL.apiVersion,
         timeoutMs: Math.max(t.timeoutMs, NET_TIMEOUT_MS),
         now,
       }),

@@ -234,7 +234,7 @@ export function configSummary(c: Readonly<Config>): ConfigSummary {
       refreshEnabled: c.teleport.refreshEnabled,
       startTime: c.teleport.startTime ? c.teleport.startTime.toISOString() : null,
       types: [...c.teleport.types],
-      lockEnabled: c.teleport.lock.enabled,
+      lockEnabled: c.teleport.lockEnabled,
     },
   };
 }

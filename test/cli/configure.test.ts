@@ -179,7 +179,7 @@ test('forwarder.toml loads, has a schema comment above every key, and points at 
   assert.equal(config.teleport.enabled, true);
   assert.equal(config.teleport.addr, 'tele.example.com:3025');
   assert.equal(config.teleport.identity, join(dir, 'identity'));
-  assert.equal(config.teleport.lock.enabled, true);
+  assert.equal(config.teleport.lockEnabled, true);
   assert.equal(config.datadog.site, 'datadoghq.com');
   assert.equal(config.datadog.apiKeyOrigin, 'environment variable DD_API_KEY');
   assert.ok(!/api-key\s*=/.test(text), 'no api key in the file');
@@ -220,7 +220,7 @@ test('forwarder.toml loads, has a schema comment above every key, and points at 
   const c2 = loadConfig({ file: join(dir2, FILES.config), env: { DD_API_KEY: API_KEY } });
   assert.equal(c2.ingest.enabled, true);
   assert.equal(c2.teleport.enabled, false);
-  assert.equal(c2.teleport.lock.enabled, false);
+  assert.equal(c2.teleport.lockEnabled, false);
   assert.deepEqual(c2.notes, []);
   assert.doesNotMatch(read(dir2, FILES.config), /^\[teleport\]|^\[lock\]|start-time/m);
 });

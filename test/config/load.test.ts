@@ -104,7 +104,7 @@ test('precedence: defaults < file < env < flags; teleport-event-handler env name
   assert.equal(c.teleport.identity, '/id');
   assert.equal(c.teleport.batch, 50);
   assert.equal(c.teleport.eventsTag, 'audit.events.log');
-  assert.equal(c.teleport.lock.enabled, true);
+  assert.equal(c.teleport.lockEnabled, true);
   assert.equal(c.routing.rules[0]!.pattern, '**');
   // the handler's own misspelling for the teleport cert, beside its correctly spelled ca and key
   const m = loadConfig({

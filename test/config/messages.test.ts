@@ -157,9 +157,9 @@ test('every setting has its flag once: no alias equals the flag name (start --he
     env: { ...env, FDFWD_TELEPORT_IDENTITY: '/id' },
     flags: { 'lock-enabled': true, 'lock-failed-attempts-count': '5' },
   });
-  assert.deepEqual([c.teleport.lock.enabled, c.teleport.lock.failedAttemptsCount], [true, 5]);
+  assert.deepEqual([c.teleport.lockEnabled, c.teleport.lockFailedAttemptsCount], [true, 5]);
   const flat = loadConfig({ file: toml('lock-enabled = true', 'lock-period = "2m"', ...INGEST), env });
-  assert.deepEqual([flat.teleport.lock.enabled, flat.teleport.lock.periodMs], [true, 120_000]);
+  assert.deepEqual([flat.teleport.lockEnabled, flat.teleport.lockPeriodMs], [true, 120_000]);
 });
 
 test('obsolete teleport-event-handler keys (namespace, cursor) load with a warning that says why they are ignored', () => {

@@ -6,6 +6,7 @@ import { ConfigError } from '../../src/errors.js';
 import type { Spool } from '../../src/spool/types.js';
 import { createRouter } from '../../src/router/router.js';
 import { createDatadogSink } from '../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../src/config/sections.js';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { createAdminServer, type AdminServer } from '../../src/telemetry/admin.js';
@@ -145,7 +146,14 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
   const intake = await startFakeIntake({ apiKeys: ['some-other-key-000'] });
   const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
   const sink = createDatadogSink(
-    { apiKey: API_KEY, url: intake.url, authRetryMs: 20, retryBaseMs: 5, retryCapMs: 20 },
+    {
+      ...sectionDefaults('datadog'),
+      apiKey: API_KEY,
+      url: intake.url,
+      authRetryMs: 20,
+      retryInitialMs: 5,
+      retryMaxMs: 20,
+    },
     { spool, logger: silentLogger },
   );
   t.after(async () => {

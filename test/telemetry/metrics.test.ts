@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { openSpool } from '../../src/spool/spool.js';
 import { createRouter } from '../../src/router/router.js';
 import { createDatadogSink } from '../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../src/config/sections.js';
 import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createMetrics, foldTag } from '../../src/telemetry/metrics.js';
 import { ingestStats, sample, series, silentLogger, teleportStatus, tempDir, waitFor } from './support.js';
@@ -178,7 +179,7 @@ test('sink counters follow a real delivery to a Datadog-compatible intake', asyn
   const intake = await startFakeIntake({ apiKeys: ['right-key-000000'] });
   const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024 });
   const sink = createDatadogSink(
-    { apiKey: 'right-key-000000', url: intake.url, retryBaseMs: 5, retryCapMs: 20 },
+    { ...sectionDefaults('datadog'), apiKey: 'right-key-000000', url: intake.url, retryInitialMs: 5, retryMaxMs: 20 },
     { spool, logger: silentLogger },
   );
   t.after(async () => {

@@ -17,40 +17,15 @@ import {
 import { MAX_ENTRIES_PER_REQUEST, MAX_PAYLOAD_BYTES, arrayOverhead } from './limits.js';
 import { createRequestBuilder, type Compression, type RequestBuilder } from './request.js';
 import { resolveIntake, type IntakeEndpoint } from './site.js';
+import { createSettle } from './settle.js';
+import type { Section } from '../../config/sections.js';
 import { NodeHttpTransport } from './transport.js';
 
-export interface DatadogSinkOptions {
-  /** sent only in the DD-API-KEY header, never logged */
-  apiKey: string;
-  /** a datadog site (default datadoghq.com) */
-  site?: string;
-  /** explicit intake base url (http or https), e.g. a proxy; wins over site */
-  url?: string;
-  /** requests in flight (workers), default 4 */
-  concurrency?: number;
-  /** logs per request, at most 1000 (default) */
-  batchMaxEntries?: number;
-  /** sum of the logs' json bytes per request; at most 5,000,000 minus the array's brackets and commas (default) */
-  batchMaxBytes?: number;
-  /** one request, connect to last response byte; default 30 s */
-  timeoutMs?: number;
-  /** default gzip */
-  compression?: Compression;
-  /** zlib level 1-9, default 6 */
-  compressionLevel?: number;
-  /** PEM file of extra CAs to trust (a tls-inspecting proxy); verification itself is always on */
-  extraCaFile?: string;
+/** the datadog section of the config as it is (sections.ts), with the key it needs and tags the tests may add */
+export type DatadogSinkOptions = Section<'datadog'> & {
   /** `ddtags` query parameter added to every request */
   ddtags?: string;
-  /** first retry waits up to this (full jitter), default 500 ms */
-  retryBaseMs?: number;
-  /** backoff window cap, default 60 s */
-  retryCapMs?: number;
-  /** with a refused api key, retry every authRetryMs to 2 * authRetryMs; default 30 s (30-60 s) */
-  authRetryMs?: number;
-  /** after a batch under half full, wait this long before taking the next, so requests carry many logs; 0 = none */
-  batchWaitMs?: number;
-}
+};
 
 export interface DatadogSinkDeps {
   spool: Spool;
@@ -90,82 +65,36 @@ export interface DatadogSink {
   ready(): Promise<void>;
 }
 
-interface ResolvedOptions {
-  apiKey: string;
-  endpoint: IntakeEndpoint;
-  concurrency: number;
-  batchMaxEntries: number;
-  batchMaxBytes: number;
-  timeoutMs: number;
-  compression: Compression;
-  compressionLevel: number;
-  extraCaFile: string | undefined;
-  ddtags: string | undefined;
-  retryBaseMs: number;
-  retryCapMs: number;
-  authRetryMs: number;
-  batchWaitMs: number;
-}
+/** how long stop() lets requests in flight finish by default */
+const STOP_DEADLINE_MS = 10_000;
 
-export const SINK_DEFAULTS = Object.freeze({
-  concurrency: 4,
-  batchMaxEntries: MAX_ENTRIES_PER_REQUEST,
-  timeoutMs: 30_000, // 30 s
-  compression: 'gzip' as Compression,
-  compressionLevel: 6,
-  retryBaseMs: 500,
-  retryCapMs: 60_000, // 1 min
-  authRetryMs: 30_000, // 30-60 s between checks of a refused key
-  batchWaitMs: 200, // a trickle of logs goes out in a few requests a second, not one request per log
-  stopDeadlineMs: 10_000,
-});
-
-/** validate once, at creation; errors name the option and what is expected */
-export function resolveSinkOptions(options: DatadogSinkOptions): ResolvedOptions {
+/**
+ * the intake the options point at. what the schema cannot check alone is checked here: a key is needed, and
+ * the bytes per request must leave room for the array's brackets and commas within the intake's payload limit
+ */
+export function sinkEndpoint(options: DatadogSinkOptions): IntakeEndpoint {
   if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
     throw new ConfigError('datadog apiKey is missing: set the Datadog API key (DD_API_KEY)');
   }
-  const endpoint = resolveIntake({ site: options.site, url: options.url });
-  const concurrency = integer('concurrency', options.concurrency ?? SINK_DEFAULTS.concurrency, 1, 64);
-  const batchMaxEntries = integer(
-    'batchMaxEntries',
-    options.batchMaxEntries ?? SINK_DEFAULTS.batchMaxEntries,
-    1,
-    MAX_ENTRIES_PER_REQUEST,
-  );
-  const maxBytes = MAX_PAYLOAD_BYTES - arrayOverhead(batchMaxEntries);
-  const batchMaxBytes = integer('batchMaxBytes', options.batchMaxBytes ?? maxBytes, 1, maxBytes);
-  const compression = options.compression ?? SINK_DEFAULTS.compression;
-  if (!['gzip', 'deflate', 'none'].includes(compression)) {
-    throw new ConfigError(`datadog compression "${String(compression)}" is not supported: use gzip, deflate or none`);
+  const maxBytes = MAX_PAYLOAD_BYTES - arrayOverhead(options.batchMaxEntries);
+  if (options.batchMaxBytes > maxBytes) {
+    throw new ConfigError(
+      `datadog batchMaxBytes must be a whole number from 1 to ${maxBytes}, got ${String(options.batchMaxBytes)}`,
+    );
   }
-  return Object.freeze({
-    apiKey: options.apiKey.trim(),
-    endpoint,
-    concurrency,
-    batchMaxEntries,
-    batchMaxBytes,
-    timeoutMs: integer('timeoutMs', options.timeoutMs ?? SINK_DEFAULTS.timeoutMs, 1, 600_000),
-    compression,
-    compressionLevel: integer('compressionLevel', options.compressionLevel ?? SINK_DEFAULTS.compressionLevel, 1, 9),
-    extraCaFile: options.extraCaFile,
-    ddtags: options.ddtags,
-    retryBaseMs: integer('retryBaseMs', options.retryBaseMs ?? SINK_DEFAULTS.retryBaseMs, 1, 600_000),
-    retryCapMs: integer('retryCapMs', options.retryCapMs ?? SINK_DEFAULTS.retryCapMs, 1, 3_600_000),
-    authRetryMs: integer('authRetryMs', options.authRetryMs ?? SINK_DEFAULTS.authRetryMs, 1, 3_600_000),
-    batchWaitMs: integer('batchWaitMs', options.batchWaitMs ?? SINK_DEFAULTS.batchWaitMs, 0, 60_000),
-  });
+  return resolveIntake({ site: options.site, url: options.url });
 }
 
-function integer(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`datadog ${name} must be a whole number from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
+// an intake or a proxy may echo the request's headers in its error body: the key must not reach a log, a dead
+// letter or /status through it
+function keyScrubber(apiKey: string): (text: string) => string {
+  return (text) => (apiKey.length >= 8 && text.includes(apiKey) ? text.split(apiKey).join('[redacted]') : text);
 }
 
 export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSinkDeps): DatadogSink {
-  const o = resolveSinkOptions(options);
+  const o = options;
+  const endpoint = sinkEndpoint(o);
+  const apiKey = o.apiKey!;
   const { spool, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
@@ -173,18 +102,18 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
     concurrency: o.concurrency,
     timeoutMs: o.timeoutMs,
     compressionLevel: o.compressionLevel,
-    ...(o.extraCaFile === undefined ? {} : { extraCaFile: o.extraCaFile }),
+    ...(o.caFile === undefined ? {} : { extraCaFile: o.caFile }),
   });
   const builder: RequestBuilder = createRequestBuilder({
-    apiKey: o.apiKey,
-    endpoint: o.endpoint,
+    apiKey,
+    endpoint,
     compression: o.compression,
     ddtags: o.ddtags,
     httpApi: transport,
   });
-  // batchMaxBytes already leaves room for the array's brackets and commas (see resolveSinkOptions)
+  // batchMaxBytes already leaves room for the array's brackets and commas (see sinkEndpoint)
   const takeBytes = o.batchMaxBytes;
-  const where = o.endpoint.intakeBaseUrl;
+  const where = endpoint.intakeBaseUrl;
 
   const counters = {
     delivered: 0,
@@ -220,11 +149,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   /** false when the sink is stopping */
   const pause = (ms: number): Promise<boolean> => sleep(ms, stopTaking.signal);
 
-  // an intake or a proxy may echo the request's headers in its error body: the key must not reach a log, a dead
-  // letter or /status through it
-  const scrub = (text: string): string =>
-    o.apiKey.length >= 8 && text.includes(o.apiKey) ? text.split(o.apiKey).join('[redacted]') : text;
-
+  const scrub = keyScrubber(apiKey);
   async function sendOnce(values: string[]): Promise<Outcome> {
     inFlight += 1;
     counters.requests += 1;
@@ -273,7 +198,12 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
         );
       } else {
         counters.retries[outcome.retryClass] += 1;
-        delay = retryDelayMs(attempt, { baseMs: o.retryBaseMs, capMs: o.retryCapMs, hintMs: outcome.hintMs, random });
+        delay = retryDelayMs(attempt, {
+          baseMs: o.retryInitialMs,
+          capMs: o.retryMaxMs,
+          hintMs: outcome.hintMs,
+          random,
+        });
         attempt += 1;
         logger.warn(
           {
@@ -292,39 +222,13 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
     }
   }
 
-  // a failed ack or dead-letter (a disk full for a moment) is retried until it lands: left alone, the records would
-  // stay taken, counted against the spool's bound and never deleted. repeating is safe: gone keys are skipped.
-  // when the sink stops first, they stay in the spool and are sent again after a restart (never lost).
-  async function settle(
-    action: 'ack' | 'deadLetter',
-    items: SpoolItem[],
-    reason = '',
-    status: number | null = null,
-  ): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (action === 'ack') {
-          await spool.ack(items);
-          counters.delivered += items.length;
-        } else {
-          await spool.deadLetter(items, reason, status);
-          counters.deadLettered += items.length;
-          logger.warn(
-            { status, spoolKey: items[0]?.key, reason },
-            'datadog refused a log for good: moved to the dead-letter store (see `spool ls --dead`)',
-          );
-        }
-        return;
-      } catch (error) {
-        const delay = retryDelayMs(attempt, { baseMs: o.retryBaseMs, capMs: o.retryCapMs, random });
-        logger.error(
-          { err: (error as Error).message, logs: items.length, retryInMs: delay },
-          `could not ${action === 'ack' ? 'ack delivered' : 'dead-letter refused'} logs in the spool; retrying`,
-        );
-        if (!(await pause(delay))) return;
-      }
-    }
-  }
+  const settle = createSettle({
+    spool,
+    logger,
+    counters,
+    backoff: (attempt) => retryDelayMs(attempt, { baseMs: o.retryInitialMs, capMs: o.retryMaxMs, random }),
+    pause,
+  });
 
   async function deliver(items: SpoolItem[]): Promise<void> {
     const pending: SpoolItem[][] = [items];
@@ -385,7 +289,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
   }
 
   return {
-    endpoint: o.endpoint,
+    endpoint: endpoint,
     async ready() {
       const err = await builder.ready();
       if (err) logger.error({ err: err.message }, 'could not build the datadog request; each batch tries again');
@@ -396,7 +300,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
       logger.info(
         {
           url: where,
-          site: o.endpoint.site,
+          site: endpoint.site,
           concurrency: o.concurrency,
           batchMaxEntries: o.batchMaxEntries,
           compression: o.compression,
@@ -405,7 +309,7 @@ export function createDatadogSink(options: DatadogSinkOptions, deps: DatadogSink
       );
       for (let i = 0; i < o.concurrency; i += 1) workers.push(work(i));
     },
-    stop(deadlineMs = SINK_DEFAULTS.stopDeadlineMs) {
+    stop(deadlineMs = STOP_DEADLINE_MS) {
       if (stopping !== null) return stopping;
       stopping = (async () => {
         stopTaking.abort();

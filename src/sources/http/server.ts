@@ -13,35 +13,28 @@ import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
 import { decodeRequest, tagFromPath, MAX_TAG_LENGTH } from './decode.js';
 import { classify, classifyClientError, errorBody, type Failure } from './responses.js';
-import { clientCertRefusal, secureContextOptions, type IngestTls } from './tls.js';
+import { secureContextOptions, type IngestTls } from './tls.js';
+import { guardConnections } from './connections.js';
+import type { Section } from '../../config/sections.js';
 
 export type { IngestTls } from './tls.js';
 
-export interface IngestOptions {
-  host: string;
-  port: number;
+/**
+ * the ingest section of the config as it is (sections.ts), and the tls material read from its files. bodyLimit is
+ * bytes of body as received, maxDecompressed bytes after gzip/deflate, maxRecords records per request (more:
+ * 413), retryAfterMs the wait sent in Retry-After with a 503, requestTimeoutMs the time a client has to send a
+ * whole request, ack when a POST is answered 200
+ */
+export type IngestOptions = Pick<
+  Section<'ingest'>,
+  'host' | 'port' | 'bodyLimit' | 'maxDecompressed' | 'maxRecords' | 'retryAfterMs' | 'requestTimeoutMs' | 'ack'
+> & {
   tls: IngestTls;
-  /** bytes of request body as received; fluentd's body_size_limit default is 32 MiB */
-  bodyLimit: number;
-  /** bytes of request body after gzip/deflate decoding */
-  maxDecompressedBytes: number;
-  /** records one request may carry; more -> 413 (default 10,000) */
-  maxRecords?: number;
-  /** seconds sent in Retry-After with a 503 when the spool is full */
-  retryAfterSeconds: number;
   /** idle keep-alive connections are closed after this many ms; default 72 s (above common 60 s proxy idle) */
   keepAliveTimeoutMs?: number;
-  /** time a client has to send a whole request (headers and body); default 60 s. 0 would let one stalled client
-   * hold a socket, and shutdown, forever */
-  requestTimeoutMs?: number;
   /** how long close() waits for requests in flight before it drops their connections; default 10 s */
   closeGraceMs?: number;
-  /**
-   * when a POST is answered 200: `fsync` once its records are synced to disk (the default), `written` once they
-   * are in the spool's log in the os (they survive a crash of the process; a background sync follows)
-   */
-  ack?: IngestAck;
-}
+};
 
 export type IngestAck = 'fsync' | 'written';
 
@@ -84,7 +77,6 @@ export interface IngestServer {
 }
 
 const DEFAULT_KEEP_ALIVE_MS = 72_000;
-const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 const DEFAULT_CLOSE_GRACE_MS = 10_000;
 const EMPTY = Buffer.alloc(0);
 const kGeneration = Symbol('tlsGeneration');
@@ -104,11 +96,13 @@ function secondsSince(req: FastifyRequest): number {
 
 export function createIngestServer(options: IngestOptions, deps: IngestDeps): IngestServer {
   const log = deps.logger;
-  const limits = { maxDecompressedBytes: options.maxDecompressedBytes, maxRecords: options.maxRecords };
-  const classifyOpts = { bodyLimit: options.bodyLimit, retryAfterSeconds: options.retryAfterSeconds };
-  const sync = (options.ack ?? 'fsync') === 'fsync';
+  const limits = { maxDecompressedBytes: options.maxDecompressed, maxRecords: options.maxRecords };
+  // Retry-After is whole seconds, at least 1
+  const retryAfterSeconds = Math.max(1, Math.ceil(options.retryAfterMs / 1000));
+  const classifyOpts = { bodyLimit: options.bodyLimit, retryAfterSeconds };
+  const sync = options.ack === 'fsync';
   const counters: IngestStats = {
-    ack: options.ack ?? 'fsync',
+    ack: options.ack,
     requests: 0,
     records: 0,
     status4xx: 0,
@@ -214,55 +208,11 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     );
   }
 
-  /** refuses a verified client certificate that is not meant for client auth, before http sees the socket */
-  function guardConnections(server: HttpsServer): void {
-    const httpListeners = server.listeners('secureConnection') as Array<(s: TLSSocket) => void>;
-    server.removeAllListeners('secureConnection');
-    server.on('secureConnection', (socket: TLSSocket) => {
-      const cert = socket.getPeerX509Certificate();
-      const refusal = clientCertRefusal(cert);
-      if (refusal !== null) {
-        counters.tlsRefused++;
-        log.warn(
-          {
-            remote: socket.remoteAddress,
-            subject: cert?.subject.replace(/\n/g, ', '),
-            issuer: cert?.issuer.replace(/\n/g, ', '),
-          },
-          `refused a client connection: ${refusal}`,
-        );
-        socket.destroy();
-        return;
-      }
-      (socket as TaggedSocket)[kGeneration] = generation;
-      for (const l of httpListeners) l.call(server, socket);
-    });
-    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: TLSSocket) => {
-      counters.tlsFailed++;
-      // a certificate that failed verification is a misconfigured client: warn with openssl's reason
-      // (CERT_HAS_EXPIRED, INVALID_PURPOSE, UNABLE_TO_VERIFY_LEAF_SIGNATURE, ...). scanners and tcp probes: debug
-      const refusal = socket.authorizationError;
-      if (refusal) {
-        log.warn({ code: err.code, reason: String(refusal) }, `refused a client certificate: ${String(refusal)}`);
-      } else if (err.code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE') {
-        log.warn(
-          { remote: socket.remoteAddress, code: err.code },
-          'refused a client without a certificate (mutual TLS is required)',
-        );
-      } else {
-        log.debug(
-          { remote: socket.remoteAddress, code: err.code, reason: err.message },
-          'TLS handshake with a client failed',
-        );
-      }
-    });
-  }
-
   const sockets = new Set<Socket>();
 
   function build(): FastifyInstance {
     const secure = secureContextOptions(tlsMaterial);
-    const requestTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const requestTimeout = options.requestTimeoutMs;
     const instance = Fastify({
       // node checks request timeouts every connectionsCheckingInterval (30 s by default): keep it below the timeout
       https: {
@@ -300,7 +250,11 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       counters.requests++;
       return fail(req, reply, classify(err, classifyOpts), err);
     });
-    guardConnections(instance.server as HttpsServer);
+    guardConnections(instance.server as HttpsServer, {
+      log,
+      counters,
+      accepted: (socket) => ((socket as TaggedSocket)[kGeneration] = generation),
+    });
     // before fastify's own listener, so the time includes reading and decoding the body
     instance.server.prependListener('request', (req: TimedRequest) => {
       req[kStartedAt] = performance.now();

@@ -64,7 +64,7 @@ export function createChunkReader(core: ExportCore) {
         EXPORT_BATCH_MAX,
         LINGER_MS,
         undefined,
-        o.streamIdleMs,
+        o.streamIdleTimeoutMs,
       )) {
         watched?.received();
         const events: DecodedEvent[] = [];

@@ -22,7 +22,7 @@ const QUIET_WARNED = 3;
 /** the poller's settings its health depends on */
 export interface TeleportHealthConfig {
   pollIntervalMs: number;
-  streamIdleMs: number;
+  streamIdleTimeoutMs: number;
   refreshEnabled: boolean;
   refreshIntervalMs: number;
 }
@@ -81,7 +81,7 @@ export function teleportWarnings(t: TeleportSourceStatus, c: TeleportHealthConfi
     );
   }
   for (const q of t.quietStreams.slice(0, QUIET_WARNED)) {
-    const cancelAfter = (q.started ? 1 : FIRST_MESSAGE_IDLE_FACTOR) * c.streamIdleMs;
+    const cancelAfter = (q.started ? 1 : FIRST_MESSAGE_IDLE_FACTOR) * c.streamIdleTimeoutMs;
     warnings.push(
       `Teleport ${q.what} has sent nothing for ${formatDuration(q.quietForMs / 1000)} with its connection up${q.started ? '' : ' (nothing yet: the auth service may still be preparing it)'}; it is cancelled and retried from its cursor after ${formatDuration(cancelAfter / 1000)} of silence (stream-idle-timeout).`,
     );

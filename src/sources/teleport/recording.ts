@@ -39,7 +39,13 @@ export async function streamRecording(r: RecordingDeps, sid: string, e: Entry): 
   const watched = ctx.streams?.track(`session recording ${sid}`);
   try {
     const stream = client.streamSessionEvents(sid, e.state.i, signal);
-    for await (const batch of readBatches<WireEvent>(stream, EXPORT_BATCH_MAX, LINGER_MS, undefined, o.streamIdleMs)) {
+    for await (const batch of readBatches<WireEvent>(
+      stream,
+      EXPORT_BATCH_MAX,
+      LINGER_MS,
+      undefined,
+      o.streamIdleTimeoutMs,
+    )) {
       watched?.received();
       const now = ctx.now();
       const events = batch.map((x) => decodeWireEvent(x, now));

@@ -167,7 +167,7 @@ export function createTeleportSource(options: TeleportSourceOptions, deps: Polle
     // recordings saved in state resume once there is an identity to read them with
     if (!waiting) await s.load();
     ids.begin(o.identity, refreshMs);
-    quiet = warnQuiet(streams, logger, o.streamIdleMs);
+    quiet = warnQuiet(streams, logger, o.streamIdleTimeoutMs);
     st.state = 'running';
     logger.info({ addr: o.addr, mode, startTime: startTime.toISOString(), dryRun }, 'teleport poller started');
     if (waiting) ids.sayExpiredAtStart();

@@ -93,13 +93,13 @@ export class StreamWatch {
 export function warnQuiet(
   streams: StreamWatch,
   logger: Logger,
-  streamIdleMs: number,
+  streamIdleTimeoutMs: number,
 ): { quietMs: number; stop(): void } {
-  const quietMs = Math.min(QUIET_WARN_MS, streamIdleMs / 5);
+  const quietMs = Math.min(QUIET_WARN_MS, streamIdleTimeoutMs / 5);
   const timer = setInterval(
     () => {
       for (const q of streams.newlyQuiet(quietMs)) {
-        const cancelAfter = q.started ? streamIdleMs : streamIdleMs * FIRST_MESSAGE_IDLE_FACTOR;
+        const cancelAfter = q.started ? streamIdleTimeoutMs : streamIdleTimeoutMs * FIRST_MESSAGE_IDLE_FACTOR;
         logger.warn(
           {
             stream: q.what,

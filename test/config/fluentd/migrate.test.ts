@@ -151,7 +151,10 @@ test('every directive of everything.conf, with teleport-event-handler.toml: conf
   assert.equal(c.teleport.startTime?.toISOString(), '2024-05-01T00:00:00.000Z');
   assert.equal(c.teleport.eventsTag, 'test.log');
   assert.equal(c.teleport.sessionTagPrefix, 'session');
-  assert.deepEqual(c.teleport.lock, { enabled: true, failedAttemptsCount: 5, periodMs: 120_000, forMs: 3_600_000 });
+  assert.deepEqual(
+    [c.teleport.lockEnabled, c.teleport.lockFailedAttemptsCount, c.teleport.lockPeriodMs, c.teleport.lockForMs],
+    [true, 5, 120_000, 3_600_000],
+  );
 
   const notes = r.notes;
   const w = (line: number, re: RegExp) => hasNote(notes, 'warn', `everything.conf:${line}`, re);

@@ -11,7 +11,8 @@ import {
   retryHintMs,
 } from '../../../src/sinks/datadog/classify.js';
 import { IntakeNetworkError } from '../../../src/errors.js';
-import { resolveSinkOptions } from '../../../src/sinks/datadog/sink.js';
+import { sinkEndpoint } from '../../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { ConfigError } from '../../../src/errors.js';
 
 const NOW = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -134,27 +135,23 @@ test('auth retries are slow: between base and twice base', () => {
   assert.ok(authRetryDelayMs(30_000, () => 0.999999) < 60_000);
 });
 
-test('sink options are validated once, against the intake limits', () => {
-  const ok = resolveSinkOptions({ apiKey: ' k ', url: 'http://127.0.0.1:1' });
-  assert.equal(ok.apiKey, 'k');
-  assert.equal(ok.batchMaxEntries, 1000);
-  assert.equal(ok.batchMaxBytes, 5_000_000 - 1001);
-  assert.equal(ok.concurrency, 4);
-  assert.equal(ok.compression, 'gzip');
-  assert.ok(Object.isFrozen(ok));
-  assert.equal(resolveSinkOptions({ apiKey: 'k', batchMaxEntries: 10 }).batchMaxBytes, 5_000_000 - 11);
+test('the sink checks what the schema cannot: a key, and room for the array within the payload limit', () => {
+  const ok = { ...sectionDefaults('datadog'), apiKey: 'k', url: 'http://127.0.0.1:1' };
+  assert.equal(sinkEndpoint(ok).intakeBaseUrl, 'http://127.0.0.1:1');
+  assert.equal(sinkEndpoint({ ...ok, url: undefined }).site, 'datadoghq.com');
+  // 1000 logs need 1001 bytes of brackets and commas; 10 need 11
+  assert.doesNotThrow(() => sinkEndpoint({ ...ok, batchMaxBytes: 5_000_000 - 1001 }));
+  assert.doesNotThrow(() => sinkEndpoint({ ...ok, batchMaxEntries: 10, batchMaxBytes: 5_000_000 - 11 }));
   const bad: Array<[object, RegExp]> = [
     [{ apiKey: '' }, /apiKey is missing/],
-    [{ apiKey: 'k', batchMaxEntries: 1001 }, /batchMaxEntries must be a whole number from 1 to 1000/],
-    [{ apiKey: 'k', batchMaxBytes: 5_000_000 }, /batchMaxBytes must be a whole number from 1 to 4998999/],
-    [{ apiKey: 'k', concurrency: 0 }, /concurrency/],
-    [{ apiKey: 'k', compression: 'zstd' }, /compression "zstd" is not supported/],
-    [{ apiKey: 'k', compressionLevel: 10 }, /compressionLevel/],
-    [{ apiKey: 'k', site: 'datadoghq.org' }, /unknown Datadog site/],
+    [{ apiKey: undefined }, /apiKey is missing/],
+    [{ batchMaxBytes: 5_000_000 - 1000 }, /batchMaxBytes must be a whole number from 1 to 4998999/],
+    [{ batchMaxEntries: 10, batchMaxBytes: 5_000_000 - 10 }, /batchMaxBytes must be a whole number from 1 to 4999989/],
+    [{ url: undefined, site: 'datadoghq.org' }, /unknown Datadog site/],
   ];
   for (const [options, re] of bad) {
     assert.throws(
-      () => resolveSinkOptions(options as never),
+      () => sinkEndpoint({ ...ok, ...options }),
       (err: unknown) => err instanceof ConfigError && re.test(err.message),
       re.source,
     );

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeIntake, type FakeIntake } from '../../../src/fakes/intake.js';
 import { createDatadogSink, type DatadogSinkOptions } from '../../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { arrayOverhead } from '../../../src/sinks/datadog/limits.js';
 import type { Spool } from '../../../src/spool/types.js';
 import { auditLogs, expectedIds, receivedIds, recordingLogger, tempSpool, waitFor } from './support.js';
@@ -14,7 +15,7 @@ async function setup(t: import('node:test').TestContext, options: Partial<Datado
   const { spool } = await tempSpool(t);
   const logger = recordingLogger();
   const sink = createDatadogSink(
-    { apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 100, ...options },
+    { ...sectionDefaults('datadog'), apiKey: KEY, url: intake.url, retryInitialMs: 10, retryMaxMs: 100, ...options },
     { spool, logger },
   );
   t.after(async () => {

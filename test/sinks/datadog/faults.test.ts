@@ -4,6 +4,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeIntake, type FakeIntake, type FakeIntakeOptions } from '../../../src/fakes/intake.js';
 import { createDatadogSink, type DatadogSink, type DatadogSinkOptions } from '../../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import type { Spool } from '../../../src/spool/types.js';
 import {
   auditLog,
@@ -42,7 +43,15 @@ async function setup(
   const store = await tempSpool(t);
   const logger = recordingLogger(events);
   const sink = createDatadogSink(
-    { apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 100, authRetryMs: 50, ...options },
+    {
+      ...sectionDefaults('datadog'),
+      apiKey: KEY,
+      url: intake.url,
+      retryInitialMs: 10,
+      retryMaxMs: 100,
+      authRetryMs: 50,
+      ...options,
+    },
     { spool: store.spool, logger, ...(random === undefined ? {} : { random }) },
   );
   t.after(async () => {
@@ -253,7 +262,7 @@ test('stop() cancels requests still in flight at the deadline and acks nothing t
   const again = await reopen();
   const logger = recordingLogger();
   const next = createDatadogSink(
-    { apiKey: KEY, url: intake.url, retryBaseMs: 10, concurrency: 1 },
+    { ...sectionDefaults('datadog'), apiKey: KEY, url: intake.url, retryInitialMs: 10, concurrency: 1 },
     { spool: again, logger },
   );
   t.after(() => next.stop(0));

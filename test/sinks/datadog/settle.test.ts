@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { MemoryLevel } from 'memory-level';
 import { openSpool, type SpoolDb } from '../../../src/spool/spool.js';
 import { createDatadogSink } from '../../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { startFakeIntake } from '../../../src/fakes/intake.js';
 import { interceptBatches } from '../../spool/helpers.js';
 
@@ -22,7 +23,7 @@ test('an ack that fails once is retried: the spool ends empty, nothing stays tak
   const spool = await openSpool({ db: db as unknown as SpoolDb, maxBytes: 1_000_000 });
   const intake = await startFakeIntake();
   const sink = createDatadogSink(
-    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryBaseMs: 10 },
+    { ...sectionDefaults('datadog'), apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryInitialMs: 10 },
     { spool, logger: quiet },
   );
   t.after(async () => {
@@ -47,7 +48,7 @@ test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixi
   const intake = await startFakeIntake();
   intake.inject({ status: 404, times: 3, body: '404 page not found' });
   const sink = createDatadogSink(
-    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, authRetryMs: 20 },
+    { ...sectionDefaults('datadog'), apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, authRetryMs: 20 },
     { spool, logger: quiet },
   );
   t.after(async () => {
@@ -68,7 +69,7 @@ test('a trickle of logs goes out in a few full-ish requests, not one request per
   const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 10_000_000 });
   const intake = await startFakeIntake();
   const sink = createDatadogSink(
-    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 4, batchWaitMs: 200 },
+    { ...sectionDefaults('datadog'), apiKey: 'k'.repeat(32), url: intake.url, concurrency: 4, batchWaitMs: 200 },
     { spool, logger: quiet },
   );
   t.after(async () => {
@@ -103,7 +104,14 @@ test('a spool read that fails for good (damage) stalls delivery visibly: status 
     return take(...args);
   };
   const sink = createDatadogSink(
-    { apiKey: 'k'.repeat(32), url: intake.url, concurrency: 3, retryBaseMs: 10, batchWaitMs: 0 },
+    {
+      ...sectionDefaults('datadog'),
+      apiKey: 'k'.repeat(32),
+      url: intake.url,
+      concurrency: 3,
+      retryInitialMs: 10,
+      batchWaitMs: 0,
+    },
     { spool, logger },
   );
   t.after(async () => {

@@ -8,6 +8,7 @@ import { createCA, createCert } from '../../../src/tls/certs.js';
 import { startFakeIntake } from '../../../src/fakes/intake.js';
 import { IntakeNetworkError, TlsFileError } from '../../../src/errors.js';
 import { createDatadogSink } from '../../../src/sinks/datadog/sink.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { createRequestBuilder } from '../../../src/sinks/datadog/request.js';
 import { resolveIntake } from '../../../src/sinks/datadog/site.js';
 import { NodeHttpTransport } from '../../../src/sinks/datadog/transport.js';
@@ -32,7 +33,7 @@ test('https: the intake certificate is verified; an extra CA file makes a privat
   const first = await tempSpool(t);
   await first.spool.append(auditLogs(0, 10));
   const untrusting = createDatadogSink(
-    { apiKey: KEY, url: intake.url, retryBaseMs: 10, retryCapMs: 50 },
+    { ...sectionDefaults('datadog'), apiKey: KEY, url: intake.url, retryInitialMs: 10, retryMaxMs: 50 },
     { spool: first.spool, logger: recordingLogger() },
   );
   untrusting.start();
@@ -47,7 +48,7 @@ test('https: the intake certificate is verified; an extra CA file makes a privat
   const second = await tempSpool(t);
   await second.spool.append(auditLogs(0, 10));
   const trusting = createDatadogSink(
-    { apiKey: KEY, url: intake.url, extraCaFile: caFile },
+    { ...sectionDefaults('datadog'), apiKey: KEY, url: intake.url, caFile },
     { spool: second.spool, logger: recordingLogger() },
   );
   trusting.start();

@@ -10,6 +10,7 @@ import { createCA, createCert, encryptKey, type CertKeyPem } from '../../../src/
 import { SpoolClosedError, SpoolFullError, TlsFileError } from '../../../src/errors.js';
 import type { SourceRecord } from '../../../src/record.js';
 import { createIngestServer, type IngestOptions, type IngestServer } from '../../../src/sources/http/server.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 
 const T = { timeout: 15_000 };
 const ca = createCA({ commonName: 'CA' });
@@ -42,12 +43,13 @@ async function startServer(
   const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(JSON.parse(s)) });
   const server = createIngestServer(
     {
+      ...sectionDefaults('ingest'),
       host: '127.0.0.1',
       port: 0,
       tls: { ca: ca.cert, cert: serverPem.cert, key: serverPem.key },
       bodyLimit: 64 * 1024,
-      maxDecompressedBytes: 256 * 1024,
-      retryAfterSeconds: 7,
+      maxDecompressed: 256 * 1024,
+      retryAfterMs: 7000,
       ...overrides,
     },
     {
@@ -291,7 +293,7 @@ test('the common mistakes get a 400 that says what is accepted, and binary bodie
 });
 
 test('413 over bodyLimit (with and without content-length) and over the decompressed bound', T, async () => {
-  const h = await startServer(undefined, { bodyLimit: 4096, maxDecompressedBytes: 16384 });
+  const h = await startServer(undefined, { bodyLimit: 4096, maxDecompressed: 16384 });
   const big = JSON.stringify({ pad: 'x'.repeat(8192) });
   const res = await request(h.port, { body: big });
   assert.equal(res.status, 413);
@@ -448,12 +450,13 @@ test(
     for (const passphrase of ['wrong-secret-123', undefined]) {
       const s = createIngestServer(
         {
+          ...sectionDefaults('ingest'),
           host: '127.0.0.1',
           port: 0,
           tls: { ca: ca.cert, cert: serverPem.cert, key: encrypted, passphrase },
           bodyLimit: 1024,
-          maxDecompressedBytes: 1024,
-          retryAfterSeconds: 1,
+          maxDecompressed: 1024,
+          retryAfterMs: 1000,
         },
         { logger: pino({ level: 'silent' }), accept: async () => {} },
       );
@@ -470,12 +473,13 @@ test(
 
     const mismatch = createIngestServer(
       {
+        ...sectionDefaults('ingest'),
         host: '127.0.0.1',
         port: 0,
         tls: { ca: ca.cert, cert: serverPem.cert, key: client.key },
         bodyLimit: 1024,
-        maxDecompressedBytes: 1024,
-        retryAfterSeconds: 1,
+        maxDecompressed: 1024,
+        retryAfterMs: 1000,
       },
       { logger: pino({ level: 'silent' }), accept: async () => {} },
     );

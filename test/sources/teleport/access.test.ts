@@ -170,7 +170,7 @@ test('session recordings and locks refused by the role: errors naming their rule
     times: Infinity,
     details: 'access denied to perform action "create" on "lock"',
   });
-  const source = e.source({ lock: { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0 } });
+  const source = e.source({ lockEnabled: true, lockFailedAttemptsCount: 3, lockPeriodMs: 60_000, lockForMs: 0 });
   await source.start();
   await within(source.done, 20_000, 'export');
   await source.stop();

@@ -46,7 +46,7 @@ test('streams that go silent (connection up, nothing sent) are cancelled after s
     times: 3,
     rpcs: ['ExportUnstructuredEvents', 'StreamUnstructuredSessionEvents'],
   };
-  const source = e.source({ streamIdleMs: 300 });
+  const source = e.source({ streamIdleTimeoutMs: 300 });
   await source.start();
   await within(source.done, 20_000, 'export with stalled streams');
   await source.stop();
@@ -64,7 +64,7 @@ test('a stalled stream is visible before stream-idle-timeout cancels it: a warni
   const e = await env({ dataset: bigDataset() });
   e.fake.faults.stallAfter = { messages: 25, times: 1, rpcs: ['ExportUnstructuredEvents'] };
   // quiet is reported at a fifth of the idle timeout (a minute with the default 5 min)
-  const source = e.source({ streamIdleMs: 2_000 });
+  const source = e.source({ streamIdleTimeoutMs: 2_000 });
   const quiet: string[] = [];
   const watch = setInterval(() => quiet.push(...source.status().quietStreams.map((q) => q.what)), 20);
   await source.start();

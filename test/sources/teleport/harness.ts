@@ -17,6 +17,7 @@ import {
 import { formatIdentityFile } from '../../../src/sources/teleport/identity.js';
 import { createTeleportSource, type PollerDeps, type TeleportSource } from '../../../src/sources/teleport/source.js';
 import type { TeleportSourceOptions } from '../../../src/sources/teleport/options.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { awayFromUtcMidnight } from '../../helpers/clock.js';
 import { captureLogs, type LogCapture } from '../../helpers/logs.js';
 import { tempDir } from '../../helpers/temp.js';
@@ -137,8 +138,9 @@ export async function setup(o: { dataset?: FakeDataset; maxBytes?: number } = {}
     options(extra = {}) {
       const first = fake.dataset.events.length > 0 ? fake.dataset.events.timeAt(0) : Date.now();
       return {
+        ...sectionDefaults('teleport'),
         addr: fake.address,
-        identityFile,
+        identity: identityFile,
         startTime: new Date(Math.floor(first / DAY) * DAY),
         concurrency: 3,
         pollIntervalMs: 100,

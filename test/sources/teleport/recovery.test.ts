@@ -15,6 +15,7 @@ import { createAuditLogClient } from '../../../src/sources/teleport/client.js';
 import { formatIdentityFile, loadIdentity } from '../../../src/sources/teleport/identity.js';
 import { createSessions } from '../../../src/sources/teleport/sessions.js';
 import { resolveOptions } from '../../../src/sources/teleport/options.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { createTeleportSource } from '../../../src/sources/teleport/source.js';
 import { K, StateStore } from '../../../src/sources/teleport/state.js';
 import type { DecodedEvent } from '../../../src/sources/teleport/events.js';
@@ -91,8 +92,10 @@ test('the same upload in two concurrent batches is claimed once; a failed claim 
   const logger = silentLogger;
   const store = new StateStore(spoolDeps(e.spool, logger), logger);
   const options = resolveOptions({
+    ...sectionDefaults('teleport'),
+    exitOnLastEvent: false,
     addr: 'auth:3025',
-    identityFile: e.identityFile,
+    identity: e.identityFile,
     concurrency: 2,
     skipSessionTypes: [],
     sessionRetryBaseMs: 60_000,

@@ -267,8 +267,8 @@ test('N failed logins within the period lock the user (once); fewer, older or dr
     failedLogin('old', now - 2 * DAY + 2),
   ]);
   e.fake.faults.failNextCalls.push({ rpc: 'UpsertLock', code: 14, times: 1 });
-  const lock = { enabled: true, failedAttemptsCount: 3, periodMs: 60_000, forMs: 3600_000 };
-  let source = e.source({ lock, apiVersion: '17.2.0' });
+  const lock = { lockEnabled: true, lockFailedAttemptsCount: 3, lockPeriodMs: 60_000, lockForMs: 3600_000 };
+  let source = e.source({ ...lock, apiVersion: '17.2.0' });
   await source.start();
   await within(source.done, 15_000, 'export');
   await source.stop();
@@ -288,13 +288,13 @@ test('N failed logins within the period lock the user (once); fewer, older or dr
   const e2 = await env();
   const locks2 = addFakeLockService(e2.fake);
   e2.fake.addEvents([failedLogin('gina', now - 3000), failedLogin('gina', now - 2000)]);
-  source = e2.source({ lock: { ...lock, failedAttemptsCount: 2, forMs: 0 } }, { dryRun: true });
+  source = e2.source({ ...lock, lockFailedAttemptsCount: 2, lockForMs: 0 }, { dryRun: true });
   await source.start();
   await within(source.done, 15_000, 'dry run');
   await source.stop();
   assert.equal(locks2.length, 0);
   assert.ok(e2.logs.has(/dry run: would lock/));
-  source = e2.source({ lock: { ...lock, failedAttemptsCount: 2, forMs: 0 } });
+  source = e2.source({ ...lock, lockFailedAttemptsCount: 2, lockForMs: 0 });
   await source.start();
   await within(source.done, 15_000, 'real run');
   await source.stop();

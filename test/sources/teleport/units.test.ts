@@ -17,6 +17,7 @@ import { legacyWindowEnd, wholeSecondBefore } from '../../../src/sources/telepor
 import { readBatches } from '../../../src/sources/teleport/batches.js';
 import { reachesThreshold, createLocker } from '../../../src/sources/teleport/lock.js';
 import { resolveOptions } from '../../../src/sources/teleport/options.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
 import { StateStore, resolveStartTime, K } from '../../../src/sources/teleport/state.js';
 import { Backoff } from '../../../src/backoff.js';
 import type { StateOp } from '../../../src/spool/types.js';
@@ -208,20 +209,22 @@ test('locker: counters of users whose failures can no longer count are pruned; r
   );
 });
 
-test('options: credentials are exclusive and complete; defaults apply; bad values are refused', () => {
-  const o = resolveOptions({ addr: 'auth:3025', identityFile: '/id' });
+test('options: credentials are exclusive and complete; the lock is resolved from its settings', () => {
+  const base = { ...sectionDefaults('teleport'), exitOnLastEvent: false, addr: 'auth:3025' };
+  const o = resolveOptions({ ...base, identity: '/id' });
+  assert.deepEqual(o.identity, { identityFile: '/id' });
   assert.equal(o.pollIntervalMs, 16_000);
-  assert.deepEqual(o.skipSessionTypes, ['print']);
-  assert.equal(o.eventsTag, 'events.log');
-  assert.equal(o.lock.failedAttemptsCount, 3);
+  assert.deepEqual(o.lock, { enabled: false, failedAttemptsCount: 3, periodMs: 60_000, forMs: 0 });
+  assert.equal(o.retryBaseMs, 1_000, 'what is not a setting keeps its own default');
   assert.ok(Object.isFrozen(o));
-  assert.equal(resolveOptions({ addr: 'a:1', identityFile: '/id', lock: { enabled: true } }).lock.periodMs, 60_000);
-  assert.throws(() => resolveOptions({ addr: 'auth:3025' }), ConfigError);
-  assert.throws(() => resolveOptions({ addr: 'auth:3025', identityFile: '/id', certFile: '/c' }), /exclusive/);
-  assert.throws(() => resolveOptions({ addr: 'auth:3025', certFile: '/c', keyFile: '/k' }), /all three/);
-  assert.throws(() => resolveOptions({ addr: 'auth', identityFile: '/id' }), /host:port/);
-  assert.throws(() => resolveOptions({ addr: 'a:1', identityFile: '/id', concurrency: 0 }), /concurrency/);
-  assert.throws(() => resolveOptions({ addr: 'a:1', identityFile: '/id', startTime: new Date('nope') }), /start-time/);
+  const locked = resolveOptions({ ...base, identity: '/id', lockEnabled: true, lockPeriodMs: 120_000 });
+  assert.deepEqual(locked.lock, { enabled: true, failedAttemptsCount: 3, periodMs: 120_000, forMs: 0 });
+  const files = resolveOptions({ ...base, cert: '/c', key: '/k', ca: '/ca' });
+  assert.deepEqual(files.identity, { certFile: '/c', keyFile: '/k', caFile: '/ca' });
+  assert.throws(() => resolveOptions(base), ConfigError);
+  assert.throws(() => resolveOptions({ ...base, identity: '/id', cert: '/c' }), /exclusive/);
+  assert.throws(() => resolveOptions({ ...base, cert: '/c', key: '/k' }), /all three/);
+  assert.throws(() => resolveOptions({ ...base, addr: 'auth', identity: '/id' }), /host:port/);
 });
 
 function memDeps() {
