@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyHeapGrowingPercent } from '../../src/runtime.js';
+import { applyHeapGrowingPercent } from '../src/runtime.js';
 
 test('heap growing percent: applied unless node was started with the flag', () => {
   assert.equal(applyHeapGrowingPercent(50, { execArgv: [], nodeOptions: undefined }), 50);
