@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPipeline, DryRunState, openStorage, planBatch, POLICY, type SourceName } from '../src/pipeline.js';
 import { createRouter } from '../src/router/router.js';
+import { sectionDefaults } from '../src/config/sections.js';
 import { openSpool } from '../src/spool/spool.js';
 import { StateStore } from '../src/sources/teleport/state.js';
 import { DecodeError, DryRunNotKeptError } from '../src/errors.js';
@@ -25,6 +26,7 @@ const tempDir = (): string => {
 // routing.unmatched = reject, so that the poller's own "drop" is what keeps its unmatched records out of a 400
 const router = () =>
   createRouter({
+    ...sectionDefaults('routing'),
     rules: [
       { pattern: 'app.**', type: 'datadog' },
       { pattern: 'noise.**', type: 'null' },

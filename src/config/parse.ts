@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { MATCH_SETTINGS, type Setting } from './schema.js';
 import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest } from './values.js';
 import type { MatchRule } from '../router/router.js';
+import { TRUNCATED_KEY } from '../router/truncate.js';
 
 export type Origin = { where: string; base: string };
 
@@ -105,10 +106,21 @@ export function parseMatchTables(tables: unknown[], filePath: string): MatchRule
     set('tags', tags);
     set('hostname', str('hostname'));
     set('includeTagKey', includeTagKey);
-    set('tagKey', str('tag-key'));
-    set('timestampKey', str('timestamp-key'));
+    set('tagKey', recordKey(str('tag-key'), `${at}: key "tag-key"`, false));
+    set('timestampKey', recordKey(str('timestamp-key'), `${at}: key "timestamp-key"`, true));
     return rule;
   });
+}
+
+// a key that would hit Object.prototype (`constructor`, `__proto__`) reads as present on every record
+function recordKey(k: string | undefined, at: string, emptyOk: boolean): string | undefined {
+  if (k === undefined) return undefined;
+  if (k === '' && !emptyOk) throw new ConfigError(`${at}: must not be empty (leave it out for the default)`);
+  if (k in Object.prototype)
+    throw new ConfigError(`${at}: ${JSON.stringify(k)} is a JavaScript built-in: pick another`);
+  if (k === TRUNCATED_KEY)
+    throw new ConfigError(`${at}: ${JSON.stringify(k)} is the forwarder's own key: pick another`);
+  return k;
 }
 
 export function tagFromUrl(url: string, origin: Origin): string {

@@ -11,6 +11,7 @@ import { encode } from '@msgpack/msgpack';
 import { DecodeError } from '../../src/errors.js';
 import { decodeRequest, tagFromPath, MAX_TAG_LENGTH, type DecodeInput } from '../../src/sources/http/decode.js';
 import { createRouter } from '../../src/router/router.js';
+import { sectionDefaults } from '../../src/config/sections.js';
 import { createPrng, seedFromEnv, type Prng } from '../helpers/prng.js';
 
 const MAX = 256 * 1024; // decompressed bound used here
@@ -18,6 +19,7 @@ const MAX_LOG = 64 * 1024;
 const CASES = Number(process.env.TDF_FUZZ_CASES ?? 3000);
 
 const router = createRouter({
+  ...sectionDefaults('routing'),
   rules: [
     { pattern: 'session.*.log', type: 'datadog', source: 'teleport', includeTagKey: true },
     { pattern: 'drop.**', type: 'null' },

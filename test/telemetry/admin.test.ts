@@ -57,7 +57,12 @@ test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http',
   t.after(async () => {
     if (spoolOpen) await spool.close();
   });
-  const router = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h' });
+  const router = createRouter({
+    ...sectionDefaults('routing'),
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+  });
   const teleport = teleportStatus();
   const sources: StatusSources = {
     config,

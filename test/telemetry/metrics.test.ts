@@ -31,6 +31,7 @@ test('exposition holds the expected series, read from the components at scrape t
   const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
   const router = createRouter({
+    ...sectionDefaults('routing'),
     rules: [
       { pattern: 'drop.**', type: 'null' },
       { pattern: '**', type: 'datadog', source: 'teleport' },

@@ -76,7 +76,12 @@ export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now
  * run over a fresh DryRunState, as openStorage gives with no storage yet
  */
 export function pipelinePort(logger: Logger, hook: EmitHook = {}, spool?: Spool): PollerPort {
-  const router = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h' });
+  const router = createRouter({
+    ...sectionDefaults('routing'),
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+  });
   const port = createPipeline({
     router,
     spool: hook.dryRun || !spool ? new DryRunState(1 << 20) : spool,
