@@ -8,6 +8,9 @@ import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createMetrics, foldTag } from '../../src/telemetry/metrics.js';
 import { ingestStats, sample, series, silentLogger, teleportStatus, tempDir, waitFor } from './support.js';
 
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
+
 test('foldTag folds session ids and id-like segments, keeps names', () => {
   const cases: Array<[string, string, string?]> = [
     ['session.6a3bd1d2-9f3e-4c5a-8d0e-1b2c3d4e5f60.log', 'session.*.log'],
@@ -28,7 +31,7 @@ test('foldTag folds session ids and id-like segments, keeps names', () => {
 test('exposition holds the expected series, read from the components at scrape time', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
   let clock = Date.parse('2024-05-01T12:00:00Z');
-  const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
   const router = createRouter({
     ...sectionDefaults('routing'),
@@ -178,7 +181,7 @@ test('latency hooks fill the histograms by status code', async () => {
 test('sink counters follow a real delivery to a Datadog-compatible intake', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
   const intake = await startFakeIntake({ apiKeys: ['right-key-000000'] });
-  const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 10 * 1024 * 1024 });
   const sink = createDatadogSink(
     { ...sectionDefaults('datadog'), apiKey: 'right-key-000000', url: intake.url, retryInitialMs: 5, retryMaxMs: 20 },
     { spool, logger: silentLogger },
