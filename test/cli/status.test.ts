@@ -182,7 +182,7 @@ test("runStatus asks the running forwarder's admin api", async (t) => {
   const admin = createAdminServer(
     { host: '127.0.0.1', port: 0 },
     {
-      metrics: createMetrics(sources, { defaultMetrics: false }),
+      metrics: createMetrics(sources, { sessionTagPrefix: 'session', defaultMetrics: false }),
       health: () => healthReport(sources),
       status: () => statusDoc(sources),
       logger: silentLogger,

@@ -76,7 +76,7 @@ test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http',
     ingestAddress: () => ({ host: '127.0.0.1', port: 8888 }),
     teleport: () => teleport,
   };
-  const metrics = createMetrics(sources);
+  const metrics = createMetrics(sources, { sessionTagPrefix: 'session' });
   const port = await startAdmin(
     t,
     createAdminServer(
@@ -181,7 +181,7 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
     createAdminServer(
       { host: '127.0.0.1', port: 0 },
       {
-        metrics: createMetrics(sources, { defaultMetrics: false }),
+        metrics: createMetrics(sources, { sessionTagPrefix: 'session', defaultMetrics: false }),
         health: () => healthReport(sources),
         status: () => statusDoc(sources),
         logger: silentLogger,
