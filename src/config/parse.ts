@@ -1,6 +1,6 @@
 // a setting's value, or a [[match]] table, checked against the schema; errors name where the value came from
 import { ConfigError } from '../errors.js';
-import { MATCH_SETTINGS, type Setting } from './schema.js';
+import { MATCH_SETTINGS, matchDefault, type Setting } from './schema.js';
 import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest } from './values.js';
 import type { MatchRule } from '../router/router.js';
 import { TRUNCATED_KEY } from '../router/truncate.js';
@@ -79,7 +79,7 @@ export function parseMatchTables(tables: unknown[], filePath: string): MatchRule
       throw new ConfigError(
         `${at}: key "pattern" is required (a Fluentd tag pattern like "test.log" or "session.*.log")`,
       );
-    const type = str('type') ?? 'datadog';
+    const type = str('type') ?? matchDefault('type');
     if (type !== 'datadog' && type !== 'null')
       throw new ConfigError(`${at}: key "type": expected "datadog" or "null", got "${type}"`);
     let tags: string[] | undefined;

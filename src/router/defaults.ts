@@ -2,8 +2,6 @@
 
 export const ROUTER_DEFAULTS = Object.freeze({
   maxLogBytes: 1_000_000, // bytes; Datadog truncates larger logs
-  tagKey: 'tag',
-  timestampKey: '@timestamp',
   unmatchedWarnIntervalMs: 10_000, // at most one "no rule matched" warning per interval
   unmatchedTagsTracked: 1000, // distinct tags counted between two warnings; the tag comes from clients
   tagCharsShown: 200, // longer tags are cut in warnings and reasons (an http path can be long)
