@@ -10,7 +10,7 @@
 import { ConfigError } from '../errors.js';
 import type { Section } from '../config/sections.js';
 import type { SourceRecord } from '../record.js';
-import { MIN_FIT_BYTES, fitJson, TRUNCATED_KEY } from './truncate.js';
+import { MIN_FIT_BYTES, fitJson } from './truncate.js';
 import { LogInterval } from '../log.js';
 import { ROUTER_DEFAULTS } from './defaults.js';
 import { compileRule, type CompiledRule, type MatchRule } from './rules.js';
