@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 import { createFilterChain, type FilterSpec } from '../src/filter/chain.js';
 import { createRouter } from '../src/router/router.js';
+import { sectionDefaults } from '../src/config/sections.js';
 import { DEFAULT_MATCH } from '../src/config/schema.js';
 import { generatedDataset } from '../src/fakes/teleport.js';
 import type { SourceRecord } from '../src/record.js';
@@ -112,7 +113,12 @@ function records(): { ingest: SourceRecord[]; poller: SourceRecord[] } {
 // ns per event of filters + router over all records, in batches as emit sees them
 function pass(recs: SourceRecord[], specs: FilterSpec[]): number {
   const chain = createFilterChain(specs, { hostname: 'bench' });
-  const router = createRouter({ rules: DEFAULT_MATCH.map((m) => ({ ...m })), unmatched: 'drop', hostname: 'bench' });
+  const router = createRouter({
+    ...sectionDefaults('routing'),
+    rules: DEFAULT_MATCH.map((m) => ({ ...m })),
+    unmatched: 'drop',
+    hostname: 'bench',
+  });
   let sink = 0;
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < recs.length; i += BATCH) {

@@ -84,14 +84,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
   let teleport: TeleportSource | undefined;
   let backfill: BackfillManager | undefined;
 
-  const router = createRouter({
-    rules: config.routing.rules,
-    unmatched: config.routing.unmatched,
-    hostname: config.hostname,
-    oldTimestamps: config.routing.oldTimestamps,
-    maxAgeMs: config.routing.maxAgeMs,
-    logger,
-  });
+  const router = createRouter({ ...config.routing, hostname: config.hostname, logger });
 
   // fluentd's <filter>s: ${hostname} is the machine's name, as fluentd's Socket.gethostname
   const filters = createFilterChain(config.filters, { hostname: osHostname(), logger });

@@ -181,8 +181,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
 export interface StorageOptions {
   storage: string;
   maxBytes: number;
-  /** background sync of appends acknowledged once written (ingest.ack = written) */
-  syncIntervalMs?: number;
+  /** background sync of appends acknowledged once written (ingest.ack = written): ingest.sync-interval */
+  syncIntervalMs: number;
   dryRun: boolean;
   /** a start-time was given on the command line or in the environment (for a dry run beside a running forwarder) */
   startTimeGiven: boolean;
@@ -211,7 +211,7 @@ export async function openStorage(o: StorageOptions): Promise<{ spool: Spool; dr
   }
   let real: Spool;
   try {
-    real = await openSpool({ path: storage, maxBytes, logger });
+    real = await openSpool({ path: storage, maxBytes, syncIntervalMs: o.syncIntervalMs, logger });
   } catch (err) {
     if (levelCode(err) !== 'LEVEL_LOCKED') throw err;
     logger.warn(

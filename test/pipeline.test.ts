@@ -6,6 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPipeline, DryRunState, openStorage, planBatch, POLICY, type SourceName } from '../src/pipeline.js';
 import { createRouter } from '../src/router/router.js';
+import { sectionDefaults } from '../src/config/sections.js';
 import { openSpool } from '../src/spool/spool.js';
 import { StateStore } from '../src/sources/teleport/state.js';
 import { DecodeError, DryRunNotKeptError } from '../src/errors.js';
@@ -13,6 +14,9 @@ import type { SourceRecord } from '../src/record.js';
 import type { Spool, StateOp } from '../src/spool/types.js';
 import { captureLogs } from './helpers/logs.js';
 import { tempDir as makeTempDir } from './helpers/temp.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -25,6 +29,7 @@ const tempDir = (): string => {
 // routing.unmatched = reject, so that the poller's own "drop" is what keeps its unmatched records out of a 400
 const router = () =>
   createRouter({
+    ...sectionDefaults('routing'),
     rules: [
       { pattern: 'app.**', type: 'datadog' },
       { pattern: 'noise.**', type: 'null' },
@@ -81,7 +86,7 @@ const TABLE: Array<[SourceName, Case, boolean, Expect]> = [
 
 for (const [source, kind, dryRun, want] of TABLE) {
   test(`${source} x ${kind} x ${dryRun ? 'dry run' : 'real run'}`, async () => {
-    const real = await openSpool({ path: join(tempDir(), 'spool'), maxBytes: 1 << 20 });
+    const real = await openSpool({ syncIntervalMs: SYNC_MS, path: join(tempDir(), 'spool'), maxBytes: 1 << 20 });
     const dry = new DryRunState(1 << 20);
     const logs = captureLogs();
     let observed = 0;
@@ -146,7 +151,7 @@ test('planBatch: a real run stops at the first rejected record; a dry run counts
 });
 
 test('filters run on the batch before the router, in order', async () => {
-  const real = await openSpool({ path: join(tempDir(), 'spool'), maxBytes: 1 << 20 });
+  const real = await openSpool({ syncIntervalMs: SYNC_MS, path: join(tempDir(), 'spool'), maxBytes: 1 << 20 });
   const seen: string[] = [];
   const p = createPipeline({
     router: router(),
@@ -172,7 +177,7 @@ test('filters run on the batch before the router, in order', async () => {
 });
 
 async function storeWithState(path: string, ops: StateOp[]): Promise<void> {
-  const s = await openSpool({ path, maxBytes: 1 << 20 });
+  const s = await openSpool({ syncIntervalMs: SYNC_MS, path, maxBytes: 1 << 20 });
   await s.putState(ops);
   await s.close();
 }
@@ -182,6 +187,7 @@ test('dry run writes nothing but remembers its own progress, from the cursors in
   await storeWithState(path, [{ type: 'put', key: 'teleport/old', value: 'o' }]);
   const logs = captureLogs();
   const { spool } = await openStorage({
+    syncIntervalMs: SYNC_MS,
     storage: path,
     maxBytes: 1 << 20,
     dryRun: true,
@@ -194,7 +200,7 @@ test('dry run writes nothing but remembers its own progress, from the cursors in
   await store.put([{ type: 'del', key: 'teleport/old' }]);
   assert.equal(await store.get('teleport/x'), '1');
   assert.deepEqual(await store.list('teleport/'), [{ key: 'teleport/x', value: '1' }]);
-  const after = await openSpool({ path, maxBytes: 1 << 20 });
+  const after = await openSpool({ syncIntervalMs: SYNC_MS, path, maxBytes: 1 << 20 });
   assert.deepEqual(
     await after.listState('teleport/'),
     [{ key: 'teleport/old', value: 'o' }],
@@ -206,13 +212,27 @@ test('dry run writes nothing but remembers its own progress, from the cursors in
 
 test('dry run beside a running forwarder: from now unless a start-time was given; the storage stays locked', async () => {
   const path = join(tempDir(), 'spool');
-  const running: Spool = await openSpool({ path, maxBytes: 1 << 20 });
+  const running: Spool = await openSpool({ syncIntervalMs: SYNC_MS, path, maxBytes: 1 << 20 });
   await running.putState([{ type: 'put', key: 'teleport/x', value: 'c' }]);
   const logs = captureLogs();
-  const from = await openStorage({ storage: path, maxBytes: 1 << 20, dryRun: true, startTimeGiven: false, ...logs });
+  const from = await openStorage({
+    syncIntervalMs: SYNC_MS,
+    storage: path,
+    maxBytes: 1 << 20,
+    dryRun: true,
+    startTimeGiven: false,
+    ...logs,
+  });
   assert.equal(from.dryRunFrom, 'now');
   assert.deepEqual(await from.spool.listState('teleport/'), []);
-  const given = await openStorage({ storage: path, maxBytes: 1 << 20, dryRun: true, startTimeGiven: true, ...logs });
+  const given = await openStorage({
+    syncIntervalMs: SYNC_MS,
+    storage: path,
+    maxBytes: 1 << 20,
+    dryRun: true,
+    startTimeGiven: true,
+    ...logs,
+  });
   assert.equal(given.dryRunFrom, undefined);
   assert.ok(logs.lines.some((l) => /in use by a running forwarder/.test(String(l.msg))));
   assert.equal(await running.getState('teleport/x'), 'c');
@@ -223,6 +243,7 @@ test('dry run with no storage yet creates none', async () => {
   const path = join(tempDir(), 'none');
   const logs = captureLogs();
   const { spool } = await openStorage({
+    syncIntervalMs: SYNC_MS,
     storage: path,
     maxBytes: 1 << 20,
     dryRun: true,

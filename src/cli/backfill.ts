@@ -20,7 +20,7 @@ import {
 import { openSpool } from '../spool/spool.js';
 import type { Spool } from '../spool/types.js';
 import { pino } from 'pino';
-import { hasStore, isLocked, type Output } from './status.js';
+import { hasStore, isLocked, spoolSettingsOf, type Output } from './status.js';
 import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
 import { clean } from '../format.js';
 import type { StatusDoc } from '../telemetry/status.js';
@@ -93,7 +93,7 @@ export async function runBackfill(o: RunBackfillOptions): Promise<number> {
       if (o.action === 'run') app = await startApp(config, { logger, backfillOnly: true });
       // ls and cancel read what is there: a missing storage is not created (the forwarder may run elsewhere)
       else if (hasStore(config.storage))
-        jobs = storedJobsOf(await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes }), config);
+        jobs = storedJobsOf(await openSpool({ path: config.storage, ...spoolSettingsOf(config) }), config);
     } catch (err) {
       if (!isLocked(err)) throw err;
     }

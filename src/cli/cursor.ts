@@ -8,7 +8,7 @@ import { openSpool } from '../spool/spool.js';
 import { PREFIX } from '../sources/teleport/state.js';
 import { liveCursor, planCursorMove, type CursorMove, type LiveCursor } from '../backfill/cursor.js';
 import { parseWhen } from '../backfill/range.js';
-import { hasStore, isLocked, type Output } from './status.js';
+import { hasStore, isLocked, spoolSettingsOf, type Output } from './status.js';
 import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
 import { clean } from '../format.js';
 
@@ -76,7 +76,7 @@ export async function runCursor(o: RunCursorOptions): Promise<number> {
 async function backend(o: RunCursorOptions, config: Readonly<Config>, now: () => number): Promise<CursorBackend> {
   if (o.url === undefined && hasStore(config.storage)) {
     try {
-      const spool = await openSpool({ path: config.storage, maxBytes: config.spool.maxBytes });
+      const spool = await openSpool({ path: config.storage, ...spoolSettingsOf(config) });
       return {
         via: `${config.storage} (opened directly: the forwarder is not running)`,
         show: async () => liveCursor(await spool.listState(PREFIX)),

@@ -15,7 +15,15 @@ import { clean, formatBytes, formatDuration } from '../format.js';
 import { spoolWarnings, walWarnings } from '../spool/health.js';
 import type { StatusDoc } from '../telemetry/status.js';
 import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
-import { hasStore, isLocked, readStorage, renderDiskStatus, type DiskStatus, type Output } from './status.js';
+import {
+  hasStore,
+  isLocked,
+  readStorage,
+  renderDiskStatus,
+  spoolSettingsOf,
+  type DiskStatus,
+  type Output,
+} from './status.js';
 
 export type SpoolAction = 'stats' | 'ls' | 'replay' | 'purge' | 'repair';
 
@@ -63,7 +71,7 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
   const request = checkRequest(o, now());
   const config = loadConfig({ file: o.configFile, env: o.env, flags: o.flags, partial: true });
   const storage = config.storage;
-  if (o.action === 'repair') return runRepair(o.out, storage, config.spool.maxBytes, now);
+  if (o.action === 'repair') return runRepair(o.out, storage, spoolSettingsOf(config), now);
   const base = o.url !== undefined ? normalizeBaseUrl(o.url) : adminBaseUrl(config);
 
   let backend: Backend | undefined;
@@ -81,7 +89,7 @@ export async function runSpool(o: RunSpoolOptions): Promise<number> {
   }
   if (!backend) {
     try {
-      backend = localBackend(await openSpool({ path: storage, maxBytes: config.spool.maxBytes }), storage, now);
+      backend = localBackend(await openSpool({ path: storage, ...spoolSettingsOf(config) }), storage, now);
     } catch (err) {
       if (!isLocked(err)) throw err;
       const viaAdmin = askAdmin ? await adminBackend(base, storage, now) : undefined;
@@ -244,7 +252,12 @@ function writeStats(out: Output, via: string, s: SpoolStats & { oldestAgeSeconds
  * `spool repair`: copy aside, repair, then open the store the way `start` does and say what it holds now. exit 0
  * when it opens; a StorageError (exit 2) with the reason and the copy's path when it still does not
  */
-async function runRepair(out: Output, storage: string, maxBytes: number, now: () => number): Promise<number> {
+async function runRepair(
+  out: Output,
+  storage: string,
+  spoolSettings: ReturnType<typeof spoolSettingsOf>,
+  now: () => number,
+): Promise<number> {
   const r = await repairStorage(storage, new Date(now()));
   out.write(`copied ${clean(r.storage)} as it was to ${clean(r.backup)}\n`);
   out.write(
@@ -253,7 +266,7 @@ async function runRepair(out: Output, storage: string, maxBytes: number, now: ()
   );
   let disk: DiskStatus;
   try {
-    disk = await readStorage(r.storage, maxBytes, 'spool repair', now());
+    disk = await readStorage(r.storage, spoolSettings, 'spool repair', now());
   } catch (err) {
     if (levelCode(err) === 'LEVEL_LOCKED') {
       throw new StorageError(

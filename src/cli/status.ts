@@ -85,7 +85,7 @@ export async function runStatus(o: RunStatusOptions): Promise<number> {
 
   let disk: DiskStatus;
   try {
-    disk = await readStorage(config.storage, config.spool.maxBytes, adminApi, now());
+    disk = await readStorage(config.storage, spoolSettingsOf(config), adminApi, now());
   } catch (err) {
     if (isLocked(err)) {
       throw new StorageError(
@@ -119,13 +119,18 @@ export function hasStore(dir: string): boolean {
 }
 
 /** open the spool read-mostly (open scans, writes nothing of its own), summarize, close. throws StorageError */
-export async function readStorage(dir: string, maxBytes: number, adminApi: string, now: number): Promise<DiskStatus> {
+export async function readStorage(
+  dir: string,
+  spoolSettings: { maxBytes: number; syncIntervalMs: number },
+  adminApi: string,
+  now: number,
+): Promise<DiskStatus> {
   if (!hasStore(dir)) {
     throw new StorageError(
       `nothing to read: the ${adminApi}, and there is no spool in ${dir} (wrong --storage or --config?)`,
     );
   }
-  const spool = await openSpool({ path: dir, maxBytes });
+  const spool = await openSpool({ path: dir, ...spoolSettings });
   try {
     const stats = spool.stats();
     const rows = await spool.listState(PREFIX);
@@ -330,4 +335,9 @@ function pushWarnings(lines: string[], warnings: readonly string[]): void {
   if (warnings.length === 0) return;
   lines.push('warnings:');
   for (const w of warnings) lines.push(`  ! ${clean(w)}`);
+}
+
+/** what opening the spool takes from the config: its bound and the background sync of written appends */
+export function spoolSettingsOf(config: Readonly<Config>): { maxBytes: number; syncIntervalMs: number } {
+  return { maxBytes: config.spool.maxBytes, syncIntervalMs: config.ingest.syncIntervalMs };
 }

@@ -1,8 +1,9 @@
 // a setting's value, or a [[match]] table, checked against the schema; errors name where the value came from
 import { ConfigError } from '../errors.js';
-import { MATCH_SETTINGS, type Setting } from './schema.js';
+import { MATCH_SETTINGS, matchDefault, type Setting } from './schema.js';
 import { parseBool, parseBytes, parseDuration, parseInt10, parseList, parseTime, closest } from './values.js';
 import type { MatchRule } from '../router/router.js';
+import { TRUNCATED_KEY } from '../router/truncate.js';
 
 export type Origin = { where: string; base: string };
 
@@ -78,7 +79,7 @@ export function parseMatchTables(tables: unknown[], filePath: string): MatchRule
       throw new ConfigError(
         `${at}: key "pattern" is required (a Fluentd tag pattern like "test.log" or "session.*.log")`,
       );
-    const type = str('type') ?? 'datadog';
+    const type = str('type') ?? matchDefault('type');
     if (type !== 'datadog' && type !== 'null')
       throw new ConfigError(`${at}: key "type": expected "datadog" or "null", got "${type}"`);
     let tags: string[] | undefined;
@@ -105,10 +106,21 @@ export function parseMatchTables(tables: unknown[], filePath: string): MatchRule
     set('tags', tags);
     set('hostname', str('hostname'));
     set('includeTagKey', includeTagKey);
-    set('tagKey', str('tag-key'));
-    set('timestampKey', str('timestamp-key'));
+    set('tagKey', recordKey(str('tag-key'), `${at}: key "tag-key"`, false));
+    set('timestampKey', recordKey(str('timestamp-key'), `${at}: key "timestamp-key"`, true));
     return rule;
   });
+}
+
+// a key that would hit Object.prototype (`constructor`, `__proto__`) reads as present on every record
+function recordKey(k: string | undefined, at: string, emptyOk: boolean): string | undefined {
+  if (k === undefined) return undefined;
+  if (k === '' && !emptyOk) throw new ConfigError(`${at}: must not be empty (leave it out for the default)`);
+  if (k in Object.prototype)
+    throw new ConfigError(`${at}: ${JSON.stringify(k)} is a JavaScript built-in: pick another`);
+  if (k === TRUNCATED_KEY)
+    throw new ConfigError(`${at}: ${JSON.stringify(k)} is the forwarder's own key: pick another`);
+  return k;
 }
 
 export function tagFromUrl(url: string, origin: Origin): string {

@@ -17,7 +17,7 @@ import { FORWARD_SETTINGS } from './schema/forward.js';
 import type { Setting } from './schema/setting.js';
 
 export type { Setting, ValueType } from './schema/setting.js';
-export { MATCH_SETTINGS, FILTER_SETTINGS, DEFAULT_MATCH } from './schema/tables.js';
+export { MATCH_SETTINGS, FILTER_SETTINGS, DEFAULT_MATCH, matchDefault } from './schema/tables.js';
 export type { MatchSetting, FilterSetting } from './schema/tables.js';
 
 const ROWS = [

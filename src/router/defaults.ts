@@ -2,12 +2,9 @@
 
 export const ROUTER_DEFAULTS = Object.freeze({
   maxLogBytes: 1_000_000, // bytes; Datadog truncates larger logs
-  tagKey: 'tag',
-  timestampKey: '@timestamp',
   unmatchedWarnIntervalMs: 10_000, // at most one "no rule matched" warning per interval
   unmatchedTagsTracked: 1000, // distinct tags counted between two warnings; the tag comes from clients
   tagCharsShown: 200, // longer tags are cut in warnings and reasons (an http path can be long)
-  maxAgeMs: 17 * 3_600_000, // datadog indexes logs up to 18 h old as current; keep a margin
   originalTimestampKey: 'original_timestamp',
   oldLogIntervalMs: 60_000, // the first old event is logged at once, the rest at most once a minute with their count
 });

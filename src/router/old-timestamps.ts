@@ -18,7 +18,7 @@ export interface OldTimestampCounts {
 }
 
 export interface OldTimestampsOptions {
-  policy: OldTimestampPolicy | undefined;
+  policy: OldTimestampPolicy;
   maxAgeMs: number;
   /** counted into, and their totals logged: the router's own stats object */
   stats: OldTimestampCounts;

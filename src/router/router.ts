@@ -8,8 +8,9 @@
 // policy for events past datadog's indexing window; this module runs them per record and keeps the counts.
 
 import { ConfigError } from '../errors.js';
+import type { Section } from '../config/sections.js';
 import type { SourceRecord } from '../record.js';
-import { MIN_FIT_BYTES, fitJson, TRUNCATED_KEY } from './truncate.js';
+import { MIN_FIT_BYTES, fitJson } from './truncate.js';
 import { LogInterval } from '../log.js';
 import { ROUTER_DEFAULTS } from './defaults.js';
 import { compileRule, type CompiledRule, type MatchRule } from './rules.js';
@@ -30,12 +31,12 @@ export { ROUTER_DEFAULTS } from './defaults.js';
 export { isoTime } from './serialize.js';
 export type { MatchRule } from './rules.js';
 
-export interface RouterOptions {
+/** the routing section of the config as it is (sections.ts), with what is not config */
+export type RouterOptions = Section<'routing'> & {
+  /** the `[[match]]` rules, checked by the config loader */
   rules: MatchRule[];
-  /** drop: count + rate-limited warn (like fluentd). reject: RouteResult kind 'reject' */
-  unmatched: 'drop' | 'reject';
   hostname: string;
-  /** default 1_000_000 (Datadog's per-log limit) */
+  /** bytes; default ROUTER_DEFAULTS.maxLogBytes (Datadog's per-log limit): not a setting, tests lower it */
   maxLogBytes?: number;
   /** for the warn rate limit and the age of events */
   now?: () => number;
@@ -44,16 +45,8 @@ export interface RouterOptions {
    * setTimeout, so the pending line never keeps the process alive (flush() logs it at stop)
    */
   setTimer?: (fn: () => void, ms: number) => () => void;
-  /**
-   * events older than maxAgeMs (Datadog does not index logs over 18 h old as current): restamp sends them with
-   * the timestamp key set to now and the event time kept in `original_timestamp`; keep sends them as they are;
-   * drop drops them. unset: no age check (the app sets the configured policy).
-   */
-  oldTimestamps?: 'restamp' | 'keep' | 'drop';
-  /** default 17 h: a margin under datadog's 18 h */
-  maxAgeMs?: number;
   logger?: { warn(obj: object, msg: string): void; info?(obj: object, msg: string): void };
-}
+};
 
 export type RouteResult =
   | { kind: 'send'; value: string; rule: number }
@@ -89,7 +82,7 @@ export interface Router {
 }
 
 export function createRouter(options: RouterOptions): Router {
-  const o = validateOptions(options);
+  const o = checkOptions(options);
   const rules = o.rules.map((r, i) => compileRule(r, i, o.hostname));
   const maxLogBytes = o.maxLogBytes ?? ROUTER_DEFAULTS.maxLogBytes;
   const warn = o.logger ? o.logger.warn.bind(o.logger) : undefined;
@@ -106,7 +99,7 @@ export function createRouter(options: RouterOptions): Router {
     oldKept: 0,
     oldDropped: 0,
   };
-  const maxAgeMs = o.maxAgeMs ?? ROUTER_DEFAULTS.maxAgeMs;
+  const maxAgeMs = o.maxAgeMs;
   const oldPolicy = o.oldTimestamps;
   const oldTimestamps = createOldTimestamps({
     policy: oldPolicy,
@@ -199,7 +192,7 @@ export function createRouter(options: RouterOptions): Router {
           return { kind: 'drop', reason: 'null-rule', rule: i };
         }
         const r = rule.resolve ? rule.resolve(rec) : rule;
-        if (oldPolicy !== undefined && maxAgeMs > 0 && typeof rec.time === 'number') {
+        if (maxAgeMs > 0 && typeof rec.time === 'number') {
           const t = now();
           if (t - rec.time > maxAgeMs) {
             const action = old(rec, t);
@@ -221,15 +214,12 @@ function shortTag(tag: string): string {
   return tag.length <= max ? tag : `${tag.slice(0, max)}…`;
 }
 
-function validateOptions(options: RouterOptions): RouterOptions {
+// the config values (rules, unmatched, old-timestamps, max-age) were checked by the loader; what is checked here
+// is not config
+function checkOptions(options: RouterOptions): RouterOptions {
   const fail = (msg: string): never => {
     throw new ConfigError(`router: ${msg}`);
   };
-  if (typeof options !== 'object' || options === null) fail('options must be an object');
-  if (!Array.isArray(options.rules)) fail('rules must be an array of <match> rules');
-  if (options.unmatched !== 'drop' && options.unmatched !== 'reject') {
-    fail(`unmatched must be "drop" or "reject", got ${JSON.stringify(options.unmatched)}`);
-  }
   if (typeof options.hostname !== 'string') fail('hostname must be a string');
   const max = options.maxLogBytes;
   if (max !== undefined && (!Number.isSafeInteger(max) || max < MIN_FIT_BYTES)) {
@@ -239,46 +229,5 @@ function validateOptions(options: RouterOptions): RouterOptions {
   if (options.setTimer !== undefined && typeof options.setTimer !== 'function') fail('setTimer must be a function');
   if (options.logger !== undefined && typeof options.logger?.warn !== 'function')
     fail('logger must have a warn method');
-  if (options.oldTimestamps !== undefined && !['restamp', 'keep', 'drop'].includes(options.oldTimestamps)) {
-    fail(`oldTimestamps must be "restamp", "keep" or "drop", got ${JSON.stringify(options.oldTimestamps)}`);
-  }
-  if (options.maxAgeMs !== undefined && (!Number.isFinite(options.maxAgeMs) || options.maxAgeMs < 0)) {
-    fail(`maxAgeMs must be a number of milliseconds >= 0, got ${String(options.maxAgeMs)}`);
-  }
-
-  options.rules.forEach((r, i) => {
-    const at = `rule ${i + 1}`;
-    if (typeof r !== 'object' || r === null) fail(`${at} must be an object`);
-    if (typeof r.pattern !== 'string') fail(`${at}: pattern must be a string`);
-    if (r.type !== 'datadog' && r.type !== 'null') {
-      fail(`${at} (pattern "${r.pattern}"): type must be "datadog" or "null", got ${JSON.stringify(r.type)}`);
-    }
-    for (const k of ['source', 'sourceCategory', 'service', 'hostname'] as const) {
-      if (r[k] !== undefined && typeof r[k] !== 'string') fail(`${at} (pattern "${r.pattern}"): ${k} must be a string`);
-    }
-    if (r.tags !== undefined) {
-      if (!Array.isArray(r.tags)) fail(`${at} (pattern "${r.pattern}"): tags must be an array of strings`);
-      for (const t of r.tags) {
-        if (typeof t !== 'string' || t === '' || t.includes(',')) {
-          fail(`${at} (pattern "${r.pattern}"): tags must be non-empty strings without ",", got ${JSON.stringify(t)}`);
-        }
-      }
-    }
-    if (r.includeTagKey !== undefined && typeof r.includeTagKey !== 'boolean') {
-      fail(`${at} (pattern "${r.pattern}"): includeTagKey must be true or false`);
-    }
-    if (r.tagKey !== undefined) checkKey(r.tagKey, `${at} (pattern "${r.pattern}"): tagKey`, false, fail);
-    if (r.timestampKey !== undefined) {
-      checkKey(r.timestampKey, `${at} (pattern "${r.pattern}"): timestampKey`, true, fail);
-    }
-  });
   return options;
-}
-
-// a key that would hit Object.prototype (`constructor`, `__proto__`) reads as present on every record
-function checkKey(k: unknown, what: string, emptyOk: boolean, fail: (msg: string) => never): void {
-  if (typeof k !== 'string') fail(`${what} must be a string`);
-  if (k === '' && !emptyOk) fail(`${what} must not be empty`);
-  if ((k as string) in Object.prototype) fail(`${what} must not be ${JSON.stringify(k)}`);
-  if (k === TRUNCATED_KEY) fail(`${what} must not be ${JSON.stringify(k)}: the forwarder uses it`);
 }

@@ -6,6 +6,11 @@ import type { SourceRecord } from '../record.js';
 import { compilePattern, type TagMatcher } from './pattern.js';
 import { compileTemplate, Expansion, type Template } from '../filter/placeholders.js';
 import { ROUTER_DEFAULTS } from './defaults.js';
+import { matchDefault } from '../config/schema.js';
+
+// the keys' defaults are the [[match]] table's (config/schema/tables.ts)
+const TAG_KEY = matchDefault('tag-key') as string;
+const TIMESTAMP_KEY = matchDefault('timestamp-key') as string;
 
 export interface MatchRule {
   /** one or more fluentd patterns, whitespace separated */
@@ -23,9 +28,9 @@ export interface MatchRule {
   hostname?: string;
   /** default false: when true, record[tagKey] = tag */
   includeTagKey?: boolean;
-  /** default 'tag' */
+  /** default: the [[match]] table's tag-key ('tag') */
   tagKey?: string;
-  /** default '@timestamp' (ISO 8601 UTC with ms from SourceRecord.time); '' = none */
+  /** default: the table's timestamp-key ('@timestamp'; ISO 8601 UTC with ms from SourceRecord.time); '' = none */
   timestampKey?: string;
 }
 
@@ -119,8 +124,8 @@ function resolver(rule: MatchRule, base: CompiledRule, defaultHostname: string):
 }
 
 function finishRule(rule: MatchRule, match: TagMatcher, enrich: Array<readonly [string, string]>): CompiledRule {
-  const timestampKey = rule.timestampKey ?? ROUTER_DEFAULTS.timestampKey;
-  const tagKey = rule.includeTagKey ? (rule.tagKey ?? ROUTER_DEFAULTS.tagKey) : null;
+  const timestampKey = rule.timestampKey ?? TIMESTAMP_KEY;
+  const tagKey = rule.includeTagKey ? (rule.tagKey ?? TAG_KEY) : null;
   const keys = [...enrich.map(([k]) => k), 'status'];
   if (timestampKey !== '') keys.push(timestampKey);
   if (tagKey !== null) keys.push(tagKey);

@@ -42,9 +42,9 @@ export interface SpoolOptions {
   now?: () => number;
   /**
    * appends made with { sync: false } are synced by a background sync at most this long after they were written
-   * (default 100 ms): the window an os crash or power cut can take them in
+   * (ingest.sync-interval): the window an os crash or power cut can take them in
    */
-  syncIntervalMs?: number;
+  syncIntervalMs: number;
 }
 
 const DEFAULTS = {
@@ -56,7 +56,6 @@ const DEFAULTS = {
   recoveryDelayMs: 1000, // retry reopening a failed store this often while no writes arrive
   readRetryMaxMs: 5000, // backoff cap when a read behind the tail fails
   writeFailLogIntervalMs: 1000, // at most one 'spool write failed' line a second
-  syncIntervalMs: 100, // background sync of appends written without fsync
 } as const;
 
 const noop = (): void => {};
@@ -89,7 +88,7 @@ class LevelSpool implements Spool {
     this.tailMaxBytes = options.tailMaxBytes ?? DEFAULTS.tailMaxBytes;
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-    this.syncIntervalMs = options.syncIntervalMs ?? DEFAULTS.syncIntervalMs;
+    this.syncIntervalMs = options.syncIntervalMs;
     this.onDisk = options.path !== undefined;
     this.reader = new Reader({
       db,

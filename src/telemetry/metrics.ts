@@ -33,8 +33,8 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** distinct tag label values before the rest count as "other"; default 100 */
   maxTags?: number;
-  /** prefix of session recording tags (`<prefix>.<sid>.log`); default "session" */
-  sessionTagPrefix?: string;
+  /** prefix of session recording tags (`<prefix>.<sid>.log`): the config's session-tag-prefix */
+  sessionTagPrefix: string;
   /** process cpu, memory, event loop lag, gc; default true */
   defaultMetrics?: boolean;
 }
@@ -59,7 +59,6 @@ export interface Metrics {
 
 export const METRICS_DEFAULTS = Object.freeze({
   maxTags: 100,
-  sessionTagPrefix: 'session',
   maxTagChars: 128, // a tag comes from the client's url path
   foldCacheSize: 1000, // raw tag -> label cache, cleared when full
   // ingest latency includes the fsync of the spool commit
@@ -73,7 +72,7 @@ const OTHER = 'other';
 const ID_SEGMENT = /^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,}|\d{6,})$/i;
 
 /** the label value of a tag: session ids and other id-like segments become `*`, long tags are cut. pure */
-export function foldTag(tag: string, sessionTagPrefix: string = METRICS_DEFAULTS.sessionTagPrefix): string {
+export function foldTag(tag: string, sessionTagPrefix: string): string {
   const prefix = sessionTagPrefix + '.';
   if (tag.startsWith(prefix) && tag.endsWith('.log') && tag.length > prefix.length + 4)
     return `${sessionTagPrefix}.*.log`;
@@ -92,11 +91,11 @@ function codeLabel(status: number | null): string {
   return status !== null && Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'none';
 }
 
-export function createMetrics(sources: MetricsSources, options: MetricsOptions = {}): Metrics {
+export function createMetrics(sources: MetricsSources, options: MetricsOptions): Metrics {
   const registry = new Registry();
   const now = sources.now ?? Date.now;
   const maxTags = options.maxTags ?? METRICS_DEFAULTS.maxTags;
-  const sessionTagPrefix = options.sessionTagPrefix ?? METRICS_DEFAULTS.sessionTagPrefix;
+  const { sessionTagPrefix } = options;
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
   const readers = readersOn(registry);

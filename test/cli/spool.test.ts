@@ -10,6 +10,10 @@ import { healthReport, statusDoc, type StatusSources } from '../../src/telemetry
 import { formatDeadLetter, parseBefore, runSpool, type RunSpoolOptions } from '../../src/cli/spool.js';
 import { compiled, repoRoot } from '../helpers/paths.js';
 import { capture, silentLogger, tempDir, testConfig, waitFor } from '../telemetry/support.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const DAY = 86_400_000;
 
@@ -17,7 +21,7 @@ const DAY = 86_400_000;
 async function storageWith(t: TestContext, counts: { old: number; recent: number; queued: number }): Promise<string> {
   const dir = tempDir('tdf-cli-spool-', t);
   let clock = Date.now() - 10 * DAY;
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024, now: () => clock });
   const dead = async (n: number, reason: string, status: number | null) => {
     if (n === 0) return;
     await spool.append(
@@ -46,7 +50,7 @@ function run(
 }
 
 async function counts(dir: string): Promise<{ records: number; deadLetters: number }> {
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   try {
     const { records, deadLetters } = spool.stats();
     return { records, deadLetters };
@@ -205,7 +209,7 @@ test('refuses while another process (the forwarder) holds the storage', async (t
 
 test('goes through the admin api while the forwarder runs', async (t) => {
   const dir = await storageWith(t, { old: 2, recent: 1, queued: 1 });
-  const spool: Spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool: Spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   t.after(() => spool.close());
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false, 'dry-run': true });
   const sources: StatusSources = { config, version: 't', startedAt: Date.now(), spool: () => spool.stats() };

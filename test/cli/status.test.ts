@@ -17,6 +17,10 @@ import {
   tempDir,
   testConfig,
 } from '../telemetry/support.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const HOUR = 3600_000;
 
@@ -170,7 +174,7 @@ test('renderDiskStatus and teleportState: what the storage directory holds (pure
 
 test("runStatus asks the running forwarder's admin api", async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   t.after(() => spool.close());
   await spool.append([JSON.stringify({ message: 'a' }), JSON.stringify({ message: 'b' })]);
   const config = testConfig(dir, { 'dry-run': true, 'ingest-enabled': false, 'teleport-enabled': false });
@@ -178,7 +182,7 @@ test("runStatus asks the running forwarder's admin api", async (t) => {
   const admin = createAdminServer(
     { host: '127.0.0.1', port: 0 },
     {
-      metrics: createMetrics(sources, { defaultMetrics: false }),
+      metrics: createMetrics(sources, { sessionTagPrefix: 'session', defaultMetrics: false }),
       health: () => healthReport(sources),
       status: () => statusDoc(sources),
       logger: silentLogger,
@@ -211,7 +215,12 @@ test("runStatus asks the running forwarder's admin api", async (t) => {
 
 test('runStatus falls back to the storage directory when the forwarder is not running', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => Date.now() - 13 * HOUR });
+  const spool = await openSpool({
+    syncIntervalMs: SYNC_MS,
+    path: dir,
+    maxBytes: 1024 * 1024,
+    now: () => Date.now() - 13 * HOUR,
+  });
   await spool.append(
     [JSON.stringify({ message: 'a' })],
     [
@@ -249,7 +258,7 @@ test('runStatus falls back to the storage directory when the forwarder is not ru
 
 test('runStatus: running but admin unreachable, and nothing to read, are errors that say so', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   const port = await freePort();
   try {
     await assert.rejects(

@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/errors.js';
+import { parseMatchTables } from '../../src/config/parse.js';
+import { TRUNCATED_KEY } from '../../src/router/truncate.js';
 import { parseDuration, parseBytes, parseList, parseTime } from '../../src/config/values.js';
 
 import { fixture as fixturePath } from '../helpers/paths.js';
@@ -143,6 +145,38 @@ test('errors name the file, the key and what was expected', () => {
     () => loadConfig({ env: {}, flags: { 'datadog-compression': 'zstd' }, partial: true }),
     /flag --datadog-compression: expected one of "gzip", "deflate", "none"/,
   );
+});
+
+// the router takes the rules as they are: what it once re-checked is checked here, with the file and the table
+test('[[match]] tables: each bad value is refused with the file, the table and the key', () => {
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ pattern: 3 }, /key "pattern": expected a string, got 3/],
+    [{ pattern: '**', type: 'stdout' }, /key "type": expected "datadog" or "null", got "stdout"/],
+    [{ pattern: '**', source: 1 }, /key "source": expected a string, got 1/],
+    [{ pattern: '**', 'source-category': true }, /key "source-category": expected a string/],
+    [{ pattern: '**', service: [] }, /key "service": expected a string/],
+    [{ pattern: '**', hostname: 2 }, /key "hostname": expected a string/],
+    [{ pattern: '**', tags: 5 }, /key "tags": expected a list of strings/],
+    [{ pattern: '**', tags: [1] }, /key "tags": expected a list of strings/],
+    [{ pattern: '**', 'include-tag-key': 'yes' }, /key "include-tag-key": expected true or false/],
+    [{ pattern: '**', 'tag-key': '' }, /key "tag-key": must not be empty/],
+    [{ pattern: '**', 'tag-key': '__proto__' }, /key "tag-key": "__proto__" is a JavaScript built-in/],
+    [{ pattern: '**', 'timestamp-key': 'constructor' }, /key "timestamp-key": "constructor" is a JavaScript built-in/],
+    [{ pattern: '**', 'tag-key': TRUNCATED_KEY }, /key "tag-key": ".*" is the forwarder's own key/],
+    [{ pattern: '**', 'timestamp-key': TRUNCATED_KEY }, /key "timestamp-key": ".*" is the forwarder's own key/],
+  ];
+  for (const [table, re] of bad) {
+    assert.throws(
+      () => parseMatchTables([{ pattern: 'ok' }, table], '/etc/tdf.toml'),
+      (err: unknown) =>
+        err instanceof ConfigError && /^\/etc\/tdf\.toml: \[\[match\]\] #2: /.test(err.message) && re.test(err.message),
+      JSON.stringify(table),
+    );
+  }
+  // a list's commas split it, so no tag holds one; an empty timestamp-key means none (fluentd's own)
+  assert.deepEqual(parseMatchTables([{ pattern: '**', tags: 'a:b, c:d,', 'timestamp-key': '' }], 'f'), [
+    { pattern: '**', type: 'datadog', tags: ['a:b', 'c:d'], timestampKey: '' },
+  ]);
 });
 
 test('cross-key checks: sources, credentials and the api key', () => {

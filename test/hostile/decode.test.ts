@@ -11,13 +11,16 @@ import { encode } from '@msgpack/msgpack';
 import { DecodeError } from '../../src/errors.js';
 import { decodeRequest, tagFromPath, MAX_TAG_LENGTH, type DecodeInput } from '../../src/sources/http/decode.js';
 import { createRouter } from '../../src/router/router.js';
+import { sectionDefaults } from '../../src/config/sections.js';
 import { createPrng, seedFromEnv, type Prng } from '../helpers/prng.js';
 
 const MAX = 256 * 1024; // decompressed bound used here
 const MAX_LOG = 64 * 1024;
+const MAX_RECORDS = sectionDefaults('ingest').maxRecords;
 const CASES = Number(process.env.TDF_FUZZ_CASES ?? 3000);
 
 const router = createRouter({
+  ...sectionDefaults('routing'),
   rules: [
     { pattern: 'session.*.log', type: 'datadog', source: 'teleport', includeTagKey: true },
     { pattern: 'drop.**', type: 'null' },
@@ -257,7 +260,7 @@ function hostileInput(p: Prng): { label: string; input: DecodeInput } {
 async function check(label: string, input: DecodeInput, decodedBound: number): Promise<'events' | 400 | 413> {
   let events;
   try {
-    events = await decodeRequest(input, { maxDecompressedBytes: MAX }, Date.UTC(2024, 4, 1));
+    events = await decodeRequest(input, { maxDecompressedBytes: MAX, maxRecords: MAX_RECORDS }, Date.UTC(2024, 4, 1));
   } catch (err) {
     assert.ok(err instanceof DecodeError, `${label}: ${(err as Error)?.constructor?.name} ${(err as Error)?.message}`);
     assert.ok(err.status === 400 || err.status === 413, `${label}: status ${err.status}`);
@@ -330,7 +333,7 @@ test(
     // a deep record that decodes is refused by the router (it cannot be written as json), not thrown
     const events = await decodeRequest(
       { tag: 'test.log', contentType: 'application/json', body: deep('json-object', 100_000), query: {} },
-      { maxDecompressedBytes: 8 << 20 },
+      { maxDecompressedBytes: 8 << 20, maxRecords: MAX_RECORDS },
       Date.now(),
     );
     assert.equal(events.length, 1);
@@ -358,7 +361,7 @@ test(
       await assert.rejects(
         decodeRequest(
           { tag: 't', contentType: 'application/json', contentEncoding: encoding, body, query: {} },
-          { maxDecompressedBytes: MAX },
+          { maxDecompressedBytes: MAX, maxRecords: MAX_RECORDS },
           Date.now(),
         ),
         (err: unknown) => err instanceof DecodeError && err.status === 413 && /larger than/.test(err.message),

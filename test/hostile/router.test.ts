@@ -14,6 +14,7 @@ import { ConfigError } from '../../src/errors.js';
 import { compilePattern } from '../../src/router/pattern.js';
 import { MAX_TAG_LENGTH } from '../../src/sources/http/decode.js';
 import { createRouter, type MatchRule } from '../../src/router/router.js';
+import { sectionDefaults } from '../../src/config/sections.js';
 import { createPrng, seedFromEnv, type Prng } from '../helpers/prng.js';
 
 /** the reference: a pattern of whole parts against a tag's parts */
@@ -205,6 +206,7 @@ test(
     for (let r = 0; r < 40; r++) {
       const maxLogBytes = p.pick([1024, 4096, 1_000_000]);
       const router = createRouter({
+        ...sectionDefaults('routing'),
         rules: Array.from({ length: p.int(1, 4) }, () => randomRule(p)),
         unmatched: p.pick(['drop', 'reject'] as const),
         hostname: 'fuzz',

@@ -6,6 +6,10 @@ import { META_KEY } from '../../src/spool/keys.js';
 import { openSpool, type SpoolOptions } from '../../src/spool/spool.js';
 import type { Spool, SpoolItem } from '../../src/spool/types.js';
 import { isSettled, watchBatches, within, type StoreKind } from './helpers.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const BIG = 1 << 30;
 
@@ -37,7 +41,7 @@ export function behaviourSuite(kind: StoreKind): void {
       const open = async (o: Partial<SpoolOptions> = {}) => {
         const db = store.db();
         watch = watchBatches(db);
-        const spool = await openSpool({ maxBytes: BIG, ...options, ...o, db });
+        const spool = await openSpool({ syncIntervalMs: SYNC_MS, maxBytes: BIG, ...options, ...o, db });
         opened.push(spool);
         return spool;
       };
@@ -268,6 +272,16 @@ export function behaviourSuite(kind: StoreKind): void {
         await new Promise((r) => setTimeout(r, 150));
         assert.equal(ctx.watch.calls.length, before, 'no write after the synced one');
         assert.equal(spool.stats().backgroundSyncs, 0);
+      });
+    });
+
+    it('the background sync waits the interval it is given (ingest.sync-interval), not one of its own', async () => {
+      await withSpool({ syncIntervalMs: 60_000 }, async (spool) => {
+        await spool.append([record(0)], [], { sync: false });
+        // several times the default interval: a spool keeping its own would have synced by now
+        await new Promise((r) => setTimeout(r, 5 * SYNC_MS));
+        assert.equal(spool.stats().backgroundSyncs, 0);
+        assert.notEqual(spool.stats().unsyncedSince, null);
       });
     });
 

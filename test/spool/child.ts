@@ -3,12 +3,16 @@
 //   crash-written <dir> <workers>   the same with appends acknowledged once written, not fsynced
 //   open <dir>              try to open the spool and print the outcome as JSON
 import { openSpool } from '../../src/spool/spool.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const [mode, dir, workers] = process.argv.slice(2);
 
 if ((mode === 'crash' || mode === 'crash-written') && dir) {
   const sync = mode === 'crash';
-  const spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   let next = 0;
   const worker = async (): Promise<never> => {
     for (;;) {
@@ -26,7 +30,7 @@ if ((mode === 'crash' || mode === 'crash-written') && dir) {
   await Promise.all(Array.from({ length: Number(workers ?? 16) }, worker));
 } else if (mode === 'open' && dir) {
   try {
-    const spool = await openSpool({ path: dir, maxBytes: 1 << 20 });
+    const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 20 });
     await spool.close();
     process.stdout.write(JSON.stringify({ ok: true }) + '\n');
   } catch (err) {

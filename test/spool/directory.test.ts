@@ -7,6 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openSpool } from '../../src/spool/spool.js';
 import { collectingLogger } from './helpers.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const foreignWarnings = (lines: ReturnType<typeof collectingLogger>['lines']) =>
   lines.filter((l) => l.level === 'warn' && /not the spool's/.test(l.msg ?? ''));
@@ -15,7 +19,7 @@ test("a directory the spool made itself (logs, tables, manifest) is never report
   const dir = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const first = collectingLogger();
-  let spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger: first.logger });
+  let spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30, logger: first.logger });
   // past leveldb's 4 MiB write buffer, so tables (.ldb) exist beside the log
   for (let i = 0; i < 24; i++)
     await spool.append(
@@ -30,7 +34,7 @@ test("a directory the spool made itself (logs, tables, manifest) is never report
   mkdirSync(join(dir, 'lost+found'));
   writeFileSync(join(dir, '.nfs000000000012abcd00000001'), '');
   const second = collectingLogger();
-  spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger: second.logger });
+  spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30, logger: second.logger });
   assert.equal(spool.stats().records, 2400);
   await spool.close();
   assert.deepEqual(foreignWarnings([...first.lines, ...second.lines]), []);
@@ -43,7 +47,7 @@ test("another program's files in the storage directory: one warning naming them,
   writeFileSync(join(dir, 'id'), 'last-event-id');
   mkdirSync(join(dir, 'sessions'));
   const { lines, logger } = collectingLogger();
-  const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30, logger });
   await spool.append(['{"a":1}']);
   const items = await spool.take(10, 1 << 20);
   assert.deepEqual(
@@ -67,12 +71,12 @@ test(
     const base = mkdtempSync(join(tmpdir(), 'tdf-dir-'));
     t.after(() => rmSync(base, { recursive: true, force: true }));
     const deep = join(base, 'a', 'b', 'storage');
-    const spool = await openSpool({ path: deep, maxBytes: 1 << 30 });
+    const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: deep, maxBytes: 1 << 30 });
     await spool.close();
     assert.ok(readdirSync(deep).includes('CURRENT'));
     // node's own recursive mkdir loops forever here (the parent exists, the child cannot be made)
     await assert.rejects(
-      openSpool({ path: '/proc/tdf-no-such-dir/storage', maxBytes: 1 << 30 }),
+      openSpool({ syncIntervalMs: SYNC_MS, path: '/proc/tdf-no-such-dir/storage', maxBytes: 1 << 30 }),
       /\/proc\/tdf-no-such-dir\/storage/,
     );
   },

@@ -9,6 +9,10 @@ import { StorageError } from '../../src/errors.js';
 import { openSpool } from '../../src/spool/spool.js';
 import type { Spool } from '../../src/spool/types.js';
 import { tempDir, within } from './helpers.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const BIG = 1 << 30;
 // run from source (tsx) or compiled (dist): the child sits beside this file either way
@@ -38,7 +42,7 @@ async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
 }
 
 async function fill(dir: string, count: number): Promise<void> {
-  const spool = await openSpool({ path: dir, maxBytes: BIG });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG });
   for (let i = 0; i < count; i += 500) {
     await spool.append(
       Array.from({ length: 500 }, (_, j) => JSON.stringify({ id: i + j, message: 'hello '.repeat(20) })),
@@ -59,9 +63,9 @@ async function takeEverything(spool: Spool): Promise<string[]> {
 describe('spool storage on disk', () => {
   it('refuses a directory another spool in this process holds, naming it and what to do', async () => {
     await withDir(async (dir) => {
-      const first = await openSpool({ path: dir, maxBytes: BIG });
+      const first = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG });
       try {
-        const err = await openSpool({ path: dir, maxBytes: BIG }).then(
+        const err = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG }).then(
           () => assert.fail('second open succeeded'),
           (e: unknown) => e,
         );
@@ -74,14 +78,14 @@ describe('spool storage on disk', () => {
       } finally {
         await first.close();
       }
-      const again = await openSpool({ path: dir, maxBytes: BIG });
+      const again = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG });
       await again.close();
     });
   });
 
   it('refuses a directory another process holds', async () => {
     await withDir(async (dir) => {
-      const holder = await openSpool({ path: dir, maxBytes: BIG });
+      const holder = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG });
       try {
         const { stdout, stderr } = await within(runChild(['open', dir]), 15_000, 'child');
         const outcome = JSON.parse(stdout.trim() || '{}') as { ok?: boolean; code?: string; message?: string };
@@ -100,7 +104,7 @@ describe('spool storage on disk', () => {
       for (const file of fs.readdirSync(dir)) {
         if (file.startsWith('MANIFEST-')) fs.writeFileSync(path.join(dir, file), Buffer.alloc(300, 0xab));
       }
-      const err = await within(openSpool({ path: dir, maxBytes: BIG }), 10_000, 'open').then(
+      const err = await within(openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG }), 10_000, 'open').then(
         () => assert.fail('opened a corrupt database'),
         (e: unknown) => e,
       );
@@ -114,13 +118,13 @@ describe('spool storage on disk', () => {
     await withDir(async (dir) => {
       await fill(dir, 5000);
       // opening once more turns the write-ahead log into a table file
-      await (await openSpool({ path: dir, maxBytes: BIG })).close();
+      await (await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG })).close();
       const table = fs.readdirSync(dir).find((file) => file.endsWith('.ldb'));
       assert.ok(table, `a table file in ${fs.readdirSync(dir).join(', ')}`);
       const fd = fs.openSync(path.join(dir, table), 'r+');
       fs.writeSync(fd, Buffer.alloc(4000, 0x5a), 0, 4000, 2000);
       fs.closeSync(fd);
-      const err = await within(openSpool({ path: dir, maxBytes: BIG }), 10_000, 'open').then(
+      const err = await within(openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG }), 10_000, 'open').then(
         () => assert.fail('opened a corrupt database'),
         (e: unknown) => e,
       );
@@ -128,7 +132,7 @@ describe('spool storage on disk', () => {
       assert.match(err.message, /is corrupt \(LevelDB: Corruption: /);
       // the failed open released the lock: after moving the directory aside, a fresh one opens
       fs.rmSync(dir, { recursive: true, force: true });
-      await (await openSpool({ path: dir, maxBytes: BIG })).close();
+      await (await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG })).close();
     });
   });
 
@@ -136,7 +140,7 @@ describe('spool storage on disk', () => {
     await withDir(async (dir) => {
       const file = path.join(dir, 'a-file');
       fs.writeFileSync(file, 'not a directory');
-      await assert.rejects(openSpool({ path: file, maxBytes: BIG }), (err: unknown) => {
+      await assert.rejects(openSpool({ syncIntervalMs: SYNC_MS, path: file, maxBytes: BIG }), (err: unknown) => {
         assert.ok(err instanceof StorageError);
         assert.match(err.message, new RegExp(`^cannot open storage directory ${file}: `));
         return true;
@@ -169,7 +173,7 @@ describe('spool storage on disk', () => {
         assert.equal(signal, 'SIGKILL', `child ended on its own: ${stderr}`);
         assert.ok(acked.length >= target, `only ${acked.length} acknowledged before the hang guard: ${stderr}`);
 
-        const spool = await openSpool({ path: dir, maxBytes: BIG });
+        const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG });
         try {
           const stored = (await takeEverything(spool)).map((value) => (JSON.parse(value) as { id: number }).id);
           const storedSet = new Set(stored);

@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { StorageError } from '../../src/errors.js';
 import { openSpool } from '../../src/spool/spool.js';
 import { storageResult } from '../../src/checks/files.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const CURSOR = 'teleport/cursor';
 
@@ -25,7 +29,7 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 async function refusal(dir: string): Promise<StorageError> {
-  const err = await openSpool({ path: dir, maxBytes: 1 << 30 }).then(
+  const err = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 }).then(
     async (spool) => {
       await spool.close();
       return undefined;
@@ -48,7 +52,7 @@ test('CURRENT deleted: open and check refuse naming the newest manifest and chan
   // a space in the path: the command in the message must quote it
   const dir = mkdtempSync(join(tmpdir(), 'tdf no current-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  let spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+  let spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   // past leveldb's 4 MiB write buffer, so tables (.ldb) hold records, then more in the log of a second session
   for (let i = 0; i < 24; i++) {
     await spool.append(
@@ -57,7 +61,7 @@ test('CURRENT deleted: open and check refuse naming the newest manifest and chan
     );
   }
   await spool.close();
-  spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+  spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   await spool.append(['{"n":2400}', '{"n":2401}'], [{ type: 'put', key: CURSOR, value: 'last' }]);
   await spool.close();
   const names = readdirSync(dir);
@@ -96,7 +100,7 @@ test('CURRENT deleted: open and check refuse naming the newest manifest and chan
   const sh = spawnSync('sh', ['-c', restoreCommand(err.message)], { encoding: 'utf8' });
   assert.equal(sh.status, 0, sh.stderr);
   assert.equal(readFileSync(join(dir, 'CURRENT'), 'utf8'), current);
-  spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+  spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   try {
     assert.equal(spool.stats().records, 2402);
     assert.equal(await spool.getState(CURSOR), 'last');
@@ -148,11 +152,11 @@ test('an empty directory, a missing one, and one holding only leveldb LOG/LOCK s
   writeFileSync(join(onlyLog, 'LOCK'), '');
   for (const dir of [empty, join(base, 'missing', 'storage'), onlyLog]) {
     assert.equal(storageResult(dir).status, 'pass', dir);
-    let spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+    let spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
     await spool.append(['{"a":1}']);
     await spool.close();
     assert.ok(readdirSync(dir).includes('CURRENT'), dir);
-    spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+    spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
     assert.equal(spool.stats().records, 1, dir);
     await spool.close();
   }

@@ -21,6 +21,10 @@ import { openSpool } from '../../src/spool/spool.js';
 import { collectingLogger } from './helpers.js';
 import { parseDamage } from '../../src/spool/wal-damage.js';
 import { namesDamagedFile } from '../../src/spool/storage-errors.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const RECORDS = 1500;
 
@@ -28,7 +32,7 @@ const RECORDS = 1500;
 async function storeWithLog(t: { after(fn: () => void): void }): Promise<{ dir: string; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-wal-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   for (let i = 0; i < RECORDS; i += 50) {
     await spool.append(Array.from({ length: 50 }, (_, j) => JSON.stringify({ n: i + j, pad: 'p'.repeat(400) })));
   }
@@ -45,7 +49,7 @@ test('a log overwritten in the middle: reported with the bytes dropped, the log 
   writeSync(fd, Buffer.alloc(2000, 0x5a), 0, 2000, 70_000);
   closeSync(fd);
   const { lines, logger } = collectingLogger();
-  const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30, logger });
   const stats = spool.stats();
   await spool.close();
   assert.ok(stats.records < RECORDS);
@@ -65,7 +69,7 @@ test('a log cut short in its last record (a crash mid-write): no damage reported
   const { dir, log } = await storeWithLog(t);
   truncateSync(log, statSync(log).size - 100);
   const { lines, logger } = collectingLogger();
-  const spool = await openSpool({ path: dir, maxBytes: 1 << 30, logger });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30, logger });
   const stats = spool.stats();
   await spool.close();
   assert.equal(stats.walDamage, null);
@@ -88,7 +92,7 @@ test('links left by a run that died mid-open are cleared, not reported', async (
   // what guardWal leaves if the process dies between its links and settle()
   mkdirSync(join(dir, '.wal-at-open'));
   writeFileSync(join(dir, '.wal-at-open', '000001.log'), 'stale');
-  const spool = await openSpool({ path: dir, maxBytes: 1 << 30 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   await spool.close();
   assert.ok(!readdirSync(dir).includes('.wal-at-open'));
 });

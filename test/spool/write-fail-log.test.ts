@@ -6,13 +6,23 @@ import { MemoryLevel } from 'memory-level';
 import { openSpool, type SpoolDb } from '../../src/spool/spool.js';
 import { captureLogs } from '../helpers/logs.js';
 import { watchBatches } from './helpers.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 test('failed writes are logged at most once a second, with the count of those not logged', async () => {
   const db = new MemoryLevel<string, string>() as unknown as SpoolDb;
   const watch = watchBatches(db);
   const logs = captureLogs();
   let now = 1_000_000;
-  const spool = await openSpool({ db, maxBytes: 1 << 20, logger: logs.logger, now: () => now });
+  const spool = await openSpool({
+    syncIntervalMs: SYNC_MS,
+    db,
+    maxBytes: 1 << 20,
+    logger: logs.logger,
+    now: () => now,
+  });
   watch.fail = 'before';
   const failedLines = () => logs.lines.filter((l) => l.msg === 'spool write failed; its callers got an error');
   for (const [at, want] of [

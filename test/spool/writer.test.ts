@@ -6,6 +6,10 @@ import { MemoryLevel } from 'memory-level';
 import { deadKey } from '../../src/spool/keys.js';
 import { openSpool } from '../../src/spool/spool.js';
 import { collectingLogger } from './helpers.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 test('replay leaves an unreadable dead letter in place, names it in a warning, and replays the others', async () => {
   const db = new MemoryLevel<string, string>();
@@ -14,7 +18,7 @@ test('replay leaves an unreadable dead letter in place, names it in a warning, a
   await db.put(good, JSON.stringify({ reason: 'HTTP 400', status: 400, at: 1_700_000_000_000, value: '{"m":1}' }));
   await db.put(bad, 'not json {');
   const { lines, logger } = collectingLogger();
-  const spool = await openSpool({ db, maxBytes: 1 << 30, logger });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, db, maxBytes: 1 << 30, logger });
   try {
     assert.equal(spool.stats().deadLetters, 2);
     assert.equal(await spool.replayDead(), 1);

@@ -19,6 +19,9 @@ import {
 } from '../../src/telemetry/status.js';
 import { API_KEY, PASSPHRASE, sample, silentLogger, teleportStatus, tempDir, testConfig, waitFor } from './support.js';
 
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
+
 interface Answer {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -52,12 +55,17 @@ async function startAdmin(t: TestContext, server: AdminServer): Promise<number> 
 test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'dry-run': true });
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   let spoolOpen = true;
   t.after(async () => {
     if (spoolOpen) await spool.close();
   });
-  const router = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h' });
+  const router = createRouter({
+    ...sectionDefaults('routing'),
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+  });
   const teleport = teleportStatus();
   const sources: StatusSources = {
     config,
@@ -68,7 +76,7 @@ test('endpoints: healthz, readyz, status, metrics, 404 and 405, over real http',
     ingestAddress: () => ({ host: '127.0.0.1', port: 8888 }),
     teleport: () => teleport,
   };
-  const metrics = createMetrics(sources);
+  const metrics = createMetrics(sources, { sessionTagPrefix: 'session' });
   const port = await startAdmin(
     t,
     createAdminServer(
@@ -144,7 +152,7 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
   const dir = tempDir('tdf-telemetry-', t);
   const config = testConfig(dir, { 'ingest-enabled': false, 'teleport-enabled': false });
   const intake = await startFakeIntake({ apiKeys: ['some-other-key-000'] });
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   const sink = createDatadogSink(
     {
       ...sectionDefaults('datadog'),
@@ -173,7 +181,7 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
     createAdminServer(
       { host: '127.0.0.1', port: 0 },
       {
-        metrics: createMetrics(sources, { defaultMetrics: false }),
+        metrics: createMetrics(sources, { sessionTagPrefix: 'session', defaultMetrics: false }),
         health: () => healthReport(sources),
         status: () => statusDoc(sources),
         logger: silentLogger,
@@ -209,7 +217,7 @@ test('readyz flips to 503 while Datadog refuses the api key, and back once it ac
 
 async function withDeadLetters(t: TestContext, n: number): Promise<Spool> {
   const dir = tempDir('tdf-telemetry-', t);
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024 });
   t.after(() => spool.close());
   await spool.append(Array.from({ length: n }, (_, i) => JSON.stringify({ message: `log ${i}` })));
   const taken = await spool.take(n, 1e6);

@@ -70,7 +70,7 @@ async function exposition(): Promise<string> {
       version: '1.2.3',
       now: () => NOW,
     },
-    { defaultMetrics: false },
+    { sessionTagPrefix: 'session', defaultMetrics: false },
   );
   metrics.observeRecords('http', [{ tag: 'test.log' }, { tag: 'test.log' }, { tag: 'session.abc.log' }]);
   metrics.observeRecords('teleport', [{ tag: 'events.log' }]);

@@ -8,6 +8,9 @@ import { startFakeIntake } from '../../src/fakes/intake.js';
 import { createMetrics, foldTag } from '../../src/telemetry/metrics.js';
 import { ingestStats, sample, series, silentLogger, teleportStatus, tempDir, waitFor } from './support.js';
 
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
+
 test('foldTag folds session ids and id-like segments, keeps names', () => {
   const cases: Array<[string, string, string?]> = [
     ['session.6a3bd1d2-9f3e-4c5a-8d0e-1b2c3d4e5f60.log', 'session.*.log'],
@@ -20,17 +23,18 @@ test('foldTag folds session ids and id-like segments, keeps names', () => {
     ['build.12345678.log', 'build.*.log'],
     ['6a3bd1d2-9f3e-4c5a-8d0e-1b2c3d4e5f60', '*'],
   ];
-  for (const [tag, want, prefix] of cases) assert.equal(foldTag(tag, prefix), want, tag);
-  const long = foldTag('a'.repeat(500));
+  for (const [tag, want, prefix = 'session'] of cases) assert.equal(foldTag(tag, prefix), want, tag);
+  const long = foldTag('a'.repeat(500), 'session');
   assert.ok(long.length <= 129, 'long tags are cut');
 });
 
 test('exposition holds the expected series, read from the components at scrape time', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
   let clock = Date.parse('2024-05-01T12:00:00Z');
-  const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 10 * 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
   const router = createRouter({
+    ...sectionDefaults('routing'),
     rules: [
       { pattern: 'drop.**', type: 'null' },
       { pattern: '**', type: 'datadog', source: 'teleport' },
@@ -49,7 +53,7 @@ test('exposition holds the expected series, read from the components at scrape t
       version: '9.9.9',
       now: () => clock,
     },
-    { maxTags: 100 },
+    { maxTags: 100, sessionTagPrefix: 'session' },
   );
 
   let text = await metrics.render();
@@ -145,7 +149,7 @@ test('exposition holds the expected series, read from the components at scrape t
 });
 
 test('tag labels are capped: past maxTags distinct tags the rest count as "other"', async () => {
-  const metrics = createMetrics({}, { maxTags: 3, defaultMetrics: false });
+  const metrics = createMetrics({}, { maxTags: 3, sessionTagPrefix: 'session', defaultMetrics: false });
   for (let i = 0; i < 10; i++) metrics.observeRecords('http', [{ tag: `t${i}.log` }, { tag: `t${i}.log` }]);
   metrics.observeRecords('http', [{ tag: 't0.log' }]);
   const text = await metrics.render();
@@ -157,8 +161,19 @@ test('tag labels are capped: past maxTags distinct tags the rest count as "other
   assert.equal(sample(text, 'tdf_records_received_total', { source: 'http', tag: 'other' }), 14);
 });
 
+test("session recordings' tags fold under the configured session-tag-prefix", async () => {
+  const metrics = createMetrics({}, { sessionTagPrefix: 'rec', defaultMetrics: false });
+  metrics.observeRecords('teleport', [{ tag: 'rec.my-session.log' }, { tag: 'rec.other-one.log' }]);
+  const text = await metrics.render();
+  assert.deepEqual(
+    series(text, 'tdf_records_received_total').map((l) => l.tag),
+    ['rec.*.log'],
+  );
+  assert.equal(sample(text, 'tdf_records_received_total', { source: 'teleport', tag: 'rec.*.log' }), 2);
+});
+
 test('latency hooks fill the histograms by status code', async () => {
-  const metrics = createMetrics({}, { defaultMetrics: false });
+  const metrics = createMetrics({}, { sessionTagPrefix: 'session', defaultMetrics: false });
   metrics.observeIngest(200, 0.004);
   metrics.observeIngest(200, 0.2);
   metrics.observeIngest(503, 0.001);
@@ -177,7 +192,7 @@ test('latency hooks fill the histograms by status code', async () => {
 test('sink counters follow a real delivery to a Datadog-compatible intake', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
   const intake = await startFakeIntake({ apiKeys: ['right-key-000000'] });
-  const spool = await openSpool({ path: dir, maxBytes: 10 * 1024 * 1024 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 10 * 1024 * 1024 });
   const sink = createDatadogSink(
     { ...sectionDefaults('datadog'), apiKey: 'right-key-000000', url: intake.url, retryInitialMs: 5, retryMaxMs: 20 },
     { spool, logger: silentLogger },
@@ -187,7 +202,10 @@ test('sink counters follow a real delivery to a Datadog-compatible intake', asyn
     await spool.close();
     await intake.close();
   });
-  const metrics = createMetrics({ spool: () => spool.stats(), sink: () => sink.status() }, { defaultMetrics: false });
+  const metrics = createMetrics(
+    { spool: () => spool.stats(), sink: () => sink.status() },
+    { sessionTagPrefix: 'session', defaultMetrics: false },
+  );
   let text = await metrics.render();
   assert.equal(sample(text, 'tdf_records_delivered_total'), 0);
   assert.equal(sample(text, 'tdf_datadog_auth_failing'), 0);

@@ -5,6 +5,10 @@ import type { DatadogSinkStatus } from '../../src/sinks/datadog/sink.js';
 import { formatDuration } from '../../src/format.js';
 import { healthReport, readVersion, scrub, statusDoc, type StatusSources } from '../../src/telemetry/status.js';
 import { API_KEY, PASSPHRASE, ingestStats, teleportStatus, tempDir, testConfig } from './support.js';
+import { sectionDefaults } from '../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const HOUR = 3600_000;
 
@@ -24,7 +28,7 @@ function sinkStatus(): DatadogSinkStatus {
 test('status document: spool age warnings near and past the 18 h window, identity expiry, dead letters', async (t) => {
   const dir = tempDir('tdf-telemetry-', t);
   let clock = Date.parse('2024-05-02T00:00:00Z');
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now: () => clock });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024, now: () => clock });
   t.after(() => spool.close());
   const config = testConfig(dir);
   const teleport = teleportStatus();
@@ -253,7 +257,7 @@ test('quiet teleport streams are warnings naming them and when they are cancelle
 /** the status sources of a poller-only forwarder with a real spool, all read at now() */
 async function pollerSources(t: TestContext, now: () => number) {
   const dir = tempDir('tdf-telemetry-', t);
-  const spool = await openSpool({ path: dir, maxBytes: 1024 * 1024, now });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1024 * 1024, now });
   t.after(() => spool.close());
   const teleport = teleportStatus();
   const base = {

@@ -49,6 +49,11 @@ export const MATCH_SETTINGS: readonly MatchSetting[] = [
   },
 ];
 
+/** a `[[match]]` key's default: the router and the loader read it here rather than keep a copy */
+export function matchDefault(key: 'type' | 'include-tag-key' | 'tag-key' | 'timestamp-key'): string | boolean {
+  return MATCH_SETTINGS.find((m) => m.key === key)!.default as string | boolean;
+}
+
 /** keys of one `[[filter]]` table; `types` says which filter types read the key */
 export interface FilterSetting {
   key: string;

@@ -62,10 +62,10 @@ export interface DecodeLimits {
   /** bound on the body after content decoding, in bytes */
   maxDecompressedBytes: number;
   /**
-   * bound on the records one request may carry (a few KB of `[{},{},…]` is a million records); default 10,000.
+   * bound on the records one request may carry (a few KB of `[{},{},…]` is a million records): ingest.max-records.
    * checked before parsing, with a bound of 200 values a record on the whole body (see shape.ts)
    */
-  maxRecords?: number;
+  maxRecords: number;
 }
 
 export interface DecodedEvent {
@@ -127,7 +127,7 @@ export async function decodeRequest(input: DecodeInput, limits: DecodeLimits, no
     payload = queryPayload(input.query);
   }
   if (payload === null) throw new DecodeError(payloadRequired(mediaType, body));
-  const maxRecords = limits.maxRecords ?? 10_000;
+  const { maxRecords } = limits;
   const records = parsePayload(payload, { maxRecords, maxCost: costBound(maxRecords) });
   // large bodies were counted by the pre-scan; short ones (skipped) are counted here
   if (records.length > maxRecords) {

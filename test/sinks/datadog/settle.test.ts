@@ -8,6 +8,9 @@ import { sectionDefaults } from '../../../src/config/sections.js';
 import { startFakeIntake } from '../../../src/fakes/intake.js';
 import { interceptBatches } from '../../spool/helpers.js';
 
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
+
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 test('an ack that fails once is retried: the spool ends empty, nothing stays taken', async (t) => {
@@ -20,7 +23,7 @@ test('an ack that fails once is retried: the spool ends empty, nothing stays tak
     }
     await write();
   });
-  const spool = await openSpool({ db: db as unknown as SpoolDb, maxBytes: 1_000_000 });
+  const spool = await openSpool({ syncIntervalMs: SYNC_MS, db: db as unknown as SpoolDb, maxBytes: 1_000_000 });
   const intake = await startFakeIntake();
   const sink = createDatadogSink(
     { ...sectionDefaults('datadog'), apiKey: 'k'.repeat(32), url: intake.url, concurrency: 1, retryInitialMs: 10 },
@@ -44,7 +47,11 @@ test('an ack that fails once is retried: the spool ends empty, nothing stays tak
 });
 
 test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixing it delivers everything', async (t) => {
-  const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 1_000_000 });
+  const spool = await openSpool({
+    syncIntervalMs: SYNC_MS,
+    db: new MemoryLevel<string, string>() as unknown as SpoolDb,
+    maxBytes: 1_000_000,
+  });
   const intake = await startFakeIntake();
   intake.inject({ status: 404, times: 3, body: '404 page not found' });
   const sink = createDatadogSink(
@@ -66,7 +73,11 @@ test('a wrong url (404) holds delivery instead of dead-lettering the spool; fixi
 });
 
 test('a trickle of logs goes out in a few full-ish requests, not one request per log', async (t) => {
-  const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 10_000_000 });
+  const spool = await openSpool({
+    syncIntervalMs: SYNC_MS,
+    db: new MemoryLevel<string, string>() as unknown as SpoolDb,
+    maxBytes: 10_000_000,
+  });
   const intake = await startFakeIntake();
   const sink = createDatadogSink(
     { ...sectionDefaults('datadog'), apiKey: 'k'.repeat(32), url: intake.url, concurrency: 4, batchWaitMs: 200 },
@@ -91,7 +102,11 @@ test('a trickle of logs goes out in a few full-ish requests, not one request per
 });
 
 test('a spool read that fails for good (damage) stalls delivery visibly: status says why, every worker stops', async (t) => {
-  const spool = await openSpool({ db: new MemoryLevel<string, string>() as unknown as SpoolDb, maxBytes: 1_000_000 });
+  const spool = await openSpool({
+    syncIntervalMs: SYNC_MS,
+    db: new MemoryLevel<string, string>() as unknown as SpoolDb,
+    maxBytes: 1_000_000,
+  });
   const intake = await startFakeIntake();
   const errors: string[] = [];
   const logger = { ...quiet, error: (o: { err?: string }) => errors.push(String(o.err)) };

@@ -7,6 +7,10 @@ import type { TestContext } from 'node:test';
 import { openSpool } from '../../../src/spool/spool.js';
 import type { Spool } from '../../../src/spool/types.js';
 import type { Logger } from '../../../src/log.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 export { waitFor } from '../../helpers/wait.js';
 
@@ -42,11 +46,11 @@ export interface TestSpool {
 export async function tempSpool(t: TestContext, maxBytes = 256 * 1024 * 1024): Promise<TestSpool> {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-sink-'));
   const state: TestSpool = {
-    spool: await openSpool({ path: dir, maxBytes }),
+    spool: await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes }),
     dir,
     async reopen() {
       await state.spool.close();
-      state.spool = await openSpool({ path: dir, maxBytes });
+      state.spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes });
       return state.spool;
     },
   };

@@ -7,6 +7,10 @@ import { DecodeError } from '../../../src/errors.js';
 import { decodeRequest, tagFromPath } from '../../../src/sources/http/decode.js';
 import { rfc3339ToMs, secondsToMs } from '../../../src/sources/http/time.js';
 import { parseForm } from '../../../src/sources/http/form.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
+
+// the records one request may carry, as configured by default (ingest.max-records)
+const MAX_RECORDS = sectionDefaults('ingest').maxRecords;
 
 type BodySpec =
   | { text: string }
@@ -81,7 +85,7 @@ function requestBody(r: Case['request']): Buffer {
   return body;
 }
 
-const limits = { maxDecompressedBytes: fixture.maxDecompressedBytes };
+const limits = { maxDecompressedBytes: fixture.maxDecompressedBytes, maxRecords: MAX_RECORDS };
 
 for (const c of fixture.cases) {
   test(`decode: ${c.name}`, async () => {
@@ -143,14 +147,14 @@ test('a body exactly at the decompressed bound is accepted', async () => {
   const body = gzipSync(Buffer.from(json));
   const events = await decodeRequest(
     { tag: 't', contentType: 'application/json', contentEncoding: 'gzip', body, query: {} },
-    { maxDecompressedBytes: Buffer.byteLength(json) },
+    { maxDecompressedBytes: Buffer.byteLength(json), maxRecords: MAX_RECORDS },
     1,
   );
   assert.equal(events.length, 1);
   await assert.rejects(
     decodeRequest(
       { tag: 't', contentType: 'application/json', contentEncoding: 'gzip', body, query: {} },
-      { maxDecompressedBytes: Buffer.byteLength(json) - 1 },
+      { maxDecompressedBytes: Buffer.byteLength(json) - 1, maxRecords: MAX_RECORDS },
       1,
     ),
     (e: unknown) => e instanceof DecodeError && e.status === 413,
@@ -207,12 +211,12 @@ test('a small request of many records is refused with 413 over the records bound
 // the bounds are checked on a scan before parsing: the 413's wording tells the pre-scan ("more than N") from the
 // check after parsing ("<count> records"), and a body of one record holding millions of values only the pre-scan refuses
 const MiB = 1024 * 1024;
-const DEFAULT_LIMITS = { maxDecompressedBytes: 64 * MiB };
+const DEFAULT_LIMITS = { maxDecompressedBytes: 64 * MiB, maxRecords: MAX_RECORDS };
 
 function decodeAs(
   contentType: string,
   body: Buffer,
-  limits: { maxDecompressedBytes: number; maxRecords?: number } = DEFAULT_LIMITS,
+  limits: { maxDecompressedBytes: number; maxRecords: number } = DEFAULT_LIMITS,
 ) {
   return decodeRequest({ tag: 't', contentType, body, query: {} }, limits, 1);
 }

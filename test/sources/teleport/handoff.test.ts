@@ -21,6 +21,10 @@ import {
   trackedEnvs,
   within,
 } from './harness.js';
+import { sectionDefaults } from '../../../src/config/sections.js';
+
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const env = trackedEnvs(after);
 
@@ -29,7 +33,7 @@ test("the poller's records and the cursor that covers them are written in one ba
   await e.spool.close();
   const db = new ClassicLevel<string, string>(path.join(e.dir, 'watched')) as unknown as SpoolDb;
   const watch = watchBatches(db);
-  e.spool = await openSpool({ db, maxBytes: 256 * 1024 * 1024 });
+  e.spool = await openSpool({ syncIntervalMs: SYNC_MS, db, maxBytes: 256 * 1024 * 1024 });
   const emitted: SourceRecord[] = [];
   const port = pipelinePort(e.logs.logger, { after: (records) => emitted.push(...records) }, e.spool);
   const source = createTeleportSource(e.options(), { ...port, logger: e.logs.logger });

@@ -25,6 +25,9 @@ import { waitFor, within } from '../../helpers/wait.js';
 import { createPipeline, DryRunState, type PollerPort } from '../../../src/pipeline.js';
 import { createRouter } from '../../../src/router/router.js';
 
+// the spool's background sync, as configured by default (ingest.sync-interval)
+const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
+
 await awayFromUtcMidnight();
 
 export { captureLogs, tempDir, within, type LogCapture };
@@ -76,7 +79,12 @@ export function spoolDeps(spool: Spool, logger: Logger, hook: EmitHook = {}, now
  * run over a fresh DryRunState, as openStorage gives with no storage yet
  */
 export function pipelinePort(logger: Logger, hook: EmitHook = {}, spool?: Spool): PollerPort {
-  const router = createRouter({ rules: [{ pattern: '**', type: 'datadog' }], unmatched: 'drop', hostname: 'h' });
+  const router = createRouter({
+    ...sectionDefaults('routing'),
+    rules: [{ pattern: '**', type: 'datadog' }],
+    unmatched: 'drop',
+    hostname: 'h',
+  });
   const port = createPipeline({
     router,
     spool: hook.dryRun || !spool ? new DryRunState(1 << 20) : spool,
@@ -128,11 +136,11 @@ export async function setup(o: { dataset?: FakeDataset; maxBytes?: number } = {}
     dir,
     identityFile,
     spoolPath,
-    spool: await openSpool({ path: spoolPath, maxBytes: o.maxBytes ?? 256 * 1024 * 1024 }),
+    spool: await openSpool({ syncIntervalMs: SYNC_MS, path: spoolPath, maxBytes: o.maxBytes ?? 256 * 1024 * 1024 }),
     logs,
     async reopenSpool(maxBytes = o.maxBytes ?? 256 * 1024 * 1024) {
       await env.spool.close();
-      env.spool = await openSpool({ path: spoolPath, maxBytes });
+      env.spool = await openSpool({ syncIntervalMs: SYNC_MS, path: spoolPath, maxBytes });
       return env.spool;
     },
     options(extra = {}) {
