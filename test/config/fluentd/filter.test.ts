@@ -1,50 +1,15 @@
 // fluent.conf's <filter> sections through migrate: what is carried over as [[filter]] tables (and loads), what
 // fluentd itself refuses or needs ruby (refused with the file, line and reason), what is noted
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { loadConfig } from '../../../src/config/load.js';
-import { migrateFluentd, type MigrationNote } from '../../../src/config/fluentd/migrate.js';
 import { FluentConfigError } from '../../../src/errors.js';
 import { createFilterChain } from '../../../src/filter/chain.js';
-
-const API_KEY = '0123456789abcdef0123456789abcdef';
-const tmpRoot = mkdtempSync(join(tmpdir(), 'tdf-migrate-filters-'));
-after(() => rmSync(tmpRoot, { recursive: true, force: true }));
-let n = 0;
+import { API_KEY, hasNote, migrateAndLoad, withSource } from '../../helpers/migrate.js';
 
 // the source takes lines 1-10, the match the 3 lines after the filters
-const SOURCE = [
-  '<source>',
-  '  @type http',
-  '  port 8888',
-  '  <transport tls>',
-  '    client_cert_auth true',
-  '    ca_path /keys/ca.crt',
-  '    cert_path /keys/server.crt',
-  '    private_key_path /keys/server.key',
-  '  </transport>',
-  '</source>',
-];
 const MATCH = ['<match **>', '  @type datadog', `  api_key ${API_KEY}`, '</match>'];
 
-function migrate(...filterLines: string[]) {
-  const text = [...SOURCE, ...filterLines, ...MATCH].join('\n') + '\n';
-  const r = migrateFluentd({ fluentConf: text, fluentConfPath: '/etc/fluent/fluent.conf' });
-  const dir = mkdtempSync(join(tmpRoot, `c${n++}-`));
-  for (const s of r.secretFiles) writeFileSync(join(dir, s.name), s.value + '\n', { mode: 0o600 });
-  writeFileSync(join(dir, 'forwarder.toml'), r.toml);
-  return { r, c: loadConfig({ file: join(dir, 'forwarder.toml'), env: {} }) };
-}
-
-function hasNote(notes: MigrationNote[], level: string, where: string, re: RegExp): void {
-  assert.ok(
-    notes.some((x) => x.level === level && x.where === where && re.test(x.message)),
-    `no ${level} note at ${where} matching ${re}:\n${notes.map((x) => `${x.level} ${x.where} ${x.message}`).join('\n')}`,
-  );
-}
+const migrate = (...filterLines: string[]) => migrateAndLoad({ fluentConf: withSource(...filterLines, ...MATCH) });
 
 test('grep: sections, legacy regexpN/excludeN and and/or carried over and behaving as in fluentd', () => {
   const { c } = migrate(
