@@ -29,8 +29,7 @@ import {
   selfCpuMs,
   threadCpuMs,
 } from './proc.js';
-import { launchFlags } from '../src/runtime.js';
-import { cliArgs, deadline, spawnNode, startIntakeProcess, writeText } from './procs.js';
+import { cliArgs, deadline, launchDescription, spawnNode, startIntakeProcess, writeText } from './procs.js';
 import { fmt, spread } from './stats.js';
 
 const { values: opt } = parseArgs({
@@ -292,7 +291,7 @@ enabled = false
 
 const all: ExportFigures[] = [];
 console.log(
-  `export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}${opt.launch === 'shipped' ? ` with ${[...launchFlags().flags, ...Object.entries(launchFlags().env).map(([k, v]) => `${k}=${v}`)].join(' ')}` : ' with node defaults'}; the fake auth service runs in this process`,
+  `export benchmark: dataset ${opt.dataset}, forwarder: ${cli.how}${opt.launch === 'shipped' ? ` with ${launchDescription()}` : ' with node defaults'}; the fake auth service runs in this process`,
 );
 const order = (run: number): Kind[] => (run % 2 === 0 ? kinds : [...kinds].reverse());
 for (const [run, kind] of Array.from({ length: runs }, (_, r) => order(r).map((k) => [r, k] as const)).flat()) {

@@ -34,8 +34,15 @@ import {
   threadCpuMs,
   threadDelta,
 } from './proc.js';
-import { launchFlags } from '../src/runtime.js';
-import { benchScript, cliArgs, deadline, spawnNode, startIntakeProcess, writeText } from './procs.js';
+import {
+  benchScript,
+  cliArgs,
+  launchDescription,
+  deadline,
+  spawnNode,
+  startIntakeProcess,
+  writeText,
+} from './procs.js';
 import { fmt, spread } from './stats.js';
 
 const { values: opt } = parseArgs({
@@ -449,7 +456,7 @@ const began = Date.now();
 console.log(
   `scenario ${scenario}: ${list.length} configurations x ${runs} runs, ${durationMs / 1000} s measured after ${warmupMs / 1000} s warm-up` +
     (scenario === 'open' ? `, ${rate} events/s` : '') +
-    `; forwarder: ${cli.how}; servers launched ${launch ? 'as shipped (' + [...launchFlags().flags, ...Object.entries(launchFlags().env).map(([k, v]) => `${k}=${v}`)].join(' ') + ')' : 'with node defaults'}; RSA ${bits}; ` +
+    `; forwarder: ${cli.how}; servers launched ${launch ? `as shipped (${launchDescription()})` : 'with node defaults'}; RSA ${bits}; ` +
     (opt.delivery === 'none'
       ? 'NO DELIVERY (datadog unreachable: accept path only)'
       : `intake answers after ${opt['intake-delay']} ms`),

@@ -85,6 +85,12 @@ export interface Child {
   stop(signal?: NodeJS.Signals, graceMs?: number): Promise<number | string>;
 }
 
+/** LAUNCH as it reads on a command line: `--max-semi-space-size=4 MALLOC_ARENA_MAX=2` */
+export function launchDescription(): string {
+  const { flags, env } = launchFlags();
+  return [...flags, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ');
+}
+
 /** spawns node with `args` (after LAUNCH's flags with opts.launch); stdout is read as json lines (the forwarder's logs), stdin stays open */
 export function spawnNode(
   args: string[],
