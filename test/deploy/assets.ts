@@ -13,6 +13,23 @@ export { repoRoot };
 /** env vars for node and glibc, not the forwarder: the shipped entry points set them (src/runtime.ts LAUNCH) */
 export const NODE_ENV_VARS = ['NODE_ENV', 'NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
 
+/** the environment the Dockerfile's runtime (last) stage sets with ENV */
+export function imageEnv(dockerfile = readRepoFile('Dockerfile')): Record<string, string> {
+  const stages = parseDockerfile(dockerfile);
+  const runtime = stages[stages.length - 1]!;
+  return Object.assign({}, ...instructions(runtime, 'ENV').map((i) => parseEnv(i.args)));
+}
+
+/** the environment a systemd unit's [Service] sets with Environment= */
+export function unitEnvironment(unit: Map<string, Array<[string, string]>>): Map<string, string> {
+  return new Map(
+    unitValues(unit, 'Service', 'Environment').map((e) => {
+      const i = e.indexOf('=');
+      return [e.slice(0, i), e.slice(i + 1)] as [string, string];
+    }),
+  );
+}
+
 /** the environment LAUNCH asks of an entry point */
 export function launchEnv(): Record<string, string> {
   const { flags, env } = launchFlags();

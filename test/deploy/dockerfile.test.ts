@@ -13,7 +13,7 @@ import { startFakeIntake } from '../../src/fakes/intake.js';
 import { runForwarder, writeIngestConfig, waitFor } from '../helpers/forwarder.js';
 import { writeTlsFiles, MtlsClient } from '../helpers/mtls.js';
 import {
-  parseDockerfile, execForm, parseEnv, parseHealthcheck, instructions, dockerignoreExcludes, knownEnvNames,
+  parseDockerfile, execForm, imageEnv, parseHealthcheck, instructions, dockerignoreExcludes, knownEnvNames,
   readRepoFile, repoRoot, type Stage, NODE_ENV_VARS, launchEnv,
 } from './assets.js';
 
@@ -27,7 +27,6 @@ const one = (stage: Stage, keyword: string): string => {
   assert.equal(found.length, 1, `the ${stage.name ?? 'last'} stage has exactly one ${keyword}`);
   return found[0]!.args;
 };
-const imageEnv = (): Record<string, string> => Object.assign({}, ...instructions(runtime, 'ENV').map((i) => parseEnv(i.args)));
 
 test('two stages on node 20 bookworm-slim: build with dev deps, run with production deps only', () => {
   assert.equal(stages.length, 2);

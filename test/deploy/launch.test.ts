@@ -5,23 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { LAUNCH } from '../../src/runtime.js';
-import { instructions, launchEnv, parseDockerfile, parseEnv, parseUnit, readRepoFile, unitValues } from './assets.js';
+import { imageEnv, launchEnv, parseUnit, readRepoFile, unitEnvironment } from './assets.js';
 
-function imageEnv(): Record<string, string> {
-  const stages = parseDockerfile(readRepoFile('Dockerfile'));
-  const runtime = stages[stages.length - 1]!;
-  return Object.assign({}, ...instructions(runtime, 'ENV').map((i) => parseEnv(i.args)));
-}
-
-function unitEnv(): Record<string, string> {
-  const unit = parseUnit(readRepoFile('deploy/systemd/teleport-datadog-forwarder.service'));
-  return Object.fromEntries(
-    unitValues(unit, 'Service', 'Environment').map((e) => {
-      const at = e.indexOf('=');
-      return [e.slice(0, at), e.slice(at + 1)];
-    }),
-  );
-}
+const unitEnv = (): Record<string, string> =>
+  Object.fromEntries(unitEnvironment(parseUnit(readRepoFile('deploy/systemd/teleport-datadog-forwarder.service'))));
 
 /** MiB of v8's new space after a burst of short-lived allocations, in a node started with env */
 function newSpaceMiB(env: Record<string, string>): number {
@@ -34,7 +21,7 @@ function newSpaceMiB(env: Record<string, string>): number {
 }
 
 for (const [name, read] of [
-  ['the image (Dockerfile ENV)', imageEnv],
+  ['the image (Dockerfile ENV)', () => imageEnv()],
   ['the systemd unit (Environment=)', unitEnv],
 ] as const) {
   test(`${name} starts node as LAUNCH says`, () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseUnit, unitValues, envFileNames, knownEnvNames, loadExample, readRepoFile, repoRoot, NODE_ENV_VARS } from './assets.js';
+import { parseUnit, unitValues, unitEnvironment, envFileNames, knownEnvNames, loadExample, readRepoFile, repoRoot, NODE_ENV_VARS } from './assets.js';
 
 const unitFile = join(repoRoot, 'deploy/systemd/teleport-datadog-forwarder.service');
 const text = readRepoFile('deploy/systemd/teleport-datadog-forwarder.service');
@@ -15,10 +15,7 @@ const one = (key: string, section = 'Service'): string => {
   assert.equal(v.length, 1, `${section}.${key} set once`);
   return v[0]!;
 };
-const environment = (): Map<string, string> => new Map(unitValues(unit, 'Service', 'Environment').map((e) => {
-  const i = e.indexOf('=');
-  return [e.slice(0, i), e.slice(i + 1)] as [string, string];
-}));
+const environment = (): Map<string, string> => unitEnvironment(unit);
 
 test('runs the package bin under node as a dedicated user, with the spool in its state directory', () => {
   const pkg = JSON.parse(readRepoFile('package.json')) as { bin: Record<string, string> };
