@@ -9,6 +9,7 @@ import type { Config } from './config/load.js';
 import type { Spool } from './spool/types.js';
 import { createPipeline, openStorage } from './pipeline.js';
 import { applyHeapGrowingPercent } from './runtime.js';
+import { sleep } from './sleep.js';
 import { createRouter, type Router } from './router/router.js';
 import { createFilterChain } from './filter/chain.js';
 import { createIngestServer, type IngestServer } from './sources/http/server.js';
@@ -246,7 +247,7 @@ export async function startApp(config: Readonly<Config>, deps: AppDeps): Promise
     teleport.done
       .then(
         async () => {
-          while (!stopping && !config.dryRun && spool.stats().records > 0) await new Promise((r) => setTimeout(r, 100));
+          while (!stopping && !config.dryRun && spool.stats().records > 0) await sleep(100);
           await stop('caught up with the audit log and delivered everything (exit-on-last-event)');
         },
         async (err: unknown) => {

@@ -23,6 +23,7 @@ import { pino } from 'pino';
 import { hasStore, isLocked, spoolSettingsOf, type Output } from './status.js';
 import { adminBaseUrl, fetchAdmin, normalizeBaseUrl } from '../telemetry/admin-client.js';
 import { clean } from '../format.js';
+import { sleep } from '../sleep.js';
 import type { StatusDoc } from '../telemetry/status.js';
 
 export type BackfillAction = 'run' | 'ls' | 'cancel';
@@ -165,7 +166,7 @@ async function follow(o: RunBackfillOptions, jobs: Jobs, id: string, app: App | 
         lastLine = Date.now();
       }
       if (ended || interrupted) break;
-      await new Promise((r) => setTimeout(r, BACKFILL_CLI.pollMs));
+      await sleep(BACKFILL_CLI.pollMs);
     }
     if (tty) o.out.write('\n');
     if (interrupted && job!.state === 'running') {
@@ -184,7 +185,7 @@ async function follow(o: RunBackfillOptions, jobs: Jobs, id: string, app: App | 
           o.out.write(`waiting for Datadog to accept ${app.spool.stats().records} queued records\n`);
           said = Date.now();
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
       const left = app.spool.stats().records;
       if (left > 0) {
