@@ -182,18 +182,15 @@ async function storeWithState(path: string, ops: StateOp[]): Promise<void> {
   await s.close();
 }
 
+/** openStorage as `start --dry-run` calls it on path */
+const openDryRun = (path: string, logs: ReturnType<typeof captureLogs>, startTimeGiven = false) =>
+  openStorage({ syncIntervalMs: SYNC_MS, storage: path, maxBytes: 1 << 20, dryRun: true, startTimeGiven, ...logs });
+
 test('dry run writes nothing but remembers its own progress, from the cursors in the storage', async () => {
   const path = join(tempDir(), 'spool');
   await storeWithState(path, [{ type: 'put', key: 'teleport/old', value: 'o' }]);
   const logs = captureLogs();
-  const { spool } = await openStorage({
-    syncIntervalMs: SYNC_MS,
-    storage: path,
-    maxBytes: 1 << 20,
-    dryRun: true,
-    startTimeGiven: false,
-    ...logs,
-  });
+  const { spool } = await openDryRun(path, logs);
   const p = createPipeline({ router: router(), spool, dryRun: true, logger: logs.logger });
   const store = new StateStore({ ...p.teleport }, logs.logger);
   await store.commit([{ tag: 'app.t', time: 1, record: {} }], [{ type: 'put', key: 'teleport/x', value: '1' }]);
@@ -215,24 +212,10 @@ test('dry run beside a running forwarder: from now unless a start-time was given
   const running: Spool = await openSpool({ syncIntervalMs: SYNC_MS, path, maxBytes: 1 << 20 });
   await running.putState([{ type: 'put', key: 'teleport/x', value: 'c' }]);
   const logs = captureLogs();
-  const from = await openStorage({
-    syncIntervalMs: SYNC_MS,
-    storage: path,
-    maxBytes: 1 << 20,
-    dryRun: true,
-    startTimeGiven: false,
-    ...logs,
-  });
+  const from = await openDryRun(path, logs);
   assert.equal(from.dryRunFrom, 'now');
   assert.deepEqual(await from.spool.listState('teleport/'), []);
-  const given = await openStorage({
-    syncIntervalMs: SYNC_MS,
-    storage: path,
-    maxBytes: 1 << 20,
-    dryRun: true,
-    startTimeGiven: true,
-    ...logs,
-  });
+  const given = await openDryRun(path, logs, true);
   assert.equal(given.dryRunFrom, undefined);
   assert.ok(logs.lines.some((l) => /in use by a running forwarder/.test(String(l.msg))));
   assert.equal(await running.getState('teleport/x'), 'c');
@@ -242,14 +225,7 @@ test('dry run beside a running forwarder: from now unless a start-time was given
 test('dry run with no storage yet creates none', async () => {
   const path = join(tempDir(), 'none');
   const logs = captureLogs();
-  const { spool } = await openStorage({
-    syncIntervalMs: SYNC_MS,
-    storage: path,
-    maxBytes: 1 << 20,
-    dryRun: true,
-    startTimeGiven: false,
-    ...logs,
-  });
+  const { spool } = await openDryRun(path, logs);
   assert.ok(spool instanceof DryRunState);
   assert.ok(logs.lines.some((l) => /holds no spool yet/.test(String(l.msg))));
   await assert.rejects(
