@@ -26,6 +26,8 @@ export type Op =
     }
   | { kind: 'state'; state: StateOp[]; done: Deferred<number> }
   | { kind: 'sync'; done: Deferred<number> }
+  /** put what the journal staged into LevelDB; resolves with the highest sequence LevelDB then covers */
+  | { kind: 'flush'; done: Deferred<number> }
   | {
       kind: 'remove';
       items: SpoolItem[];
@@ -202,6 +204,9 @@ export function planBatch(
     results.push(count);
   }
   effects.lastSeq = nextSeq - 1;
+  ops.forEach((op, i) => {
+    if (op.kind === 'flush') results[i] = effects.lastSeq;
+  });
   // a batch of appends alone leaves the meta key as it is: its records carry their sequences (the open scan
   // finds the highest), and whether it landed after a failure is whether its first record is there. every
   // other batch (acks, dead letters, state, syncs) writes it, so once records are deleted the highest sequence

@@ -22,6 +22,8 @@ export interface ReaderOptions {
   readChunk: number;
   /** backoff cap when a read behind the tail fails */
   readRetryMaxMs: number;
+  /** the writer's: once LevelDB holds every record committed up to the sequence it resolves with */
+  settled(): Promise<number>;
 }
 
 interface InFlight {
@@ -57,6 +59,7 @@ export class Reader {
   private readonly tailMaxBytes: number;
   private readonly readChunk: number;
   private readonly readRetryMaxMs: number;
+  private readonly settled: () => Promise<number>;
   private lastCommittedSeq = -1;
   private cursorSeq = -1;
   private behind = true;
@@ -76,6 +79,7 @@ export class Reader {
     this.tailMaxBytes = o.tailMaxBytes;
     this.readChunk = o.readChunk;
     this.readRetryMaxMs = o.readRetryMaxMs;
+    this.settled = o.settled;
   }
 
   /** after the open scan: the reader starts behind, at the first record on disk */
@@ -140,8 +144,10 @@ export class Reader {
 
   /** read past the cursor from the store; [] when it holds nothing more (the reader may have caught up) */
   private async takeFromDb(maxItems: number, maxBytes: number, signal?: AbortSignal): Promise<SpoolItem[]> {
-    // everything committed before the iterator is created is visible to it
-    const upTo = this.lastCommittedSeq;
+    // everything committed up to upTo is in the store (not only in the journal) before the iterator is created,
+    // and so visible to it
+    const upTo = Math.min(this.lastCommittedSeq, await this.settled());
+    if (this.closing || signal?.aborted) return [];
     this.reading = true;
     this.firstAtDuringRead = null;
     const items: SpoolItem[] = [];

@@ -2,6 +2,7 @@
 // and holds the Spool's face; the parts are beside it:
 //   open.ts     the storage directory's checks, the write-ahead log's damage report, the count at open
 //   writer.ts   the one writer: group commit, ack modes, recovery after a failed write (background-sync.ts)
+//   journal.ts  where appends and acks are committed first (frame.ts, staging.ts); LevelDB gets them in bulk
 //   plan.ts     what goes into one LevelDB batch: records, keys, state, dead letters, meta (pure)
 //   reader.ts   take(): the cursor, the in-memory tail, records in flight, the counts of what is committed
 //   queries.ts  state and dead letters read beside the queue
@@ -18,13 +19,14 @@ import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { DEAD_LT, deadBefore, stateKey } from './keys.js';
 import { foreignFiles, makeDir, scanStore, settleWal } from './open.js';
-import { byteLength, checkStateOps, type Effects, type Op } from './plan.js';
+import { byteLength, checkStateOps, type BatchOp, type Effects, type Op } from './plan.js';
 import { deadKeys, listDead, listState } from './queries.js';
 import { Reader } from './reader.js';
 import { refuseBeforeOpen, openError } from './storage-errors.js';
 import { UTF8, type SpoolDb } from './store.js';
 import { guardWal, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Writer } from './writer.js';
+import { Journal } from './journal.js';
 import type { AppendOptions, DeadLetter, Spool, SpoolItem, SpoolStats, StateOp } from './types.js';
 
 export type { SpoolDb } from './store.js';
@@ -34,6 +36,11 @@ export interface SpoolOptions {
   path?: string;
   /** an injected store (tests use memory-level); closed by close() */
   db?: SpoolDb;
+  /**
+   * the journal's directory for an injected store (tests); a store at `path` always has its journal there.
+   * without one, every batch goes straight to the store
+   */
+  journalDir?: string;
   /** byte bound on queued record values: append rejects with SpoolFullError at or above it */
   maxBytes: number;
   /** bound of the in-memory tail of committed, not yet taken records; default 16 MiB */
@@ -70,6 +77,7 @@ class LevelSpool implements Spool {
   private readonly syncIntervalMs: number;
   /** a classic-level store in `where` (not an injected one): its write-ahead log is guarded on every open */
   private readonly onDisk: boolean;
+  private readonly journal: Journal | null;
 
   private readonly reader: Reader;
   private readonly writer: Writer;
@@ -81,8 +89,9 @@ class LevelSpool implements Spool {
   private closing = false;
   private closePromise: Promise<void> | null = null;
 
-  constructor(db: SpoolDb, where: string, options: SpoolOptions) {
+  constructor(db: SpoolDb, where: string, options: SpoolOptions, journal: Journal | null) {
     this.db = db;
+    this.journal = journal;
     this.where = where;
     this.maxBytes = options.maxBytes;
     this.tailMaxBytes = options.tailMaxBytes ?? DEFAULTS.tailMaxBytes;
@@ -97,6 +106,7 @@ class LevelSpool implements Spool {
       tailMaxBytes: this.tailMaxBytes,
       readChunk: DEFAULTS.readChunk,
       readRetryMaxMs: DEFAULTS.readRetryMaxMs,
+      settled: () => this.writer.settled(),
     });
     this.writer = new Writer({
       db,
@@ -111,6 +121,7 @@ class LevelSpool implements Spool {
       committed: (effects) => this.committed(effects),
       released: (ops) => this.releasePending(ops),
       reopened: (guard) => this.settleWal(guard),
+      journal,
     });
   }
 
@@ -294,9 +305,20 @@ class LevelSpool implements Spool {
     // queued writes still get written, and appends not yet synced are synced: their callers wait for an answer
     await this.writer.close();
     await this.reader.idle();
+    this.journal?.close(this.writer.settledInStore);
     await this.db.close();
     this.log.debug({ storage: this.where, records: this.reader.records, bytes: this.reader.bytes }, 'spool closed');
   }
+}
+
+/** what the journal held at open, into the store in one synced batch */
+async function replayJournal(db: SpoolDb, ops: BatchOp[]): Promise<void> {
+  const chain = db.batch();
+  for (const op of ops) {
+    if (op.type === 'put') chain.put(op.key, op.value, UTF8);
+    else chain.del(op.key, UTF8);
+  }
+  await chain.write({ ...UTF8, sync: true } as object);
 }
 
 /** open (or create) the spool and count what it holds; throws StorageError when the store cannot be used */
@@ -332,7 +354,17 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
     guard?.discard();
     throw openError(where, err);
   }
-  const spool = new LevelSpool(db, where, options);
+  let journal: Journal | null = null;
+  const journalDir = options.path ?? options.journalDir;
+  if (journalDir !== undefined) {
+    try {
+      ({ journal } = await Journal.open(journalDir, (ops) => replayJournal(db, ops), options.logger ?? silentLogger));
+    } catch (err) {
+      await db.close().catch(noop);
+      throw openError(where, err);
+    }
+  }
+  const spool = new LevelSpool(db, where, options, journal);
   if (foreign.length > 0) {
     // e.g. teleport-event-handler's own storage directory (both default to ./storage): its files are left alone
     (options.logger ?? silentLogger).warn(
@@ -344,6 +376,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   try {
     await spool.scan();
   } catch (err) {
+    journal?.close(false);
     await db.close().catch(noop);
     throw openError(where, err);
   }

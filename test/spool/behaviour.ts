@@ -28,6 +28,8 @@ async function takeAll(spool: Spool, expected: number): Promise<SpoolItem[]> {
 }
 
 export function behaviourSuite(kind: StoreKind): void {
+  // what these tests watch is LevelDB's batches; with the journal in front, journal.test.ts checks the same
+  const batches = { skip: kind.journaled ? 'about LevelDB batches: see journal.test.ts' : false };
   describe(`spool on ${kind.name}`, () => {
     async function withSpool(
       options: Partial<SpoolOptions>,
@@ -41,7 +43,14 @@ export function behaviourSuite(kind: StoreKind): void {
       const open = async (o: Partial<SpoolOptions> = {}) => {
         const db = store.db();
         watch = watchBatches(db);
-        const spool = await openSpool({ syncIntervalMs: SYNC_MS, maxBytes: BIG, ...options, ...o, db });
+        const spool = await openSpool({
+          syncIntervalMs: SYNC_MS,
+          maxBytes: BIG,
+          journalDir: store.journalDir,
+          ...options,
+          ...o,
+          db,
+        });
         opened.push(spool);
         return spool;
       };
@@ -78,7 +87,7 @@ export function behaviourSuite(kind: StoreKind): void {
       });
     });
 
-    it('group-commits concurrent appends into fewer synced batches', async () => {
+    it('group-commits concurrent appends into fewer synced batches', batches, async () => {
       await withSpool({}, async (spool, ctx) => {
         await Promise.all(Array.from({ length: 100 }, (_, i) => spool.append([record(i)])));
         const burst = ctx.watch.calls.length;
@@ -209,59 +218,70 @@ export function behaviourSuite(kind: StoreKind): void {
       });
     });
 
-    it('ack deletes without fsync (a process crash keeps it); acked records do not come back after reopen', async () => {
-      await withSpool({}, async (spool, ctx) => {
-        await spool.append([record(0), record(1), record(2), record(3)]);
-        const taken = await spool.take(10, BIG);
-        await spool.ack([taken[1], taken[3]]);
-        const last = ctx.watch.calls[ctx.watch.calls.length - 1];
-        assert.deepEqual(
-          last.ops.filter((op) => op.type === 'del').map((op) => op.key),
-          [taken[1].key, taken[3].key],
-        );
-        assert.equal(last.options.sync, false, 'an ack alone is not fsynced');
-        assert.deepEqual(spool.stats().records, 2);
-        assert.equal(spool.stats().inFlight, 2);
-        // acking twice counts once; a key that is not a queued record is left alone
-        await spool.putState([{ type: 'put', key: 'cursor', value: 'c' }]);
-        await spool.ack([taken[1], { key: 's!cursor', value: 'c', bytes: 1 }]);
-        assert.deepEqual(spool.stats().records, 2);
-        assert.equal(await spool.getState('cursor'), 'c');
-        const again = await ctx.reopen();
-        assert.equal(again.stats().records, 2);
-        assert.deepEqual(ids(await again.take(10, BIG)), [0, 2]);
-      });
-    });
+    it(
+      'ack deletes without fsync (a process crash keeps it); acked records do not come back after reopen',
+      batches,
+      async () => {
+        await withSpool({}, async (spool, ctx) => {
+          await spool.append([record(0), record(1), record(2), record(3)]);
+          const taken = await spool.take(10, BIG);
+          await spool.ack([taken[1], taken[3]]);
+          const last = ctx.watch.calls[ctx.watch.calls.length - 1];
+          assert.deepEqual(
+            last.ops.filter((op) => op.type === 'del').map((op) => op.key),
+            [taken[1].key, taken[3].key],
+          );
+          assert.equal(last.options.sync, false, 'an ack alone is not fsynced');
+          assert.deepEqual(spool.stats().records, 2);
+          assert.equal(spool.stats().inFlight, 2);
+          // acking twice counts once; a key that is not a queued record is left alone
+          await spool.putState([{ type: 'put', key: 'cursor', value: 'c' }]);
+          await spool.ack([taken[1], { key: 's!cursor', value: 'c', bytes: 1 }]);
+          assert.deepEqual(spool.stats().records, 2);
+          assert.equal(await spool.getState('cursor'), 'c');
+          const again = await ctx.reopen();
+          assert.equal(again.stats().records, 2);
+          assert.deepEqual(ids(await again.take(10, BIG)), [0, 2]);
+        });
+      },
+    );
 
-    it('appends with { sync: false } are written without fsync, then synced once by the background sync', async () => {
-      await withSpool({ syncIntervalMs: 20 }, async (spool, ctx) => {
-        ctx.watch.calls.length = 0;
-        for (let i = 0; i < 3; i++) await spool.append([record(i)], [], { sync: false });
-        const written = ctx.watch.calls.filter((c) => c.ops.some((op) => op.key !== META_KEY));
-        assert.equal(written.length, 3);
-        for (const call of written) assert.equal(call.options.sync, false, 'acknowledged once written, not fsynced');
-        assert.notEqual(spool.stats().unsyncedSince, null, 'the spool knows it holds unsynced writes');
-        // the timer fires the background sync: wait for it to be written (a hang guard, not a timing assertion)
-        await within(
-          (async () => {
-            while (spool.stats().backgroundSyncs === 0) await new Promise((r) => setTimeout(r, 5));
-          })(),
-          10_000,
-          'the background sync',
-        );
-        const syncs = ctx.watch.calls.filter((c) => c.options.sync === true);
-        assert.equal(syncs.length, 1, 'one synced write covers the three appends');
-        assert.ok(ctx.watch.calls.indexOf(syncs[0]) > ctx.watch.calls.indexOf(written[2]), 'the sync comes after them');
-        assert.deepEqual(
-          syncs[0].ops.filter((op) => op.key !== META_KEY),
-          [],
-          'the background sync writes no record of its own',
-        );
-        assert.equal(spool.stats().unsyncedSince, null);
-        assert.equal(spool.stats().backgroundSyncs, 1);
-        assert.deepEqual(ids(await takeAll(spool, 3)), [0, 1, 2]);
-      });
-    });
+    it(
+      'appends with { sync: false } are written without fsync, then synced once by the background sync',
+      batches,
+      async () => {
+        await withSpool({ syncIntervalMs: 20 }, async (spool, ctx) => {
+          ctx.watch.calls.length = 0;
+          for (let i = 0; i < 3; i++) await spool.append([record(i)], [], { sync: false });
+          const written = ctx.watch.calls.filter((c) => c.ops.some((op) => op.key !== META_KEY));
+          assert.equal(written.length, 3);
+          for (const call of written) assert.equal(call.options.sync, false, 'acknowledged once written, not fsynced');
+          assert.notEqual(spool.stats().unsyncedSince, null, 'the spool knows it holds unsynced writes');
+          // the timer fires the background sync: wait for it to be written (a hang guard, not a timing assertion)
+          await within(
+            (async () => {
+              while (spool.stats().backgroundSyncs === 0) await new Promise((r) => setTimeout(r, 5));
+            })(),
+            10_000,
+            'the background sync',
+          );
+          const syncs = ctx.watch.calls.filter((c) => c.options.sync === true);
+          assert.equal(syncs.length, 1, 'one synced write covers the three appends');
+          assert.ok(
+            ctx.watch.calls.indexOf(syncs[0]) > ctx.watch.calls.indexOf(written[2]),
+            'the sync comes after them',
+          );
+          assert.deepEqual(
+            syncs[0].ops.filter((op) => op.key !== META_KEY),
+            [],
+            'the background sync writes no record of its own',
+          );
+          assert.equal(spool.stats().unsyncedSince, null);
+          assert.equal(spool.stats().backgroundSyncs, 1);
+          assert.deepEqual(ids(await takeAll(spool, 3)), [0, 1, 2]);
+        });
+      },
+    );
 
     it('a synced write makes earlier unsynced appends durable: no background sync is needed then', async () => {
       await withSpool({ syncIntervalMs: 30 }, async (spool, ctx) => {
@@ -285,7 +305,7 @@ export function behaviourSuite(kind: StoreKind): void {
       });
     });
 
-    it('appends carrying state sync even when asked not to; close syncs what is not yet synced', async () => {
+    it('appends carrying state sync even when asked not to; close syncs what is not yet synced', batches, async () => {
       await withSpool({ syncIntervalMs: 60_000 }, async (spool, ctx) => {
         await spool.append([record(0)], [{ type: 'put', key: 'cursor', value: 'c1' }], { sync: false });
         assert.equal(ctx.watch.calls[ctx.watch.calls.length - 1].options.sync, true, 'a cursor is always synced');
@@ -473,7 +493,7 @@ export function behaviourSuite(kind: StoreKind): void {
       });
     });
 
-    it('a write reported failed that landed after all is counted once and taken once', async () => {
+    it('a write reported failed that landed after all is counted once and taken once', batches, async () => {
       await withSpool({}, async (spool, ctx) => {
         await spool.append([record(0)]);
         ctx.watch.fail = 'after';

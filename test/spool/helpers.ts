@@ -11,6 +11,8 @@ export { within } from '../helpers/wait.js';
 
 export interface StoreKind {
   name: string;
+  /** the spool commits appends and acks to its journal first: tests of LevelDB's own batches do not apply */
+  journaled?: boolean;
   /** a fresh, empty store */
   create(): Promise<Store>;
 }
@@ -19,6 +21,8 @@ export interface Store {
   /** a handle on the same data: a new ClassicLevel on the same directory, or the same MemoryLevel again */
   db(): SpoolDb;
   cleanup(): Promise<void>;
+  /** where the spool keeps its journal, for a kind that has one */
+  journalDir?: string;
 }
 
 export const memoryStore: StoreKind = {
@@ -29,24 +33,31 @@ export const memoryStore: StoreKind = {
   },
 };
 
-export const classicStore: StoreKind = {
-  name: 'classic-level',
-  async create() {
-    const dir = tempDir();
-    const handles: SpoolDb[] = [];
-    return {
-      db() {
-        const db = new ClassicLevel<string, string>(dir);
-        handles.push(db);
-        return db;
-      },
-      async cleanup() {
-        for (const db of handles) await db.close();
-        fs.rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-};
+export const classicStore: StoreKind = classicKind('classic-level', false);
+
+/** classic-level with the journal in front of it, as the spool runs on a storage directory */
+export const journaledStore: StoreKind = classicKind('classic-level with the journal', true);
+
+function classicKind(name: string, journal: boolean): StoreKind {
+  return { name, journaled: journal, create: () => createClassic(journal) };
+}
+
+async function createClassic(journal: boolean): Promise<Store> {
+  const dir = tempDir();
+  const handles: SpoolDb[] = [];
+  return {
+    journalDir: journal ? dir : undefined,
+    db() {
+      const db = new ClassicLevel<string, string>(dir);
+      handles.push(db);
+      return db;
+    },
+    async cleanup() {
+      for (const db of handles) await db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
 
 export interface BatchCall {
   ops: Array<{ type: string; key: string; value?: string }>;

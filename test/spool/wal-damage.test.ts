@@ -28,13 +28,19 @@ const SYNC_MS = sectionDefaults('ingest').syncIntervalMs;
 
 const RECORDS = 1500;
 
-/** a store whose records are all still in its write-ahead log (leveldb does not flush it on close) */
+/**
+ * a store whose records are all still in its write-ahead log (leveldb does not flush it on close), a batch of 50
+ * each: appends carrying state go to LevelDB at once, not through the journal
+ */
 async function storeWithLog(t: { after(fn: () => void): void }): Promise<{ dir: string; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tdf-wal-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: 1 << 30 });
   for (let i = 0; i < RECORDS; i += 50) {
-    await spool.append(Array.from({ length: 50 }, (_, j) => JSON.stringify({ n: i + j, pad: 'p'.repeat(400) })));
+    await spool.append(
+      Array.from({ length: 50 }, (_, j) => JSON.stringify({ n: i + j, pad: 'p'.repeat(400) })),
+      [{ type: 'put', key: 'filled', value: String(i) }],
+    );
   }
   await spool.close();
   const log = readdirSync(dir).find((f) => f.endsWith('.log'));

@@ -1,0 +1,4 @@
+import { behaviourSuite } from './behaviour.js';
+import { journaledStore } from './helpers.js';
+
+behaviourSuite(journaledStore);
