@@ -82,13 +82,18 @@ export class Reader {
     this.settled = o.settled;
   }
 
-  /** after the open scan: the reader starts behind, at the first record on disk */
+  /** after the open scan: the reader starts behind, at the first record on disk, if there is one */
   restore(scanned: Scanned): void {
     this.records += scanned.records;
     this.bytes += scanned.bytes;
     this.deadLetters += scanned.deadLetters;
     this.lastCommittedSeq = scanned.lastSeq;
     this.behindHeadAt = scanned.firstAt;
+    if (scanned.records === 0) {
+      // nothing on disk to read: serve from the tail at once (with a journal, reading would first flush it)
+      this.behind = false;
+      this.cursorSeq = scanned.lastSeq;
+    }
   }
 
   take(maxItems: number, maxBytes: number, signal?: AbortSignal): Promise<SpoolItem[]> {

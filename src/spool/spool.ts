@@ -41,6 +41,9 @@ export interface SpoolOptions {
    * without one, every batch goes straight to the store
    */
   journalDir?: string;
+  /** the journal's bounds: LevelDB gets what it holds past either; defaults 32 MiB of file, 8 MiB staged */
+  journalMaxBytes?: number;
+  journalStagingMaxChars?: number;
   /** byte bound on queued record values: append rejects with SpoolFullError at or above it */
   maxBytes: number;
   /** bound of the in-memory tail of committed, not yet taken records; default 16 MiB */
@@ -63,6 +66,8 @@ const DEFAULTS = {
   recoveryDelayMs: 1000, // retry reopening a failed store this often while no writes arrive
   readRetryMaxMs: 5000, // backoff cap when a read behind the tail fails
   writeFailLogIntervalMs: 1000, // at most one 'spool write failed' line a second
+  journalMaxBytes: 32 * 1024 * 1024,
+  journalStagingMaxChars: 8 * 1024 * 1024,
 } as const;
 
 const noop = (): void => {};
@@ -122,6 +127,8 @@ class LevelSpool implements Spool {
       released: (ops) => this.releasePending(ops),
       reopened: (guard) => this.settleWal(guard),
       journal,
+      journalMaxBytes: options.journalMaxBytes ?? DEFAULTS.journalMaxBytes,
+      stagingMaxChars: options.journalStagingMaxChars ?? DEFAULTS.journalStagingMaxChars,
     });
   }
 

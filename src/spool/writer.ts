@@ -35,11 +35,6 @@ const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
 
 const noop = (): void => {};
 
-// LevelDB gets the staged ops once they reach this much (values, in string length) or the current journal file
-// this many bytes, whichever is first: bounds memory and the replay at the next open
-const STAGING_MAX_CHARS = 8 * 1024 * 1024;
-const JOURNAL_MAX_BYTES = 32 * 1024 * 1024;
-
 /**
  * a batch the journal takes: appends without state, acks (neither needs anything read from the store) and the
  * background sync, which syncs the journal
@@ -72,6 +67,12 @@ export interface WriterOptions {
   reopened(guard: WalGuard): void;
   /** where appends and acks are committed first; null: straight to LevelDB */
   journal: Journal | null;
+  /**
+   * LevelDB gets the staged ops once they reach this much (values, in string length) or the current journal file
+   * this many bytes, whichever is first: bounds memory and the replay at the next open
+   */
+  stagingMaxChars: number;
+  journalMaxBytes: number;
 }
 
 export class Writer {
@@ -91,9 +92,11 @@ export class Writer {
   private readonly staging = new Staging(true);
   /** staged ops went to LevelDB without sync: the journal moves on after the next synced write */
   private rotateDue = false;
-  /** a batch that went to LevelDB without the journal touched queue records: empty the journal at rotation */
+  /** a batch that went to LevelDB without the journal removed queue records: empty the journal at rotation */
   private bypassed = false;
   private flushRequested = false;
+  private readonly stagingMaxChars: number;
+  private readonly journalMaxBytes: number;
 
   private queue: Op[] = [];
   private writing = false;
@@ -120,6 +123,8 @@ export class Writer {
     this.released = o.released;
     this.reopened = o.reopened;
     this.journal = o.journal;
+    this.stagingMaxChars = o.stagingMaxChars;
+    this.journalMaxBytes = o.journalMaxBytes;
     this.writeFailLog = new LogInterval(o.writeFailLogIntervalMs);
     this.sync = new BackgroundSync(o.syncIntervalMs, o.now, () => this.requestSync());
   }
@@ -155,7 +160,7 @@ export class Writer {
   /** hold the journal and its staging to their bounds: a flush, queued once */
   private flushIfLarge(): void {
     if (!this.journal) return;
-    if (this.staging.chars < STAGING_MAX_CHARS && this.journal.offset < JOURNAL_MAX_BYTES) return;
+    if (this.staging.chars < this.stagingMaxChars && this.journal.offset < this.journalMaxBytes) return;
     this.requestFlush();
   }
 
@@ -231,7 +236,8 @@ export class Writer {
       return;
     }
     if (this.journal) {
-      if (!ops.every(journalable)) this.bypassed = true;
+      // removals LevelDB got without the journal: an older generation replayed over them could bring records back
+      if (ops.some((op) => op.kind === 'remove')) this.bypassed = true;
       if (synced && (this.rotateDue || this.journal.offset > 0)) {
         this.journal.rotate(this.bypassed);
         this.rotateDue = false;

@@ -494,8 +494,10 @@ export function behaviourSuite(kind: StoreKind): void {
     });
 
     it('a write reported failed that landed after all is counted once and taken once', batches, async () => {
-      await withSpool({}, async (spool, ctx) => {
-        await spool.append([record(0)]);
+      await withSpool({}, async (first0, ctx) => {
+        await first0.append([record(0)]);
+        // reopened: the reader starts behind, reading what is on disk
+        const spool = await ctx.reopen();
         ctx.watch.fail = 'after';
         await assert.rejects(spool.append([record(1)]), StorageError);
         ctx.watch.fail = null;

@@ -190,4 +190,52 @@ describe('spool storage on disk', () => {
       });
     });
   }
+
+  it('keeps every acknowledged record and brings back no delivered one when killed while a sink acks, through journal flips', async (t) => {
+    await withDir(async (dir) => {
+      const appended: number[] = [];
+      const taken = new Set<number>();
+      const delivered = new Set<number>();
+      let stderr = '';
+      let partial = '';
+      const child = spawn(process.execPath, [...childArgs, 'deliver', dir, '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdout.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.startsWith('t')) taken.add(Number(line.slice(1)));
+          else if (line.startsWith('d')) delivered.add(Number(line.slice(1)));
+          else if (line) appended.push(Number(line));
+        }
+        if (appended.length >= 6000 && delivered.size >= 2000 && child.exitCode === null && !child.killed) {
+          child.kill('SIGKILL');
+        }
+      });
+      const closed = new Promise<NodeJS.Signals | null>((resolve) =>
+        child.on('close', (_code, signal) => resolve(signal)),
+      );
+      const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const signal = await closed;
+      clearTimeout(guard);
+      assert.equal(signal, 'SIGKILL', `child ended on its own: ${stderr}`);
+      assert.ok(delivered.size >= 2000, `only ${delivered.size} delivered before the hang guard: ${stderr}`);
+      // the bounds were crossed: LevelDB got records from the journal, which moved on to its other file
+      assert.ok(fs.readdirSync(dir).some((f) => /^\d+\.log$/.test(f) && fs.statSync(path.join(dir, f)).size > 0));
+
+      const spool = await openSpool({ syncIntervalMs: SYNC_MS, path: dir, maxBytes: BIG });
+      try {
+        const stored = (await takeEverything(spool)).map((value) => (JSON.parse(value) as { id: number }).id);
+        const storedSet = new Set(stored);
+        assert.equal(storedSet.size, stored.length, 'no record stored twice');
+        const lost = appended.filter((id) => !storedSet.has(id) && !taken.has(id));
+        assert.deepEqual(lost, [], 'every acknowledged record not yet taken by the sink survived');
+        const back = [...delivered].filter((id) => storedSet.has(id));
+        assert.deepEqual(back, [], 'no record whose ack resolved comes back');
+        t.diagnostic(`appended ${appended.length}, delivered ${delivered.size}, stored ${stored.length}`);
+      } finally {
+        await spool.close();
+      }
+    });
+  });
 });
