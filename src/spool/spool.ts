@@ -41,7 +41,7 @@ export interface SpoolOptions {
    * without one, every batch goes straight to the store
    */
   journalDir?: string;
-  /** the journal's bounds: LevelDB gets what it holds past either; defaults 32 MiB of file, 8 MiB staged */
+  /** the journal's bounds: LevelDB gets what it holds past either; defaults 8 MiB of file, 4 MiB staged */
   journalMaxBytes?: number;
   journalStagingMaxChars?: number;
   /** byte bound on queued record values: append rejects with SpoolFullError at or above it */
@@ -66,8 +66,8 @@ const DEFAULTS = {
   recoveryDelayMs: 1000, // retry reopening a failed store this often while no writes arrive
   readRetryMaxMs: 5000, // backoff cap when a read behind the tail fails
   writeFailLogIntervalMs: 1000, // at most one 'spool write failed' line a second
-  journalMaxBytes: 32 * 1024 * 1024,
-  journalStagingMaxChars: 8 * 1024 * 1024,
+  journalMaxBytes: 8 * 1024 * 1024,
+  journalStagingMaxChars: 4 * 1024 * 1024,
 } as const;
 
 const noop = (): void => {};

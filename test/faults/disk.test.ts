@@ -123,7 +123,6 @@ test(
     const beforeRestart = (await fw.getJson('/status')).spool;
     assert.equal(await fw.stop(), 0, 'a clean stop');
     const logged = fw.logs.filter((l) => l.msg === 'spool write failed; its callers got an error').length;
-    const reopened = fw.logs.some((l) => l.msg === 'spool storage reopened');
 
     // a restart on the same storage: it opens (no corruption) and delivers whatever it still held
     const again = await rig.start();
@@ -142,7 +141,8 @@ test(
       }),
     );
     assert.deepEqual(tl.lost, []);
-    assert.ok(logged > 0 && reopened, 'the write failure was logged and the store reopened');
+    // the failed writes are the journal's (LevelDB is only reopened when a write of its own failed)
+    assert.ok(logged > 0, 'the write failure was logged');
     // every failed group commit used to log a line (2,058 in 3 s): now one a second, with the count folded in
     const folded = fw.logs.reduce(
       (n, l) =>
