@@ -53,6 +53,13 @@ export class Journal {
         fs.ftruncateSync(fd, 0);
         fs.fsyncSync(fd);
       }
+      // the files' names too: an os crash must not take a journal file whose frames were synced
+      const dirFd = fs.openSync(dir, 'r');
+      try {
+        fs.fsyncSync(dirFd);
+      } finally {
+        fs.closeSync(dirFd);
+      }
       const last = frames.length > 0 ? frames[frames.length - 1].gen : 0;
       return { journal: new Journal(fds, last + 1), replayed: frames.length };
     } catch (err) {
