@@ -19,11 +19,11 @@ import { ConfigError, SpoolClosedError, SpoolFullError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { DEAD_LT, deadBefore, stateKey } from './keys.js';
 import { foreignFiles, makeDir, scanStore, settleWal } from './open.js';
-import { byteLength, checkStateOps, type BatchOp, type Effects, type Op } from './plan.js';
+import { byteLength, checkStateOps, type Effects, type Op } from './plan.js';
 import { deadKeys, listDead, listState } from './queries.js';
 import { Reader } from './reader.js';
 import { refuseBeforeOpen, openError } from './storage-errors.js';
-import { UTF8, type SpoolDb } from './store.js';
+import { UTF8, writeBatch, type SpoolDb } from './store.js';
 import { guardWal, type WalDamage, type WalGuard } from './wal-damage.js';
 import { Writer } from './writer.js';
 import { Journal } from './journal.js';
@@ -127,8 +127,10 @@ class LevelSpool implements Spool {
       released: (ops) => this.releasePending(ops),
       reopened: (guard) => this.settleWal(guard),
       journal,
-      journalMaxBytes: options.journalMaxBytes ?? DEFAULTS.journalMaxBytes,
-      stagingMaxChars: options.journalStagingMaxChars ?? DEFAULTS.journalStagingMaxChars,
+      journalBounds: {
+        journalMaxBytes: options.journalMaxBytes ?? DEFAULTS.journalMaxBytes,
+        stagingMaxChars: options.journalStagingMaxChars ?? DEFAULTS.journalStagingMaxChars,
+      },
     });
   }
 
@@ -318,16 +320,6 @@ class LevelSpool implements Spool {
   }
 }
 
-/** what the journal held at open, into the store in one synced batch */
-async function replayJournal(db: SpoolDb, ops: BatchOp[]): Promise<void> {
-  const chain = db.batch();
-  for (const op of ops) {
-    if (op.type === 'put') chain.put(op.key, op.value, UTF8);
-    else chain.del(op.key, UTF8);
-  }
-  await chain.write({ ...UTF8, sync: true } as object);
-}
-
 /** open (or create) the spool and count what it holds; throws StorageError when the store cannot be used */
 export async function openSpool(options: SpoolOptions): Promise<Spool> {
   if (!(typeof options.maxBytes === 'number' && options.maxBytes > 0)) {
@@ -365,7 +357,11 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const journalDir = options.path ?? options.journalDir;
   if (journalDir !== undefined) {
     try {
-      ({ journal } = await Journal.open(journalDir, (ops) => replayJournal(db, ops), options.logger ?? silentLogger));
+      ({ journal } = await Journal.open(
+        journalDir,
+        (ops) => writeBatch(db, [ops], true),
+        options.logger ?? silentLogger,
+      ));
     } catch (err) {
       await db.close().catch(noop);
       throw openError(where, err);

@@ -10,7 +10,8 @@
 // all writes after a failed sync until reopened), and the meta key (or the batch's first record) tells whether the
 // failed batch landed after all, so counts stay exact.
 import { SpoolClosedError } from '../errors.js';
-import { LogInterval, type Logger } from '../log.js';
+import type { Logger } from '../log.js';
+import { FailureLog } from './failure-log.js';
 import { BackgroundSync } from './background-sync.js';
 import { META_KEY, parseMeta } from './keys.js';
 import {
@@ -25,25 +26,12 @@ import {
   type Taken,
 } from './plan.js';
 import { corruptError, isCorruption, writeError } from './storage-errors.js';
-import { UTF8, type SpoolDb } from './store.js';
+import { UTF8, readKeys, writeBatch, type SpoolDb } from './store.js';
+import { JournalFront, type FrontBounds } from './front.js';
 import type { Journal } from './journal.js';
-import { Staging } from './staging.js';
 import { guardWal, type WalGuard } from './wal-damage.js';
 
-const SYNC_WRITE = { ...UTF8, sync: true } as const;
-const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
-
 const noop = (): void => {};
-
-/**
- * a batch the journal takes: appends without state, acks (neither needs anything read from the store) and the
- * background sync, which syncs the journal
- */
-function journalable(op: Op): boolean {
-  return (
-    (op.kind === 'append' && op.state.length === 0) || (op.kind === 'remove' && op.dead === null) || op.kind === 'sync'
-  );
-}
 
 export interface WriterOptions {
   db: SpoolDb;
@@ -67,12 +55,8 @@ export interface WriterOptions {
   reopened(guard: WalGuard): void;
   /** where appends and acks are committed first; null: straight to LevelDB */
   journal: Journal | null;
-  /**
-   * LevelDB gets the staged ops once they reach this much (values, in string length) or the current journal file
-   * this many bytes, whichever is first: bounds memory and the replay at the next open
-   */
-  stagingMaxChars: number;
-  journalMaxBytes: number;
+  /** when LevelDB gets what the journal staged: bounds memory and the replay at the next open */
+  journalBounds: FrontBounds;
 }
 
 export class Writer {
@@ -87,16 +71,7 @@ export class Writer {
   private readonly committed: (effects: Effects) => void;
   private readonly released: (ops: Op[]) => void;
   private readonly reopened: (guard: WalGuard) => void;
-  private readonly journal: Journal | null;
-  /** what the journal holds and LevelDB does not yet */
-  private readonly staging = new Staging(true);
-  /** staged ops went to LevelDB without sync: the journal moves on after the next synced write */
-  private rotateDue = false;
-  /** a batch that went to LevelDB without the journal removed queue records: empty the journal at rotation */
-  private bypassed = false;
-  private flushRequested = false;
-  private readonly stagingMaxChars: number;
-  private readonly journalMaxBytes: number;
+  private readonly front: JournalFront | null;
 
   private queue: Op[] = [];
   private writing = false;
@@ -107,8 +82,7 @@ export class Writer {
   private needsRecovery = false;
   private failed: Built | null = null;
   private recoveryTimer: NodeJS.Timeout | null = null;
-  private readonly writeFailLog: LogInterval;
-  private writeFailsNotLogged = 0;
+  private readonly failures: FailureLog;
   private writerIdle: Array<() => void> = [];
 
   constructor(o: WriterOptions) {
@@ -122,10 +96,8 @@ export class Writer {
     this.committed = o.committed;
     this.released = o.released;
     this.reopened = o.reopened;
-    this.journal = o.journal;
-    this.stagingMaxChars = o.stagingMaxChars;
-    this.journalMaxBytes = o.journalMaxBytes;
-    this.writeFailLog = new LogInterval(o.writeFailLogIntervalMs);
+    this.front = o.journal ? new JournalFront(o.journal, o.journalBounds, () => this.requestFlush()) : null;
+    this.failures = new FailureLog(o.log, o.where, o.now, o.writeFailLogIntervalMs);
     this.sync = new BackgroundSync(o.syncIntervalMs, o.now, () => this.requestSync());
   }
 
@@ -153,20 +125,11 @@ export class Writer {
    * got there): the reader's bound when it reads the store
    */
   settled(): Promise<number> {
-    if (this.staging.size === 0) return Promise.resolve(this.nextSeq - 1);
+    if (!this.front || this.front.staged === 0) return Promise.resolve(this.nextSeq - 1);
     return this.enqueue<number>((done) => ({ kind: 'flush', done }));
   }
 
-  /** hold the journal and its staging to their bounds: a flush, queued once */
-  private flushIfLarge(): void {
-    if (!this.journal) return;
-    if (this.staging.chars < this.stagingMaxChars && this.journal.offset < this.journalMaxBytes) return;
-    this.requestFlush();
-  }
-
   private requestFlush(): void {
-    if (this.flushRequested) return;
-    this.flushRequested = true;
     this.queue.push({ kind: 'flush', done: { resolve: noop, reject: noop } });
     this.kickWriter();
   }
@@ -208,64 +171,49 @@ export class Writer {
   }
 
   private async commit(ops: Op[]): Promise<void> {
-    if (this.journal && !this.needsRecovery && ops.every(journalable) && keysToRead(ops, this.inFlight).size === 0) {
-      return this.commitToJournal(this.journal, ops);
-    }
+    const { front } = this;
+    if (front && !this.needsRecovery && front.takes(ops, this.inFlight)) return this.commitToJournal(front, ops);
     let built: Built | null = null;
     let synced = false;
     try {
       if (this.needsRecovery) await this.recover();
-      if (this.staging.size > 0 && keysToRead(ops, this.inFlight).size > 0) {
+      if (front && front.staged > 0 && keysToRead(ops, this.inFlight).size > 0) {
         // what planning reads must see what is staged
-        await this.write(this.staging.list(), [], false);
-        this.staging.clear();
-        this.rotateDue = true;
+        const staged = front.take();
+        await this.write(staged, [], false);
+        front.stored([], staged.length, false);
       }
       built = await this.build(ops);
       synced = ops.some(needsSync);
-      const staged = this.staging.size > 0 ? this.staging.list() : [];
+      const staged = front ? front.take() : [];
       await this.write(staged, built.batch, synced);
-      if (staged.length > 0) {
-        this.staging.clear();
-        this.rotateDue = true;
-      }
+      front?.stored(ops, staged.length, synced);
     } catch (err) {
       this.needsRecovery = true;
       if (built) this.failed = built;
+      front?.settledOps(ops);
       this.fail(ops, err);
       return;
     }
-    if (this.journal) {
-      // removals LevelDB got without the journal: an older generation replayed over them could bring records back
-      if (ops.some((op) => op.kind === 'remove')) this.bypassed = true;
-      if (synced && (this.rotateDue || this.journal.offset > 0)) {
-        this.journal.rotate(this.bypassed);
-        this.rotateDue = false;
-        this.bypassed = false;
-      }
-    }
-    if (ops.some((op) => op.kind === 'flush')) this.flushRequested = false;
-    this.done(ops, built as Built, synced);
+    this.done(ops, built, synced);
   }
 
   /** appends and acks alone: one frame in the journal, synced when one of them needs it; LevelDB gets them later */
-  private async commitToJournal(journal: Journal, ops: Op[]): Promise<void> {
+  private async commitToJournal(front: JournalFront, ops: Op[]): Promise<void> {
     const built = planBatch(ops, new Map(), this.inFlight, this.now(), this.nextSeq, this.batchNo + 1);
     this.nextSeq = built.effects.lastSeq + 1;
     this.batchNo = built.no;
     const synced = ops.some(needsSync);
     try {
-      journal.write(built.batch);
-      if (synced) await journal.datasync();
+      await front.write(built.batch, synced);
     } catch (err) {
       // LevelDB is untouched: nothing to reopen. a frame written but not synced is replayed after a crash, which
       // at worst stores records whose senders were told they were not (and send them again)
       this.fail(ops, err);
       return;
     }
-    this.staging.add(built.batch);
+    front.committed(built.batch);
     this.done(ops, built, synced);
-    this.flushIfLarge();
   }
 
   /** a batch committed: in memory, then its callers */
@@ -281,55 +229,18 @@ export class Writer {
   private fail(ops: Op[], err: unknown): void {
     this.released(ops);
     const error = isCorruption(err) ? corruptError(this.where, err) : writeError(this.where, err);
-    // a full disk fails every group commit: one line a second, with how many were folded into it
-    const t = this.now();
-    if (this.writeFailLog.due(t)) {
-      this.log.error(
-        { storage: this.where, err, ops: ops.length, failedWritesNotLogged: this.writeFailsNotLogged },
-        'spool write failed; its callers got an error',
-      );
-      this.writeFailLog.mark(t);
-      this.writeFailsNotLogged = 0;
-    } else {
-      this.writeFailsNotLogged += 1;
-    }
-    if (ops.some((op) => op.kind === 'flush')) this.flushRequested = false;
+    this.failures.failed(err, ops.length);
     for (const op of ops) op.done.reject(error);
   }
 
-  /**
-   * one atomic write, synced unless it holds only acks (needsSync). a chained batch, not db.batch(array): abstract-level clones and checks every operation
-   * of an array on the main thread, which cost ~6 µs a record against ~2 µs for chained puts (`bench/micro.ts batch`)
-   */
-  private async write(staged: BatchOp[], ops: BatchOp[], sync: boolean): Promise<void> {
-    const chain = this.db.batch();
-    try {
-      for (const list of [staged, ops]) {
-        for (const op of list) {
-          if (op.type === 'put') chain.put(op.key, op.value, UTF8);
-          else chain.del(op.key, UTF8);
-        }
-      }
-    } catch (err) {
-      await chain.close().catch(noop);
-      throw err;
-    }
-    // write() closes the batch, whether it succeeds or not
-    await chain.write((sync ? SYNC_WRITE : NOSYNC_WRITE) as object);
+  /** one atomic write: what the journal staged, then the batch; synced unless it holds only acks (needsSync) */
+  private write(staged: BatchOp[], ops: BatchOp[], sync: boolean): Promise<void> {
+    return writeBatch(this.db, [staged, ops], sync);
   }
 
   /** read what planning needs of the store, then plan the batch */
   private async build(ops: Op[]): Promise<Built> {
-    const lookup = keysToRead(ops, this.inFlight);
-    const found = new Map<string, string>();
-    if (lookup.size > 0) {
-      const keys = [...lookup];
-      const values = await this.db.getMany(keys, UTF8);
-      keys.forEach((key, i) => {
-        const value = values[i];
-        if (value !== undefined) found.set(key, value);
-      });
-    }
+    const found = await readKeys(this.db, keysToRead(ops, this.inFlight));
     const built = planBatch(ops, found, this.inFlight, this.now(), this.nextSeq, this.batchNo + 1);
     this.nextSeq = built.effects.lastSeq + 1;
     this.batchNo = built.no;
@@ -378,7 +289,7 @@ export class Writer {
     // put into LevelDB (synced), so the next open has nothing to replay
     this.sync.stop();
     if (!this.needsRecovery) {
-      if (this.journal && (this.staging.size > 0 || this.journal.offset > 0)) this.requestFlush();
+      if (this.front?.holdsAny) this.front.flush();
       else if (this.sync.unsyncedSince !== null) this.requestSync();
     }
     // queued writes still get written: their callers are waiting for an answer
@@ -389,6 +300,6 @@ export class Writer {
 
   /** after close(): whether LevelDB holds everything the journal does */
   get settledInStore(): boolean {
-    return this.staging.size === 0 && !this.needsRecovery && !this.rotateDue;
+    return (this.front?.settled ?? true) && !this.needsRecovery;
   }
 }
