@@ -11,7 +11,15 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
-import { decodeRequest, tagFromPath, MAX_TAG_LENGTH } from './decode.js';
+import {
+  decodePlain,
+  decodeRequest,
+  hasContentCoding,
+  tagFromPath,
+  MAX_TAG_LENGTH,
+  type DecodeInput,
+  type DecodedEvent,
+} from './decode.js';
 import { classify, classifyClientError, errorBody, type Failure } from './responses.js';
 import { secureContextOptions, type IngestTls } from './tls.js';
 import { guardConnections } from './connections.js';
@@ -159,17 +167,17 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
       return fail(req, reply, { status: 400, reason });
     }
     try {
-      const events = await decodeRequest(
-        {
-          tag,
-          contentType: req.headers['content-type'],
-          contentEncoding: req.headers['content-encoding'],
-          body: (req.body as Buffer | undefined) ?? EMPTY,
-          query: req.query as Record<string, string | string[] | undefined>,
-        },
-        limits,
-        Date.now(),
-      );
+      const input: DecodeInput = {
+        tag,
+        contentType: req.headers['content-type'],
+        contentEncoding: req.headers['content-encoding'],
+        body: (req.body as Buffer | undefined) ?? EMPTY,
+        query: req.query as Record<string, string | string[] | undefined>,
+      };
+      // a body without content coding is decoded synchronously: no await before the spool's
+      const events: DecodedEvent[] = hasContentCoding(input)
+        ? await decodeRequest(input, limits, Date.now())
+        : decodePlain(input, limits, Date.now());
       if (events.length > 0) {
         const records: SourceRecord[] = new Array(events.length);
         for (let i = 0; i < events.length; i++) {
