@@ -158,10 +158,21 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     return reply.code(200).header('content-type', 'text/plain').send();
   }
 
+  // a client posts to the same path request after request: its tag is worked out once
+  let lastUrl = '';
+  let lastTag: string | null = null;
+  function tagOf(url: string): string | null {
+    if (url !== lastUrl) {
+      lastTag = tagFromPath(url);
+      lastUrl = url;
+    }
+    return lastTag;
+  }
+
   async function onPost(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     counters.requests++;
     if (closing) return fail(req, reply, { status: 503, reason: 'the forwarder is shutting down' });
-    const tag = tagFromPath(req.url);
+    const tag = tagOf(req.url);
     if (tag === null) {
       const reason = `no valid tag in the path ${JSON.stringify(pathOf(req.url).slice(0, 300))}: POST to /<tag> (e.g. /test.log or /a/b for a.b; at most ${MAX_TAG_LENGTH} characters)`;
       return fail(req, reply, { status: 400, reason });
