@@ -128,12 +128,25 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions):
     return folded;
   }
 
+  // the last (source, tag) counted and its entry: a client sends the same tag request after request, and the
+  // lookup would build and hash a new key string each time. a raw tag's label never changes (tagsSeen only grows)
+  let lastSource = '';
+  let lastTag = '';
+  let lastEntry: { source: string; tag: string; n: number } | undefined;
+
   function count(source: string, tag: string, n: number): void {
+    if (lastEntry !== undefined && tag === lastTag && source === lastSource) {
+      lastEntry.n += n;
+      return;
+    }
     const tagLabel = label(tag);
     const key = source + '\u0000' + tagLabel;
-    const entry = received.get(key);
+    let entry = received.get(key);
     if (entry) entry.n += n;
-    else received.set(key, { source, tag: tagLabel, n });
+    else received.set(key, (entry = { source, tag: tagLabel, n }));
+    lastSource = source;
+    lastTag = tag;
+    lastEntry = entry;
   }
 
   counterFrom(
