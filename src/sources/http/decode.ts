@@ -29,6 +29,15 @@ export const ACCEPTED_FORMATS =
   'send JSON with Content-Type: application/json, NDJSON with application/x-ndjson, msgpack with application/msgpack, ' +
   'or a form (application/x-www-form-urlencoded) with a json=, ndjson= or msgpack= field';
 
+/** the media types decodeRequest reads a body of; any other reads the payload from the query string */
+export const MEDIA_TYPES = [
+  'application/json',
+  'application/csp-report',
+  'application/msgpack',
+  'application/x-ndjson',
+  'application/x-www-form-urlencoded',
+] as const;
+
 /**
  * fluentd's 400 for a request without a payload, with what was wrong and what is accepted after it. the fluentd
  * text stays first: a client matching it still does. `mediaType` is null when the header could not be parsed.

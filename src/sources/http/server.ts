@@ -17,6 +17,7 @@ import {
   hasContentCoding,
   tagFromPath,
   MAX_TAG_LENGTH,
+  MEDIA_TYPES,
   type DecodeInput,
   type DecodedEvent,
 } from './decode.js';
@@ -255,9 +256,14 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
         return fail(req, reply, { status: 400, reason: `invalid request path (${err.code})` });
       },
     });
-    // one raw-body parser for every content type: decode.ts does all the format work and all the errors
+    // one raw-body parser for every content type: decode.ts does all the format work and all the errors. it is
+    // registered by name for the types decode reads as well: fastify caches the parser it finds for a header value
+    // but not the catch-all, so with '*' alone it parsed the Content-Type header (its ContentType) every request
     instance.removeAllContentTypeParsers();
-    instance.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    const rawBody = (_req: unknown, body: Buffer | string, done: (err: null, body: Buffer | string) => void) =>
+      done(null, body);
+    instance.addContentTypeParser('*', { parseAs: 'buffer' }, rawBody);
+    instance.addContentTypeParser([...MEDIA_TYPES], { parseAs: 'buffer' }, rawBody);
     instance.post('/*', onPost);
     instance.get('/*', onGet);
     instance.setNotFoundHandler((req, reply) => {
