@@ -5,7 +5,7 @@
 // names are tdf_* with the unit in the name. label values are bounded: tags of session recordings
 // (`session.<sid>.log`) are folded to `session.*.log`, and past maxTags distinct tags the rest count as "other".
 // the metrics of each area are registered by metrics-areas.ts and metrics-teleport.ts on this module's registry.
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpoolStats } from '../spool/types.js';
 import type { RouterStats } from '../router/router.js';
 import type { FilterStats } from '../filter/chain.js';
@@ -13,6 +13,7 @@ import type { DatadogSinkStatus } from '../sinks/datadog/sink.js';
 import type { IngestStats } from '../sources/http/server.js';
 import type { TeleportSourceStatus } from '../sources/teleport/source.js';
 import { readersOn } from './metric-readings.js';
+import { codeHistogram } from './code-histogram.js';
 import { filterMetrics, ingestMetrics, routerMetrics, sinkMetrics, spoolMetrics } from './metrics-areas.js';
 import { teleportMetrics } from './metrics-teleport.js';
 
@@ -86,11 +87,6 @@ export function foldTag(tag: string, sessionTagPrefix: string): string {
   return folded.length > METRICS_DEFAULTS.maxTagChars ? folded.slice(0, METRICS_DEFAULTS.maxTagChars) + '…' : folded;
 }
 
-/** the status label of a histogram: the http code, or "none" when no answer came */
-function codeLabel(status: number | null): string {
-  return status !== null && Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'none';
-}
-
 export function createMetrics(sources: MetricsSources, options: MetricsOptions): Metrics {
   const registry = new Registry();
   const now = sources.now ?? Date.now;
@@ -128,12 +124,25 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions):
     return folded;
   }
 
+  // the last (source, tag) counted and its entry: a client sends the same tag request after request, and the
+  // lookup would build and hash a new key string each time. a raw tag's label never changes (tagsSeen only grows)
+  let lastSource = '';
+  let lastTag = '';
+  let lastEntry: { source: string; tag: string; n: number } | undefined;
+
   function count(source: string, tag: string, n: number): void {
+    if (lastEntry !== undefined && tag === lastTag && source === lastSource) {
+      lastEntry.n += n;
+      return;
+    }
     const tagLabel = label(tag);
     const key = source + '\u0000' + tagLabel;
-    const entry = received.get(key);
+    let entry = received.get(key);
     if (entry) entry.n += n;
-    else received.set(key, { source, tag: tagLabel, n });
+    else received.set(key, (entry = { source, tag: tagLabel, n }));
+    lastSource = source;
+    lastTag = tag;
+    lastEntry = entry;
   }
 
   counterFrom(
@@ -144,19 +153,16 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions):
   );
   counterFrom('tdf_records_spooled_total', 'Routed records appended to the spool durably.', [], () => spooled);
 
-  const ingestLatency = new Histogram({
+  // observed once a request: a histogram of our own, not prom-client's (see code-histogram.ts)
+  const ingestLatency = codeHistogram(registry, {
     name: 'tdf_ingest_request_duration_seconds',
     help: "Time from an ingest request's arrival to its answer (the spool commit included), by status code.",
-    labelNames: ['code'],
-    buckets: [...METRICS_DEFAULTS.ingestBuckets],
-    registers: [registry],
+    buckets: METRICS_DEFAULTS.ingestBuckets,
   });
-  const datadogLatency = new Histogram({
+  const datadogLatency = codeHistogram(registry, {
     name: 'tdf_datadog_request_duration_seconds',
     help: 'Time of one request to the Datadog logs intake, by status code ("none": no http answer).',
-    labelNames: ['code'],
-    buckets: [...METRICS_DEFAULTS.datadogBuckets],
-    registers: [registry],
+    buckets: METRICS_DEFAULTS.datadogBuckets,
   });
 
   // ---- each component's own, in this order in /metrics ----
@@ -186,10 +192,10 @@ export function createMetrics(sources: MetricsSources, options: MetricsOptions):
       if (n > 0) spooled += n;
     },
     observeIngest(status, seconds) {
-      if (seconds >= 0) ingestLatency.observe({ code: codeLabel(status) }, seconds);
+      if (seconds >= 0) ingestLatency.observe(status, seconds);
     },
     observeDatadog(status, seconds) {
-      if (seconds >= 0) datadogLatency.observe({ code: codeLabel(status) }, seconds);
+      if (seconds >= 0) datadogLatency.observe(status, seconds);
     },
   };
 }

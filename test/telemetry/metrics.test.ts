@@ -161,6 +161,24 @@ test('tag labels are capped: past maxTags distinct tags the rest count as "other
   assert.equal(sample(text, 'tdf_records_received_total', { source: 'http', tag: 'other' }), 14);
 });
 
+test('records are counted request after request by source and tag, the same tag from both sources apart', async () => {
+  const metrics = createMetrics({}, { sessionTagPrefix: 'session', defaultMetrics: false });
+  // one record a request, as teleport-event-handler posts, with the poller's batches in between
+  for (let i = 0; i < 5; i++) {
+    metrics.observeRecords('http', [{ tag: 'test.log' }]);
+    metrics.observeRecords('http', [{ tag: 'test.log' }]);
+    metrics.observeRecords('teleport', [{ tag: 'test.log' }, { tag: 'events.log' }, { tag: 'test.log' }]);
+    metrics.observeRecords('teleport', [{ tag: 'test.log' }]);
+  }
+  metrics.observeRecords('http', [{ tag: 'other.log' }]);
+  metrics.observeRecords('http', [{ tag: 'test.log' }]);
+  const text = await metrics.render();
+  assert.equal(sample(text, 'tdf_records_received_total', { source: 'http', tag: 'test.log' }), 11);
+  assert.equal(sample(text, 'tdf_records_received_total', { source: 'http', tag: 'other.log' }), 1);
+  assert.equal(sample(text, 'tdf_records_received_total', { source: 'teleport', tag: 'test.log' }), 15);
+  assert.equal(sample(text, 'tdf_records_received_total', { source: 'teleport', tag: 'events.log' }), 5);
+});
+
 test("session recordings' tags fold under the configured session-tag-prefix", async () => {
   const metrics = createMetrics({}, { sessionTagPrefix: 'rec', defaultMetrics: false });
   metrics.observeRecords('teleport', [{ tag: 'rec.my-session.log' }, { tag: 'rec.other-one.log' }]);

@@ -11,7 +11,16 @@ import type { TLSSocket } from 'node:tls';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { SourceRecord } from '../../record.js';
-import { decodeRequest, tagFromPath, MAX_TAG_LENGTH } from './decode.js';
+import {
+  decodePlain,
+  decodeRequest,
+  hasContentCoding,
+  tagFromPath,
+  MAX_TAG_LENGTH,
+  MEDIA_TYPES,
+  type DecodeInput,
+  type DecodedEvent,
+} from './decode.js';
 import { classify, classifyClientError, errorBody, type Failure } from './responses.js';
 import { secureContextOptions, type IngestTls } from './tls.js';
 import { guardConnections } from './connections.js';
@@ -150,26 +159,37 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
     return reply.code(200).header('content-type', 'text/plain').send();
   }
 
+  // a client posts to the same path request after request: its tag is worked out once
+  let lastUrl = '';
+  let lastTag: string | null = null;
+  function tagOf(url: string): string | null {
+    if (url !== lastUrl) {
+      lastTag = tagFromPath(url);
+      lastUrl = url;
+    }
+    return lastTag;
+  }
+
   async function onPost(req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     counters.requests++;
     if (closing) return fail(req, reply, { status: 503, reason: 'the forwarder is shutting down' });
-    const tag = tagFromPath(req.url);
+    const tag = tagOf(req.url);
     if (tag === null) {
       const reason = `no valid tag in the path ${JSON.stringify(pathOf(req.url).slice(0, 300))}: POST to /<tag> (e.g. /test.log or /a/b for a.b; at most ${MAX_TAG_LENGTH} characters)`;
       return fail(req, reply, { status: 400, reason });
     }
     try {
-      const events = await decodeRequest(
-        {
-          tag,
-          contentType: req.headers['content-type'],
-          contentEncoding: req.headers['content-encoding'],
-          body: (req.body as Buffer | undefined) ?? EMPTY,
-          query: req.query as Record<string, string | string[] | undefined>,
-        },
-        limits,
-        Date.now(),
-      );
+      const input: DecodeInput = {
+        tag,
+        contentType: req.headers['content-type'],
+        contentEncoding: req.headers['content-encoding'],
+        body: (req.body as Buffer | undefined) ?? EMPTY,
+        query: req.query as Record<string, string | string[] | undefined>,
+      };
+      // a body without content coding is decoded synchronously: no await before the spool's
+      const events: DecodedEvent[] = hasContentCoding(input)
+        ? await decodeRequest(input, limits, Date.now())
+        : decodePlain(input, limits, Date.now());
       if (events.length > 0) {
         const records: SourceRecord[] = new Array(events.length);
         for (let i = 0; i < events.length; i++) {
@@ -236,9 +256,14 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
         return fail(req, reply, { status: 400, reason: `invalid request path (${err.code})` });
       },
     });
-    // one raw-body parser for every content type: decode.ts does all the format work and all the errors
+    // one raw-body parser for every content type: decode.ts does all the format work and all the errors. it is
+    // registered by name for the types decode reads as well: fastify caches the parser it finds for a header value
+    // but not the catch-all, so with '*' alone it parsed the Content-Type header (its ContentType) every request
     instance.removeAllContentTypeParsers();
-    instance.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    const rawBody = (_req: unknown, body: Buffer | string, done: (err: null, body: Buffer | string) => void) =>
+      done(null, body);
+    instance.addContentTypeParser('*', { parseAs: 'buffer' }, rawBody);
+    instance.addContentTypeParser([...MEDIA_TYPES], { parseAs: 'buffer' }, rawBody);
     instance.post('/*', onPost);
     instance.get('/*', onGet);
     instance.setNotFoundHandler((req, reply) => {

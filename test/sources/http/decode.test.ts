@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { encode } from '@msgpack/msgpack';
 import { DecodeError } from '../../../src/errors.js';
-import { decodeRequest, tagFromPath } from '../../../src/sources/http/decode.js';
+import { decodePlain, decodeRequest, hasContentCoding, tagFromPath } from '../../../src/sources/http/decode.js';
 import { rfc3339ToMs, secondsToMs } from '../../../src/sources/http/time.js';
 import { parseForm } from '../../../src/sources/http/form.js';
 import { sectionDefaults } from '../../../src/config/sections.js';
@@ -96,33 +96,61 @@ for (const c of fixture.cases) {
       body: requestBody(c.request),
       query: c.request.query ?? {},
     };
-    const run = decodeRequest(input, limits, fixture.now);
-    if (c.error) {
-      const err = await run.then(
-        (events) => assert.fail(`expected a ${c.error!.status}, got ${events.length} events`),
-        (e: unknown) => e,
-      );
-      assert.ok(err instanceof DecodeError, `expected DecodeError, got ${String(err)}`);
-      assert.equal(err.status, c.error.status);
-      if (c.error.reasonExact !== undefined) assert.equal(err.message, c.error.reasonExact);
-      if (c.error.reason !== undefined) assert.ok(err.message.startsWith(c.error.reason), `reason: ${err.message}`);
-      if (c.error.reasonMinLength !== undefined)
-        assert.ok(err.message.length >= c.error.reasonMinLength, `reason too short: ${err.message}`);
-      for (const part of c.error.reasonIncludes ?? [])
-        assert.ok(err.message.includes(part), `has ${part}: ${err.message}`);
-      for (const part of c.error.reasonExcludes ?? [])
-        assert.ok(!err.message.includes(part), `no ${part}: ${err.message}`);
-      // a reason never carries the client's raw bytes: no control characters, no undecodable bytes
-      assert.doesNotMatch(
-        err.message,
-        /[\x00-\x1f\x7f-\x9f\ufffd]/,
-        `printable reason: ${JSON.stringify(err.message)}`,
-      );
-    } else {
-      assert.deepEqual(await run, c.events);
+    // the server decodes a body without content coding synchronously (decodePlain): both must agree on every case
+    const runs: Array<[string, Promise<unknown[]>]> = [['decodeRequest', decodeRequest(input, limits, fixture.now)]];
+    if (!hasContentCoding(input)) {
+      runs.push(['decodePlain', Promise.resolve().then(() => decodePlain(input, limits, fixture.now))]);
+    }
+    for (const [how, run] of runs) {
+      if (c.error) {
+        const err = await run.then(
+          (events) => assert.fail(`${how}: expected a ${c.error!.status}, got ${events.length} events`),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof DecodeError, `${how}: expected DecodeError, got ${String(err)}`);
+        assert.equal(err.status, c.error.status);
+        if (c.error.reasonExact !== undefined) assert.equal(err.message, c.error.reasonExact);
+        if (c.error.reason !== undefined) assert.ok(err.message.startsWith(c.error.reason), `reason: ${err.message}`);
+        if (c.error.reasonMinLength !== undefined)
+          assert.ok(err.message.length >= c.error.reasonMinLength, `reason too short: ${err.message}`);
+        for (const part of c.error.reasonIncludes ?? [])
+          assert.ok(err.message.includes(part), `has ${part}: ${err.message}`);
+        for (const part of c.error.reasonExcludes ?? [])
+          assert.ok(!err.message.includes(part), `no ${part}: ${err.message}`);
+        // a reason never carries the client's raw bytes: no control characters, no undecodable bytes
+        assert.doesNotMatch(
+          err.message,
+          /[\x00-\x1f\x7f-\x9f\ufffd]/,
+          `printable reason: ${JSON.stringify(err.message)}`,
+        );
+      } else {
+        assert.deepEqual(await run, c.events, how);
+      }
     }
   });
 }
+
+test('decodePlain refuses a body with a content coding', () => {
+  for (const contentEncoding of ['gzip', 'identity']) {
+    assert.throws(
+      () =>
+        decodePlain(
+          { tag: 't', contentType: 'application/json', contentEncoding, body: Buffer.from('{}'), query: {} },
+          limits,
+          1,
+        ),
+      /use decodeRequest/,
+    );
+  }
+  assert.deepEqual(
+    decodePlain(
+      { tag: 't', contentType: 'application/json', contentEncoding: '', body: Buffer.from('{"a":1}'), query: {} },
+      limits,
+      1,
+    ),
+    [{ time: 1, record: { a: 1 } }],
+  );
+});
 
 test('tagFromPath: fixture table', () => {
   for (const { url, tag } of fixture.tags) assert.equal(tagFromPath(url), tag, url);
