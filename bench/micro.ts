@@ -10,8 +10,12 @@
 //   node --import tsx bench/micro.ts hotpath   ns per call of pieces of the ingest's per-request path, each beside
 //                                             what it replaced: the event time's reading, the decode's awaits, the
 //                                             tag of a path, the latency histogram, the received-records count
+//   node --import tsx bench/micro.ts journal   µs a call, seen from the main thread, of what a request's
+//                                             acknowledgement waits for: a LevelDB put (one round trip through the
+//                                             thread pool) without and with sync, against the journal's write(2)
+//                                             and write(2) + fdatasync, 600-byte values, in the working directory
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import fs, { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { promisify } from 'node:util';
@@ -207,9 +211,38 @@ async function hotpath(): Promise<void> {
   }
 }
 
+async function journal(): Promise<void> {
+  // the disk the storage is on, not /dev/shm: syncs are what this compares
+  const dir = mkdtempSync(join(process.cwd(), '.tdf-micro-'));
+  const db = new ClassicLevel<string, string>(join(dir, 'db'), { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+  await db.open();
+  const fd = fs.openSync(join(dir, 'journal'), 'w');
+  const value = 'v'.repeat(600);
+  const buf = Buffer.from(value);
+  const datasync = () => new Promise<void>((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+  const ways: Array<[string, number, (i: number) => unknown]> = [
+    ['leveldb put, no sync', 20_000, (i) => db.put(`k${i}`, value, { sync: false })],
+    ['leveldb put, sync', 2_000, (i) => db.put(`k${i}`, value, { sync: true })],
+    ['journal write(2)', 20_000, () => fs.writeSync(fd, buf)],
+    ['journal write(2) + fdatasync', 2_000, async () => (fs.writeSync(fd, buf), await datasync())],
+  ];
+  try {
+    for (const [name, n, fn] of ways) {
+      const t = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) await fn(i);
+      console.log(`${name.padEnd(30)} ${(Number(process.hrtime.bigint() - t) / 1000 / n).toFixed(1).padStart(7)} µs`);
+    }
+  } finally {
+    fs.closeSync(fd);
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const what = process.argv[2];
 if (what === 'gzip') await gzip();
 else if (what === 'imports') imports();
 else if (what === 'batch') await batch();
 else if (what === 'hotpath') await hotpath();
-else throw new Error('usage: bench/micro.ts gzip|imports|batch|hotpath');
+else if (what === 'journal') await journal();
+else throw new Error('usage: bench/micro.ts gzip|imports|batch|hotpath|journal');
