@@ -64,7 +64,7 @@ export const INGEST_SETTINGS = [
     type: 'enum',
     default: 'fsync',
     values: ['fsync', 'written'],
-    doc: "When a POST is answered 200. `fsync`: once its records' group commit is synced to disk, so nothing acknowledged is lost even to a power cut. `written`: once they are written to the spool's journal in the operating system: they survive a crash or kill -9 of the forwarder, not an os crash or power cut within ingest.sync-interval (a background sync makes them durable then); about 3x faster for one client posting one event at a time. For comparison, Fluentd's file buffer never syncs, Vector's disk buffer syncs every 500 ms.",
+    doc: "When a POST is answered 200. `fsync`: once its records' group commit is synced to disk, so nothing acknowledged is lost even to a power cut. `written`: once they are written to the spool's journal in the operating system: they survive a crash or kill -9 of the forwarder, not an os crash or power cut within ingest.sync-interval (a background sync makes them durable then); about 2x faster for one client posting one event at a time. For comparison, Fluentd's file buffer never syncs, Vector's disk buffer syncs every 500 ms.",
   },
   {
     key: 'ingest.sync-interval',
