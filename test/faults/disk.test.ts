@@ -92,6 +92,8 @@ test(
         if (!(r instanceof Error) && r.status >= 500) bodies.set(String(r.status), r.body);
       },
     });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await waitFor(() => load.acked.size >= 300, 'traffic flowing');
 
     const filler = fillUp(fs.dir);
@@ -174,6 +176,8 @@ test(
     // the intake refuses nothing but is slow, so the log grows until leveldb needs a new file it cannot create
     const fw = await rig.start();
     const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'immutable', connections: 8, padBytes: 1500 });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await waitFor(() => load.acked.size >= 300, 'traffic flowing');
     assert.equal(chattr('+i', storage), null);
     // existing files stay writable; the first new file leveldb needs (a new log once the 4 MiB memtable is full) fails
@@ -233,6 +237,8 @@ test(
     await rig.intake.setDown(true);
     const fw = await rig.start();
     const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'kept', connections: 4, limit: 200 });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await load.done;
     assert.equal(await fw.stop(), 0);
     const probe = chattr('+i', storage);
