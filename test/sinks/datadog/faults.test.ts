@@ -68,7 +68,8 @@ function assertExactlyOnce(intake: FakeIntake, ids: string[]): void {
 }
 
 test('a 500 storm is retried until the intake recovers: nothing lost, nothing duplicated', async (t) => {
-  const { intake, spool, sink } = await setup(t, { batchMaxEntries: 100 });
+  // one request at a time: with several, which failed answer lands last (lastError) is a race
+  const { intake, spool, sink } = await setup(t, { batchMaxEntries: 100, concurrency: 1 });
   intake.inject({ status: 500, times: 4 });
   intake.inject({ status: 503, times: 2, headers: { 'retry-after': '0' } });
   await spool.append(auditLogs(0, 300));
