@@ -1,7 +1,7 @@
 // the journal in front of the writer's LevelDB writes: which batches it takes, what it stages for LevelDB, and when
 // it moves to its other file. the writer calls it around every commit; the files themselves are journal.ts's.
 import type { Journal } from './journal.js';
-import { keysToRead, type BatchOp, type Op, type Taken } from './plan.js';
+import type { BatchOp, Op } from './plan.js';
 import { Staging } from './staging.js';
 
 export interface FrontBounds {
@@ -40,9 +40,12 @@ export class JournalFront {
     return this.staging.size;
   }
 
-  /** whether the journal commits these ops (else they go to LevelDB, with what is staged) */
-  takes(ops: Op[], inFlight: ReadonlyMap<string, Taken>): boolean {
-    return ops.every(journalable) && keysToRead(ops, inFlight).size === 0;
+  /**
+   * whether the journal commits these ops (else they go to LevelDB, with what is staged); lookup: the keys planning
+   * them would read from the store (keysToRead)
+   */
+  takes(ops: Op[], lookup: ReadonlySet<string>): boolean {
+    return lookup.size === 0 && ops.every(journalable);
   }
 
   /** one frame, synced when asked; throws when it could not be written (or synced) */

@@ -172,18 +172,20 @@ export class Writer {
 
   private async commit(ops: Op[]): Promise<void> {
     const { front } = this;
-    if (front && !this.needsRecovery && front.takes(ops, this.inFlight)) return this.commitToJournal(front, ops);
+    // keys whose existence only the store knows: planning reads them, and the journal takes no batch that needs them
+    const lookup = keysToRead(ops, this.inFlight);
+    if (front && !this.needsRecovery && front.takes(ops, lookup)) return this.commitToJournal(front, ops);
     let built: Built | null = null;
     let synced = false;
     try {
       if (this.needsRecovery) await this.recover();
-      if (front && front.staged > 0 && keysToRead(ops, this.inFlight).size > 0) {
+      if (front && front.staged > 0 && lookup.size > 0) {
         // what planning reads must see what is staged
         const staged = front.take();
         await this.write(staged, [], false);
         front.stored([], staged.length, false);
       }
-      built = await this.build(ops);
+      built = this.plan(ops, await readKeys(this.db, lookup));
       synced = ops.some(needsSync);
       const staged = front ? front.take() : [];
       await this.write(staged, built.batch, synced);
@@ -200,9 +202,7 @@ export class Writer {
 
   /** appends and acks alone: one frame in the journal, synced when one of them needs it; LevelDB gets them later */
   private async commitToJournal(front: JournalFront, ops: Op[]): Promise<void> {
-    const built = planBatch(ops, new Map(), this.inFlight, this.now(), this.nextSeq, this.batchNo + 1);
-    this.nextSeq = built.effects.lastSeq + 1;
-    this.batchNo = built.no;
+    const built = this.plan(ops, new Map());
     const synced = ops.some(needsSync);
     try {
       await front.write(built.batch, synced);
@@ -238,9 +238,8 @@ export class Writer {
     return writeBatch(this.db, [staged, ops], sync);
   }
 
-  /** read what planning needs of the store, then plan the batch */
-  private async build(ops: Op[]): Promise<Built> {
-    const found = await readKeys(this.db, keysToRead(ops, this.inFlight));
+  /** plan the batch, given the stored values of the keys it reads; the only place sequences are handed out */
+  private plan(ops: Op[], found: ReadonlyMap<string, string>): Built {
     const built = planBatch(ops, found, this.inFlight, this.now(), this.nextSeq, this.batchNo + 1);
     this.nextSeq = built.effects.lastSeq + 1;
     this.batchNo = built.no;
