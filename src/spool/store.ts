@@ -2,12 +2,11 @@
 // encoding every read and write of it uses.
 import type { Buffer } from 'node:buffer';
 import type { AbstractLevel } from 'abstract-level';
+import type { BatchOp } from './plan.js';
 
 export type SpoolDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
 
 export const UTF8 = { keyEncoding: 'utf8', valueEncoding: 'utf8' } as const;
-
-type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
 
 const SYNC_WRITE = { ...UTF8, sync: true } as const;
 const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
@@ -17,7 +16,7 @@ const NOSYNC_WRITE = { ...UTF8, sync: false } as const;
  * checks every operation of an array on the main thread, which cost ~6 µs a record against ~2 µs for chained puts
  * (`bench/micro.ts batch`)
  */
-export async function writeBatch(db: SpoolDb, lists: ReadonlyArray<readonly Op[]>, sync: boolean): Promise<void> {
+export async function writeBatch(db: SpoolDb, lists: ReadonlyArray<readonly BatchOp[]>, sync: boolean): Promise<void> {
   const chain = db.batch();
   try {
     for (const list of lists) {
