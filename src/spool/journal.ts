@@ -32,11 +32,7 @@ export class Journal {
    * open both files and hand what they hold to `replay` (LevelDB's synced write of the net ops); once it is done,
    * both files are emptied and synced, so nothing is replayed twice
    */
-  static async open(
-    dir: string,
-    replay: (ops: BatchOp[]) => Promise<void>,
-    log: Logger,
-  ): Promise<{ journal: Journal; replayed: number }> {
+  static async open(dir: string, replay: (ops: BatchOp[]) => Promise<void>, log: Logger): Promise<Journal> {
     const paths = JOURNAL_FILES.map((name) => nodePath.join(dir, name));
     const fds = paths.map((p) => fs.openSync(p, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600)) as [number, number];
     try {
@@ -61,7 +57,7 @@ export class Journal {
         fs.closeSync(dirFd);
       }
       const last = frames.length > 0 ? frames[frames.length - 1].gen : 0;
-      return { journal: new Journal(fds, last + 1), replayed: frames.length };
+      return new Journal(fds, last + 1);
     } catch (err) {
       for (const fd of fds) fs.closeSync(fd);
       throw err;

@@ -11,8 +11,9 @@ import { UTF8, type SpoolDb } from './store.js';
 import { keptWalDamage, type WalDamage, type WalGuard } from './wal-damage.js';
 
 // what leveldb and the spool itself create in the storage directory (`lost/`: where `spool repair` leaves what
-// leveldb's repair set aside; `journal.0`/`journal.1`: the journal in front of LevelDB), and what the filesystem puts there: ext4's
-// lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's .nfsXXXX of open files
+// leveldb's repair set aside; `journal.0`/`journal.1`: the journal in front of LevelDB), and what the filesystem
+// puts there: ext4's lost+found at the root of a volume mounted as the storage (the helm chart does), nfs's
+// .nfsXXXX of open files
 const OWN_FILE =
   /^(CURRENT|LOCK|LOG|LOG\.old|MANIFEST-\d+|\d+\.(log|ldb|sst|dbtmp)|\.wal-at-open|journal\.[01]|damaged-wal-.+|lost|lost\+found|\.nfs[0-9a-f]+)$/;
 

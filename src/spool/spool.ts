@@ -357,11 +357,7 @@ export async function openSpool(options: SpoolOptions): Promise<Spool> {
   const journalDir = options.path ?? options.journalDir;
   if (journalDir !== undefined) {
     try {
-      ({ journal } = await Journal.open(
-        journalDir,
-        (ops) => writeBatch(db, [ops], true),
-        options.logger ?? silentLogger,
-      ));
+      journal = await Journal.open(journalDir, (ops) => writeBatch(db, [ops], true), options.logger ?? silentLogger);
     } catch (err) {
       await db.close().catch(noop);
       throw openError(where, err);
