@@ -21,7 +21,7 @@ export function encodeFrame(gen: number, ops: readonly BatchOp[]): Buffer {
   let size = FRAME_HEADER;
   for (const op of ops) {
     size += 5 + Buffer.byteLength(op.key, 'utf8');
-    if (op.type === 'put') size += 4 + Buffer.byteLength(op.value, 'utf8');
+    if (op.type === 'put') size += 4 + (op.bytes ?? Buffer.byteLength(op.value, 'utf8'));
   }
   const buf = Buffer.allocUnsafe(size);
   let at = FRAME_HEADER;

@@ -29,7 +29,13 @@ function clampAt(at: number): number {
 }
 
 export function queueKey(seq: number, at: number, bytes: number): string {
-  return QUEUE_GTE + hex(seq, 16) + '!' + hex(clampAt(at), 12) + '!' + hex(bytes, 8);
+  return queueKeyAt(at)(seq, bytes);
+}
+
+/** queueKey for records appended at one time (one batch): the time's digits are worked out once */
+export function queueKeyAt(at: number): (seq: number, bytes: number) => string {
+  const middle = '!' + hex(clampAt(at), 12) + '!';
+  return (seq, bytes) => QUEUE_GTE + hex(seq, 16) + middle + hex(bytes, 8);
 }
 
 /** the smallest key a record with this sequence (or a later one) can have */

@@ -3,11 +3,12 @@
 // meta, and what the batch changes in memory once committed. pure: the writer reads the stored values it needs
 // first (keysToRead) and hands them in.
 import { Buffer } from 'node:buffer';
-import { META_KEY, deadKey, formatMeta, isDeadKey, parseQueueKey, queueKey, stateKey } from './keys.js';
+import { META_KEY, deadKey, formatMeta, isDeadKey, parseQueueKey, queueKeyAt, stateKey } from './keys.js';
 import type { TailEntry } from './tail.js';
 import type { SpoolItem, StateOp } from './types.js';
 
-export type BatchOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+/** a LevelDB batch op; a queue record's put carries its value's utf8 length (`bytes`), which the journal reuses */
+export type BatchOp = { type: 'put'; key: string; value: string; bytes?: number } | { type: 'del'; key: string };
 
 export interface Deferred<T> {
   resolve(value: T): void;
@@ -129,10 +130,11 @@ export function planBatch(
   const results: number[] = [];
   const gone = new Set<string>();
   let unreadable: string[] | undefined;
+  const keyOf = queueKeyAt(at);
   const enqueueValue = (value: string, bytes: number): void => {
     const seq = nextSeq++;
-    const key = queueKey(seq, at, bytes);
-    batch.push({ type: 'put', key, value });
+    const key = keyOf(seq, bytes);
+    batch.push({ type: 'put', key, value, bytes });
     effects.appended.push({ key, value, bytes, seq, at });
   };
 

@@ -110,6 +110,11 @@ const NO = 8;
 const meta = (lastSeq: number): BatchOp => ({ type: 'put', key: META_KEY, value: formatMeta(NO, lastSeq) });
 const put = (key: string, value: string): BatchOp => ({ type: 'put', key, value });
 const del = (key: string): BatchOp => ({ type: 'del', key });
+// a queue record's put carries its value's byte length, for the journal's frame
+const record = (seq: number, value: string): BatchOp => {
+  const e = entry(seq, value);
+  return { type: 'put', key: e.key, value, bytes: e.bytes };
+};
 const entry = (seq: number, value: string) => ({
   key: queueKey(seq, AT, Buffer.byteLength(value)),
   value,
@@ -122,7 +127,7 @@ const cases: Case[] = [
   {
     name: 'appends alone: one record each in call order, no meta key, landed when the first record is there',
     ops: [append(['"a"', '"bb"']), append(['"ccc"'], [], false)],
-    batch: [put(entry(20, '"a"').key, '"a"'), put(entry(21, '"bb"').key, '"bb"'), put(entry(22, '"ccc"').key, '"ccc"')],
+    batch: [record(20, '"a"'), record(21, '"bb"'), record(22, '"ccc"')],
     effects: { appended: [entry(20, '"a"'), entry(21, '"bb"'), entry(22, '"ccc"')], lastSeq: 22 },
     results: [2, 1],
     landedKey: entry(20, '"a"').key,
@@ -138,7 +143,7 @@ const cases: Case[] = [
         ],
       ),
     ],
-    batch: [put(entry(20, '"a"').key, '"a"'), put(stateKey('cursor'), 'c1'), del(stateKey('old'))],
+    batch: [record(20, '"a"'), put(stateKey('cursor'), 'c1'), del(stateKey('old'))],
     effects: { appended: [entry(20, '"a"')], lastSeq: 20 },
     results: [1],
     landedKey: entry(20, '"a"').key,
@@ -191,7 +196,7 @@ const cases: Case[] = [
       [d2, 'not json'],
       [q2.key, letter('"x"')],
     ],
-    batch: [del(d1), put(entry(20, '"again"').key, '"again"'), meta(20)],
+    batch: [del(d1), record(20, '"again"'), meta(20)],
     effects: { appended: [entry(20, '"again"')], deadDelta: -1, lastSeq: 20 },
     results: [1],
     unreadable: [d2],
@@ -210,7 +215,7 @@ const cases: Case[] = [
   {
     name: 'appends beside an ack: one batch, and the meta key carries the sequences of the appends',
     ops: [append(['"a"']), ack([q1]), append(['"b"'])],
-    batch: [put(entry(20, '"a"').key, '"a"'), del(q1.key), put(entry(21, '"b"').key, '"b"'), meta(21)],
+    batch: [record(20, '"a"'), del(q1.key), record(21, '"b"'), meta(21)],
     effects: { appended: [entry(20, '"a"'), entry(21, '"b"')], removed: [{ key: q1.key, bytes: 5 }], lastSeq: 21 },
     results: [1, 1, 1],
   },
