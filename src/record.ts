@@ -8,4 +8,9 @@ export interface SourceRecord {
   time: number;
   /** the event itself, as received; never mutated after it leaves the source */
   record: Record<string, unknown>;
+  /**
+   * the record's JSON text exactly as received, when the source has it for free (a request of one compact object):
+   * the router sends it rather than serializing the record again. whoever makes a new record leaves it out
+   */
+  text?: string | undefined;
 }

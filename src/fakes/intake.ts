@@ -67,6 +67,9 @@ export interface FakeIntake {
   readonly port: number;
   /** accepted logs in arrival order (empty with keepLogs false) */
   readonly logs: Array<Record<string, unknown>>;
+  /** the accepted requests' bodies as text once decoded, in arrival order (empty with keepLogs false): what the
+   * parsed logs cannot show, such as a number's digits */
+  readonly bodies: string[];
   /** accepted logs, counted */
   readonly logCount: number;
   /** with keepLogs false: values of the idField of accepted logs */
@@ -113,6 +116,7 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
   const poison = new Set(options.poison ?? []);
   const faults: QueuedFault[] = [];
   const logs: Array<Record<string, unknown>> = [];
+  const bodies: string[] = [];
   const ids = new Set<string>();
   const history: IntakeRequestRecord[] = [];
   const stats = { logCount: 0, requests: 0, accepted: 0, rejected: 0, maxEntriesSeen: 0 };
@@ -212,8 +216,10 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
           }
         }
         stats.logCount += logsIn.length;
-        if (keepLogs) logs.push(...logsIn);
-        else for (const log of logsIn) if (log[idField] !== undefined) ids.add(String(log[idField]));
+        if (keepLogs) {
+          logs.push(...logsIn);
+          bodies.push(seen.text!);
+        } else for (const log of logsIn) if (log[idField] !== undefined) ids.add(String(log[idField]));
         finish(202, '{}');
         options.onLogs?.(logsIn);
       },
@@ -240,6 +246,7 @@ export async function startFakeIntake(options: FakeIntakeOptions = {}): Promise<
     url,
     port,
     logs,
+    bodies,
     ids,
     history,
     get logCount() {
@@ -328,6 +335,8 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
 interface Inspected {
   /** the logs, when the body decoded to a json array or object (even one that breaks a limit) */
   entries: Array<Record<string, unknown>> | null;
+  /** the decoded body, when it parsed */
+  text?: string;
   bodyBytes: number | null;
   /** the intake's refusal, if any (400 bad encoding or json, 413 over a limit) */
   error: { status: number; detail: string } | null;
@@ -363,8 +372,9 @@ async function inspect(wire: Buffer, encoding: string | null): Promise<Inspected
     };
   }
   let parsed: unknown;
+  const decoded = text.toString('utf8');
   try {
-    parsed = JSON.parse(text.toString('utf8'));
+    parsed = JSON.parse(decoded);
   } catch (error) {
     return { entries: null, bodyBytes, error: { status: 400, detail: `invalid JSON: ${(error as Error).message}` } };
   }
@@ -379,7 +389,7 @@ async function inspect(wire: Buffer, encoding: string | null): Promise<Inspected
     };
   }
   if (bad >= 0) return { entries, bodyBytes, error: { status: 400, detail: `entry ${bad} is not a JSON object` } };
-  return { entries, bodyBytes, error: null };
+  return { entries, text: decoded, bodyBytes, error: null };
 }
 
 /** gzip/deflate/identity; a RangeError means the decoded body would be over the payload limit */

@@ -118,7 +118,8 @@ export function createRouter(options: RouterOptions): Router {
     if (!rule.restampText || !appendable(record)) return send(rule, index, restamped(rec, t));
     let json = '';
     try {
-      json = serializeFast(rule, record, t, rec.tag, ORIGINAL_PREFIX + stringify(isoTime(rec.time) ?? rec.time));
+      const original = ORIGINAL_PREFIX + stringify(isoTime(rec.time) ?? rec.time);
+      json = serializeFast(rule, record, t, rec.tag, original, rec.text);
     } catch {
       // the object path rejects it with the reason
     }
@@ -166,7 +167,7 @@ export function createRouter(options: RouterOptions): Router {
     }
     let json: string;
     try {
-      json = rule.distinctKeys ? serializeFast(rule, record, rec.time, rec.tag, '') : '';
+      json = rule.distinctKeys ? serializeFast(rule, record, rec.time, rec.tag, '', rec.text) : '';
       if (json === '') json = stringify(buildItem(rule, record, rec));
       if (!fits(json, maxLogBytes)) {
         json = fitJson(buildItem(rule, record, rec), maxLogBytes, rule.keep);

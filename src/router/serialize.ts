@@ -33,15 +33,16 @@ export function appendable(record: unknown): record is Record<string, unknown> {
   return !Object.hasOwn(r, ROUTER_DEFAULTS.originalTimestampKey) && typeof r.toJSON !== 'function';
 }
 
-// the record's JSON text with `appended` (text of keys that come right after the record's own) and the added
-// keys; '' when a key is present with a null value or the tag key must be overwritten, which the object path
-// handles
+// the record's JSON text (`text`, the source's, or serialized here) with `appended` (text of keys that come right
+// after the record's own) and the added keys; '' when a key is present with a null value or the tag key must be
+// overwritten, which the object path handles
 export function serializeFast(
   rule: CompiledRule,
   record: Record<string, unknown>,
   time: number,
   tag: string,
   appended: string,
+  text?: string,
 ): string {
   let extra = appended;
   for (let i = 0; i < rule.enrich.length; i++) {
@@ -65,7 +66,7 @@ export function serializeFast(
     if (record[rule.tagKey] !== undefined) return '';
     extra += rule.tagPrefix + JSON.stringify(tag);
   }
-  const json = stringify(record);
+  const json = text ?? stringify(record);
   if (extra === '') return json;
   if (json === '{}') return '{' + extra.slice(1) + '}';
   return json.slice(0, -1) + extra + '}';

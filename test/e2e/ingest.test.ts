@@ -48,6 +48,11 @@ test('events posted like teleport-event-handler reach the intake, mapped by the 
     assert.equal(res.status, 200, res.body);
     assert.equal(res.body, '', 'the Go client treats any body as fine, but fluentd sends none: neither do we');
   }
+  // an event posted as one compact object goes to datadog as it came: a number past 2^53 keeps its digits
+  const big = { event: 'app.custom', code: 'T9999I', uid: 'u-big', n: 1, time: new Date().toISOString() };
+  const bigText = JSON.stringify(big).replace('"n":1', '"n":12345678901234567891');
+  assert.equal((await client.post('/test.log', bigText)).status, 200);
+  events.push(big);
   // a malformed request: 400 that says why, nothing kept
   const bad = await client.post('/test.log', '{"event": ');
   assert.equal(bad.status, 400);
@@ -81,6 +86,10 @@ test('events posted like teleport-event-handler reach the intake, mapped by the 
     .map((l: any) => l.uid)
     .sort();
   assert.deepEqual(got, uids);
+  assert.ok(
+    intake.bodies.some((b) => b.includes(bigText.slice(0, -1) + ',"ddsource":"teleport"')),
+    'the text as posted',
+  );
 });
 
 test('an intake outage, a 500 storm and 429s lose nothing and duplicate nothing', async (t) => {

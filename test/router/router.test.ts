@@ -297,6 +297,43 @@ test('an own "__proto__" key is kept as data', () => {
   assert.ok(text.startsWith('{"__proto__":{"x":1},"a":"b","ddsource":"teleport"'), text);
 });
 
+// what the ingest gives a record it parsed from a body that was exactly that object (SourceRecord.text)
+function withText(text: string, tag = 'test.log', time = T0): SourceRecord {
+  return deepFreeze({ tag, time, record: JSON.parse(text) as Record<string, unknown>, text });
+}
+
+test("a record's own text is sent as it came, the added keys after it; the object path ignores it", () => {
+  const BIG = '12345678901234567891';
+  const SAME = String(JSON.parse(BIG)); // the digits the parsed record holds
+  const r = router([{ ...DD, source: 'teleport', service: 'svc', tags: ['env:x'], includeTagKey: true }]);
+  const text = `{"id":${BIG},"code":"T1000I","n":1.50,"s":"\\u0041"}`;
+  const out = sent(r.route(withText(text))).text;
+  // the text as it came, then what the serialized record would get: so the same item but for the sender's digits
+  assert.ok(out.startsWith(text.slice(0, -1) + ',"ddsource":"teleport"'), out);
+  const plain = sent(r.route(rec(JSON.parse(text) as Record<string, unknown>))).text;
+  assert.equal(out.replace(`${BIG},`, `${SAME},`).replace('1.50', '1.5').replace('"\\u0041"', '"A"'), plain);
+  // a key present with null, or the tag key to overwrite, goes the object way: the text is not used
+  for (const t of [`{"id":${BIG},"service":null}`, `{"id":${BIG},"tag":"mine"}`]) {
+    const viaObject = sent(r.route(withText(t))).text;
+    assert.equal(viaObject, sent(r.route(rec(JSON.parse(t) as Record<string, unknown>))).text);
+    assert.ok(!viaObject.includes(BIG), viaObject);
+  }
+  // too big for one log: cut from the record, as without the text
+  const big = `{"id":${BIG},"msg":"${'x'.repeat(2_000_000)}"}`;
+  const cut = sent(r.route(withText(big))).text;
+  assert.equal(cut, sent(r.route(rec(JSON.parse(big) as Record<string, unknown>))).text);
+  assert.ok(cut.length < 1_100_000);
+});
+
+test("an old event's own text is restamped as it came", () => {
+  const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+  const r = router([DD], { now: () => NOW, oldTimestamps: 'restamp', maxAgeMs: 3_600_000 });
+  const text = '{"id":12345678901234567891,"event":"user.login"}';
+  const out = sent(r.route(withText(text, 'events.log', NOW - 86_400_000))).text;
+  assert.ok(out.startsWith(text.slice(0, -1) + ',"original_timestamp":"2026-11-21T12:00:00.000Z"'), out);
+  assert.equal(JSON.parse(out)['@timestamp'], new Date(NOW).toISOString());
+});
+
 test('bigint values are written as strings instead of failing the record', () => {
   const r = router([DD]);
   const { obj } = sent(r.route(rec({ n: 2n ** 64n })));

@@ -81,6 +81,8 @@ export interface DecodedEvent {
   /** epoch ms */
   time: number;
   record: Record<string, unknown>;
+  /** the record's text when the body is that one object, on one line (see SourceRecord.text) */
+  text: string | undefined;
 }
 
 type Payload = { format: 'json' | 'ndjson' | 'msgpack'; data: Buffer | string };
@@ -156,7 +158,7 @@ function decodeBody(input: DecodeInput, body: Buffer, limits: DecodeLimits, now:
   }
   if (payload === null) throw new DecodeError(payloadRequired(mediaType, body));
   const { maxRecords } = limits;
-  const records = parsePayload(payload, { maxRecords, maxCost: costBound(maxRecords) });
+  const { records, text } = parsePayload(payload, { maxRecords, maxCost: costBound(maxRecords) });
   // large bodies were counted by the pre-scan; short ones (skipped) are counted here
   if (records.length > maxRecords) {
     throw tooManyRecords(maxRecords);
@@ -165,7 +167,7 @@ function decodeBody(input: DecodeInput, body: Buffer, limits: DecodeLimits, now:
   const events: DecodedEvent[] = new Array(records.length);
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
-    events[i] = { time: eventTime(paramMs, record, now), record };
+    events[i] = { time: eventTime(paramMs, record, now), record, text };
   }
   return events;
 }
@@ -229,11 +231,11 @@ function isZlibHeader(b: Buffer): boolean {
 
 // the bounds are enforced on a scan of the body before it is parsed: parsing 64 MiB of `[{},{},…]` blocks the
 // event loop for ~30 s and peaks near 3 GiB before its records could be counted
-function parsePayload(p: Payload, bounds: ShapeBounds): Array<Record<string, unknown>> {
+function parsePayload(p: Payload, bounds: ShapeBounds): Parsed {
   if (p.format === 'msgpack') {
     const bytes = typeof p.data === 'string' ? Buffer.from(p.data, 'utf8') : p.data;
     enforceShape(scanMsgpack(bytes, bounds), bounds, 'msgpack');
-    return fromMsgpack(bytes);
+    return { records: fromMsgpack(bytes), text: undefined };
   }
   const text = typeof p.data === 'string' ? p.data : p.data.toString('utf8');
   const raw = typeof p.data === 'string' ? undefined : p.data;
@@ -242,7 +244,30 @@ function parsePayload(p: Payload, bounds: ShapeBounds): Array<Record<string, unk
   if (text.length > MIN_COST_BOUND) {
     enforceShape(p.format === 'json' ? scanJson(text, bounds) : scanNdjson(text, bounds), bounds, 'JSON');
   }
-  return p.format === 'json' ? fromJson(text, raw) : fromNdjson(text, raw);
+  if (p.format === 'ndjson') return { records: fromNdjson(text, raw), text: undefined };
+  const records = fromJson(text, raw);
+  return { records, text: records.length === 1 && ownText(text) ? text : undefined };
+}
+
+/** the records of a body, and the text of the one record when it is the whole body and can stand for it */
+interface Parsed {
+  records: Array<Record<string, unknown>>;
+  text: string | undefined;
+}
+
+// a body that parsed to one record is that record's text when it is the object itself (not a one-element array),
+// with keys (the router appends after the last one), no space around it and no line break in it (one line per log
+// in every dump). the text then carries what the sender wrote: numbers past 2^53 keep their digits. a duplicate
+// key stays in it, where the record has the last value: json leaves duplicates undefined, and datadog's parser
+// keeps the last one too
+function ownText(text: string): boolean {
+  return (
+    text.charCodeAt(0) === 0x7b && // {
+    text.charCodeAt(1) === 0x22 && // "
+    text.charCodeAt(text.length - 1) === 0x7d && // }
+    text.indexOf('\n') < 0 &&
+    text.indexOf('\r') < 0
+  );
 }
 
 function tooManyRecords(max: number): DecodeError {

@@ -194,7 +194,7 @@ export function createIngestServer(options: IngestOptions, deps: IngestDeps): In
         const records: SourceRecord[] = new Array(events.length);
         for (let i = 0; i < events.length; i++) {
           const e = events[i]!;
-          records[i] = { tag, time: e.time, record: e.record };
+          records[i] = { tag, time: e.time, record: e.record, text: e.text };
         }
         await deps.accept(records, sync);
         counters.records += records.length;
