@@ -28,6 +28,10 @@ export class JournalFront {
   /** a batch that went to LevelDB without the journal removed queue records: empty the journal at rotation */
   private bypassed = false;
   private flushRequested = false;
+  /** the journal file is full: the next frame goes to the other file, after a checkpoint */
+  private checkpointDue = false;
+  /** the checkpoint's rotation is done, its frame not yet written (a write failed) */
+  private checkpointRotated = false;
 
   /** requestFlush: queue a flush op for the writer */
   constructor(
@@ -50,16 +54,46 @@ export class JournalFront {
 
   /** one frame, synced when asked; throws when it could not be written (or synced) */
   async write(batch: BatchOp[], synced: boolean): Promise<void> {
+    if (this.checkpointDue) {
+      // a LevelDB write since then needs a synced one first (see committed): that write moves the journal on
+      if (this.rotateDue || this.bypassed) {
+        this.checkpointDue = false;
+        this.flush();
+      } else await this.checkpoint();
+    }
     this.journal.write(batch);
     if (synced) await this.journal.datasync();
   }
 
-  /** a frame's ops are committed: staged for LevelDB, which gets them once the bounds are reached */
+  /**
+   * a frame's ops are committed: staged. LevelDB gets them once the staging is past its bound; a full journal file
+   * moves to the other one with what is staged (checkpoint), or when that is too big, also by way of LevelDB
+   */
   committed(batch: BatchOp[]): void {
     this.staging.add(batch);
     const { stagingMaxChars, journalMaxBytes } = this.bounds;
     if (this.staging.chars < stagingMaxChars && this.journal.offset < journalMaxBytes) return;
-    this.flush();
+    // a LevelDB write not yet synced (rotateDue) holds ops the current file must keep until it is: no checkpoint
+    const small = this.staging.bytes <= journalMaxBytes / 2;
+    if (this.staging.chars < stagingMaxChars && small && !this.rotateDue && !this.bypassed) this.checkpointDue = true;
+    else this.flush();
+  }
+
+  /**
+   * the other file gets a new generation that starts with one frame of what is staged: all that LevelDB lacks. so
+   * the current file, once synced, is all the older one held that mattered, and the older one can be overwritten.
+   * in the steady state (records delivered within a file's worth of traffic) LevelDB is then never written at all
+   */
+  private async checkpoint(): Promise<void> {
+    if (!this.checkpointRotated) {
+      await this.journal.datasync();
+      this.journal.rotate(false);
+      this.checkpointRotated = true;
+    }
+    // a failed write leaves the offset where it was: the next try writes the checkpoint again, in the same place
+    if (this.staging.size > 0) this.journal.write(this.staging.list());
+    this.checkpointDue = false;
+    this.checkpointRotated = false;
   }
 
   /** queue one flush (a close, or the bounds) */
@@ -86,6 +120,9 @@ export class JournalFront {
       this.journal.rotate(this.bypassed);
       this.rotateDue = false;
       this.bypassed = false;
+      // LevelDB holds everything: the new file needs no checkpoint
+      this.checkpointDue = false;
+      this.checkpointRotated = false;
     }
     this.settledOps(ops);
   }

@@ -3,8 +3,10 @@
 // appends that need it, one fdatasync. LevelDB gets the net effect later, in one batch (staging.ts), so records
 // delivered before that never reach it.
 // - two files, used in turn. a file's frames all carry its generation; the writer moves to the other file (rotate)
-//   only after a synced LevelDB write holds everything of the generations before, so the file it overwrites holds
-//   nothing LevelDB lacks. frames of an older generation left after the new end are ignored (frame.ts).
+//   only once the file it overwrites holds nothing needed: after a synced LevelDB write holds everything of the
+//   generations before, or (front.ts) after syncing the current file, whose generation began with all LevelDB
+//   lacked, and starting the new one with a checkpoint frame of what LevelDB still lacks. frames of an older
+//   generation left after the new end are ignored (frame.ts).
 // - at open the frames of both files are put into LevelDB in generation order (a put or delete applied twice in
 //   the same order leaves the same store), synced, and both files emptied.
 import fs from 'node:fs';

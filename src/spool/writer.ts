@@ -4,8 +4,9 @@
 // op is committed, or rejects with that batch's error.
 // with a journal (journal.ts), a batch of appends and acks alone is committed by writing it there (and syncing
 // the journal when it needs sync; the background sync syncs the journal too); LevelDB gets what is staged with the
-// next batch that goes to it: a flush when the staging or the journal grows, at close, or any other batch (state,
-// dead letters, reads of the store). records acked before then never reach LevelDB.
+// next batch that goes to it: a flush when the staging grows, at close, or any other batch (state, dead letters,
+// reads of the store). a full journal file moves on without LevelDB (front.ts). records acked before then never
+// reach LevelDB.
 // a failed batch rejects its callers; the store is then closed and reopened before the next write (LevelDB refuses
 // all writes after a failed sync until reopened), and the meta key (or the batch's first record) tells whether the
 // failed batch landed after all, so counts stay exact.

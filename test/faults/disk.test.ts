@@ -173,14 +173,16 @@ test(
     if (probe !== null) return t.skip(`chattr +i is not supported here: ${probe}`);
     chattr('-i', storage);
     const rig = await createRig(t, { apiKey: API_KEY, storage, datadog: 'batch-max-entries = 200' });
-    // the intake refuses nothing but is slow, so the log grows until leveldb needs a new file it cannot create
     const fw = await rig.start();
     const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'immutable', connections: 8, padBytes: 1500 });
     // a failing assertion must not leave the load posting forever
     t.after(() => load.stop());
     await waitFor(() => load.acked.size >= 300, 'traffic flowing');
+    // existing files stay writable, the journal's included: while the sink keeps up, records never reach leveldb.
+    // with the intake down they pile up, go to leveldb, and the first new file it needs (a new log once the 4 MiB
+    // memtable is full) fails
+    await rig.intake.setDown(true);
     assert.equal(chattr('+i', storage), null);
-    // existing files stay writable; the first new file leveldb needs (a new log once the 4 MiB memtable is full) fails
     await waitFor(
       () => [...load.statuses.keys()].some((s) => s.startsWith('5')),
       'the ingest refuses what it cannot store',
@@ -191,6 +193,7 @@ test(
     const ackedWhileImmutable = load.acked.size - ackedAtFail;
     assert.equal(fw.proc.exitCode, null, 'still running');
     assert.equal(chattr('-i', storage), null);
+    await rig.intake.setDown(false);
     await waitFor(
       () => load.acked.size >= ackedAtFail + ackedWhileImmutable + 500,
       'accepting again once writable',

@@ -145,6 +145,60 @@ describe('spool journal', () => {
     });
   });
 
+  it('a full journal file moves on with a checkpoint of what is staged: LevelDB gets nothing', async () => {
+    for (const sync of [true, false]) {
+      await withJournal({ journalMaxBytes: 2_000 }, async (spool, { dir, watch }) => {
+        // a sink a few records behind: what is staged stays small, the journal fills its files again and again.
+        // record 0 is taken and never acked (a batch in retry): only the checkpoints carry it once its file is reused
+        await spool.append([record(0)], [], { sync });
+        assert.equal((await spool.take(1, BIG)).length, 1);
+        const live: number[] = [];
+        let copies = 0;
+        for (let i = 1; i < 200; i++) {
+          await spool.append([record(i)], [], { sync });
+          live.push(i);
+          if (live.length > 4) {
+            const [item] = await spool.take(1, BIG);
+            await spool.ack([item!]);
+            live.shift();
+          }
+          if (i % 37 === 36) {
+            // what a crash would leave at this point replays to exactly the records not acked
+            const copy = crashCopy(dir);
+            try {
+              const want = [0, ...live];
+              assert.deepEqual(
+                ids(await stored(copy)).sort((a, b) => a - b),
+                want,
+                `sync ${sync}, record ${i}`,
+              );
+              copies++;
+            } finally {
+              fs.rmSync(copy, { recursive: true, force: true });
+            }
+          }
+        }
+        assert.equal(copies, 5);
+        assert.deepEqual(queued(watch), [], 'no record went to LevelDB');
+        const sizes = JOURNAL_FILES.map((name) => fs.statSync(path.join(dir, name)).size);
+        assert.ok(
+          sizes.every((size) => size > 1_000 && size < 4_000),
+          `both files were used and stayed near the bound: ${sizes.join(', ')}`,
+        );
+        assert.equal(spool.stats().records, live.length + 1);
+      });
+    }
+  });
+
+  it('a full journal file whose staged records would fill half of the next goes by way of LevelDB', async () => {
+    await withJournal({ journalMaxBytes: 2_000 }, async (spool, { watch }) => {
+      // nothing is taken: everything stays staged, soon more than a checkpoint may carry
+      for (let i = 0; i < 60; i++) await spool.append([record(i)]);
+      assert.ok(queued(watch).length > 0, 'records went to LevelDB');
+      assert.equal(spool.stats().records, 60);
+    });
+  });
+
   it('a crash keeps acknowledged records in the journal: the next open replays them, acks included', async () => {
     for (const sync of [true, false]) {
       await withJournal({}, async (spool, { dir }) => {
