@@ -2,11 +2,15 @@
 // full collection when allocation is fast: a busy export ran a sawtooth up to ~260 MiB of rss (BENCHMARKS.md). a
 // growing factor bounds that (100%: at most twice the live heap) without a hard heap cap: a cap turns a burst of
 // large requests into an out-of-memory crash loop, a factor only makes collections more frequent. v8 reads it at
-// every collection, so it can be set after start; node's own --heap-growing-percent (NODE_OPTIONS or the command
-// line) wins.
+// every collection, but follows a value set after start only when one was set before the heap's first ones: the
+// cli sets the default first thing (primeHeapGrowingPercent), the app then the configured one. node's own
+// --heap-growing-percent (NODE_OPTIONS or the command line) wins.
 import v8 from 'node:v8';
 
 const FLAG = '--heap-growing-percent';
+
+/** runtime.heap-growing-percent's default (the schema's), set by primeHeapGrowingPercent before anything loads */
+export const HEAP_GROWING_PERCENT_DEFAULT = 100;
 
 /** the percent in effect afterwards, or null when node was started with the flag (left alone) */
 export function applyHeapGrowingPercent(
@@ -39,4 +43,14 @@ export function launchFlags(): { flags: string[]; env: Record<string, string> } 
     flags: [`--max-semi-space-size=${LAUNCH.semiSpaceMiB}`],
     env: { MALLOC_ARENA_MAX: String(LAUNCH.mallocArenas) },
   };
+}
+
+/**
+ * the default percent, set first thing at start-up (cli/prime.ts). v8 only follows a percent set later (the
+ * configured one, in startApp) when one was set this early: set for the first time once the app had loaded, 50
+ * changed nothing, and the ingest at 10 connections peaked at 117-122 MiB; set here first, the same 50 later gave
+ * 99-105 MiB, and 100 gave 104-116 (BENCHMARKS.md)
+ */
+export function primeHeapGrowingPercent(given?: Parameters<typeof applyHeapGrowingPercent>[1]): number | null {
+  return applyHeapGrowingPercent(HEAP_GROWING_PERCENT_DEFAULT, given);
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // the command line: parses flags and calls into the app. errors a user can act on are printed as one line
 // on stderr with exit code 2; anything unexpected exits 1.
+// first, before anything else loads (runtime.ts)
+import './prime.js';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, ForwarderError } from '../errors.js';

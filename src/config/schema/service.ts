@@ -1,5 +1,6 @@
 // admin http server (metrics, health, status), spool, runtime and routing
 import { MiB, type Setting } from './setting.js';
+import { HEAP_GROWING_PERCENT_DEFAULT } from '../../runtime.js';
 
 export const SERVICE_SETTINGS = [
   {
@@ -29,7 +30,7 @@ export const SERVICE_SETTINGS = [
   {
     key: 'runtime.heap-growing-percent',
     type: 'int',
-    default: 100,
+    default: HEAP_GROWING_PERCENT_DEFAULT,
     min: 0,
     max: 1000,
     doc: "How far V8 lets the heap grow past what survived the last full collection, in percent: lower keeps memory down at some cpu cost (and, below ~75, at some latency: more full collections). It replaces V8's own factors (adaptive, up to 4x when allocation is fast; 0 keeps them). Not a heap cap: a burst still gets the memory it needs. node's own --heap-growing-percent wins.",
