@@ -25,12 +25,14 @@ const LONG = process.env.TDF_FAULTS_LONG === '1';
 
 /** posts under a refused key; returns what was acknowledged, after checking the hold */
 async function refuseUnderLoad(
-  t: { diagnostic(s: string): void },
+  t: { diagnostic(s: string): void; after(fn: () => unknown): void },
   rig: Rig,
   fw: Forwarder,
   prefix: string,
 ): Promise<Set<string>> {
   const load = startLoad({ port: fw.port!, tls: rig.tls, prefix, connections: 8, pauseMs: 2 });
+  // a failing assertion must not leave the load posting forever
+  t.after(() => load.stop());
   await waitFor(() => load.acked.size >= 300 && rig.counts.size >= 100, 'traffic flowing with a good key');
   // revoked: a 401 first, then 403 for every request carrying the old key
   rig.intake.inject({ status: 401, times: 1 });

@@ -32,6 +32,8 @@ for (const ack of ['fsync', 'written'] as const) {
         if (slow) rig.intake.inject({ delayMs: prng.int(50, 400), times: 1_000_000 });
         const fw = await rig.start();
         const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: `k${round}`, connections: 8 });
+        // a failing assertion must not leave the load posting forever
+        t.after(() => load.stop());
         const after = prng.int(0, 2500);
         await sleep(after);
         fw.proc.kill('SIGKILL');

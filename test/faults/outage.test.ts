@@ -17,6 +17,8 @@ test(
     const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200' });
     const fw = await rig.start();
     const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'outage', connections: 8, pauseMs: 2 });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await waitFor(() => load.acked.size >= 300, 'traffic flowing before the outage');
 
     await rig.intake.setDown(true);

@@ -20,6 +20,8 @@ test(
     rig.intake.addPoison(MARK);
     const fw = await rig.start();
     const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'clean', connections: 8, pauseMs: 2 });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     const one = new MtlsClient(fw.port!, rig.tls, 1);
     t.after(() => one.close());
     const poisoned: string[] = [];

@@ -36,6 +36,8 @@ test(
         }
       },
     });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await waitFor(() => load.acked.size >= 1500, 'traffic flowing');
     fw.proc.kill('SIGTERM');
     const code = await fw.exited;

@@ -18,6 +18,8 @@ test(
     const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200\ntimeout = "2s"' });
     const fw = await rig.start();
     const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'slow', connections: 8, pauseMs: 2 });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await waitFor(() => load.acked.size >= 300, 'traffic flowing');
     // 1.5 s per request (within the 2 s timeout), then 3 s (past it: the sink abandons and retries), then 1.5 s again
     rig.intake.inject({ delayMs: 1500, times: 8 });
@@ -48,6 +50,8 @@ test('connections reset mid-request under load: retried, nothing lost', { timeou
   const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 200' });
   const fw = await rig.start();
   const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'reset', connections: 8, pauseMs: 2 });
+  // a failing assertion must not leave the load posting forever
+  t.after(() => load.stop());
   await waitFor(() => load.acked.size >= 300, 'traffic flowing');
   rig.intake.inject({ reset: true, times: 16 });
   await waitFor(() => rig.intake.pendingFaults() === 0, 'the resets played out', 90_000);

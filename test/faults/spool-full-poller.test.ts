@@ -112,6 +112,8 @@ include-tag-key = true`,
       retry: true,
       backoff: { baseMs: 100, capMs: 1000 },
     });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     const count503 = () => load.statuses.get('503') ?? 0;
 
     // full: the ingest refuses, and the spool is at its bound

@@ -34,6 +34,8 @@ test(
       retry: true,
       backoff: { baseMs: 200, capMs: 2000 },
     });
+    // a failing assertion must not leave the load posting forever
+    t.after(() => load.stop());
     await waitFor(() => (load.statuses.get('503') ?? 0) >= 50, 'the spool filled up and the ingest refused posts');
     const full = await fw.getJson('/status');
     const metrics = (await fw.getText('/metrics')).text;

@@ -16,6 +16,8 @@ test('500 and 503 storms under load: retried until accepted, nothing lost', { ti
   const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 100' });
   const fw = await rig.start();
   const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'storm', connections: 8, pauseMs: 2 });
+  // a failing assertion must not leave the load posting forever
+  t.after(() => load.stop());
   await waitFor(() => load.acked.size >= 300, 'traffic flowing');
   // storms sized so that the backoff (500 ms base, doubling, full jitter) stays within seconds: ~5 per worker
   rig.intake.inject({ status: 500, times: 8 });
@@ -47,6 +49,8 @@ test('429 with rate-limit reset headers under load: waits, retries, nothing lost
   const rig = await createRig(t, { apiKey: API_KEY, datadog: 'batch-max-entries = 100' });
   const fw = await rig.start();
   const load = startLoad({ port: fw.port!, tls: rig.tls, prefix: 'ratelimit', connections: 8, pauseMs: 2 });
+  // a failing assertion must not leave the load posting forever
+  t.after(() => load.stop());
   await waitFor(() => load.acked.size >= 300, 'traffic flowing');
   const headers = {
     'x-ratelimit-limit': '100',
