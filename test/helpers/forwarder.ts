@@ -95,8 +95,15 @@ export async function runForwarder(
     },
   };
   if (opts.waitForIngest !== false) {
-    const line = await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'));
-    fw.port = line.port;
+    try {
+      const line = await fw.waitForLog((l) => typeof l.msg === 'string' && l.msg.includes('ingest listening'));
+      fw.port = line.port;
+    } catch (err) {
+      // a start that timed out must not leave its process running past the test (the caller has no handle on it)
+      proc.kill('SIGKILL');
+      await exited;
+      throw err;
+    }
   }
   return fw;
 }
