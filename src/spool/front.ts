@@ -55,7 +55,8 @@ export class JournalFront {
   /** one frame, synced when asked; throws when it could not be written (or synced) */
   async write(batch: BatchOp[], synced: boolean): Promise<void> {
     if (this.checkpointDue) {
-      // a LevelDB write since then needs a synced one first (see committed): that write moves the journal on
+      // a LevelDB write not yet synced (rotateDue) holds ops the current file must keep until it is, and a removal
+      // LevelDB got directly (bypassed) must not meet older frames: a synced LevelDB write moves the journal on
       if (this.rotateDue || this.bypassed) {
         this.checkpointDue = false;
         this.flush();
@@ -73,9 +74,8 @@ export class JournalFront {
     this.staging.add(batch);
     const { stagingMaxChars, journalMaxBytes } = this.bounds;
     if (this.staging.chars < stagingMaxChars && this.journal.offset < journalMaxBytes) return;
-    // a LevelDB write not yet synced (rotateDue) holds ops the current file must keep until it is: no checkpoint
-    const small = this.staging.bytes <= journalMaxBytes / 2;
-    if (this.staging.chars < stagingMaxChars && small && !this.rotateDue && !this.bypassed) this.checkpointDue = true;
+    // the next write decides whether a checkpoint can be made (see write)
+    if (this.staging.chars < stagingMaxChars && this.staging.bytes <= journalMaxBytes / 2) this.checkpointDue = true;
     else this.flush();
   }
 
